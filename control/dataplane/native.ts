@@ -1,0 +1,215 @@
+/** Typed view of the native addon (dataplane-native/addon). */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { paths } from '../paths.js';
+
+export interface BufferRef {
+  offset: number;
+  capacity: number;
+  generation: number;
+}
+
+export interface PoolClassStats {
+  size: number;
+  count: number;
+  inUse: number;
+}
+
+export interface PoolStats {
+  classes: PoolClassStats[];
+  inUse: number;
+  allocFailures: number;
+  badFrees: number;
+  totalSize: number;
+}
+
+export interface SizeClass {
+  size: number;
+  count: number;
+}
+
+export interface NativePool {
+  readonly buffer: ArrayBuffer;
+  readonly fd: number;
+  readonly size: number;
+  alloc(size: number, owner: number): BufferRef;
+  free(offset: number, generation: number): void;
+  check(offset: number, generation: number, length: number): number;
+  take(offset: number, generation: number, owner: number): void;
+  reclaim(owner: number): number;
+  stats(): PoolStats;
+  close(): void;
+}
+
+export interface InstanceStats {
+  accepted: number;
+  forwarded: number;
+  repliedError: number;
+  sendRefused: number;
+  freedUndeliverable: number;
+  garbageBytes: number;
+  rejects: Record<string, number>;
+  pool?: PoolStats;
+}
+
+export interface SendRequest {
+  stage: number;
+  offset: number;
+  generation: number;
+  length: number;
+  requestId: number;
+  replyTo?: number;
+}
+
+export interface InstanceOptions {
+  instanceId: number;
+  chainId: number;
+  stage: number;
+  stageName?: string;
+  endpointFd: number;
+  poolFd: number;
+  /** "name=id,name=id" */
+  next?: string;
+}
+
+export interface NativeInstance {
+  readonly buffer: ArrayBuffer;
+  readonly rx: ArrayBuffer;
+  readonly id: number;
+  readonly chainId: number;
+  readonly stage: number;
+  readonly stageName: string;
+  readonly next: string[];
+  start(onBatch: (count: number) => void): void;
+  stop(): void;
+  forward(frame: Uint8Array, length: number, nextIndex?: number): number;
+  forwardBuffer(frame: Uint8Array, offset: number, generation: number, length: number, nextIndex?: number): number;
+  fail(frame: Uint8Array, status: number, message: string): number;
+  alloc(size: number): BufferRef;
+  capacity(offset: number, generation: number): number;
+  free(offset: number, generation: number): void;
+  send(req: SendRequest): number;
+  sendRaw(bytes: Uint8Array): number;
+  stats(): InstanceStats;
+  close(): void;
+}
+
+export interface NativeEndpoint {
+  readonly rx: ArrayBuffer;
+  readonly fd: number;
+  readonly garbageBytes: number;
+  start(onBatch: (count: number) => void): void;
+  stop(): void;
+  send(frame: Uint8Array): number;
+  sendRaw(bytes: Uint8Array): number;
+  close(): void;
+}
+
+export type DropReason =
+  | 'malformed'
+  | 'unknownSender'
+  | 'chainMismatch'
+  | 'notAllowed'
+  | 'noRoute'
+  | 'deadPeer'
+  | 'hopLimit';
+
+export interface RouterCounters {
+  rxMsgs: number;
+  rxBytes: number;
+  txMsgs: number;
+  txBytes: number;
+  drops: Record<DropReason, number>;
+}
+
+export interface EndpointIdent {
+  instanceId: number;
+  chainId: number;
+  stage: number;
+  role: 'instance' | 'gateway';
+}
+
+export interface RouteTarget {
+  instance: number;
+  weight: number;
+}
+
+export interface NativeRouter {
+  readonly attach: 'link' | 'prog_attach';
+  readonly reused: boolean;
+  readonly pinDir: string;
+  addEndpoint(fd: number, ident: EndpointIdent): void;
+  /** fd -1 when ferryd no longer holds the socket: removal by id only. */
+  removeEndpoint(fd: number, instanceId: number): void;
+  setRoute(chainId: number, stage: number, targets: RouteTarget[]): void;
+  deleteRoute(chainId: number, stage: number): void;
+  allow(chainId: number, fromStage: number, toStage: number, allowed?: boolean): void;
+  counters(instanceId: number): RouterCounters;
+  close(): void;
+}
+
+export type StatusName =
+  | 'ok'
+  | 'functionError'
+  | 'badDescriptor'
+  | 'poolExhausted'
+  | 'tooLarge'
+  | 'instanceDied'
+  | 'noRoute';
+
+export interface DescriptorLayout {
+  size: number;
+  magic: number;
+  version: number;
+  stageReply: number;
+  flagError: number;
+  maxHops: number;
+  maxInstances: number;
+  maxReplicas: number;
+  status: Record<StatusName, number>;
+  fields: Record<
+    | 'magic'
+    | 'version'
+    | 'flags'
+    | 'chainId'
+    | 'stage'
+    | 'fromStage'
+    | 'requestId'
+    | 'offset'
+    | 'length'
+    | 'generation'
+    | 'hopCount'
+    | 'status'
+    | 'replyTo',
+    number
+  >;
+}
+
+export interface NativeAddon {
+  Pool: new (opts: { name: string; classes: SizeClass[] } | { fd: number }) => NativePool;
+  Instance: new (opts?: InstanceOptions) => NativeInstance;
+  Endpoint: new (fd: number) => NativeEndpoint;
+  Router: new (opts: { object: string; pinDir: string; forceReload?: boolean }) => NativeRouter & {};
+  layout: DescriptorLayout;
+  endpointPair(): [number, number];
+  closeFd(fd: number): void;
+}
+
+export interface RouterStatic {
+  unpin(pinDir: string): void;
+}
+
+function load(): NativeAddon {
+  if (!existsSync(paths.addon)) {
+    throw new Error(`ferry native addon not built (${paths.addon}): run \`npm run setup\``);
+  }
+  return createRequire(import.meta.url)(paths.addon) as NativeAddon;
+}
+
+export const native: NativeAddon = load();
+export const RouterClass = native.Router as unknown as RouterStatic;
+
+/** Error codes the addon sets on thrown errors. */
+export function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}

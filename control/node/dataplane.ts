@@ -1,0 +1,204 @@
+/**
+ * The node's data plane as ferryd runs it: one pool per chain, one endpoint
+ * per instance, the router (eBPF or relay), and the instance processes.
+ * It keeps what is needed to clean up after an instance: when one exits, its
+ * endpoint is unregistered and every buffer it held is reclaimed.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { STAGE_REPLY } from '../dataplane/descriptor.js';
+import {
+  native,
+  type NativeEndpoint,
+  type NativeInstance,
+  type NativePool,
+  type RouteTarget,
+  type RouterCounters,
+  type SizeClass,
+} from '../dataplane/native.js';
+import { createLogger, type Logger } from '../log.js';
+import { nextSpec, runtimeCommand, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
+import type { Router } from './router/router.js';
+import { selectRouter, type ModeRequest } from './router/select.js';
+
+/** 2 KiB to 4 MiB; about 46 MiB of address space, touched only when used. */
+export const DEFAULT_SIZE_CLASSES: SizeClass[] = [
+  { size: 2048, count: 1024 },
+  { size: 65536, count: 128 },
+  { size: 1 << 20, count: 16 },
+  { size: 4 << 20, count: 4 },
+];
+
+export interface InstanceSpec {
+  instanceId: number;
+  chainId: number;
+  stage: number;
+  stageName: string;
+  next: StageRef[];
+  /** Either a runtime and handler, or an explicit command (bench drivers). */
+  runtime?: Runtime;
+  handler?: string;
+  command?: string[];
+  role?: 'instance' | 'gateway';
+  env?: Record<string, string>;
+}
+
+export interface RunningInstance {
+  spec: InstanceSpec;
+  pid: number;
+  child: ChildProcess;
+  peer: NativeEndpoint;
+  /** Resolves with the exit code (or signal) once the instance is reaped. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; reclaimed: number }>;
+  stderr: () => string;
+}
+
+export interface DataPlaneOptions {
+  mode?: ModeRequest;
+  pinDir?: string;
+  forceReload?: boolean;
+  log?: Logger;
+}
+
+export class NodeDataPlane extends EventEmitter {
+  readonly router: Router;
+  readonly log: Logger;
+  private readonly pools = new Map<number, NativePool>();
+  private readonly instances = new Map<number, RunningInstance>();
+  private readonly gateways = new Map<number, { instance: NativeInstance; peer: NativeEndpoint }>();
+
+  constructor(opts: DataPlaneOptions = {}) {
+    super();
+    this.log = opts.log ?? createLogger({ component: 'ferryd' });
+    this.router = selectRouter({ mode: opts.mode, pinDir: opts.pinDir, forceReload: opts.forceReload, log: this.log });
+  }
+
+  get mode() {
+    return this.router.mode;
+  }
+
+  createPool(chainId: number, name: string, classes: SizeClass[] = DEFAULT_SIZE_CLASSES): NativePool {
+    if (this.pools.has(chainId)) throw new Error(`chain ${chainId} already has a pool on this node`);
+    const pool = new native.Pool({ name: `ferry-${name}`, classes });
+    this.pools.set(chainId, pool);
+    return pool;
+  }
+
+  pool(chainId: number): NativePool {
+    const pool = this.pools.get(chainId);
+    if (!pool) throw new Error(`chain ${chainId} has no pool on this node: create it first`);
+    return pool;
+  }
+
+  /** Start an instance process and register its endpoint. */
+  spawn(spec: InstanceSpec): RunningInstance {
+    if (this.instances.has(spec.instanceId) || this.gateways.has(spec.instanceId))
+      throw new Error(`instance id ${spec.instanceId} is in use`);
+    const pool = this.pool(spec.chainId);
+    const command = spec.command ?? runtimeCommand(spec.runtime ?? 'node', spec.handler ?? '');
+    const [instanceFd, peerFd] = native.endpointPair();
+    const peer = new native.Endpoint(peerFd);
+    try {
+      this.router.addEndpoint({
+        ident: { instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' },
+        instanceFd,
+        peer,
+      });
+    } catch (err) {
+      native.closeFd(instanceFd);
+      peer.close();
+      throw err;
+    }
+    const child = spawnInstanceProcess({ ...spec, command, endpointFd: instanceFd, poolFd: pool.fd });
+    // The child has its own copy; ours would keep a dead instance's socket
+    // alive in the sockhash and hide its death from the router.
+    native.closeFd(instanceFd);
+
+    let errText = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      errText = (errText + d.toString()).slice(-8192);
+    });
+    child.stdout?.on('data', (d: Buffer) => this.log.debug('instance output', { instance: spec.instanceId, out: d.toString() }));
+    const log = this.log.child({ instance: spec.instanceId, stage: spec.stageName, chain: spec.chainId });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; reclaimed: number }>((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.router.removeEndpoint(spec.instanceId);
+        peer.close();
+        this.instances.delete(spec.instanceId);
+        const reclaimed = pool.reclaim(spec.instanceId);
+        const fields = { code, signal, reclaimedBuffers: reclaimed, stderr: errText.trim() || undefined };
+        if (code === 0 || signal === 'SIGTERM') log.info('instance exited', fields);
+        else log.warn('instance died', fields);
+        this.emit('instance-exit', spec.instanceId, { code, signal, reclaimed });
+        resolve({ code, signal, reclaimed });
+      });
+    });
+    const running: RunningInstance = { spec, pid: child.pid ?? -1, child, peer, exited, stderr: () => errText };
+    this.instances.set(spec.instanceId, running);
+    log.info('instance started', { pid: running.pid, runtime: spec.runtime ?? 'command' });
+    return running;
+  }
+
+  /** An endpoint in this process that injects requests and receives replies. */
+  openGateway(chainId: number, instanceId: number): NativeInstance {
+    const pool = this.pool(chainId);
+    const [instanceFd, peerFd] = native.endpointPair();
+    const peer = new native.Endpoint(peerFd);
+    this.router.addEndpoint({ ident: { instanceId, chainId, stage: STAGE_REPLY, role: 'gateway' }, instanceFd, peer });
+    const gw = new native.Instance({
+      instanceId,
+      chainId,
+      stage: STAGE_REPLY,
+      stageName: 'gateway',
+      endpointFd: instanceFd,
+      poolFd: pool.fd,
+      next: nextSpec([]),
+    });
+    this.gateways.set(instanceId, { instance: gw, peer });
+    return gw;
+  }
+
+  closeGateway(instanceId: number): void {
+    const gw = this.gateways.get(instanceId);
+    if (!gw) return;
+    this.gateways.delete(instanceId);
+    this.router.removeEndpoint(instanceId);
+    gw.instance.close();
+    gw.peer.close();
+  }
+
+  setRoute(chainId: number, stage: number, targets: RouteTarget[]): void {
+    this.router.setRoute(chainId, stage, targets);
+  }
+
+  allow(chainId: number, fromStage: number, toStage: number, allowed = true): void {
+    this.router.allow(chainId, fromStage, toStage, allowed);
+  }
+
+  counters(instanceId: number): RouterCounters {
+    return this.router.counters(instanceId);
+  }
+
+  instance(instanceId: number): RunningInstance | undefined {
+    return this.instances.get(instanceId);
+  }
+
+  /** Ask an instance to stop (its endpoint closes) and wait for it. */
+  async stop(instanceId: number, graceMs = 2000): Promise<void> {
+    const inst = this.instances.get(instanceId);
+    if (!inst) return;
+    inst.peer.close();
+    inst.child.kill('SIGTERM');
+    const timer = setTimeout(() => inst.child.kill('SIGKILL'), graceMs);
+    await inst.exited;
+    clearTimeout(timer);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
+    for (const id of [...this.gateways.keys()]) this.closeGateway(id);
+    this.router.close();
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+}

@@ -1,0 +1,171 @@
+#include "pool_wrap.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "errors.h"
+
+namespace ferry {
+
+Napi::ArrayBuffer AdoptMapping(Napi::Env env, ferry_pool *p, Mapping **out) {
+  auto *m = new Mapping{p->base, p->size};
+  *out = m;
+  return Napi::ArrayBuffer::New(
+      env, p->base, p->size,
+      [](Napi::Env, void *, Mapping *m) {
+        if (m->base) munmap(m->base, m->size);
+        delete m;
+      },
+      m);
+}
+
+void Unmap(Napi::ArrayBuffer ab, Mapping *m, ferry_pool *p) {
+  if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+  if (m && m->base) {
+    munmap(m->base, m->size);
+    m->base = nullptr;
+  }
+  p->base = nullptr;  // so ferry_pool_detach only closes the fd
+  ferry_pool_detach(p);
+}
+
+Napi::Object PoolStatsObject(Napi::Env env, const ferry_pool *p) {
+  struct ferry_pool_stats st;
+  ferry_pool_stats(p, &st);
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array cls = Napi::Array::New(env, st.nclasses);
+  uint32_t in_use = 0;
+  for (uint32_t c = 0; c < st.nclasses; c++) {
+    Napi::Object k = Napi::Object::New(env);
+    k.Set("size", st.cls[c].buf_size);
+    k.Set("count", st.cls[c].count);
+    k.Set("inUse", st.cls[c].in_use);
+    in_use += st.cls[c].in_use;
+    cls.Set(c, k);
+  }
+  o.Set("classes", cls);
+  o.Set("inUse", in_use);
+  o.Set("allocFailures", static_cast<double>(st.alloc_failures));
+  o.Set("badFrees", static_cast<double>(st.bad_frees));
+  o.Set("totalSize", static_cast<double>(st.total_size));
+  return o;
+}
+
+Napi::Object AllocObject(Napi::Env env, ferry_pool *p, uint32_t size, uint32_t owner) {
+  ferry_buf b;
+  int rc = ferry_pool_alloc(p, size, owner, &b);
+  if (rc < 0) ThrowCode(env, rc, "alloc " + std::to_string(size) + " bytes");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("offset", static_cast<double>(b.offset));
+  o.Set("capacity", b.capacity);
+  o.Set("generation", b.generation);
+  return o;
+}
+
+Napi::Function PoolWrap::Init(Napi::Env env) {
+  return DefineClass(env, "Pool",
+                     {InstanceMethod("alloc", &PoolWrap::Alloc),
+                      InstanceMethod("free", &PoolWrap::Free),
+                      InstanceMethod("check", &PoolWrap::Check),
+                      InstanceMethod("take", &PoolWrap::Take),
+                      InstanceMethod("reclaim", &PoolWrap::Reclaim),
+                      InstanceMethod("stats", &PoolWrap::Stats),
+                      InstanceMethod("close", &PoolWrap::Close)});
+}
+
+// new Pool({name, classes: [{size, count}]})  creates a pool;
+// new Pool({fd})                              maps one received from ferryd.
+PoolWrap::PoolWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<PoolWrap>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Pool: expected {name, classes} or {fd}");
+  Napi::Object opts = info[0].As<Napi::Object>();
+  int rc;
+  if (opts.Has("fd")) {
+    rc = ferry_pool_attach(&pool_, opts.Get("fd").As<Napi::Number>().Int32Value());
+    if (rc < 0) ThrowCode(env, rc, "attach pool");
+  } else {
+    std::string name = opts.Get("name").As<Napi::String>();
+    Napi::Array arr = opts.Get("classes").As<Napi::Array>();
+    std::vector<ferry_pool_class_spec> cls(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Object c = arr.Get(i).As<Napi::Object>();
+      cls[i].buf_size = c.Get("size").As<Napi::Number>().Uint32Value();
+      cls[i].count = c.Get("count").As<Napi::Number>().Uint32Value();
+    }
+    rc = ferry_pool_create(&pool_, name.c_str(), cls.data(), static_cast<uint32_t>(cls.size()));
+    if (rc < 0)
+      ThrowCode(env, rc,
+                "create pool (classes must be ascending multiples of 64 bytes, 1 to " +
+                    std::to_string(FERRY_POOL_MAX_CLASSES) + " of them)");
+  }
+  open_ = true;
+  Napi::ArrayBuffer ab = AdoptMapping(env, &pool_, &mapping_);
+  buffer_ = Napi::Persistent(ab);
+  info.This().As<Napi::Object>().Set("buffer", ab);
+  info.This().As<Napi::Object>().Set("fd", pool_.fd);
+  info.This().As<Napi::Object>().Set("size", static_cast<double>(pool_.size));
+}
+
+PoolWrap::~PoolWrap() {
+  // The ArrayBuffer keeps the mapping; only the fd is ours to close.
+  if (open_) {
+    pool_.base = nullptr;
+    ferry_pool_detach(&pool_);
+  }
+}
+
+ferry_pool *PoolWrap::Live(Napi::Env env) {
+  if (!open_) throw Napi::Error::New(env, "pool is closed");
+  return &pool_;
+}
+
+static uint64_t U64(const Napi::Value &v) { return static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()); }
+
+Napi::Value PoolWrap::Alloc(const Napi::CallbackInfo &info) {
+  return AllocObject(info.Env(), Live(info.Env()), info[0].As<Napi::Number>().Uint32Value(),
+                     info[1].As<Napi::Number>().Uint32Value());
+}
+
+Napi::Value PoolWrap::Free(const Napi::CallbackInfo &info) {
+  int rc = ferry_pool_free(Live(info.Env()), U64(info[0]), info[1].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "free");
+  return info.Env().Undefined();
+}
+
+// check(offset, generation, length) -> capacity, or throws the reason.
+Napi::Value PoolWrap::Check(const Napi::CallbackInfo &info) {
+  int rc = ferry_pool_check(Live(info.Env()), U64(info[0]), info[1].As<Napi::Number>().Uint32Value(),
+                            info[2].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "check");
+  return Napi::Number::New(info.Env(), rc);
+}
+
+Napi::Value PoolWrap::Take(const Napi::CallbackInfo &info) {
+  int rc = ferry_pool_take(Live(info.Env()), U64(info[0]), info[1].As<Napi::Number>().Uint32Value(),
+                           info[2].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "take");
+  return info.Env().Undefined();
+}
+
+Napi::Value PoolWrap::Reclaim(const Napi::CallbackInfo &info) {
+  int rc = ferry_pool_reclaim(Live(info.Env()), info[0].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "reclaim");
+  return Napi::Number::New(info.Env(), rc);
+}
+
+Napi::Value PoolWrap::Stats(const Napi::CallbackInfo &info) {
+  return PoolStatsObject(info.Env(), Live(info.Env()));
+}
+
+Napi::Value PoolWrap::Close(const Napi::CallbackInfo &info) {
+  if (open_) {
+    Unmap(buffer_.Value(), mapping_, &pool_);
+    open_ = false;
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace ferry

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ferry wire ABI: the one definition of every record that crosses a process
+ * or kernel boundary. Included by the eBPF program (bpf/), by the native code
+ * (pool, endpoints, runner, addon) and mirrored for TypeScript through the
+ * addon's exported layout table, so a field moves in exactly one place.
+ *
+ * All records are little-endian, fixed size and contain no pointers: a
+ * payload is named by its byte offset inside the chain's shared pool.
+ */
+#ifndef FERRY_ABI_H
+#define FERRY_ABI_H
+
+#include <linux/types.h>
+
+/* ---------------------------------------------------------------- descriptor */
+
+#define FERRY_DESC_MAGIC   0x44595246u /* "FRYD" read as little-endian u32 */
+#define FERRY_DESC_VERSION 1
+
+/* Stage id meaning "send the body back to whoever injected the request":
+ * the router delivers to desc.reply_to, which must be a registered gateway. */
+#define FERRY_STAGE_REPLY 0xFFFFu
+
+/* desc.flags */
+#define FERRY_F_ERROR 0x0001u /* payload is a UTF-8 error message, status says which */
+
+/* desc.status: why a request failed (0 = ok). Shared by the SDKs and gateway. */
+enum ferry_status {
+	FERRY_ST_OK = 0,
+	FERRY_ST_FUNCTION_ERROR = 1,   /* the function threw / returned non-zero */
+	FERRY_ST_BAD_DESCRIPTOR = 2,   /* receiver rejected the descriptor */
+	FERRY_ST_POOL_EXHAUSTED = 3,   /* no buffer for the output */
+	FERRY_ST_TOO_LARGE = 4,        /* output larger than the largest class */
+	FERRY_ST_INSTANCE_DIED = 5,    /* in-flight when its instance crashed */
+	FERRY_ST_NO_ROUTE = 6,         /* next stage unknown or not allowed */
+};
+
+struct ferry_desc {
+	__u32 magic;       /*  0: FERRY_DESC_MAGIC */
+	__u16 version;     /*  4: FERRY_DESC_VERSION */
+	__u16 flags;       /*  6: FERRY_F_* */
+	__u32 chain_id;    /*  8: must equal the sender's chain (router enforces) */
+	__u16 stage;       /* 12: target stage, or FERRY_STAGE_REPLY */
+	__u16 from_stage;  /* 14: stamped by the router from the sender's identity */
+	__u64 request_id;  /* 16 */
+	__u64 offset;      /* 24: payload offset inside the chain's pool */
+	__u32 length;      /* 32: payload length in bytes */
+	__u32 generation;  /* 36: buffer generation at allocation (stale check) */
+	__u16 hop_count;   /* 40: incremented by the router on every hop */
+	__u16 status;      /* 42: enum ferry_status */
+	__u32 reply_to;    /* 44: gateway endpoint id that waits for the reply */
+};
+#define FERRY_DESC_SIZE 48
+
+/* Hops a request may take before the router drops it (loop guard). */
+#define FERRY_MAX_HOPS 64
+
+/* ---------------------------------------------------------------- BPF maps */
+
+/* Instance ids index a per-CPU array, so they are bounded. Id 0 means
+ * "unknown"; drops from unregistered senders are counted there. */
+#define FERRY_MAX_INSTANCES 16384
+/* Replicas one (chain, stage) route can spread over. */
+#define FERRY_MAX_REPLICAS 16
+
+/* Key of ferry_routes. */
+struct ferry_route_key {
+	__u32 chain_id;
+	__u16 stage;
+	__u16 pad; /* zero */
+};
+
+/* Value of ferry_routes: the instances serving (chain, stage) and the
+ * weights the control plane gave them; the router picks one per message with
+ * probability weight / total_weight. */
+struct ferry_route {
+	__u32 count;        /* used entries, <= FERRY_MAX_REPLICAS */
+	__u32 total_weight; /* sum of weight[0..count) ; 0 = route disabled */
+	__u32 instance[FERRY_MAX_REPLICAS];
+	__u32 weight[FERRY_MAX_REPLICAS];
+};
+
+/* Key of ferry_allow: a permitted edge of the chain graph. */
+struct ferry_allow_key {
+	__u32 chain_id;
+	__u16 from_stage;
+	__u16 to_stage; /* FERRY_STAGE_REPLY for "may answer the caller" */
+};
+
+/* Roles an endpoint can have. */
+#define FERRY_ROLE_INSTANCE 1 /* a function instance */
+#define FERRY_ROLE_GATEWAY  2 /* injects requests, receives replies */
+
+/* Value of ferry_idents (socket-local storage of each endpoint socket, set
+ * from userspace by fd; SK_MSG may not read socket cookies): who owns a
+ * socket. The router trusts this, never the descriptor, for the sender's
+ * chain and stage. It dies with the socket. */
+struct ferry_ident {
+	__u32 instance_id;
+	__u32 chain_id;
+	__u16 stage;
+	__u16 role; /* FERRY_ROLE_* */
+};
+
+/* Why the router refused a message; index into ferry_counters.drops. A
+ * refused request becomes an error reply (see bpf/sk_msg_router.bpf.c), so
+ * "drop" names the refusal, not a lost buffer. */
+enum ferry_drop_reason {
+	FERRY_DROP_MALFORMED = 0,      /* short, bad magic or version */
+	FERRY_DROP_UNKNOWN_SENDER = 1, /* socket not registered in ferry_idents */
+	FERRY_DROP_CHAIN_MISMATCH = 2, /* descriptor names another chain */
+	FERRY_DROP_NOT_ALLOWED = 3,    /* (chain, from, to) not in the allow-list */
+	FERRY_DROP_NO_ROUTE = 4,       /* no route or all weights zero */
+	FERRY_DROP_DEAD_PEER = 5,      /* chosen instance's socket is gone */
+	FERRY_DROP_HOP_LIMIT = 6,      /* hop_count reached FERRY_MAX_HOPS */
+	FERRY_DROP_MAX = 7,
+};
+
+/* Value of ferry_counters (per-CPU array indexed by instance id). tx and
+ * drops are charged to the sender, rx to the receiver. */
+struct ferry_counters {
+	__u64 rx_msgs;
+	__u64 rx_bytes; /* payload bytes described, not descriptor bytes */
+	__u64 tx_msgs;
+	__u64 tx_bytes;
+	__u64 drops[FERRY_DROP_MAX];
+};
+
+/* Names under which the maps and program are pinned in bpffs. */
+#define FERRY_PIN_DIR_DEFAULT "/sys/fs/bpf/ferry"
+
+#endif /* FERRY_ABI_H */

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ferry/instance.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int env_u32(const char *name, uint32_t *out, char *err, size_t errlen)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v) {
+		snprintf(err, errlen, "%s is not set: instances are started by ferryd", name);
+		return -EINVAL;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n > UINT32_MAX) {
+		snprintf(err, errlen, "%s=%s is not a number", name, v);
+		return -EINVAL;
+	}
+	*out = (uint32_t)n;
+	return 0;
+}
+
+int ferry_instance_parse_next(struct ferry_instance *in, const char *spec)
+{
+	const char *p = spec;
+
+	in->nnext = 0;
+	while (p && *p) {
+		const char *eq = strchr(p, '='), *comma = strchr(p, ',');
+		size_t nlen;
+		char *end;
+		unsigned long id;
+
+		if (!eq || (comma && comma < eq) || in->nnext == FERRY_MAX_NEXT)
+			return -EINVAL;
+		nlen = (size_t)(eq - p);
+		if (nlen == 0 || nlen >= FERRY_STAGE_NAME_MAX)
+			return -EINVAL;
+		id = strtoul(eq + 1, &end, 10);
+		if (end == eq + 1 || id >= FERRY_STAGE_REPLY || (*end && *end != ','))
+			return -EINVAL;
+		memcpy(in->next[in->nnext].name, p, nlen);
+		in->next[in->nnext].name[nlen] = 0;
+		in->next[in->nnext].id = (uint16_t)id;
+		in->nnext++;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int ferry_instance_open(struct ferry_instance *in, uint32_t id, uint32_t chain_id,
+			uint16_t stage, const char *stage_name, int endpoint_fd,
+			int pool_fd, const char *next_spec, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	in->pool.fd = -1;
+	in->id = id;
+	in->chain_id = chain_id;
+	in->stage = stage;
+	in->fd = endpoint_fd;
+	snprintf(in->stage_name, sizeof(in->stage_name), "%s", stage_name ? stage_name : "");
+	if (id == 0 || id >= FERRY_MAX_INSTANCES) {
+		snprintf(err, errlen, "instance id %u out of range 1..%u", id, FERRY_MAX_INSTANCES - 1);
+		return -EINVAL;
+	}
+	if (ferry_instance_parse_next(in, next_spec) < 0) {
+		snprintf(err, errlen, "next stages \"%s\": expected name=id[,name=id...]",
+			 next_spec ? next_spec : "");
+		return -EINVAL;
+	}
+	rc = ferry_pool_attach(&in->pool, pool_fd);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot map pool fd %d: %s", pool_fd, ferry_pool_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+int ferry_instance_from_env(struct ferry_instance *in, char *err, size_t errlen)
+{
+	uint32_t id, chain, stage, fd, pool_fd;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
+	in->pool.fd = -1;
+	if ((rc = env_u32("FERRY_INSTANCE_ID", &id, err, errlen)) ||
+	    (rc = env_u32("FERRY_CHAIN_ID", &chain, err, errlen)) ||
+	    (rc = env_u32("FERRY_STAGE", &stage, err, errlen)) ||
+	    (rc = env_u32("FERRY_ENDPOINT_FD", &fd, err, errlen)) ||
+	    (rc = env_u32("FERRY_POOL_FD", &pool_fd, err, errlen)))
+		return rc;
+	rc = ferry_instance_open(in, id, chain, (uint16_t)stage, getenv("FERRY_STAGE_NAME"),
+				 (int)fd, (int)pool_fd, getenv("FERRY_NEXT"), err, errlen);
+	if (rc == 0)
+		close((int)pool_fd); /* the mapping keeps its own dup */
+	return rc;
+}
+
+void ferry_instance_close(struct ferry_instance *in)
+{
+	ferry_pool_detach(&in->pool);
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+}
+
+int ferry_instance_next_index(const struct ferry_instance *in, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->nnext; i++)
+		if (strcmp(in->next[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int ferry_instance_accept(struct ferry_instance *in, struct ferry_desc *d)
+{
+	int reason = ferry_desc_validate(d, in->chain_id, in->stage, &in->pool,
+					 &in->stats.rejects);
+
+	if (reason < 0) {
+		if (ferry_pool_take(&in->pool, d->offset, d->generation, in->id) < 0) {
+			/* Recycled between check and take: stale after all. */
+			in->stats.rejects.by_reason[FERRY_REJECT_STALE]++;
+			return FERRY_REJECT_STALE;
+		}
+		in->stats.accepted++;
+		return 0;
+	}
+	/* Misaddressed but naming a live buffer of our pool: the sender has let
+	 * go of it, so answer the caller rather than leak it. */
+	if (reason == FERRY_REJECT_STAGE &&
+	    ferry_pool_take(&in->pool, d->offset, d->generation, in->id) == 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "descriptor for stage %u reached stage %u",
+			 d->stage, in->stage);
+		ferry_instance_fail(in, d, FERRY_ST_BAD_DESCRIPTOR, msg);
+	}
+	return reason;
+}
+
+static int send_or_free(struct ferry_instance *in, struct ferry_desc *d)
+{
+	int rc = ferry_endpoint_send(in->fd, d);
+
+	if (rc == 0)
+		return 0;
+	in->stats.send_refused++;
+	ferry_pool_free(&in->pool, d->offset, d->generation);
+	in->stats.freed_undeliverable++;
+	return rc;
+}
+
+int ferry_instance_fail(struct ferry_instance *in, struct ferry_desc *d,
+			uint16_t status, const char *message)
+{
+	int cap = ferry_pool_check(&in->pool, d->offset, d->generation, 0);
+	size_t len = strlen(message);
+
+	in->stats.replied_error++;
+	if (cap < 0)
+		return cap; /* not a buffer we can write: nothing to free either */
+	if (len > (size_t)cap)
+		len = (size_t)cap;
+	memcpy(ferry_pool_ptr(&in->pool, d->offset), message, len);
+	d->length = (uint32_t)len;
+	d->flags |= FERRY_F_ERROR;
+	d->status = status;
+	d->stage = FERRY_STAGE_REPLY;
+	if (d->reply_to == 0) {
+		ferry_pool_free(&in->pool, d->offset, d->generation);
+		return -ENOENT;
+	}
+	return send_or_free(in, d);
+}
+
+int ferry_instance_forward(struct ferry_instance *in, struct ferry_desc *d,
+			   int next_index)
+{
+	char msg[256];
+	int rc;
+
+	if (in->nnext == 0)
+		d->stage = FERRY_STAGE_REPLY;
+	else if (next_index < 0 || (uint32_t)next_index >= in->nnext)
+		return ferry_instance_fail(in, d, FERRY_ST_NO_ROUTE,
+					   "function chose a next stage that is not in its `next` list");
+	else
+		d->stage = in->next[next_index].id;
+
+	rc = ferry_endpoint_send(in->fd, d);
+	if (rc == 0) {
+		in->stats.forwarded++;
+		return 0;
+	}
+	in->stats.send_refused++;
+	snprintf(msg, sizeof(msg),
+		 "stage %s could not hand the request to stage %u: %s (router refused: no live instance or edge not allowed)",
+		 in->stage_name, d->stage, strerror(-rc));
+	ferry_instance_fail(in, d, FERRY_ST_NO_ROUTE, msg);
+	return rc;
+}
