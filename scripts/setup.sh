@@ -45,6 +45,8 @@ step "building native library, runner and C tests"
 make -s -C dataplane-native
 step "building native functions"
 make -s -C chains
+step "building benchmark drivers"
+make -s -C bench
 
 # node-gyp: configure once, then incremental builds.
 if [[ ! -f dataplane-native/build/Makefile || dataplane-native/binding.gyp -nt dataplane-native/build/Makefile ]]; then

@@ -122,7 +122,12 @@ export class NodeDataPlane extends EventEmitter {
     const log = this.log.child({ instance: spec.instanceId, stage: spec.stageName, chain: spec.chainId });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; reclaimed: number }>((resolve) => {
       child.on('exit', (code, signal) => {
-        this.router.removeEndpoint(spec.instanceId);
+        // Whatever the router says, the buffers must still be reclaimed.
+        try {
+          this.router.removeEndpoint(spec.instanceId);
+        } catch (err) {
+          log.warn('could not unregister endpoint', { error: (err as Error).message });
+        }
         peer.close();
         this.instances.delete(spec.instanceId);
         const reclaimed = pool.reclaim(spec.instanceId);

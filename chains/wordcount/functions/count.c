@@ -38,7 +38,7 @@ static int by_count(const void *a, const void *b)
 
 int ferry_handle(struct ferry_call *call)
 {
-	static struct slot table[TABLE];
+	static struct slot table[TABLE], seen[TABLE];
 	uint32_t len, i = 0, words = 0, distinct = 0;
 	const uint8_t *in = ferry_input(call, &len);
 
@@ -66,7 +66,11 @@ int ferry_handle(struct ferry_call *call)
 		}
 		words++;
 	}
-	qsort(table, TABLE, sizeof(table[0]), by_count);
+	/* Sort only the distinct words, not the whole table. */
+	for (uint32_t k = 0, j = 0; k < TABLE; k++)
+		if (table[k].word)
+			seen[j++] = table[k];
+	qsort(seen, distinct, sizeof(seen[0]), by_count);
 
 	/* Output: bounded by 10 words of at most 64 shown bytes each. */
 	uint8_t *out = ferry_output_alloc(call, 2048);
@@ -74,11 +78,11 @@ int ferry_handle(struct ferry_call *call)
 		return -1; /* the runner reports why (pool exhausted) */
 	int n = snprintf((char *)out, 2048, "{\"words\":%u,\"distinct\":%u,\"top\":[", words, distinct);
 	for (uint32_t k = 0; k < 10 && k < distinct; k++) {
-		uint32_t wl = table[k].len > 64 ? 64 : table[k].len;
+		uint32_t wl = seen[k].len > 64 ? 64 : seen[k].len;
 		n += snprintf((char *)out + n, 2048 - n, "%s[\"", k ? "," : "");
-		for (uint32_t c = 0; c < wl; c++) /* normalized text has no quotes or backslashes... */
-			out[n++] = (table[k].word[c] == '"' || table[k].word[c] == '\\') ? '_' : table[k].word[c];
-		n += snprintf((char *)out + n, 2048 - n, "\",%u]", table[k].count);
+		for (uint32_t c = 0; c < wl; c++) /* JSON-safe: no quote or backslash in a word */
+			out[n++] = (seen[k].word[c] == '"' || seen[k].word[c] == '\\') ? '_' : seen[k].word[c];
+		n += snprintf((char *)out + n, 2048 - n, "\",%u]", seen[k].count);
 	}
 	n += snprintf((char *)out + n, 2048 - n, "]}");
 	return ferry_output_commit(call, (uint32_t)n);

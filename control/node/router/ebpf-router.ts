@@ -12,6 +12,7 @@ export class EbpfRouter implements Router {
   readonly mode = 'ebpf' as const;
   readonly description: string;
   private readonly bpf: NativeRouter;
+  private closed = false;
 
   constructor(opts: EbpfRouterOptions) {
     this.bpf = new native.Router(opts);
@@ -29,6 +30,7 @@ export class EbpfRouter implements Router {
   }
 
   removeEndpoint(instanceId: number): void {
+    if (this.closed) return; // ferryd let go of the router; the pins stay as they are
     // ferryd closed its copy of the instance's fd after the spawn, so this
     // goes by id; the socket's identity (socket-local storage) goes with
     // the socket itself.
@@ -53,6 +55,7 @@ export class EbpfRouter implements Router {
 
   close(): void {
     // Pinned objects stay: instances keep routing while ferryd restarts.
+    this.closed = true;
     this.bpf.close();
   }
 }
