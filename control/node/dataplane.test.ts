@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { encodeDescriptor, STAGE_REPLY } from '../dataplane/descriptor.js';
+import { encodeDescriptor, MAX_HOPS, STAGE_REPLY } from '../dataplane/descriptor.js';
 import type { NativeInstance } from '../dataplane/native.js';
 import { Injector, RequestRefusedError, type Reply } from '../gateway/injector.js';
 import { repoRoot } from '../paths.js';
@@ -149,12 +149,40 @@ describe.each(modes)('data plane (%s mode)', (mode) => {
     const truncated = encodeDescriptor({ chainId: CHAIN, stage: 0 }).subarray(0, 30);
     expect(gw.sendRaw(garbage)).toBe(10);
     expect(gw.sendRaw(truncated)).toBe(30);
+    // Another chain's descriptor, and one that has looped too long.
+    expect(gw.sendRaw(encodeDescriptor({ chainId: CHAIN + 1, stage: 0, offset: real.offset, generation: real.generation, length: 4 }))).toBe(48);
+    const looped = gw.alloc(16);
+    gw.sendRaw(encodeDescriptor({ chainId: CHAIN, stage: 0, hopCount: MAX_HOPS, offset: looped.offset, generation: looped.generation, length: 4, replyTo: GW }));
     const r = await inj.request(0, 'after forgeries');
     expect(text(r)).toBe('AFTER FORGERIES');
-    expect(dp.counters(GW).drops.malformed).toBeGreaterThanOrEqual(1);
+    const drops = dp.counters(GW).drops;
+    expect(drops.malformed).toBeGreaterThanOrEqual(1);
+    expect(drops.chainMismatch).toBe(1);
+    expect(drops.hopLimit).toBe(1); // came back as an error reply, and its buffer was freed
     // The buffer the forgeries named is still ours: no one took or freed it.
     expect(pool.check(real.offset, real.generation, 64)).toBe(2048);
     gw.free(real.offset, real.generation);
+    expect(pool.stats().inUse).toBe(0);
+  });
+
+  it('answers pool exhaustion and oversized output with a specific error, losing nothing', async () => {
+    faultyChain();
+    const pool = dp.pool(CHAIN);
+    const held = [];
+    for (;;) {
+      try {
+        held.push(gw.alloc(1));
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe('EPOOL_EXHAUSTED');
+        expect((err as Error).message).toMatch(/pool exhausted/);
+        break;
+      }
+    }
+    await expect(inj.request(0, 'no room')).rejects.toMatchObject({ code: 'EPOOL_EXHAUSTED' });
+    for (const b of held) gw.free(b.offset, b.generation);
+    const big = await inj.request(0, 'big output please');
+    expect(big.status).toBe('tooLarge');
+    expect(text(big)).toMatch(/larger than the pool's largest buffer class/);
     expect(pool.stats().inUse).toBe(0);
   });
 
