@@ -1,0 +1,47 @@
+/**
+ * The compiled form of a chain: what the compiler produces from YAML and
+ * what placement, ferryd and the gateway consume. Stage ids are dense
+ * (0..n-1, in file order) and are the `stage` field of descriptors.
+ */
+export type RuntimeKind = 'node' | 'native';
+export type Arch = 'amd64' | 'arm64';
+
+export interface StageIR {
+  id: number;
+  name: string;
+  runtime: RuntimeKind;
+  /** Absolute path: a module for node, a shared object for native. */
+  handler: string;
+  archs: Arch[];
+  resources: { cpuMilli: number; memoryMb: number };
+  scale: { min: number; max: number };
+  /** Allowed next stages, by name and id; empty = replies to the caller. */
+  next: { name: string; id: number }[];
+  /** Optional data-affinity labels (e.g. { bucket: 'frames' }). */
+  data: Record<string, string>;
+}
+
+export interface ChainIR {
+  name: string;
+  tenant: string;
+  /** Entry stage id. */
+  entry: number;
+  slo?: { p99Ms: number };
+  /** Largest request body the gateway accepts for this chain. */
+  maxBodyBytes: number;
+  /** Per-stage timeout the gateway applies to a whole request. */
+  timeoutMs: number;
+  stages: StageIR[];
+  /** Where it came from, for messages. */
+  source: { file: string };
+}
+
+/** Edges the router must allow, as [fromStage, toStage]; STAGE_REPLY
+ * (0xffff) stands for the gateway on either side. */
+export type AllowEdge = [number, number];
+
+/** One stage's route on one node: the instances and their weights. */
+export interface StageRoute {
+  stage: number;
+  targets: { instance: number; weight: number }[];
+}
