@@ -37,6 +37,8 @@ export interface NativePool {
   check(offset: number, generation: number, length: number): number;
   take(offset: number, generation: number, owner: number): void;
   reclaim(owner: number): number;
+  /** Also the request tags (low 32 bits of request ids) of what was freed. */
+  reclaimTagged(owner: number): { count: number; tags: number[] };
   stats(): PoolStats;
   close(): void;
 }

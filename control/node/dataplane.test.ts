@@ -235,6 +235,7 @@ describe.each(modes)('data plane (%s mode)', (mode) => {
     const exit = await a.exited;
     expect(exit.signal).toBe('SIGKILL');
     expect(exit.reclaimed).toBe(2);
+    expect(exit.interrupted).toHaveLength(1); // the one request it was holding
     expect(pool.stats().inUse).toBe(0);
     // The route still names the dead instance: answered at once.
     const r = await inj.request(0, 'anyone there?');

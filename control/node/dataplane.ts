@@ -43,13 +43,23 @@ export interface InstanceSpec {
   env?: Record<string, string>;
 }
 
+export interface InstanceExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Buffers it held, now free again. */
+  reclaimed: number;
+  /** Request tags (low 32 bits of request ids) those buffers carried: the
+   * requests the exit interrupted. */
+  interrupted: number[];
+}
+
 export interface RunningInstance {
   spec: InstanceSpec;
   pid: number;
   child: ChildProcess;
   peer: NativeEndpoint;
   /** Resolves with the exit code (or signal) once the instance is reaped. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; reclaimed: number }>;
+  exited: Promise<InstanceExit>;
   stderr: () => string;
 }
 
@@ -120,7 +130,7 @@ export class NodeDataPlane extends EventEmitter {
     });
     child.stdout?.on('data', (d: Buffer) => this.log.debug('instance output', { instance: spec.instanceId, out: d.toString() }));
     const log = this.log.child({ instance: spec.instanceId, stage: spec.stageName, chain: spec.chainId });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; reclaimed: number }>((resolve) => {
+    const exited = new Promise<InstanceExit>((resolve) => {
       child.on('exit', (code, signal) => {
         // Whatever the router says, the buffers must still be reclaimed.
         try {
@@ -130,12 +140,13 @@ export class NodeDataPlane extends EventEmitter {
         }
         peer.close();
         this.instances.delete(spec.instanceId);
-        const reclaimed = pool.reclaim(spec.instanceId);
-        const fields = { code, signal, reclaimedBuffers: reclaimed, stderr: errText.trim() || undefined };
+        const { count: reclaimed, tags: interrupted } = pool.reclaimTagged(spec.instanceId);
+        const fields = { code, signal, reclaimedBuffers: reclaimed, interrupted: interrupted.length, stderr: errText.trim() || undefined };
         if (code === 0 || signal === 'SIGTERM') log.info('instance exited', fields);
         else log.warn('instance died', fields);
-        this.emit('instance-exit', spec.instanceId, { code, signal, reclaimed });
-        resolve({ code, signal, reclaimed });
+        const exit: InstanceExit = { code, signal, reclaimed, interrupted };
+        this.emit('instance-exit', spec.instanceId, exit);
+        resolve(exit);
       });
     });
     const running: RunningInstance = { spec, pid: child.pid ?? -1, child, peer, exited, stderr: () => errText };

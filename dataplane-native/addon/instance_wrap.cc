@@ -133,6 +133,7 @@ Napi::Value InstanceWrap::ForwardBuffer(const Napi::CallbackInfo &info) {
   int rc = ferry_pool_check(&in_.pool, off, gen, len);
   if (rc < 0) ThrowCode(info.Env(), rc, "forwardBuffer");
   ferry_pool_free(&in_.pool, d.offset, d.generation);
+  ferry_pool_tag(&in_.pool, off, gen, static_cast<uint32_t>(d.request_id));
   d.offset = off;
   d.generation = gen;
   d.length = len;
@@ -182,6 +183,8 @@ Napi::Value InstanceWrap::Send(const Napi::CallbackInfo &info) {
                   static_cast<uint64_t>(o.Get("requestId").As<Napi::Number>().DoubleValue()), &buf,
                   o.Get("length").As<Napi::Number>().Uint32Value(),
                   o.Has("replyTo") ? o.Get("replyTo").As<Napi::Number>().Uint32Value() : in_.id);
+  // Tag the buffer with its request so a crash can name what it interrupted.
+  ferry_pool_tag(&in_.pool, d.offset, d.generation, static_cast<uint32_t>(d.request_id));
   return Napi::Number::New(info.Env(), ferry_endpoint_send(in_.fd, &d));
 }
 

@@ -72,6 +72,7 @@ Napi::Function PoolWrap::Init(Napi::Env env) {
                       InstanceMethod("check", &PoolWrap::Check),
                       InstanceMethod("take", &PoolWrap::Take),
                       InstanceMethod("reclaim", &PoolWrap::Reclaim),
+                      InstanceMethod("reclaimTagged", &PoolWrap::ReclaimTagged),
                       InstanceMethod("stats", &PoolWrap::Stats),
                       InstanceMethod("close", &PoolWrap::Close)});
 }
@@ -154,6 +155,21 @@ Napi::Value PoolWrap::Reclaim(const Napi::CallbackInfo &info) {
   int rc = ferry_pool_reclaim(Live(info.Env()), info[0].As<Napi::Number>().Uint32Value());
   if (rc < 0) ThrowCode(info.Env(), rc, "reclaim");
   return Napi::Number::New(info.Env(), rc);
+}
+
+// reclaimTagged(owner) -> {count, tags: number[]} (request tags of what was freed)
+Napi::Value PoolWrap::ReclaimTagged(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint32_t tags[1024];
+  int ntags = 0;
+  int rc = ferry_pool_reclaim_tagged(Live(env), info[0].As<Napi::Number>().Uint32Value(), tags, 1024, &ntags);
+  if (rc < 0) ThrowCode(env, rc, "reclaim");
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array arr = Napi::Array::New(env, ntags);
+  for (int i = 0; i < ntags; i++) arr.Set(static_cast<uint32_t>(i), tags[i]);
+  o.Set("count", rc);
+  o.Set("tags", arr);
+  return o;
 }
 
 Napi::Value PoolWrap::Stats(const Napi::CallbackInfo &info) {

@@ -19,6 +19,7 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
   Napi::Value Check(const Napi::CallbackInfo &info);
   Napi::Value Take(const Napi::CallbackInfo &info);
   Napi::Value Reclaim(const Napi::CallbackInfo &info);
+  Napi::Value ReclaimTagged(const Napi::CallbackInfo &info);
   Napi::Value Stats(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
 

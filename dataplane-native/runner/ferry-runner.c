@@ -71,6 +71,7 @@ uint8_t *ferry_output_alloc(struct ferry_call *c, uint32_t size)
 		return NULL;
 	}
 	c->has_out = 1;
+	ferry_pool_tag(&c->in->pool, c->out.offset, c->out.generation, (uint32_t)c->d->request_id);
 	return ferry_pool_ptr(&c->in->pool, c->out.offset);
 }
 

@@ -135,6 +135,7 @@ int ferry_instance_accept(struct ferry_instance *in, struct ferry_desc *d)
 			in->stats.rejects.by_reason[FERRY_REJECT_STALE]++;
 			return FERRY_REJECT_STALE;
 		}
+		ferry_pool_tag(&in->pool, d->offset, d->generation, (uint32_t)d->request_id);
 		in->stats.accepted++;
 		return 0;
 	}

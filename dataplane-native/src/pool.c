@@ -44,7 +44,7 @@ struct pool_hdr {
 struct buf_meta {
 	_Atomic uint64_t state;
 	_Atomic uint32_t next; /* free-list link: class-local index + 1 */
-	uint32_t pad;
+	_Atomic uint32_t tag;  /* request tag, see ferry_pool_tag */
 };
 
 #define STATE(gen, owner) (((uint64_t)(gen) << 32) | (uint32_t)(owner))
@@ -284,6 +284,7 @@ int ferry_pool_alloc(struct ferry_pool *p, uint32_t size, uint32_t owner,
 		gen = STATE_GEN(s) + 1;
 		if (gen == 0) /* generation 0 is never valid in a descriptor */
 			gen = 1;
+		atomic_store_explicit(&m->tag, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->state, STATE(gen, owner), memory_order_release);
 		atomic_fetch_add_explicit(&hdr(p)->cls[c].in_use, 1, memory_order_relaxed);
 		out->offset = p->cls[c].region_off + (uint64_t)idx * p->cls[c].buf_size;
@@ -407,10 +408,31 @@ int ferry_pool_take(struct ferry_pool *p, uint64_t offset, uint32_t generation,
 	return 0;
 }
 
-int ferry_pool_reclaim(struct ferry_pool *p, uint32_t owner)
+int ferry_pool_tag(struct ferry_pool *p, uint64_t offset, uint32_t generation,
+		   uint32_t tag)
+{
+	struct buf_meta *m;
+	uint32_t c, idx;
+	uint64_t s;
+	int err = locate(p, offset, &c, &idx);
+
+	if (err)
+		return err;
+	m = meta(p, p->cls[c].meta_base + idx);
+	s = atomic_load_explicit(&m->state, memory_order_acquire);
+	if (STATE_OWNER(s) == 0)
+		return FERRY_EDOUBLE_FREE;
+	if (STATE_GEN(s) != generation)
+		return FERRY_ESTALE;
+	atomic_store_explicit(&m->tag, tag, memory_order_relaxed);
+	return 0;
+}
+
+int ferry_pool_reclaim_tagged(struct ferry_pool *p, uint32_t owner,
+			      uint32_t *tags, int max, int *ntags)
 {
 	uint32_t c, idx;
-	int n = 0;
+	int n = 0, k, t = 0;
 
 	if (owner == 0)
 		return -EINVAL;
@@ -418,13 +440,28 @@ int ferry_pool_reclaim(struct ferry_pool *p, uint32_t owner)
 		for (idx = 0; idx < p->cls[c].count; idx++) {
 			struct buf_meta *m = meta(p, p->cls[c].meta_base + idx);
 			uint64_t s = atomic_load_explicit(&m->state, memory_order_acquire);
+			uint32_t tag = atomic_load_explicit(&m->tag, memory_order_relaxed);
 
 			/* A concurrent take() moving it away wins; that is fine. */
-			if (STATE_OWNER(s) == owner && release(p, c, idx, s) == 0)
-				n++;
+			if (STATE_OWNER(s) != owner || release(p, c, idx, s) != 0)
+				continue;
+			n++;
+			if (!tags || tag == 0)
+				continue;
+			for (k = 0; k < t && tags[k] != tag; k++)
+				;
+			if (k == t && t < max)
+				tags[t++] = tag;
 		}
 	}
+	if (ntags)
+		*ntags = t;
 	return n;
+}
+
+int ferry_pool_reclaim(struct ferry_pool *p, uint32_t owner)
+{
+	return ferry_pool_reclaim_tagged(p, owner, NULL, 0, NULL);
 }
 
 int ferry_pool_stats(const struct ferry_pool *p, struct ferry_pool_stats *out)

@@ -152,14 +152,19 @@ static void test_reclaim_after_crash(void)
 		int i;
 
 		ferry_pool_attach(&mine, p.fd);
-		for (i = 0; i < 5; i++)
+		for (i = 0; i < 5; i++) {
 			ferry_pool_alloc(&mine, 10, 42, &b);
+			ferry_pool_tag(&mine, b.offset, b.generation, i < 3 ? 900 : 901 + i);
+		}
 		abort();
 	}
 	waitpid(pid, &status, 0);
 	CHECK(WIFSIGNALED(status), "child crashed");
 	CHECK(in_use(&p) == 5, "5 held by the dead child");
-	CHECK(ferry_pool_reclaim(&p, 42) == 5, "reclaimed 5");
+	uint32_t tags[8];
+	int ntags = 0;
+	CHECK(ferry_pool_reclaim_tagged(&p, 42, tags, 8, &ntags) == 5, "reclaimed 5");
+	CHECK(ntags == 3 && tags[0] == 900, "the three requests it held, each once (%d)", ntags);
 	CHECK(in_use(&p) == 0, "none left");
 	ferry_pool_detach(&p);
 }

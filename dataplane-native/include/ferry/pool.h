@@ -105,6 +105,15 @@ int ferry_pool_take(struct ferry_pool *p, uint64_t offset, uint32_t generation,
 		    uint32_t new_owner);
 /* Free every buffer owned by owner (after it died); returns how many. */
 int ferry_pool_reclaim(struct ferry_pool *p, uint32_t owner);
+/* The same, also reporting the distinct request tags of what it freed (up
+ * to max of them in tags, their number in *ntags), so the requests those
+ * buffers carried can be failed at once instead of timing out. */
+int ferry_pool_reclaim_tagged(struct ferry_pool *p, uint32_t owner,
+			      uint32_t *tags, int max, int *ntags);
+/* Label a live buffer with the request it carries (low 32 bits of the
+ * request id); 0 = none. Advisory: only reclaim reads it. */
+int ferry_pool_tag(struct ferry_pool *p, uint64_t offset, uint32_t generation,
+		   uint32_t tag);
 
 int ferry_pool_stats(const struct ferry_pool *p, struct ferry_pool_stats *out);
 
