@@ -1,0 +1,147 @@
+/**
+ * The chain spec's shape: a JSON Schema (checked by ajv, strict mode) and the
+ * TypeScript type of a document that passed it. Every object is closed
+ * (additionalProperties: false) so a misspelt field is an error rather than
+ * silently ignored; cross-field rules (entry exists, no cycles, min <= max,
+ * CPU quantities, handler files) live in compile.ts.
+ *
+ * Leaf schemas may carry a `description`: the error mapper uses it as the
+ * "expected ..." phrase, so it is written as a noun phrase for users.
+ */
+import type { Arch, RuntimeKind } from './ir.js';
+import { CPU_EXPECTED } from './resources.js';
+
+export const API_VERSION = 'ferry.dev/v1';
+export const KIND = 'Chain';
+
+/** Chain, tenant and function names: DNS-label-like so they can appear in
+ * metric labels, pool names and Kubernetes objects unchanged. */
+export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
+
+/** Largest body any chain may accept: the largest pool size class (4 MiB,
+ * DEFAULT_SIZE_CLASSES in control/node/dataplane.ts). A body must fit in one
+ * buffer because payloads are never split across buffers. */
+export const MAX_BODY_BYTES_LIMIT = 4 << 20;
+/** At most this many instances per stage: a route entry holds 16 targets
+ * (FERRY_MAX_REPLICAS in dataplane-native/include/ferry/abi.h). */
+export const MAX_SCALE = 16;
+/** Stage ids are 16-bit in the descriptor and 0xffff means "the gateway". */
+export const MAX_FUNCTIONS = 0xffff;
+
+export const DEFAULTS = {
+  maxBodyBytes: 1 << 20,
+  timeoutMs: 10_000,
+  archs: ['amd64', 'arm64'] as Arch[],
+  resources: { cpuMilli: 250, memoryMb: 128 },
+  scale: { min: 1, max: 1 },
+} as const;
+
+export interface FunctionSpec {
+  name: string;
+  runtime: RuntimeKind;
+  handler: string;
+  archs?: Arch[];
+  resources?: { cpu?: string | number; memoryMb?: number };
+  scale?: { min?: number; max?: number };
+  next?: string[];
+  data?: Record<string, string>;
+}
+
+export interface ChainSpec {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: { name: string; tenant: string };
+  spec: {
+    entry: string;
+    slo?: { p99Ms: number };
+    limits?: { maxBodyBytes?: number; timeoutMs?: number };
+    functions: FunctionSpec[];
+  };
+}
+
+const name = {
+  type: 'string',
+  pattern: NAME_PATTERN,
+  description: "a name of lowercase letters, digits and '-', starting with a letter, at most 63 characters",
+} as const;
+
+const functionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'runtime', 'handler'],
+  properties: {
+    name,
+    runtime: { type: 'string', enum: ['node', 'native'] },
+    handler: { type: 'string', minLength: 1, description: 'a path to the handler, relative to this file' },
+    archs: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', enum: ['amd64', 'arm64'] },
+    },
+    resources: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // The quantity itself ("500m", 0.5, "2") is parsed in compile.ts,
+        // which can say precisely what is wrong with it.
+        cpu: { type: ['string', 'number'], description: CPU_EXPECTED },
+        memoryMb: { type: 'integer', minimum: 1 },
+      },
+    },
+    scale: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        min: { type: 'integer', minimum: 0, maximum: MAX_SCALE },
+        max: { type: 'integer', minimum: 1, maximum: MAX_SCALE },
+      },
+    },
+    // Names are checked against the functions in compile.ts ("unknown stage").
+    next: { type: 'array', uniqueItems: true, items: { type: 'string', description: 'a function name' } },
+    data: {
+      type: 'object',
+      additionalProperties: { type: 'string', description: 'a string label value (quote numbers: "3")' },
+    },
+  },
+} as const;
+
+export const chainSchema = {
+  $id: 'https://ferry.dev/schemas/chain-v1.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { type: 'string', const: API_VERSION },
+    kind: { type: 'string', const: KIND },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'tenant'],
+      properties: { name, tenant: name },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['entry', 'functions'],
+      properties: {
+        entry: { type: 'string', description: 'the name of the first function' },
+        slo: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['p99Ms'],
+          properties: { p99Ms: { type: 'number', exclusiveMinimum: 0 } },
+        },
+        limits: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            maxBodyBytes: { type: 'integer', minimum: 1, maximum: MAX_BODY_BYTES_LIMIT },
+            timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
+          },
+        },
+        functions: { type: 'array', minItems: 1, maxItems: MAX_FUNCTIONS, items: functionSchema },
+      },
+    },
+  },
+} as const;
