@@ -100,6 +100,29 @@ export class NodeDataPlane extends EventEmitter {
     return pool;
   }
 
+  hasPool(chainId: number): boolean {
+    return this.pools.has(chainId);
+  }
+
+  /** Chains that have a pool on this node. */
+  poolChains(): number[] {
+    return [...this.pools.keys()];
+  }
+
+  /** Unmap and forget a chain's pool so the chain can get a new one. Refused
+   * while an instance or gateway of the chain still uses it: an exit
+   * reclaims into the pool. Returns false when there was no pool. */
+  deletePool(chainId: number): boolean {
+    const pool = this.pools.get(chainId);
+    if (!pool) return false;
+    const users = [...this.instances.values()].filter((i) => i.spec.chainId === chainId).map((i) => i.spec.instanceId);
+    for (const [id, gw] of this.gateways) if (gw.instance.chainId === chainId) users.push(id);
+    if (users.length > 0) throw new Error(`chain ${chainId}'s pool is still used by instances ${users.join(', ')}: stop them first`);
+    this.pools.delete(chainId);
+    pool.close();
+    return true;
+  }
+
   /** Start an instance process and register its endpoint. */
   spawn(spec: InstanceSpec): RunningInstance {
     if (this.instances.has(spec.instanceId) || this.gateways.has(spec.instanceId))

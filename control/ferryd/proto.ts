@@ -1,0 +1,232 @@
+/**
+ * The NodeDaemon contract (control/proto/ferry/node/v1/node.proto) as
+ * grpc-js sees it, with TypeScript shapes for its messages.
+ *
+ * Loader options are fixed here so both ends agree: camelCase fields,
+ * uint64 as JS numbers (counters stay far below 2^53), enums as their
+ * names, and every field present on what is received (defaults: true), so
+ * handlers never meet `undefined` for a scalar. Message fields that were not
+ * sent arrive as null.
+ */
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync, type MethodDefinition, type Options } from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { repoRoot } from '../paths.js';
+
+export const NODE_PROTO_PATH = join(repoRoot, 'control/proto/ferry/node/v1/node.proto');
+export const NODE_SERVICE_NAME = 'ferry.node.v1.NodeDaemon';
+
+export const LOADER_OPTIONS: Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
+
+// ---- messages (as received: every field present) ----
+
+export type RestartPolicy = 'RESTART_ALWAYS' | 'RESTART_NEVER';
+export type InstanceState = 'STATE_UNKNOWN' | 'STARTING' | 'RUNNING' | 'DRAINING' | 'EXITED' | 'CRASHED' | 'RESTARTING';
+
+export type GetNodeInfoRequest = Record<string, never>;
+
+export interface NodeInfo {
+  name: string;
+  archs: string[];
+  cpus: number;
+  memoryBytes: number;
+  dataplaneMode: string;
+  dataplaneDetail: string;
+  gatewayAddress: string;
+  peerAddress: string;
+  version: string;
+}
+
+export interface SizeClass {
+  size: number;
+  count: number;
+}
+
+export interface CreatePoolRequest {
+  chainId: number;
+  chainName: string;
+  tenant: string;
+  classes: SizeClass[];
+}
+
+export interface CreatePoolResponse {
+  poolBytes: number;
+}
+
+export interface DeleteChainRequest {
+  chainId: number;
+}
+
+export interface DeleteChainResponse {
+  stoppedInstances: number;
+}
+
+export interface StageRef {
+  name: string;
+  id: number;
+}
+
+export interface StartInstanceRequest {
+  chainId: number;
+  instanceId: number;
+  stage: number;
+  stageName: string;
+  runtime: string;
+  handler: string;
+  next: StageRef[];
+  env: Record<string, string>;
+  /** A number when the sender used a value this file does not know. */
+  restart: RestartPolicy | number;
+}
+
+export interface InstanceStatus {
+  instanceId: number;
+  chainId: number;
+  stage: number;
+  stageName: string;
+  pid: number;
+  state: InstanceState;
+  restarts: number;
+  lastError: string;
+}
+
+export interface StopInstanceRequest {
+  instanceId: number;
+  drainTimeoutMs: number;
+}
+
+export interface ListInstancesRequest {
+  chainId: number;
+}
+
+export interface ListInstancesResponse {
+  instances: InstanceStatus[];
+}
+
+export interface RouteTarget {
+  instance: number;
+  weight: number;
+}
+
+export interface StageRoute {
+  stage: number;
+  targets: RouteTarget[];
+}
+
+export interface AllowEdge {
+  fromStage: number;
+  toStage: number;
+}
+
+export interface GatewayConfig {
+  chainName: string;
+  entryStage: number;
+  maxBodyBytes: number;
+  timeoutMs: number;
+  gatewayInstanceId: number;
+}
+
+export interface ProgramChainRequest {
+  chainId: number;
+  routes: StageRoute[];
+  allow: AllowEdge[];
+  /** null: the chain is not served by this node's gateway. */
+  gateway: GatewayConfig | null;
+}
+
+export type ProgramChainResponse = Record<string, never>;
+
+export interface StreamStatsRequest {
+  intervalMs: number;
+}
+
+export interface InstanceStats {
+  instanceId: number;
+  chainId: number;
+  stage: number;
+  rxMsgs: number;
+  rxBytes: number;
+  txMsgs: number;
+  txBytes: number;
+  drops: Record<string, number>;
+  pid: number;
+  cpuTicks: number;
+  rssBytes: number;
+  state: InstanceState;
+}
+
+export interface PoolStats {
+  chainId: number;
+  inUse: number;
+  buffers: number;
+  allocFailures: number;
+}
+
+export interface NodeStats {
+  node: string;
+  timeMs: number;
+  loadavg: number[];
+  cpuBusy: number;
+  memoryTotalBytes: number;
+  memoryAvailableBytes: number;
+  instances: InstanceStats[];
+  pools: PoolStats[];
+}
+
+// ---- the service ----
+
+/** Request and response of every RPC, keyed by the name in the .proto. */
+export interface NodeDaemonRpcs {
+  GetNodeInfo: [GetNodeInfoRequest, NodeInfo];
+  CreatePool: [CreatePoolRequest, CreatePoolResponse];
+  DeleteChain: [DeleteChainRequest, DeleteChainResponse];
+  StartInstance: [StartInstanceRequest, InstanceStatus];
+  StopInstance: [StopInstanceRequest, InstanceStatus];
+  ListInstances: [ListInstancesRequest, ListInstancesResponse];
+  ProgramChain: [ProgramChainRequest, ProgramChainResponse];
+  StreamStats: [StreamStatsRequest, NodeStats];
+}
+export type RpcName = keyof NodeDaemonRpcs;
+export type RpcRequest<K extends RpcName> = NodeDaemonRpcs[K][0];
+export type RpcResponse<K extends RpcName> = NodeDaemonRpcs[K][1];
+
+const RPC_NAMES: RpcName[] = [
+  'GetNodeInfo',
+  'CreatePool',
+  'DeleteChain',
+  'StartInstance',
+  'StopInstance',
+  'ListInstances',
+  'ProgramChain',
+  'StreamStats',
+];
+
+function loadService(): ServiceDefinition {
+  const pkg = loadSync(NODE_PROTO_PATH, LOADER_OPTIONS);
+  const def = pkg[NODE_SERVICE_NAME];
+  if (!def || 'format' in def) throw new Error(`${NODE_PROTO_PATH} defines no service ${NODE_SERVICE_NAME}`);
+  // The file and this module must agree; say so at start-up, not mid-call.
+  for (const name of RPC_NAMES) if (!(name in def)) throw new Error(`${NODE_PROTO_PATH}: ${NODE_SERVICE_NAME} has no rpc ${name}`);
+  return def as ServiceDefinition;
+}
+
+/** What grpc-js Server.addService takes. */
+export const nodeDaemonService: ServiceDefinition = loadService();
+
+/** One RPC's wire codec, typed: requests may leave fields out (proto3
+ * defaults them), responses arrive complete. */
+export interface RpcCodec<K extends RpcName> {
+  path: string;
+  serialize(req: Partial<RpcRequest<K>>): Buffer;
+  deserialize(buf: Buffer): RpcResponse<K>;
+}
+
+export function rpcCodec<K extends RpcName>(name: K): RpcCodec<K> {
+  const m = nodeDaemonService[name] as unknown as MethodDefinition<object, object>;
+  return {
+    path: m.path,
+    serialize: (req) => m.requestSerialize(req),
+    // The loader fills every field (defaults: true), which is the shape above.
+    deserialize: (buf) => m.responseDeserialize(buf) as RpcResponse<K>,
+  };
+}

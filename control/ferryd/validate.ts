@@ -1,0 +1,223 @@
+/**
+ * Request checks for NodeDaemon: each turns a request as received into the
+ * values ferryd acts on, or throws INVALID_ARGUMENT naming the field (by its
+ * .proto name). Checks that need ferryd's state (does the pool exist?) are
+ * made where that state lives.
+ */
+import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { MAX_INSTANCES, MAX_REPLICAS, STAGE_REPLY } from '../dataplane/descriptor.js';
+import type { SizeClass } from '../dataplane/native.js';
+import { DEFAULT_SIZE_CLASSES, type InstanceSpec } from '../node/dataplane.js';
+import type { AllowEdge, CreatePoolRequest, GatewayConfig, ProgramChainRequest, RestartPolicy, StageRoute,
+  StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
+import { invalid } from './rpc-error.js';
+
+/** Instance ids are allocated by the control plane, cluster-unique, and
+ * index the BPF sockhash: 1..MAX_INSTANCES-1. */
+export const MAX_INSTANCE_ID = MAX_INSTANCES - 1;
+
+/** Pool limits: what one chain may ask of a node. */
+export const MAX_POOL_CLASSES = 8;
+export const MAX_BUFFER_SIZE = 1 << 30;
+export const MAX_POOL_BYTES = 16 * 2 ** 30;
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const MAX_DRAIN_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_STATS_INTERVAL_MS = 1000;
+export const MIN_STATS_INTERVAL_MS = 10;
+export const MAX_STATS_INTERVAL_MS = 3_600_000;
+export const DEFAULT_GATEWAY_TIMEOUT_MS = 30_000;
+
+/** Chain and stage names: URL-safe, and free of the ',' and '=' that
+ * FERRY_NEXT uses as separators. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What spawnInstanceProcess sets for the runtime; other FERRY_* names are
+ * the caller's to use (the control plane passes FERRY_NODE, FERRY_CHAIN). */
+const RESERVED_ENV = new Set(['FERRY_INSTANCE_ID', 'FERRY_CHAIN_ID', 'FERRY_STAGE', 'FERRY_STAGE_NAME', 'FERRY_NEXT', 'FERRY_ENDPOINT_FD', 'FERRY_POOL_FD']);
+
+function instanceId(v: number, field: string): number {
+  if (!Number.isInteger(v) || v < 1 || v > MAX_INSTANCE_ID) throw invalid(field, `must be 1..${MAX_INSTANCE_ID} (got ${v})`);
+  return v;
+}
+
+function chainId(v: number, field = 'chain_id'): number {
+  if (!Number.isInteger(v) || v < 1) throw invalid(field, `must be 1 or more (got ${v})`);
+  return v;
+}
+
+function name(v: string, field: string): string {
+  if (!v) throw invalid(field, 'is required');
+  if (!NAME.test(v)) throw invalid(field, `"${v}" must be 1-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
+  return v;
+}
+
+/** A stage a descriptor can target (not the reply pseudo-stage). */
+function stage(v: number, field: string): number {
+  if (!Number.isInteger(v) || v < 0 || v >= STAGE_REPLY) throw invalid(field, `must be 0..${STAGE_REPLY - 1} (got ${v})`);
+  return v;
+}
+
+/** Either side of an allow-list edge; 65535 stands for the gateway. */
+function edgeEnd(v: number, field: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > STAGE_REPLY) throw invalid(field, `must be 0..${STAGE_REPLY} (got ${v})`);
+  return v;
+}
+
+export interface PoolRequest {
+  chainId: number;
+  name: string;
+  tenant: string;
+  classes: SizeClass[];
+}
+
+export function checkCreatePool(req: CreatePoolRequest): PoolRequest {
+  const tenant = req.tenant;
+  if (tenant.length > 128) throw invalid('tenant', 'must be at most 128 characters');
+  return { chainId: chainId(req.chainId), name: name(req.chainName, 'chain_name'), tenant, classes: sizeClasses(req.classes) };
+}
+
+function sizeClasses(classes: SizeClass[]): SizeClass[] {
+  if (classes.length === 0) return DEFAULT_SIZE_CLASSES;
+  if (classes.length > MAX_POOL_CLASSES) throw invalid('classes', `at most ${MAX_POOL_CLASSES} size classes (got ${classes.length})`);
+  let total = 0;
+  classes.forEach((c, i) => {
+    const f = `classes[${i}]`;
+    if (c.size === 0 || c.size % 64 !== 0 || c.size > MAX_BUFFER_SIZE)
+      throw invalid(`${f}.size`, `must be a multiple of 64 bytes, 64..${MAX_BUFFER_SIZE} (got ${c.size})`);
+    const prev = classes[i - 1];
+    if (prev && c.size <= prev.size) throw invalid(`${f}.size`, `classes must be in ascending size order (${c.size} after ${prev.size})`);
+    if (c.count === 0) throw invalid(`${f}.count`, 'must be 1 or more');
+    total += c.size * c.count;
+  });
+  if (total > MAX_POOL_BYTES) throw invalid('classes', `the pool would take ${total} bytes, more than the ${MAX_POOL_BYTES} a chain may have`);
+  return classes.map((c) => ({ size: c.size, count: c.count }));
+}
+
+export interface StartRequest {
+  spec: InstanceSpec;
+  restart: RestartPolicy;
+}
+
+export function checkStartInstance(req: StartInstanceRequest): StartRequest {
+  const id = instanceId(req.instanceId, 'instance_id');
+  if (req.runtime !== 'node' && req.runtime !== 'native')
+    throw invalid('runtime', `must be "node" or "native" (got "${req.runtime}")`);
+  if (req.restart !== 'RESTART_ALWAYS' && req.restart !== 'RESTART_NEVER')
+    throw invalid('restart', `unknown restart policy ${String(req.restart)}`);
+  const seen = new Set<string>();
+  const next = req.next.map((s, i) => {
+    const n = name(s.name, `next[${i}].name`);
+    if (seen.has(n)) throw invalid(`next[${i}].name`, `"${n}" is listed twice`);
+    seen.add(n);
+    return { name: n, id: stage(s.id, `next[${i}].id`) };
+  });
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.env)) {
+    if (!ENV_KEY.test(k)) throw invalid(`env["${k}"]`, 'is not a valid environment variable name');
+    if (RESERVED_ENV.has(k)) throw invalid(`env["${k}"]`, `is set by ferryd itself (reserved: ${[...RESERVED_ENV].join(', ')})`);
+    if (v.includes('\0')) throw invalid(`env["${k}"]`, 'must not contain NUL');
+    env[k] = v;
+  }
+  return {
+    spec: {
+      instanceId: id,
+      chainId: chainId(req.chainId),
+      stage: stage(req.stage, 'stage'),
+      stageName: name(req.stageName, 'stage_name'),
+      runtime: req.runtime,
+      handler: handlerPath(req.handler),
+      next,
+      env,
+    },
+    restart: req.restart,
+  };
+}
+
+function handlerPath(p: string): string {
+  if (!p) throw invalid('handler', 'is required');
+  if (!isAbsolute(p)) throw invalid('handler', `must be an absolute path on the node (got "${p}")`);
+  let isFile = false;
+  try {
+    isFile = statSync(p).isFile();
+  } catch {
+    throw invalid('handler', `${p} does not exist on this node`);
+  }
+  if (!isFile) throw invalid('handler', `${p} is not a file`);
+  return p;
+}
+
+export interface StopRequest {
+  instanceId: number;
+  drainTimeoutMs: number;
+}
+
+export function checkStopInstance(req: StopInstanceRequest): StopRequest {
+  instanceId(req.instanceId, 'instance_id');
+  if (req.drainTimeoutMs > MAX_DRAIN_TIMEOUT_MS)
+    throw invalid('drain_timeout_ms', `must be at most ${MAX_DRAIN_TIMEOUT_MS} (got ${req.drainTimeoutMs})`);
+  return { instanceId: req.instanceId, drainTimeoutMs: req.drainTimeoutMs || DEFAULT_DRAIN_TIMEOUT_MS };
+}
+
+export function checkDeleteChain(req: { chainId: number }): number {
+  return chainId(req.chainId);
+}
+
+/** 0 stands for "all chains". */
+export function checkListChain(req: { chainId: number }): number | undefined {
+  return req.chainId === 0 ? undefined : chainId(req.chainId);
+}
+
+export interface ChainProgram {
+  chainId: number;
+  routes: StageRoute[];
+  allow: AllowEdge[];
+  /** maxBodyBytes 0: the pool's largest buffer. */
+  gateway: GatewayConfig | null;
+}
+
+export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
+  const stages = new Set<number>();
+  const routes = req.routes.map((r, i) => {
+    const s = stage(r.stage, `routes[${i}].stage`);
+    if (stages.has(s)) throw invalid(`routes[${i}].stage`, `stage ${s} has two routes`);
+    stages.add(s);
+    if (r.targets.length > MAX_REPLICAS) throw invalid(`routes[${i}].targets`, `at most ${MAX_REPLICAS} instances per stage (got ${r.targets.length})`);
+    const ids = new Set<number>();
+    const targets = r.targets.map((t, j) => {
+      const f = `routes[${i}].targets[${j}]`;
+      instanceId(t.instance, `${f}.instance`);
+      if (ids.has(t.instance)) throw invalid(`${f}.instance`, `instance ${t.instance} is listed twice`);
+      ids.add(t.instance);
+      return { instance: t.instance, weight: t.weight };
+    });
+    const total = targets.reduce((sum, t) => sum + t.weight, 0);
+    // The router draws a 32-bit random number modulo the total.
+    if (total > 0xffffffff) throw invalid(`routes[${i}].targets`, `weights add up to ${total}, more than 4294967295`);
+    return { stage: s, targets };
+  });
+  const allow = req.allow.map((e, i) => ({
+    fromStage: edgeEnd(e.fromStage, `allow[${i}].from_stage`),
+    toStage: edgeEnd(e.toStage, `allow[${i}].to_stage`),
+  }));
+  let gateway: GatewayConfig | null = null;
+  if (req.gateway) {
+    const g = req.gateway;
+    gateway = {
+      chainName: name(g.chainName, 'gateway.chain_name'),
+      entryStage: stage(g.entryStage, 'gateway.entry_stage'),
+      maxBodyBytes: g.maxBodyBytes,
+      timeoutMs: g.timeoutMs || DEFAULT_GATEWAY_TIMEOUT_MS,
+      gatewayInstanceId: instanceId(g.gatewayInstanceId, 'gateway.gateway_instance_id'),
+    };
+  }
+  return { chainId: chainId(req.chainId), routes, allow, gateway };
+}
+
+export function checkStreamStats(req: StreamStatsRequest): number {
+  const ms = req.intervalMs || DEFAULT_STATS_INTERVAL_MS;
+  if (ms < MIN_STATS_INTERVAL_MS || ms > MAX_STATS_INTERVAL_MS)
+    throw invalid('interval_ms', `must be ${MIN_STATS_INTERVAL_MS}..${MAX_STATS_INTERVAL_MS} (got ${ms})`);
+  return ms;
+}
