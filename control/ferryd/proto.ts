@@ -213,11 +213,15 @@ function loadService(): ServiceDefinition {
 /** What grpc-js Server.addService takes. */
 export const nodeDaemonService: ServiceDefinition = loadService();
 
+/** A message as sent: any field may be left out, at any depth (proto3
+ * defaults it). */
+export type DeepPartial<T> = T extends (infer U)[] ? DeepPartial<U>[] : T extends object ? { [P in keyof T]?: DeepPartial<T[P]> } : T;
+
 /** One RPC's wire codec, typed: requests may leave fields out (proto3
  * defaults them), responses arrive complete. */
 export interface RpcCodec<K extends RpcName> {
   path: string;
-  serialize(req: Partial<RpcRequest<K>>): Buffer;
+  serialize(req: DeepPartial<RpcRequest<K>>): Buffer;
   deserialize(buf: Buffer): RpcResponse<K>;
 }
 

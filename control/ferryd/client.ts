@@ -1,0 +1,102 @@
+/**
+ * A typed, promise-based NodeDaemon client: what the control plane (and
+ * tests) use to drive a node's ferryd. Method names mirror the RPCs in
+ * camelCase; requests may leave fields out (proto3 defaults them),
+ * responses arrive with every field present (see proto.ts).
+ */
+import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { rpcCodec, type DeepPartial, type NodeStats, type RpcName, type RpcRequest, type RpcResponse } from './proto.js';
+
+/** What a method takes: any field may be left out, at any depth. */
+export type Req<K extends RpcName> = DeepPartial<RpcRequest<K>>;
+type Res<K extends RpcName> = Promise<RpcResponse<K>>;
+
+/** A refused or failed call: the gRPC code, its name, and ferryd's message. */
+export class FerrydError extends Error {
+  readonly codeName: string;
+  constructor(
+    readonly rpc: RpcName,
+    readonly code: status,
+    readonly details: string,
+  ) {
+    const codeName = status[code] ?? String(code);
+    super(`${rpc}: ${codeName}: ${details}`);
+    this.name = 'FerrydError';
+    this.codeName = codeName;
+  }
+}
+
+export interface CallOptions {
+  /** Give up after this long (DEADLINE_EXCEEDED). Default: no deadline. */
+  timeoutMs?: number;
+}
+
+export interface FerrydClient {
+  readonly address: string;
+  getNodeInfo(opts?: CallOptions): Res<'GetNodeInfo'>;
+  createPool(req: Req<'CreatePool'>, opts?: CallOptions): Res<'CreatePool'>;
+  deleteChain(req: Req<'DeleteChain'>, opts?: CallOptions): Res<'DeleteChain'>;
+  startInstance(req: Req<'StartInstance'>, opts?: CallOptions): Res<'StartInstance'>;
+  stopInstance(req: Req<'StopInstance'>, opts?: CallOptions): Res<'StopInstance'>;
+  listInstances(req?: Req<'ListInstances'>, opts?: CallOptions): Res<'ListInstances'>;
+  programChain(req: Req<'ProgramChain'>, opts?: CallOptions): Res<'ProgramChain'>;
+  /** A sample every interval: a Readable in object mode, so both
+   * `for await (const s of stream)` and `stream.on('data', ...)` work;
+   * `stream.cancel()` ends it. */
+  streamStats(req?: Req<'StreamStats'>): ClientReadableStream<NodeStats>;
+  close(): void;
+}
+
+class GrpcFerrydClient implements FerrydClient {
+  private readonly client: Client;
+
+  constructor(readonly address: string) {
+    this.client = new Client(address, credentials.createInsecure());
+  }
+
+  private unary<K extends Exclude<RpcName, 'StreamStats'>>(rpc: K, req: Req<K>, opts: CallOptions = {}): Res<K> {
+    const codec = rpcCodec(rpc);
+    const callOpts = opts.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {};
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(codec.path, codec.serialize, codec.deserialize, req, new Metadata(), callOpts, (err: ServiceError | null, res?: RpcResponse<K>) =>
+        err || !res ? reject(new FerrydError(rpc, err?.code ?? status.INTERNAL, err?.details || err?.message || 'empty response')) : resolve(res),
+      );
+    });
+  }
+
+  getNodeInfo(opts?: CallOptions) {
+    return this.unary('GetNodeInfo', {}, opts);
+  }
+  createPool(req: Req<'CreatePool'>, opts?: CallOptions) {
+    return this.unary('CreatePool', req, opts);
+  }
+  deleteChain(req: Req<'DeleteChain'>, opts?: CallOptions) {
+    return this.unary('DeleteChain', req, opts);
+  }
+  startInstance(req: Req<'StartInstance'>, opts?: CallOptions) {
+    return this.unary('StartInstance', req, opts);
+  }
+  stopInstance(req: Req<'StopInstance'>, opts?: CallOptions) {
+    return this.unary('StopInstance', req, opts);
+  }
+  listInstances(req: Req<'ListInstances'> = {}, opts?: CallOptions) {
+    return this.unary('ListInstances', req, opts);
+  }
+  programChain(req: Req<'ProgramChain'>, opts?: CallOptions) {
+    return this.unary('ProgramChain', req, opts);
+  }
+
+  streamStats(req: Req<'StreamStats'> = {}): ClientReadableStream<NodeStats> {
+    const codec = rpcCodec('StreamStats');
+    return this.client.makeServerStreamRequest(codec.path, codec.serialize, codec.deserialize, req);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** A client for the ferryd at host:port (connects lazily, on first call). */
+export function connectFerryd(address: string): FerrydClient {
+  return new GrpcFerrydClient(address);
+}

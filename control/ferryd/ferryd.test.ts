@@ -1,0 +1,189 @@
+/**
+ * ferryd end to end: a real ferryd (real gRPC server, real data plane,
+ * real instance processes, real BPF as root) driven through the real
+ * client, in both data plane modes.
+ */
+import { credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Reply } from '../gateway/injector.js';
+import { modes } from '../../test/helpers/dataplane.js';
+import { loadGatewayBuilder } from './gateway-server.js';
+import type { NodeStats } from './proto.js';
+import { alive, chainInstances, chainProgram, startTestFerryd, waitFor, type TestFerryd } from './testdata/harness.js';
+
+const CHAIN = 41;
+const BASE = 300;
+const GW = 399;
+const NAME = 'wc';
+const text = (r: Reply) => new TextDecoder().decode(r.body);
+const gatewayBuilt = (await loadGatewayBuilder()) !== undefined;
+
+describe.each(modes)('ferryd (%s mode)', (mode) => {
+  let t: TestFerryd;
+
+  beforeEach(async () => {
+    t = await startTestFerryd(mode);
+  });
+
+  afterEach(async () => {
+    await t.cleanup();
+  });
+
+  /** Pool, both instances, routes and gateway: the chain ready to serve. */
+  async function deployChain(tag = 'zz') {
+    await t.client.createPool({ chainId: CHAIN, chainName: NAME, tenant: 'acme' });
+    for (const req of chainInstances(CHAIN, BASE, tag)) await t.client.startInstance(req);
+    await t.client.programChain(chainProgram(CHAIN, BASE, GW, NAME));
+  }
+
+  function injector() {
+    const served = t.ferryd.daemon.directory.lookup(NAME);
+    if (!served) throw new Error(`chain ${NAME} is not served`);
+    return served.injector;
+  }
+
+  it('reports who the node is and how its data plane runs', async () => {
+    const info = await t.client.getNodeInfo();
+    expect(info.name).toBe('test-node');
+    expect(info.archs).toEqual([process.arch === 'x64' ? 'amd64' : process.arch]);
+    expect(info.cpus).toBeGreaterThan(0);
+    expect(info.memoryBytes).toBeGreaterThan(0);
+    expect(info.dataplaneMode).toBe(mode);
+    expect(info.dataplaneDetail).not.toBe('');
+    expect(info.gatewayAddress).toBe(t.ferryd.gatewayAddress);
+    expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('answers SERVING on the gRPC health service', async () => {
+    const Health = makeClientConstructor(healthService, 'Health');
+    const health = new Health(t.ferryd.grpcAddress, credentials.createInsecure()) as unknown as {
+      check(req: { service: string }, cb: (err: Error | null, res: { status: string }) => void): void;
+      close(): void;
+    };
+    const check = (service: string) =>
+      new Promise<string>((resolve, reject) => health.check({ service }, (err, res) => (err ? reject(err) : resolve(res.status))));
+    expect(await check('')).toBe('SERVING');
+    expect(await check('ferry.node.v1.NodeDaemon')).toBe('SERVING');
+    health.close();
+  });
+
+  it('creates a pool once and accepts the same request again', async () => {
+    const first = await t.client.createPool({ chainId: CHAIN, chainName: NAME, classes: [{ size: 4096, count: 16 }] });
+    expect(first.poolBytes).toBeGreaterThanOrEqual(4096 * 16);
+    const again = await t.client.createPool({ chainId: CHAIN, chainName: NAME, classes: [{ size: 4096, count: 16 }] });
+    expect(again.poolBytes).toBe(first.poolBytes);
+  });
+
+  it('runs a node and a native instance and carries requests through the programmed routes', async () => {
+    await deployChain('extra');
+    const { instances } = await t.client.listInstances({ chainId: CHAIN });
+    expect(instances.map((i) => [i.instanceId, i.stageName, i.state])).toEqual([
+      [BASE, 'work', 'RUNNING'],
+      [BASE + 1, 'count', 'RUNNING'],
+    ]);
+    for (const i of instances) expect(alive(i.pid)).toBe(true);
+
+    const r = await injector().request(0, 'b a b');
+    expect(r.status).toBe('ok');
+    // The worker appended its $TAG; the native stage counted the words.
+    expect(JSON.parse(text(r))).toMatchObject({ words: 4, distinct: 3 });
+  });
+
+  it.skipIf(!gatewayBuilt)('serves the chain over its HTTP gateway', async () => {
+    await deployChain();
+    const res = await fetch(`http://${t.ferryd.gatewayAddress}/chains/${NAME}`, { method: 'POST', body: 'x y x' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(await res.text())).toMatchObject({ words: 4, distinct: 3 });
+  });
+
+  it('streams counters that grow with traffic, pool occupancy and node load', async () => {
+    await deployChain();
+    const stream = t.client.streamStats({ intervalMs: 50 });
+    const samples: NodeStats[] = [];
+    stream.on('data', (s: NodeStats) => samples.push(s));
+    stream.on('error', () => undefined); // cancelled at the end
+    const first = await waitFor('a first sample', () => samples[0]);
+    const before = first.instances.find((i) => i.instanceId === BASE)!;
+    expect(before).toMatchObject({ chainId: CHAIN, stage: 0, state: 'RUNNING' });
+
+    for (let i = 0; i < 5; i++) expect((await injector().request(0, `req ${i}`)).status).toBe('ok');
+
+    const after = await waitFor('a sample showing the traffic', () => {
+      const s = samples.at(-1)!.instances.find((i) => i.instanceId === BASE)!;
+      return s.rxMsgs >= before.rxMsgs + 5 && s.txMsgs >= before.txMsgs + 5 ? samples.at(-1) : undefined;
+    });
+    stream.cancel();
+    const work = after.instances.find((i) => i.instanceId === BASE)!;
+    expect(work.rxBytes).toBeGreaterThan(before.rxBytes);
+    expect(work.pid).toBeGreaterThan(0);
+    expect(work.cpuTicks).toBeGreaterThan(0);
+    expect(work.rssBytes).toBeGreaterThan(0);
+    expect(Object.keys(work.drops)).toContain('noRoute');
+    expect(after.node).toBe('test-node');
+    expect(after.loadavg).toHaveLength(3);
+    expect(after.cpuBusy).toBeGreaterThanOrEqual(0);
+    expect(after.cpuBusy).toBeLessThanOrEqual(1);
+    expect(after.memoryTotalBytes).toBeGreaterThan(after.memoryAvailableBytes);
+    const pool = after.pools.find((p) => p.chainId === CHAIN)!;
+    expect(pool.buffers).toBeGreaterThan(0);
+    expect(pool.inUse).toBe(0);
+  });
+
+  it('restarts a crashed instance under the same id, reclaims its buffers and reports what it interrupted', async () => {
+    await deployChain();
+    const interrupted: { tags: number[]; reason: string }[] = [];
+    t.ferryd.daemon.interrupts.add(CHAIN, { failInterrupted: (tags, reason) => interrupted.push({ tags, reason }) });
+    const before = (await t.client.listInstances({ chainId: CHAIN })).instances[0]!;
+
+    // Settles either way: rejected once the injector fails interrupted requests.
+    const crashed = injector().request(0, 'crash now').then((r) => r, (e: Error) => e);
+
+    const restarted = await waitFor('the instance to run again', async () => {
+      const st = (await t.client.listInstances({ chainId: CHAIN })).instances[0]!;
+      return st.restarts === 1 && st.state === 'RUNNING' ? st : undefined;
+    });
+    expect(restarted.instanceId).toBe(BASE);
+    expect(restarted.pid).not.toBe(before.pid);
+    expect(restarted.lastError).toMatch(/exited with code 3/);
+    expect(interrupted).toHaveLength(1);
+    expect(interrupted[0]!.tags).toHaveLength(1);
+    expect(interrupted[0]!.reason).toContain(`instance ${BASE}`);
+    expect(t.ferryd.dataPlane.pool(CHAIN).stats().inUse).toBe(0);
+
+    // And it serves again, through the same routes.
+    expect(text(await injector().request(0, 'a'))).toContain('"words":2');
+    injector().close(); // settles the interrupted request if nothing else did
+    await crashed;
+  });
+
+  it('drains an instance before stopping it: the request in flight completes', async () => {
+    await deployChain();
+    const pending = injector().request(0, 'slow:400');
+    await waitFor('the request to reach the instance', () => (t.ferryd.dataPlane.counters(BASE).rxMsgs >= 1 ? true : undefined));
+    const stopped = await t.client.stopInstance({ instanceId: BASE, drainTimeoutMs: 10_000 });
+    const reply = await pending;
+    expect(reply.status).toBe('ok');
+    expect(text(reply)).toContain('"words":2');
+    expect(stopped).toMatchObject({ instanceId: BASE, state: 'EXITED' });
+    expect((await t.client.listInstances({ chainId: CHAIN })).instances.map((i) => i.instanceId)).toEqual([BASE + 1]);
+    // Out of the route: the stage has no instance now.
+    const refused = await injector().request(0, 'x').then((r) => r.status, (e: Error) => e.name);
+    expect(['noRoute', 'RequestRefusedError']).toContain(refused);
+  });
+
+  it('deletes a chain: instances stopped, gateway closed, pool freed', async () => {
+    await deployChain();
+    const pids = (await t.client.listInstances({ chainId: CHAIN })).instances.map((i) => i.pid);
+    const res = await t.client.deleteChain({ chainId: CHAIN });
+    expect(res.stoppedInstances).toBe(2);
+    expect((await t.client.listInstances({})).instances).toEqual([]);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(t.ferryd.daemon.directory.lookup(NAME)).toBeUndefined();
+    expect(t.ferryd.dataPlane.hasPool(CHAIN)).toBe(false);
+    // The chain can come back, even with other size classes.
+    await t.client.createPool({ chainId: CHAIN, chainName: NAME, classes: [{ size: 8192, count: 8 }] });
+    // Deleting what is not there is no error.
+    expect((await t.client.deleteChain({ chainId: 999 })).stoppedInstances).toBe(0);
+  });
+});

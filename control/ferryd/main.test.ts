@@ -1,0 +1,80 @@
+/**
+ * ferryd as its own process: says which data plane mode it runs in, serves
+ * gRPC, and on SIGTERM stops its instances and exits cleanly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { modes } from '../../test/helpers/dataplane.js';
+import { RouterClass } from '../dataplane/native.js';
+import { paths, repoRoot } from '../paths.js';
+import { connectFerryd } from './client.js';
+import { alive, chainInstances, testPinDir, waitFor } from './testdata/harness.js';
+
+const MAIN = join(repoRoot, 'control/ferryd/main.ts');
+const mode = modes[0]!;
+
+interface Started {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+function runFerryd(args: string[]): Started {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(paths.tsxLoader).href, MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let rest = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) {
+      try {
+        lines.push(JSON.parse(p) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: p });
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+describe('ferryd main', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+
+  it(`prints its mode, serves, and shuts down gracefully on SIGTERM (${mode})`, async () => {
+    const pinDir = testPinDir();
+    const f = runFerryd(['--name', 'child', '--grpc', '127.0.0.1:0', '--pin-dir', pinDir, '--mode', mode]);
+    cleanups.push(() => {
+      f.child.kill('SIGKILL');
+      if (mode === 'ebpf') RouterClass.unpin(pinDir);
+    });
+    const ready = await waitFor('ferryd ready', () => f.lines.find((l) => l.msg === 'ferryd ready'));
+    expect(f.lines.some((l) => l.msg === `data plane mode: ${mode}` && l.mode === mode)).toBe(true);
+
+    const client = connectFerryd(String(ready.grpc));
+    expect((await client.getNodeInfo()).name).toBe('child');
+    await client.createPool({ chainId: 3, chainName: 'main-test' });
+    const inst = await client.startInstance(chainInstances(3, 30)[0]!);
+    expect(alive(inst.pid)).toBe(true);
+    client.close();
+
+    f.child.kill('SIGTERM');
+    expect(await f.exited).toBe(0);
+    expect(alive(inst.pid)).toBe(false);
+    expect(f.lines.some((l) => l.msg === 'ferryd stopped')).toBe(true);
+  });
+
+  it('refuses unknown flags and modes with the usage line', async () => {
+    const f = runFerryd(['--mode', 'turbo']);
+    cleanups.push(() => f.child.kill('SIGKILL'));
+    expect(await f.exited).toBe(2);
+    expect(f.lines.map((l) => l.msg).join('\n')).toMatch(/--mode must be one of auto, ebpf, fallback[\s\S]*usage: ferryd/);
+  });
+});

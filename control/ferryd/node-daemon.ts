@@ -1,0 +1,256 @@
+/**
+ * What each NodeDaemon RPC does to this node, independent of gRPC: the
+ * pools, the supervised instances, the route tables and the chains the
+ * gateway serves. Requests arrive as received (proto3 defaults filled in);
+ * every method validates first and changes nothing when it throws an
+ * RpcError.
+ */
+import { existsSync } from 'node:fs';
+import type { SizeClass } from '../dataplane/native.js';
+import type { Logger } from '../log.js';
+import type { NodeDataPlane } from '../node/dataplane.js';
+import { paths } from '../paths.js';
+import { ChainRoutes } from './chain-routes.js';
+import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
+import { InterruptSinks } from './interrupts.js';
+import type {
+  CreatePoolRequest,
+  CreatePoolResponse,
+  DeleteChainRequest,
+  DeleteChainResponse,
+  InstanceStatus,
+  ListInstancesRequest,
+  ListInstancesResponse,
+  ProgramChainRequest,
+  ProgramChainResponse,
+  StartInstanceRequest,
+  StopInstanceRequest,
+} from './proto.js';
+import { alreadyExists, failedPrecondition, invalid, notFound } from './rpc-error.js';
+import { countersOf, inFlight } from './stats.js';
+import { Supervisor, type BackoffPolicy } from './supervisor.js';
+import {
+  checkCreatePool,
+  checkDeleteChain,
+  checkListChain,
+  checkProgramChain,
+  checkStartInstance,
+  checkStopInstance,
+  type ChainProgram,
+} from './validate.js';
+
+export interface NodeDaemonOptions {
+  dataPlane: NodeDataPlane;
+  log: Logger;
+  backoff?: BackoffPolicy;
+  stopGraceMs?: number;
+  /** How often a drain looks at the instance's counters. */
+  drainPollMs?: number;
+}
+
+interface PoolRecord {
+  name: string;
+  tenant: string;
+  classes: SizeClass[];
+}
+
+const DEFAULT_DRAIN_POLL_MS = 20;
+
+const sameClasses = (a: SizeClass[], b: SizeClass[]) =>
+  a.length === b.length && a.every((c, i) => c.size === b[i]?.size && c.count === b[i]?.count);
+
+const describeClasses = (cs: SizeClass[]) => `[${cs.map((c) => `${c.count}x${c.size}`).join(', ')}]`;
+
+export class NodeDaemon {
+  readonly dataPlane: NodeDataPlane;
+  readonly supervisor: Supervisor;
+  readonly routes: ChainRoutes;
+  readonly interrupts: InterruptSinks;
+  readonly directory: GatewayDirectory;
+  private readonly log: Logger;
+  private readonly pools = new Map<number, PoolRecord>();
+  /** Chains being deleted, and the deletion in progress. */
+  private readonly deleting = new Map<number, Promise<DeleteChainResponse>>();
+  private readonly drainPollMs: number;
+
+  constructor(opts: NodeDaemonOptions) {
+    this.dataPlane = opts.dataPlane;
+    this.log = opts.log;
+    this.drainPollMs = opts.drainPollMs ?? DEFAULT_DRAIN_POLL_MS;
+    this.interrupts = new InterruptSinks(this.log);
+    this.routes = new ChainRoutes(this.dataPlane.router);
+    this.directory = new GatewayDirectory(this.dataPlane, this.interrupts);
+    this.supervisor = new Supervisor({
+      dataPlane: this.dataPlane,
+      log: this.log,
+      backoff: opts.backoff,
+      stopGraceMs: opts.stopGraceMs,
+      onExit: (st, exit, crashed) => {
+        if (exit.interrupted.length === 0) return;
+        const how = crashed ? st.lastError || 'crashed' : 'stopped';
+        this.interrupts.fail(st.chainId, exit.interrupted, `instance ${st.instanceId} (${st.stageName}) ${how}`);
+      },
+    });
+  }
+
+  createPool(req: CreatePoolRequest): CreatePoolResponse {
+    const p = checkCreatePool(req);
+    this.notDeleting(p.chainId);
+    const have = this.pools.get(p.chainId);
+    if (have) {
+      if (have.name !== p.name)
+        throw alreadyExists(`chain ${p.chainId} already has a pool here as "${have.name}", not "${p.name}"; DeleteChain first`);
+      if (!sameClasses(have.classes, p.classes))
+        throw alreadyExists(
+          `chain ${p.chainId} already has a pool here with classes ${describeClasses(have.classes)}, not ${describeClasses(p.classes)}; DeleteChain first`,
+        );
+      return { poolBytes: this.dataPlane.pool(p.chainId).size };
+    }
+    const pool = this.dataPlane.createPool(p.chainId, p.tenant ? `${p.tenant}-${p.name}` : p.name, p.classes);
+    this.pools.set(p.chainId, { name: p.name, tenant: p.tenant, classes: p.classes });
+    this.log.info('pool created', { chain: p.chainId, name: p.name, tenant: p.tenant, bytes: pool.size });
+    return { poolBytes: pool.size };
+  }
+
+  /** Idempotent: a chain this node does not know has nothing to delete. */
+  deleteChain(req: DeleteChainRequest): Promise<DeleteChainResponse> {
+    const chainId = checkDeleteChain(req);
+    let p = this.deleting.get(chainId);
+    if (!p) {
+      p = this.doDelete(chainId).finally(() => this.deleting.delete(chainId));
+      this.deleting.set(chainId, p);
+    }
+    return p;
+  }
+
+  private async doDelete(chainId: number): Promise<DeleteChainResponse> {
+    // Outside in: no new requests from the gateway, no routes, then the
+    // instances, and the pool once nothing maps it through us any more.
+    this.directory.unserve(chainId);
+    this.routes.clear(chainId);
+    const ids = this.supervisor.list(chainId).map((s) => s.instanceId);
+    await Promise.all(ids.map((id) => this.supervisor.stop(id)));
+    this.dataPlane.deletePool(chainId);
+    this.pools.delete(chainId);
+    this.log.info('chain deleted', { chain: chainId, stoppedInstances: ids.length });
+    return { stoppedInstances: ids.length };
+  }
+
+  startInstance(req: StartInstanceRequest): InstanceStatus {
+    const { spec, restart } = checkStartInstance(req);
+    this.notDeleting(spec.chainId);
+    if (!this.dataPlane.hasPool(spec.chainId))
+      throw failedPrecondition(`chain ${spec.chainId} has no pool on this node: call CreatePool first`);
+    const have = this.supervisor.status(spec.instanceId);
+    if (have && have.state !== 'EXITED' && have.state !== 'CRASHED')
+      throw alreadyExists(`instance ${spec.instanceId} already exists here (chain ${have.chainId}, stage ${have.stageName}, ${have.state})`);
+    const gwChain = this.directory.chainOfGateway(spec.instanceId);
+    if (gwChain !== undefined) throw alreadyExists(`instance_id: ${spec.instanceId} is chain ${gwChain}'s gateway endpoint on this node`);
+    if (spec.runtime === 'native' && !existsSync(paths.nativeRunner))
+      throw failedPrecondition(`runtime "native": the native runner ${paths.nativeRunner} is not built on this node (npm run setup)`);
+    return this.supervisor.start(spec, restart);
+  }
+
+  /** Drain, then stop: out of its stage's routes first so nothing new
+   * arrives, then wait (up to the drain timeout) for what it holds. */
+  async stopInstance(req: StopInstanceRequest): Promise<InstanceStatus> {
+    const { instanceId, drainTimeoutMs } = checkStopInstance(req);
+    const spec = this.supervisor.spec(instanceId);
+    if (!spec) throw notFound(`instance ${instanceId} is not on this node`);
+    this.supervisor.beginDrain(instanceId);
+    this.routes.withoutInstance(spec.chainId, instanceId);
+    await this.drained(instanceId, drainTimeoutMs);
+    const stopped = await this.supervisor.stop(instanceId);
+    // Stopped meanwhile by someone else (DeleteChain): report it as gone.
+    return stopped ?? { ...(this.supervisor.status(instanceId) ?? emptyStatus(instanceId, spec.chainId)), state: 'EXITED' };
+  }
+
+  private async drained(instanceId: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const st = this.supervisor.status(instanceId);
+      if (!st || st.pid === 0) return; // not running: nothing in flight
+      const n = inFlight(countersOf(this.dataPlane, instanceId));
+      if (n === 0) return;
+      if (Date.now() >= deadline) {
+        this.log.warn('drain timed out; stopping with requests in flight', { instance: instanceId, inFlight: n, timeoutMs });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, this.drainPollMs));
+    }
+  }
+
+  listInstances(req: ListInstancesRequest): ListInstancesResponse {
+    return { instances: this.supervisor.list(checkListChain(req)) };
+  }
+
+  programChain(req: ProgramChainRequest): ProgramChainResponse {
+    const prog = checkProgramChain(req);
+    this.notDeleting(prog.chainId);
+    this.checkTargets(prog);
+    const gateway = prog.gateway && this.gatewaySettings(prog);
+    if (gateway) this.directory.checkServe(prog.chainId, gateway);
+    // Gateway first: it is the part that can still fail (endpoint
+    // registration), and routes that lead to no gateway are harmless.
+    if (gateway) this.directory.serve(prog.chainId, gateway);
+    else this.directory.unserve(prog.chainId);
+    this.routes.program(prog.chainId, prog.routes, prog.allow, (id) => this.supervisor.isDraining(id));
+    this.log.info('chain programmed', {
+      chain: prog.chainId,
+      stages: prog.routes.length,
+      edges: prog.allow.length,
+      gateway: gateway ? `${gateway.name} (endpoint ${gateway.gatewayInstanceId})` : undefined,
+    });
+    return {};
+  }
+
+  /** Route targets are instances of this chain known here. */
+  private checkTargets(prog: ChainProgram): void {
+    prog.routes.forEach((r, i) =>
+      r.targets.forEach((t, j) => {
+        const f = `routes[${i}].targets[${j}].instance`;
+        const st = this.supervisor.status(t.instance);
+        if (!st) {
+          const gwChain = this.directory.chainOfGateway(t.instance);
+          if (gwChain !== undefined) throw invalid(f, `${t.instance} is chain ${gwChain}'s gateway endpoint, not an instance`);
+          throw failedPrecondition(`${f}: instance ${t.instance} is not on this node; StartInstance first`);
+        }
+        if (st.chainId !== prog.chainId) throw invalid(f, `instance ${t.instance} belongs to chain ${st.chainId}, not ${prog.chainId}`);
+        if (st.stage !== r.stage) throw invalid(f, `instance ${t.instance} serves stage ${st.stage} (${st.stageName}), not ${r.stage}`);
+      }),
+    );
+  }
+
+  private gatewaySettings(prog: ChainProgram): GatewaySettings {
+    const g = prog.gateway!;
+    if (!this.dataPlane.hasPool(prog.chainId))
+      throw failedPrecondition(`gateway: chain ${prog.chainId} has no pool on this node: call CreatePool first`);
+    const have = this.supervisor.status(g.gatewayInstanceId);
+    if (have) throw alreadyExists(`gateway.gateway_instance_id: ${g.gatewayInstanceId} is an instance of chain ${have.chainId} on this node`);
+    const largest = Math.max(...this.dataPlane.pool(prog.chainId).stats().classes.map((c) => c.size));
+    if (g.maxBodyBytes > largest)
+      throw invalid('gateway.max_body_bytes', `${g.maxBodyBytes} is more than the pool's largest buffer (${largest} bytes)`);
+    return {
+      name: g.chainName,
+      entryStage: g.entryStage,
+      maxBodyBytes: g.maxBodyBytes || largest,
+      timeoutMs: g.timeoutMs,
+      gatewayInstanceId: g.gatewayInstanceId,
+    };
+  }
+
+  private notDeleting(chainId: number): void {
+    if (this.deleting.has(chainId)) throw failedPrecondition(`chain ${chainId} is being deleted on this node; retry when DeleteChain returns`);
+  }
+
+  /** Stop every instance and close every gateway endpoint. Routes and
+   * pinned maps stay: they belong to the node, not to this process. */
+  async close(): Promise<void> {
+    this.directory.closeAll();
+    await this.supervisor.close();
+  }
+}
+
+function emptyStatus(instanceId: number, chainId: number): InstanceStatus {
+  return { instanceId, chainId, stage: 0, stageName: '', pid: 0, state: 'EXITED', restarts: 0, lastError: '' };
+}

@@ -1,0 +1,115 @@
+/**
+ * ferryd: the node daemon. A gRPC server (NodeDaemon plus the standard
+ * health service) over this node's data plane, and the node's HTTP gateway.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { hostname } from 'node:os';
+import { createLogger, type Logger } from '../log.js';
+import { NodeDataPlane } from '../node/dataplane.js';
+import type { ModeRequest } from '../node/router/select.js';
+import { formatHostPort, parseHostPort } from './address.js';
+import { startGatewayServer, type GatewayServer } from './gateway-server.js';
+import { nodeDaemonImplementation } from './grpc-service.js';
+import { NodeDaemon } from './node-daemon.js';
+import { nodeInfo } from './node-info.js';
+import { NODE_SERVICE_NAME, nodeDaemonService, type NodeInfo } from './proto.js';
+import type { BackoffPolicy } from './supervisor.js';
+
+export interface FerrydOptions {
+  /** Node name; default: the host name. */
+  name?: string;
+  /** host:port for gRPC; port 0 picks a free one. */
+  grpcAddress: string;
+  /** host:port for the HTTP gateway (port 0 ok); none: no gateway. */
+  gatewayAddress?: string;
+  /** bpffs directory for the pinned program and maps. */
+  pinDir?: string;
+  mode?: ModeRequest;
+  log?: Logger;
+  /** Restart backoff of crashed instances. */
+  backoff?: BackoffPolicy;
+  /** SIGTERM-to-SIGKILL grace when stopping an instance. */
+  stopGraceMs?: number;
+}
+
+export interface Ferryd {
+  /** As bound (the real port when 0 was asked). */
+  grpcAddress: string;
+  /** As bound; '' when this node runs no HTTP gateway. */
+  gatewayAddress: string;
+  info: NodeInfo;
+  dataPlane: NodeDataPlane;
+  daemon: NodeDaemon;
+  close(): Promise<void>;
+}
+
+/** How long close() lets unary calls in progress (a drain) finish. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
+  const name = opts.name ?? hostname();
+  const log = opts.log ?? createLogger({ component: 'ferryd', node: name });
+  const grpcAt = parseHostPort(opts.grpcAddress, 'gRPC address');
+  const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log });
+  const daemon = new NodeDaemon({ dataPlane, log, backoff: opts.backoff, stopGraceMs: opts.stopGraceMs });
+  const server = new Server();
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });
+  const streams = new Set<() => void>();
+  let gateway: GatewayServer | undefined;
+  let info: NodeInfo | undefined;
+
+  const shutdown = async () => {
+    for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'NOT_SERVING');
+    for (const end of [...streams]) end();
+    await gateway?.close().catch((err: Error) => log.warn('gateway close failed', { error: err.message }));
+    await grpcShutdown(server);
+    await daemon.close();
+    await dataPlane.close();
+  };
+
+  try {
+    if (opts.gatewayAddress) gateway = await startGatewayServer(opts.gatewayAddress, daemon.directory, log.child({ part: 'gateway' }));
+    info = nodeInfo({
+      name,
+      mode: dataPlane.mode,
+      detail: dataPlane.router.description,
+      gatewayAddress: gateway?.address ?? '',
+    });
+    const fixedInfo = info;
+    server.addService(nodeDaemonService, nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams }));
+    health.addToServer(server);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(formatHostPort(grpcAt), ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'SERVING');
+    const grpcAddress = formatHostPort({ host: grpcAt.host, port });
+    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail });
+    let closing: Promise<void> | undefined;
+    return {
+      grpcAddress,
+      gatewayAddress: info.gatewayAddress,
+      info,
+      dataPlane,
+      daemon,
+      close: () => (closing ??= shutdown().then(() => log.info('ferryd stopped'))),
+    };
+  } catch (err) {
+    await shutdown().catch(() => undefined);
+    throw new Error(`ferryd could not start: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Let calls in progress finish for a while, then cut them. */
+function grpcShutdown(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, SHUTDOWN_GRACE_MS);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * StreamStats samples: per-instance router counters (eBPF maps or the
+ * relay's tallies), each instance's CPU and memory from /proc, each pool's
+ * occupancy, and the node's load. One sampler per stream, because cpu_busy
+ * is the busy share since that stream's previous sample.
+ */
+import { loadavg } from 'node:os';
+import type { RouterCounters } from '../dataplane/native.js';
+import type { NodeDataPlane } from '../node/dataplane.js';
+import { emptyCounters } from '../node/router/router.js';
+import { cpuBusy, cpuSample, memoryInfo, processUsage, type CpuSample } from './procfs.js';
+import type { InstanceStats, InstanceStatus, NodeStats, PoolStats } from './proto.js';
+
+export interface StatsSources {
+  name: string;
+  instances: () => InstanceStatus[];
+  dataPlane: Pick<NodeDataPlane, 'counters' | 'poolChains' | 'pool'>;
+}
+
+/** Counters of an endpoint; zeros when the router has none (an instance
+ * between a crash and its restart). */
+export function countersOf(dp: Pick<NodeDataPlane, 'counters'>, instanceId: number): RouterCounters {
+  try {
+    return dp.counters(instanceId);
+  } catch {
+    return emptyCounters();
+  }
+}
+
+/** Requests the instance has received and not yet passed on (or failed):
+ * counters restart with each incarnation, so this is this incarnation's. */
+export function inFlight(c: RouterCounters): number {
+  const sent = c.txMsgs + Object.values(c.drops).reduce((a, b) => a + b, 0);
+  return Math.max(0, c.rxMsgs - sent);
+}
+
+export class StatsSampler {
+  private cpu: CpuSample = cpuSample();
+
+  constructor(private readonly src: StatsSources) {}
+
+  sample(): NodeStats {
+    const cpu = cpuSample();
+    const busy = cpuBusy(this.cpu, cpu);
+    this.cpu = cpu;
+    const mem = memoryInfo();
+    return {
+      node: this.src.name,
+      timeMs: Date.now(),
+      loadavg: loadavg(),
+      cpuBusy: busy,
+      memoryTotalBytes: mem.totalBytes,
+      memoryAvailableBytes: mem.availableBytes,
+      instances: this.src.instances().map((s) => this.instance(s)),
+      pools: this.src.dataPlane.poolChains().sort((a, b) => a - b).map((c) => this.pool(c)),
+    };
+  }
+
+  private instance(s: InstanceStatus): InstanceStats {
+    const c = countersOf(this.src.dataPlane, s.instanceId);
+    const usage = processUsage(s.pid);
+    return {
+      instanceId: s.instanceId,
+      chainId: s.chainId,
+      stage: s.stage,
+      rxMsgs: c.rxMsgs,
+      rxBytes: c.rxBytes,
+      txMsgs: c.txMsgs,
+      txBytes: c.txBytes,
+      drops: { ...c.drops },
+      pid: s.pid,
+      cpuTicks: usage.cpuTicks,
+      rssBytes: usage.rssBytes,
+      state: s.state,
+    };
+  }
+
+  private pool(chainId: number): PoolStats {
+    const st = this.src.dataPlane.pool(chainId).stats();
+    return {
+      chainId,
+      inUse: st.inUse,
+      buffers: st.classes.reduce((n, c) => n + c.count, 0),
+      allocFailures: st.allocFailures,
+    };
+  }
+}
