@@ -1,0 +1,25 @@
+/** What every transport's case runner is given. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HopCase, Pinning } from './options.js';
+
+export interface CaseSetup {
+  cases: HopCase[];
+  budgetMs: number;
+  pin: Pinning;
+  /** A fresh directory for one pinger's sample files. */
+  caseDir(name: string): string;
+}
+
+export function caseSetup(root: string, cases: HopCase[], budgetMs: number, pin: Pinning): CaseSetup {
+  return {
+    cases,
+    budgetMs,
+    pin,
+    caseDir(name) {
+      const dir = join(root, name);
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    },
+  };
+}
