@@ -90,6 +90,8 @@ export interface NativeInstance {
   alloc(size: number): BufferRef;
   capacity(offset: number, generation: number): number;
   free(offset: number, generation: number): void;
+  /** Frees the buffer only if this instance still owns it; true if it did. */
+  freeIfOwned(offset: number, generation: number): boolean;
   send(req: SendRequest): number;
   sendRaw(bytes: Uint8Array): number;
   stats(): InstanceStats;

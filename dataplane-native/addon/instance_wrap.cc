@@ -20,6 +20,7 @@ Napi::Function InstanceWrap::Init(Napi::Env env) {
                       InstanceMethod("alloc", &InstanceWrap::Alloc),
                       InstanceMethod("capacity", &InstanceWrap::Capacity),
                       InstanceMethod("free", &InstanceWrap::Free),
+                      InstanceMethod("freeIfOwned", &InstanceWrap::FreeIfOwned),
                       InstanceMethod("send", &InstanceWrap::Send),
                       InstanceMethod("sendRaw", &InstanceWrap::SendRaw),
                       InstanceMethod("stats", &InstanceWrap::Stats),
@@ -168,6 +169,15 @@ Napi::Value InstanceWrap::Free(const Napi::CallbackInfo &info) {
                            info[1].As<Napi::Number>().Uint32Value());
   if (rc < 0) ThrowCode(info.Env(), rc, "free");
   return info.Env().Undefined();
+}
+
+// freeIfOwned(offset, generation) -> true when this instance still held the
+// buffer and freed it; false when a receiver took it (or it is gone).
+Napi::Value InstanceWrap::FreeIfOwned(const Napi::CallbackInfo &info) {
+  if (!open_) throw Napi::Error::New(info.Env(), "instance is closed");
+  int rc = ferry_pool_free_owned(&in_.pool, static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()),
+                                 info[1].As<Napi::Number>().Uint32Value(), in_.id);
+  return Napi::Boolean::New(info.Env(), rc == 0);
 }
 
 // send({stage, offset, generation, length, requestId, replyTo}) -> 0 / -errno:

@@ -32,6 +32,7 @@ class InstanceWrap : public Napi::ObjectWrap<InstanceWrap> {
   Napi::Value Alloc(const Napi::CallbackInfo &info);
   Napi::Value Capacity(const Napi::CallbackInfo &info);
   Napi::Value Free(const Napi::CallbackInfo &info);
+  Napi::Value FreeIfOwned(const Napi::CallbackInfo &info);
   Napi::Value Send(const Napi::CallbackInfo &info);
   Napi::Value SendRaw(const Napi::CallbackInfo &info);
   Napi::Value Stats(const Napi::CallbackInfo &info);

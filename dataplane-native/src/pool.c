@@ -361,6 +361,30 @@ int ferry_pool_free(struct ferry_pool *p, uint64_t offset, uint32_t generation)
 	}
 }
 
+int ferry_pool_free_owned(struct ferry_pool *p, uint64_t offset,
+			  uint32_t generation, uint32_t owner)
+{
+	uint32_t c, idx;
+	int err = locate(p, offset, &c, &idx);
+
+	if (err)
+		return err;
+	for (;;) {
+		uint64_t s = atomic_load_explicit(&meta(p, p->cls[c].meta_base + idx)->state,
+						  memory_order_acquire);
+
+		/* Not a bad free: asking is the point. */
+		if (STATE_OWNER(s) == 0)
+			return FERRY_EDOUBLE_FREE;
+		if (STATE_GEN(s) != generation)
+			return FERRY_ESTALE;
+		if (STATE_OWNER(s) != owner)
+			return FERRY_ENOT_OWNER;
+		if (release(p, c, idx, s) == 0)
+			return 0;
+	}
+}
+
 int ferry_pool_check(const struct ferry_pool *p, uint64_t offset,
 		     uint32_t generation, uint32_t length)
 {

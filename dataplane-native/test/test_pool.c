@@ -169,11 +169,32 @@ static void test_reclaim_after_crash(void)
 	ferry_pool_detach(&p);
 }
 
+/* A sender giving up frees the buffer only while no receiver has taken it. */
+static void test_free_owned(void)
+{
+	struct ferry_pool p;
+	struct ferry_buf a, b;
+	struct ferry_pool_stats st;
+
+	CHECK(ferry_pool_create(&p, "owned", classes, 2) == 0, "create");
+	CHECK(ferry_pool_alloc(&p, 10, 1, &a) == 0 && ferry_pool_alloc(&p, 10, 1, &b) == 0, "alloc two");
+	CHECK(ferry_pool_take(&p, b.offset, b.generation, 2) == 0, "a receiver takes b");
+	CHECK(ferry_pool_free_owned(&p, a.offset, a.generation, 1) == 0, "a, still ours, is freed");
+	CHECK(ferry_pool_free_owned(&p, b.offset, b.generation, 1) == FERRY_ENOT_OWNER, "b is left alone");
+	CHECK(ferry_pool_free_owned(&p, a.offset, a.generation, 1) == FERRY_EDOUBLE_FREE, "a is gone");
+	CHECK(ferry_pool_free_owned(&p, b.offset, b.generation + 1, 2) == FERRY_ESTALE, "stale");
+	CHECK(in_use(&p) == 1, "only b held");
+	ferry_pool_stats(&p, &st);
+	CHECK(st.bad_frees == 0, "asking is not a bad free");
+	ferry_pool_detach(&p);
+}
+
 int main(void)
 {
 	test_alloc_and_errors();
 	test_attach_rejects_garbage();
 	test_cross_process_stress();
 	test_reclaim_after_crash();
+	test_free_owned();
 	return check_summary("test_pool");
 }

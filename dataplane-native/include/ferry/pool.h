@@ -96,6 +96,11 @@ int ferry_pool_alloc(struct ferry_pool *p, uint32_t size, uint32_t owner,
 		     struct ferry_buf *out);
 /* Free a buffer named by (offset, generation). */
 int ferry_pool_free(struct ferry_pool *p, uint64_t offset, uint32_t generation);
+/* Free the buffer only if owner still holds it (0), else FERRY_ENOT_OWNER /
+ * FERRY_ESTALE / FERRY_EDOUBLE_FREE and nothing changes. For a sender that
+ * gave up on a request: the buffer is freed only if no receiver took it. */
+int ferry_pool_free_owned(struct ferry_pool *p, uint64_t offset,
+			  uint32_t generation, uint32_t owner);
 /* Check that (offset, generation, length) names a live buffer; returns its
  * capacity, or an error. What every receiver runs on a descriptor. */
 int ferry_pool_check(const struct ferry_pool *p, uint64_t offset,
