@@ -6,10 +6,11 @@
  * openBody), none on the way; the reply body is copied out and its buffer
  * freed at once, so a slow HTTP reader never holds pool memory.
  *
- * Ownership: a body buffer is the gateway's until it is sent; from then on it
- * belongs to the descriptor (the stage that accepts it takes it). So a
- * request that times out or is interrupted frees nothing it sent; whatever
- * comes back for it later is freed on arrival and otherwise ignored.
+ * Ownership: a body buffer is the gateway's until it is sent; the stage that
+ * accepts the descriptor takes it. A request given up on (timeout,
+ * interrupt, close) frees its buffer only if no stage ever took it (a
+ * descriptor lost in a dead instance's socket); whatever comes back for it
+ * later is freed on arrival and otherwise ignored.
  */
 import { decodeDescriptor, DESC_SIZE, FLAG_ERROR, statusName } from '../dataplane/descriptor.js';
 import type { BufferRef, NativeInstance } from '../dataplane/native.js';
@@ -165,8 +166,7 @@ export class Injector implements InterruptSink {
     let failed = 0;
     for (const [id, p] of this.pending) {
       if (!wanted.has(requestTag(id))) continue;
-      this.settle(id, p);
-      p.reject(new RequestInterruptedError(reason));
+      this.abandon(id, p, new RequestInterruptedError(reason));
       failed++;
     }
     return failed;
@@ -191,11 +191,7 @@ export class Injector implements InterruptSink {
     return new Promise<Reply>((resolve, reject) => {
       const p: Pending = { sent, resolve, reject };
       if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
-        p.timer = setTimeout(() => {
-          // The buffer is not ours any more: a late reply is freed on arrival.
-          this.settle(requestId, p);
-          reject(new RequestTimeoutError(stage, opts.timeoutMs ?? 0));
-        }, opts.timeoutMs);
+        p.timer = setTimeout(() => this.abandon(requestId, p, new RequestTimeoutError(stage, opts.timeoutMs ?? 0)), opts.timeoutMs);
       }
       this.pending.set(requestId, p);
     });
@@ -204,6 +200,21 @@ export class Injector implements InterruptSink {
   private settle(requestId: bigint, p: Pending): void {
     this.pending.delete(requestId);
     if (p.timer) clearTimeout(p.timer);
+  }
+
+  /** Give up on a request: fail it, and free its buffer if no stage took
+   * it (ownership is checked and moved atomically, so a stage taking it
+   * right now either wins or finds it stale). */
+  private abandon(requestId: bigint, p: Pending, err: Error): void {
+    this.settle(requestId, p);
+    if (!this.closed) {
+      try {
+        this.gw.freeIfOwned(p.sent.offset, p.sent.generation);
+      } catch {
+        // endpoint already closed: nothing of ours to free
+      }
+    }
+    p.reject(err);
   }
 
   private onReply(i: number): void {
@@ -237,17 +248,14 @@ export class Injector implements InterruptSink {
   }
 
   private failAll(err: Error): void {
-    for (const [id, p] of this.pending) {
-      this.settle(id, p);
-      p.reject(err);
-    }
+    for (const [id, p] of this.pending) this.abandon(id, p, err);
   }
 
   close(): void {
     if (this.closed) return;
     for (const body of [...this.unsent]) body.abort();
-    this.closed = true;
     this.failAll(new InjectorClosedError('injector closed'));
+    this.closed = true;
     this.gw.close();
   }
 }
