@@ -6,9 +6,8 @@
 import { credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Reply } from '../gateway/injector.js';
+import { RequestInterruptedError, type Reply } from '../gateway/injector.js';
 import { modes } from '../../test/helpers/dataplane.js';
-import { loadGatewayBuilder } from './gateway-server.js';
 import type { NodeStats } from './proto.js';
 import { alive, chainInstances, chainProgram, startTestFerryd, waitFor, type TestFerryd } from './testdata/harness.js';
 
@@ -17,7 +16,6 @@ const BASE = 300;
 const GW = 399;
 const NAME = 'wc';
 const text = (r: Reply) => new TextDecoder().decode(r.body);
-const gatewayBuilt = (await loadGatewayBuilder()) !== undefined;
 
 describe.each(modes)('ferryd (%s mode)', (mode) => {
   let t: TestFerryd;
@@ -90,11 +88,20 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
     expect(JSON.parse(text(r))).toMatchObject({ words: 4, distinct: 3 });
   });
 
-  it.skipIf(!gatewayBuilt)('serves the chain over its HTTP gateway', async () => {
+  it('serves the chain over its HTTP gateway, and fails a request whose instance crashed at once', async () => {
     await deployChain();
-    const res = await fetch(`http://${t.ferryd.gatewayAddress}/chains/${NAME}`, { method: 'POST', body: 'x y x' });
-    expect(res.status).toBe(200);
-    expect(JSON.parse(await res.text())).toMatchObject({ words: 4, distinct: 3 });
+    const url = `http://${t.ferryd.gatewayAddress}/chains/${NAME}`;
+    const ok = await fetch(url, { method: 'POST', body: 'x y x' });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(await ok.text())).toMatchObject({ words: 4, distinct: 3 });
+
+    // The gateway's timeout is 5 s; the crash answers long before, with
+    // the reason, because ferryd tells the injector what was interrupted.
+    const crashed = await fetch(url, { method: 'POST', body: 'crash' });
+    expect(crashed.status).toBe(502);
+    const body = (await crashed.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('instanceDied');
+    expect(body.error.message).toContain(`instance ${BASE} (work) exited with code 3`);
   });
 
   it('streams counters that grow with traffic, pool occupancy and node load', async () => {
@@ -136,7 +143,6 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
     t.ferryd.daemon.interrupts.add(CHAIN, { failInterrupted: (tags, reason) => interrupted.push({ tags, reason }) });
     const before = (await t.client.listInstances({ chainId: CHAIN })).instances[0]!;
 
-    // Settles either way: rejected once the injector fails interrupted requests.
     const crashed = injector().request(0, 'crash now').then((r) => r, (e: Error) => e);
 
     const restarted = await waitFor('the instance to run again', async () => {
@@ -151,10 +157,57 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
     expect(interrupted[0]!.reason).toContain(`instance ${BASE}`);
     expect(t.ferryd.dataPlane.pool(CHAIN).stats().inUse).toBe(0);
 
+    // The request it held failed at once, with the reason.
+    const failure = await crashed;
+    expect(failure).toBeInstanceOf(RequestInterruptedError);
+    expect((failure as Error).message).toContain('exited with code 3');
     // And it serves again, through the same routes.
     expect(text(await injector().request(0, 'a'))).toContain('"words":2');
-    injector().close(); // settles the interrupted request if nothing else did
-    await crashed;
+  });
+
+  it('leaves a crashed RESTART_NEVER instance down until it is started again', async () => {
+    await deployChain();
+    await t.client.startInstance({ ...chainInstances(CHAIN, BASE + 2)[0]!, restart: 'RESTART_NEVER' });
+    await t.client.programChain({
+      ...chainProgram(CHAIN, BASE, GW, NAME),
+      routes: [
+        { stage: 0, targets: [{ instance: BASE + 2, weight: 1 }] },
+        { stage: 1, targets: [{ instance: BASE + 1, weight: 1 }] },
+      ],
+    });
+    const crashed = injector().request(0, 'crash').then((r) => r, (e: Error) => e);
+    const down = await waitFor('the instance to be reported crashed', async () => {
+      const st = (await t.client.listInstances({ chainId: CHAIN })).instances.find((i) => i.instanceId === BASE + 2)!;
+      return st.state === 'CRASHED' ? st : undefined;
+    });
+    expect(down).toMatchObject({ pid: 0, restarts: 0 });
+    expect(down.lastError).toMatch(/exited with code 3/);
+    const again = await t.client.startInstance(chainInstances(CHAIN, BASE + 2)[0]!);
+    expect(again.state).toBe('RUNNING');
+    expect(await crashed).toBeInstanceOf(RequestInterruptedError);
+  });
+
+  it('replaces routes and gateway settings when the chain is programmed again', async () => {
+    await deployChain('first');
+    await t.client.startInstance(chainInstances(CHAIN, BASE + 2, 'second')[0]!);
+    const moved = {
+      ...chainProgram(CHAIN, BASE, GW, NAME),
+      routes: [
+        { stage: 0, targets: [{ instance: BASE + 2, weight: 1 }] },
+        { stage: 1, targets: [{ instance: BASE + 1, weight: 1 }] },
+      ],
+    };
+    await t.client.programChain(moved);
+    expect(text(await injector().request(0, 'q'))).toContain('"second"');
+    // Same endpoint id: the injector stays, its settings change.
+    const before = injector();
+    await t.client.programChain({ ...moved, gateway: { ...moved.gateway!, timeoutMs: 1234 } });
+    const served = t.ferryd.daemon.directory.lookup(NAME)!;
+    expect(served.timeoutMs).toBe(1234);
+    expect(served.injector).toBe(before);
+    // No gateway config: no longer served here.
+    await t.client.programChain({ ...moved, gateway: null });
+    expect(t.ferryd.daemon.directory.lookup(NAME)).toBeUndefined();
   });
 
   it('drains an instance before stopping it: the request in flight completes', async () => {

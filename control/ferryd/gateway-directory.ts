@@ -4,12 +4,12 @@
  * control plane's gateway_instance_id), wraps it in an Injector and lists it
  * here under the chain's name; ProgramChain without one, or DeleteChain,
  * closes it. The Injector also hears which requests a crashed instance
- * interrupted, when it can (InterruptSink).
+ * interrupted (it is the chain's InterruptSink), and fails them at once.
  */
 import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain } from '../gateway/directory.js';
 import { Injector } from '../gateway/injector.js';
-import { asInterruptSink, type InterruptSinks } from './interrupts.js';
+import type { InterruptSinks } from './interrupts.js';
 import { alreadyExists } from './rpc-error.js';
 
 export interface GatewayEndpoints {
@@ -78,8 +78,7 @@ export class GatewayDirectory implements ChainDirectory {
       return;
     }
     const injector = new Injector(this.endpoints.openGateway(chainId, g.gatewayInstanceId));
-    const sink = asInterruptSink(injector);
-    const removeSink = sink ? this.sinks.add(chainId, sink) : () => undefined;
+    const removeSink = this.sinks.add(chainId, injector);
     if (old) this.close(old);
     this.byChain.set(chainId, { ...settings(g), chainId, injector, gatewayInstanceId: g.gatewayInstanceId, removeSink });
   }

@@ -39,13 +39,3 @@ export class InterruptSinks {
     }
   }
 }
-
-/** Feature test for objects that may or may not implement InterruptSink
- * (the gateway's Injector gains failInterrupted in its own time). */
-export function asInterruptSink(x: object): InterruptSink | undefined {
-  if ('failInterrupted' in x && typeof x.failInterrupted === 'function') {
-    const fn = x.failInterrupted as (tags: number[], reason: string) => void;
-    return { failInterrupted: (tags, reason) => fn.call(x, tags, reason) };
-  }
-  return undefined;
-}

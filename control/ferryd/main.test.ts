@@ -50,7 +50,7 @@ describe('ferryd main', () => {
 
   it(`prints its mode, serves, and shuts down gracefully on SIGTERM (${mode})`, async () => {
     const pinDir = testPinDir();
-    const f = runFerryd(['--name', 'child', '--grpc', '127.0.0.1:0', '--pin-dir', pinDir, '--mode', mode]);
+    const f = runFerryd(['--name', 'child', '--grpc', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--mode', mode]);
     cleanups.push(() => {
       f.child.kill('SIGKILL');
       if (mode === 'ebpf') RouterClass.unpin(pinDir);
@@ -59,7 +59,10 @@ describe('ferryd main', () => {
     expect(f.lines.some((l) => l.msg === `data plane mode: ${mode}` && l.mode === mode)).toBe(true);
 
     const client = connectFerryd(String(ready.grpc));
-    expect((await client.getNodeInfo()).name).toBe('child');
+    const info = await client.getNodeInfo();
+    expect(info.name).toBe('child');
+    expect(info.gatewayAddress).toBe(ready.gateway);
+    expect(await (await fetch(`http://${info.gatewayAddress}/healthz`)).json()).toEqual({ ok: true });
     await client.createPool({ chainId: 3, chainName: 'main-test' });
     const inst = await client.startInstance(chainInstances(3, 30)[0]!);
     expect(alive(inst.pid)).toBe(true);
