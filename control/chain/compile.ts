@@ -14,7 +14,7 @@ import { parseCpu } from './resources.js';
 import { DEFAULTS, type ChainSpec, type FunctionSpec } from './schema.js';
 import { suggestionTail } from './suggest.js';
 
-export { allowEdges, routeTables, STAGE_REPLY, type Placed, type RouteTableOptions } from './routes.js';
+export { allowEdges, routeTables, STAGE_REPLY, type Placed } from './routes.js';
 
 export interface CompileOptions {
   /** The YAML file the spec came from: handlers resolve relative to it. */

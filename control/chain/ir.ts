@@ -40,8 +40,10 @@ export interface ChainIR {
  * (0xffff) stands for the gateway on either side. */
 export type AllowEdge = [number, number];
 
-/** One stage's route on one node: the instances and their weights. */
+/** One stage's route on one node: the instances and their weights. A
+ * target with a node lives on that other node (ferryd forwards to it through
+ * its peer link); without one it is local. */
 export interface StageRoute {
   stage: number;
-  targets: { instance: number; weight: number }[];
+  targets: { instance: number; weight: number; node?: string }[];
 }

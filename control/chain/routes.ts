@@ -36,29 +36,25 @@ export interface Placed {
   weight: number;
 }
 
-export interface RouteTableOptions {
-  /** The chain's numeric id; needed only when some stage has remote instances. */
-  chainId?: number;
-  /** The instance id of this node's egress endpoint for a chain (ferryd
-   * forwards what it receives there to the peer node). */
-  egressInstance?: (chainId: number) => number;
-}
-
 /**
- * The route table of `node` for every stage of the chain. Local instances
- * are targets themselves; instances on other nodes are represented by one
- * egress target whose weight is the sum of theirs, so traffic still splits
- * in proportion to the weights across the cluster. Every stage gets a route
- * (a local instance may send to a stage that only runs elsewhere); a stage
- * with no instance anywhere is an error unless it may scale to zero, in
- * which case its route is empty until an instance starts.
+ * The route table of `node` for every stage of the chain, preferring local
+ * instances: where `node` runs instances of a stage (with some weight), the
+ * route is those alone; otherwise it is the stage's instances on other
+ * nodes, each marked with its node, and ferryd there sends them through its
+ * egress endpoint to the peer node.
+ *
+ * Preferring local is what keeps hops on one node and rules out loops: a
+ * request that crossed to node B for stage S always finds B's own instance
+ * of S there and never bounces back. The price is that a node's own
+ * instances take all of its traffic for the stage; placement and the
+ * gateway tier spread load across nodes.
+ *
+ * Every stage gets a route (a local instance may send to a stage that only
+ * runs elsewhere); a stage with no instance anywhere is an error unless it
+ * may scale to zero, in which case its route is empty until an instance
+ * starts.
  */
-export function routeTables(
-  ir: ChainIR,
-  placement: ReadonlyMap<number, readonly Placed[]>,
-  node: string,
-  opts: RouteTableOptions = {},
-): StageRoute[] {
+export function routeTables(ir: ChainIR, placement: ReadonlyMap<number, readonly Placed[]>, node: string): StageRoute[] {
   const chain = `${ir.tenant}/${ir.name}`;
   for (const stage of placement.keys()) {
     if (!ir.stages.some((s) => s.id === stage)) throw new Error(`chain ${chain}: placement names stage ${stage}, which the chain does not have`);
@@ -69,14 +65,13 @@ export function routeTables(
       if (s.scale.min === 0) return { stage: s.id, targets: [] };
       throw new Error(`chain ${chain}: stage "${s.name}" (${s.id}) has no instance on any node, but scale.min is ${s.scale.min}`);
     }
-    const targets = placed.filter((p) => p.node === node).map((p) => ({ instance: p.instance, weight: p.weight }));
-    const remote = placed.filter((p) => p.node !== node);
-    if (remote.length > 0) {
-      if (!opts.egressInstance || opts.chainId === undefined) {
-        throw new Error(`chain ${chain}: stage "${s.name}" has instances on other nodes (${[...new Set(remote.map((p) => p.node))].join(', ')}) but no egress endpoint was given for node ${node}`);
-      }
-      targets.push({ instance: opts.egressInstance(opts.chainId), weight: remote.reduce((sum, p) => sum + p.weight, 0) });
-    }
+    const local = placed.filter((p) => p.node === node);
+    // Local instances that all have weight 0 (being drained) take nothing:
+    // the stage is served from other nodes meanwhile.
+    const targets =
+      local.reduce((sum, p) => sum + p.weight, 0) > 0
+        ? local.map((p) => ({ instance: p.instance, weight: p.weight }))
+        : placed.filter((p) => p.node !== node).map((p) => ({ instance: p.instance, weight: p.weight, node: p.node }));
     if (targets.length > MAX_ROUTE_TARGETS) {
       throw new Error(`chain ${chain}: stage "${s.name}" needs ${targets.length} route targets on node ${node}; a route holds at most ${MAX_ROUTE_TARGETS}`);
     }
