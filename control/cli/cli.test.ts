@@ -1,0 +1,130 @@
+/**
+ * The ferry CLI end to end, as a user runs it: real daemon (control plane,
+ * ferryd, gateway, store), real chain processes, real HTTP. Runs the built
+ * CLI (dist/), so `npm run setup` must have built it (npm test does).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../paths.js';
+
+const BIN = join(repoRoot, 'bin/ferry.js');
+const home = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
+const pinDir = `/sys/fs/bpf/ferry-test-${process.pid}-cli`;
+const greet = join(repoRoot, 'control/cli/testdata/greet.yaml');
+const badNext = join(repoRoot, 'control/cli/testdata/bad-next.yaml');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function ferry(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, FERRY_HOME: home }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n1');
+
+function json<T>(r: Run): T {
+  expect(r.stderr + r.stdout).not.toMatch(/^error:/m);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as T;
+}
+
+describe('ferry CLI', () => {
+  beforeAll(async () => {
+    const r = await up();
+    expect(r.stderr + r.stdout).toContain('ferry is up');
+    expect(r.code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await ferry('down');
+    rmSync(home, { recursive: true, force: true });
+    rmSync(pinDir, { recursive: true, force: true });
+  });
+
+  it('lists the local node as ready', async () => {
+    const nodes = json<{ name: string; ready: boolean; dataplaneMode: string }[]>(await ferry('get', 'nodes', '-o', 'json'));
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0]).toMatchObject({ name: 'n1', ready: true });
+    expect(['ebpf', 'fallback']).toContain(nodes[0]!.dataplaneMode);
+  });
+
+  it('applies a chain and serves requests through it', async () => {
+    const applied = json<{ name: string; generation: number; stages: { instances: unknown[] }[] }>(await ferry('apply', '-f', greet, '-o', 'json'));
+    expect(applied.name).toBe('greet');
+    expect(applied.stages.map((s) => s.instances.length)).toEqual([1, 1]);
+    const reply = json<{ status: number; body: Record<string, unknown> }>(await ferry('invoke', 'greet', '--data', '{"name":"  Ferry "}', '-o', 'json'));
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ greeting: 'hello, ferry', letters: 5, reversed: 'yrref', node: 'n1' });
+  });
+
+  it('shows running instances per stage', async () => {
+    const rows = json<{ chain: string; stage: string; state: string; pid: number }[]>(await ferry('get', 'instances', '-o', 'json'));
+    const mine = rows.filter((r) => r.chain === 'greet');
+    expect(mine.map((r) => r.stage).sort()).toEqual(['greet', 'parse']);
+    for (const r of mine) {
+      expect(r.state).toBe('RUNNING');
+      expect(r.pid).toBeGreaterThan(0);
+    }
+  });
+
+  it('reports a function error with its message and a non-zero exit', async () => {
+    const r = await ferry('invoke', 'greet', '--data', '{"name": 3}');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/answered 5\d\d/);
+    expect(r.stderr).toContain('request needs a non-empty "name" string');
+  });
+
+  it('rejects an invalid chain pointing at the line, and keeps nothing of it', async () => {
+    const r = await ferry('apply', '-f', badNext);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${badNext}:10:`);
+    expect(r.stderr).toContain('greeet');
+    const v = await ferry('validate', badNext);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain(`${badNext}:10:`);
+    const chains = json<{ name: string }[]>(await ferry('get', 'chains', '-o', 'json'));
+    expect(chains.map((c) => c.name)).toEqual(['greet']);
+  });
+
+  it('answers 404 for a chain that does not exist', async () => {
+    const r = await ferry('invoke', 'nosuch', '--data', '{}');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('answered 404');
+  });
+
+  it('keeps chains across a restart of the control plane', async () => {
+    expect((await ferry('down')).code).toBe(0);
+    expect((await ferry('get', 'chains')).code).toBe(1); // nothing to talk to
+    const r = await up();
+    expect(r.code).toBe(0);
+    const chains = json<{ name: string; generation: number }[]>(await ferry('get', 'chains', '-o', 'json'));
+    expect(chains).toMatchObject([{ name: 'greet', generation: 1 }]);
+    const reply = json<{ body: { greeting: string } }>(await ferry('invoke', 'greet', '--data', '{"name":"again"}', '-o', 'json'));
+    expect(reply.body.greeting).toBe('hello, again');
+  });
+
+  it('deletes a chain: its instances stop and its endpoint is gone', async () => {
+    const d = json<{ name: string; stoppedInstances: number }[]>(await ferry('delete', 'greet', '-o', 'json'));
+    expect(d).toEqual([{ name: 'greet', stoppedInstances: 2 }]);
+    expect((await ferry('invoke', 'greet', '--data', '{"name":"x"}')).stderr).toContain('answered 404');
+    const again = await ferry('delete', 'greet');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('no chain named "greet"');
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const r = await ferry('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+});

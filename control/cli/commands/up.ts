@@ -1,0 +1,106 @@
+/**
+ * ferry up: start a local ferry (control plane, embedded store, this
+ * machine's ferryd and gateway) in the background and wait until it
+ * serves; --foreground keeps it attached. ferry down stops it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../../paths.js';
+import { localFerry, type Command } from '../context.js';
+import { CliError, print } from '../output.js';
+import { clearState, ferryHome, isAlive, readState, type LocalState } from '../state.js';
+
+const DAEMON = join(repoRoot, 'dist/control/controlplane/main.js');
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function summary(s: LocalState): string {
+  return [
+    `ferry is up (pid ${s.pid}, data plane: ${s.mode})`,
+    `  admin API  ${s.admin}`,
+    `  gateway    http://${s.gateway}/chains/<name>`,
+    `  logs       ${s.log}`,
+    `next: npx ferry apply -f chains/motion/chain.yaml && npx ferry invoke motion --data @chains/motion/requests/walk.json`,
+  ].join('\n');
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export const up: Command = async (ctx) => {
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: {
+      foreground: { type: 'boolean', default: false },
+      admin: { type: 'string' },
+      ferryd: { type: 'string' },
+      gateway: { type: 'string' },
+      'pin-dir': { type: 'string' },
+      mode: { type: 'string' },
+      'node-name': { type: 'string' },
+      node: { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const running = localFerry();
+  if (running) {
+    print(ctx.format, running, () => `already running\n${summary(running)}`);
+    return;
+  }
+  const args: string[] = [];
+  for (const [k, v] of Object.entries(values)) {
+    if (k === 'foreground' || v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) args.push(`--${k}`, String(one));
+  }
+  const home = ferryHome();
+  mkdirSync(home, { recursive: true });
+  if (values.foreground) {
+    const child = spawn(process.execPath, [DAEMON, ...args], { stdio: 'inherit' });
+    return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  }
+  clearState();
+  const log = join(home, 'ferry.log');
+  const out = openSync(log, 'a');
+  const child = spawn(process.execPath, [DAEMON, ...args], { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  process.stderr.write(`starting ferry (logs: ${log})...\n`);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const s = readState();
+    if (s && s.pid === child.pid) {
+      print(ctx.format, s, () => summary(s));
+      return;
+    }
+    if (child.exitCode !== null || !isAlive(child.pid!)) break;
+    await sleep(100);
+  }
+  if (child.pid && isAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
+  throw new CliError(`ferry did not start; the end of ${log}:\n${tail(log)}`);
+};
+
+export const down: Command = async (ctx) => {
+  const s = readState();
+  if (!s || !isAlive(s.pid)) {
+    clearState();
+    print(ctx.format, { stopped: false }, () => 'ferry is not running');
+    return;
+  }
+  process.kill(s.pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(s.pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(s.pid)) {
+    process.kill(s.pid, 'SIGKILL');
+    process.stderr.write(`ferry (pid ${s.pid}) did not stop in ${STOP_TIMEOUT_MS / 1000}s; killed it\n`);
+  }
+  clearState();
+  print(ctx.format, { stopped: true, pid: s.pid }, () => `ferry stopped (pid ${s.pid})`);
+};

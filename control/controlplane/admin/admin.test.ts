@@ -1,0 +1,132 @@
+/**
+ * The Admin gRPC API against a real control plane with a real local ferryd
+ * (in this process) and real function instances.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../log.js';
+import { repoRoot } from '../../paths.js';
+import { startControlPlane, type ControlPlane } from '../control-plane.js';
+import { AdminClient, AdminError } from './client.js';
+import type { AdminEvent } from './proto.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ferry-admin-'));
+const pinDir = `/sys/fs/bpf/ferry-test-${process.pid}-admin`;
+const greetFile = join(repoRoot, 'control/cli/testdata/greet.yaml');
+const badFile = join(repoRoot, 'control/cli/testdata/bad-next.yaml');
+const log = createLogger({ test: 'admin' }, 'warn');
+
+let cp: ControlPlane;
+let admin: AdminClient;
+
+async function rejection(p: Promise<unknown>): Promise<AdminError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AdminError);
+    return err as AdminError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('Admin API', () => {
+  beforeAll(async () => {
+    cp = await startControlPlane({
+      dataDir,
+      adminAddress: '127.0.0.1:0',
+      localNode: { name: 'solo', grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', pinDir },
+      log,
+    });
+    admin = new AdminClient(cp.adminAddress);
+  });
+
+  afterAll(async () => {
+    admin?.close();
+    await cp?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(pinDir, { recursive: true, force: true });
+  });
+
+  it('streams the events of an apply to a watcher', async () => {
+    const seen: AdminEvent[] = [];
+    const stream = admin.watchEvents('greet');
+    stream.on('data', (e: AdminEvent) => seen.push(e));
+    stream.on('error', () => undefined);
+    const status = await admin.call('ApplyChain', { yaml: readFileSync(greetFile, 'utf8'), file: greetFile });
+    expect(status).toMatchObject({ name: 'greet', tenant: 'test', entry: 'parse', generation: 1 });
+    expect(status.endpoints).toEqual([`http://${cp.gatewayAddress}/chains/greet`]);
+    for (let i = 0; i < 50 && !seen.some((e) => e.kind === 'chain-applied'); i++) await new Promise((r) => setTimeout(r, 20));
+    stream.cancel();
+    expect(seen.find((e) => e.kind === 'chain-applied')?.chain).toBe('greet');
+  });
+
+  it('reports per-stage instances, nodes and traffic', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`http://${cp.gatewayAddress}/chains/greet`, { method: 'POST', body: JSON.stringify({ name: `n${i}` }) });
+      expect(res.status).toBe(200);
+    }
+    // Counters reach the control plane with the next stats sample (1 s).
+    let status = await admin.call('GetChain', { name: 'greet' });
+    for (let i = 0; i < 40 && status.stages[0]!.rxMsgs < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = await admin.call('GetChain', { name: 'greet' });
+    }
+    expect(status.stages.map((s) => [s.name, s.next])).toEqual([
+      ['parse', ['greet']],
+      ['greet', []],
+    ]);
+    for (const s of status.stages) {
+      expect(s.instances).toHaveLength(1);
+      expect(s.instances[0]).toMatchObject({ node: 'solo', state: 'RUNNING' });
+      expect(s.rxMsgs).toBeGreaterThanOrEqual(20);
+    }
+  });
+
+  it('rejects an invalid spec with INVALID_ARGUMENT and positioned errors', async () => {
+    const err = await rejection(admin.call('ApplyChain', { yaml: readFileSync(badFile, 'utf8'), file: badFile }));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    // The typo, and the stage it leaves unreachable.
+    expect(err.specErrors.map((e) => [e.line, e.path])).toEqual([
+      [10, 'spec.functions[0].next[0]'],
+      [11, 'spec.functions[1]'],
+    ]);
+    expect(err.specErrors[0]).toMatchObject({ file: badFile });
+    expect(err.specErrors[0]!.message).toContain('unknown stage "greeet"');
+    expect((await admin.call('ListChains', {})).chains.map((c) => c.name)).toEqual(['greet']);
+  });
+
+  it('rejects malformed YAML and empty requests with a message saying what to send', async () => {
+    const err = await rejection(admin.call('ApplyChain', { yaml: 'apiVersion: [', file: '/tmp/x.yaml' }));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toContain('/tmp/x.yaml:1:');
+    const empty = await rejection(admin.call('ApplyChain', { yaml: '', file: '/tmp/x.yaml' }));
+    expect(empty.message).toContain('yaml: empty');
+  });
+
+  it('says NOT_FOUND for unknown chains and names the ones that exist', async () => {
+    const err = await rejection(admin.call('GetChain', { name: 'nope' }));
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.message).toContain('chains: greet');
+  });
+
+  it('lists the local node and refuses a node that does not answer', async () => {
+    const { nodes } = await admin.call('ListNodes', {});
+    expect(nodes.map((n) => [n.name, n.ready])).toEqual([['solo', true]]);
+    const bad = await rejection(admin.call('RegisterNode', { address: 'not an address', labels: {} }));
+    expect(bad.code).toBe('INVALID_ARGUMENT');
+    const dead = await rejection(admin.call('RegisterNode', { address: '127.0.0.1:1', labels: {} }));
+    expect(dead.code).toBe('UNAVAILABLE');
+    expect(dead.message).toContain('no ferryd answers at 127.0.0.1:1');
+  });
+
+  it('updates a chain in place on re-apply (new generation, same chain id)', async () => {
+    const before = await admin.call('GetChain', { name: 'greet' });
+    const after = await admin.call('ApplyChain', { yaml: readFileSync(greetFile, 'utf8'), file: greetFile });
+    expect(after.generation).toBe(before.generation + 1);
+    expect(after.chainId).toBe(before.chainId);
+    const res = await fetch(`http://${cp.gatewayAddress}/chains/greet`, { method: 'POST', body: '{"name":"Again"}' });
+    expect(await res.json()).toMatchObject({ greeting: 'hello, again' });
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * A promise-based Admin client (the CLI and tests use it). Failures reject
+ * with AdminError: the gRPC code name, the server's message, and for an
+ * invalid spec the structured errors.
+ */
+import { credentials, status, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { AdminClientCtor, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRpcName, type AdminRpcs, type SpecError } from './proto.js';
+
+export class AdminError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly specErrors: SpecError[] = [],
+  ) {
+    super(message);
+    this.name = 'AdminError';
+  }
+}
+
+function toAdminError(err: ServiceError): AdminError {
+  const raw = err.metadata?.get(SPEC_ERRORS_METADATA)[0];
+  let specErrors: SpecError[] = [];
+  if (typeof raw === 'string') {
+    try {
+      specErrors = JSON.parse(raw) as SpecError[];
+    } catch {
+      specErrors = [];
+    }
+  }
+  return new AdminError(status[err.code] ?? String(err.code), err.details || err.message, specErrors);
+}
+
+type UnaryName = Exclude<AdminRpcName, 'WatchEvents'>;
+type Method = (req: unknown, opts: { deadline: number }, cb: (err: ServiceError | null, res: unknown) => void) => void;
+
+export class AdminClient {
+  private readonly client: Client;
+
+  constructor(readonly address: string) {
+    this.client = new AdminClientCtor(address, credentials.createInsecure());
+  }
+
+  call<K extends UnaryName>(rpc: K, req: AdminRpcs[K][0], timeoutMs = 120_000): Promise<AdminRpcs[K][1]> {
+    const method = (this.client as unknown as Record<string, Method>)[rpc]!.bind(this.client);
+    return new Promise((resolve, reject) =>
+      method(req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(toAdminError(err)) : resolve(res as AdminRpcs[K][1]))),
+    );
+  }
+
+  watchEvents(chain = ''): ClientReadableStream<AdminEvent> {
+    return (this.client as unknown as { WatchEvents(req: { chain: string }): ClientReadableStream<AdminEvent> }).WatchEvents({ chain });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

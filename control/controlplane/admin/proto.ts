@@ -1,0 +1,104 @@
+/**
+ * The Admin contract (control/proto/ferry/admin/v1/admin.proto) as grpc-js
+ * sees it, with TypeScript shapes for its messages. Loader options match
+ * ferryd's (control/ferryd/proto.ts): camelCase, uint64 as numbers, every
+ * field present on what is received.
+ */
+import { loadPackageDefinition, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { LOADER_OPTIONS } from '../../ferryd/proto.js';
+import { repoRoot } from '../../paths.js';
+
+export const ADMIN_PROTO_PATH = join(repoRoot, 'control/proto/ferry/admin/v1/admin.proto');
+export const ADMIN_SERVICE_NAME = 'ferry.admin.v1.Admin';
+/** Trailing metadata of an INVALID_ARGUMENT ApplyChain: the spec errors as JSON. */
+export const SPEC_ERRORS_METADATA = 'ferry-spec-errors';
+
+export interface SpecError {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+}
+
+export interface ApplyChainRequest {
+  yaml: string;
+  file: string;
+}
+
+export interface InstanceInfo {
+  id: number;
+  node: string;
+  pid: number;
+  state: string;
+  restarts: number;
+  weight: number;
+}
+
+export interface StageStatus {
+  name: string;
+  id: number;
+  runtime: string;
+  next: string[];
+  instances: InstanceInfo[];
+  rxPerSec: number;
+  rxMsgs: number;
+  drops: number;
+}
+
+export interface ChainStatus {
+  name: string;
+  tenant: string;
+  chainId: number;
+  entry: string;
+  stages: StageStatus[];
+  sourceFile: string;
+  appliedAtMs: number;
+  generation: number;
+  endpoints: string[];
+}
+
+export interface NodeStatus {
+  name: string;
+  address: string;
+  gatewayAddress: string;
+  archs: string[];
+  cpus: number;
+  memoryBytes: number;
+  dataplaneMode: string;
+  ready: boolean;
+  cpuBusy: number;
+  instances: number;
+  labels: Record<string, string>;
+  peerAddress: string;
+}
+
+export interface AdminEvent {
+  timeMs: number;
+  kind: string;
+  chain: string;
+  node: string;
+  instance: number;
+  message: string;
+}
+
+export interface AdminRpcs {
+  ApplyChain: [ApplyChainRequest, ChainStatus];
+  DeleteChain: [{ name: string }, { stoppedInstances: number }];
+  ListChains: [Record<string, never>, { chains: ChainStatus[] }];
+  GetChain: [{ name: string }, ChainStatus];
+  ListNodes: [Record<string, never>, { nodes: NodeStatus[] }];
+  RegisterNode: [{ address: string; labels: Record<string, string> }, NodeStatus];
+  WatchEvents: [{ chain: string }, AdminEvent];
+}
+export type AdminRpcName = keyof AdminRpcs;
+
+const pkg = loadPackageDefinition(loadSync(ADMIN_PROTO_PATH, LOADER_OPTIONS)) as unknown as {
+  ferry: { admin: { v1: { Admin: ServiceClientConstructor } } };
+};
+
+/** The client constructor (for connectAdmin) and the definition (for Server.addService). */
+export const AdminClientCtor: ServiceClientConstructor = pkg.ferry.admin.v1.Admin;
+export const adminService: ServiceDefinition = AdminClientCtor.service;

@@ -1,0 +1,118 @@
+/**
+ * The Admin gRPC service over the chain manager and node registry. Each
+ * handler maps the manager's failures to a gRPC status whose message says
+ * what to fix; an invalid spec also carries its errors as JSON metadata.
+ */
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { ChainSpecErrors } from '../../chain/errors.js';
+import type { Logger } from '../../log.js';
+import { ChainError, type ChainErrorKind, type ChainManager } from '../chains/manager.js';
+import { chainStatus, liveInstances, nodeStatus } from '../chains/status.js';
+import type { ClusterEvent, EventBus } from '../events.js';
+import type { NodeRegistry } from '../nodes/registry.js';
+import { adminService, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRpcName, type AdminRpcs } from './proto.js';
+
+export interface AdminDeps {
+  chains: ChainManager;
+  nodes: NodeRegistry;
+  events: EventBus;
+  log: Logger;
+}
+
+const KIND_STATUS: Record<ChainErrorKind, status> = {
+  invalid: status.INVALID_ARGUMENT,
+  'not-found': status.NOT_FOUND,
+  conflict: status.ALREADY_EXISTS,
+  unplaceable: status.RESOURCE_EXHAUSTED,
+  unavailable: status.UNAVAILABLE,
+};
+
+function toServiceError(err: unknown): Partial<ServiceError> {
+  if (err instanceof ChainSpecErrors) {
+    const metadata = new Metadata();
+    metadata.set(SPEC_ERRORS_METADATA, JSON.stringify(err.errors.map((e) => e.toJSON())));
+    return { code: status.INVALID_ARGUMENT, details: err.message, metadata };
+  }
+  if (err instanceof ChainError) return { code: KIND_STATUS[err.kind], details: err.message };
+  return { code: status.INTERNAL, details: (err as Error).message ?? String(err) };
+}
+
+type Unary<K extends AdminRpcName> = (req: AdminRpcs[K][0]) => Promise<AdminRpcs[K][1]>;
+
+function unary<K extends AdminRpcName>(name: K, log: Logger, fn: Unary<K>) {
+  return (call: ServerUnaryCall<AdminRpcs[K][0], AdminRpcs[K][1]>, cb: sendUnaryData<AdminRpcs[K][1]>) => {
+    fn(call.request).then(
+      (res) => cb(null, res),
+      (err: unknown) => {
+        const se = toServiceError(err);
+        log.info('admin call failed', { rpc: name, code: se.code, error: se.details });
+        cb(se);
+      },
+    );
+  };
+}
+
+function toAdminEvent(e: ClusterEvent): AdminEvent {
+  return { timeMs: e.timeMs, kind: e.kind, chain: e.chain ?? '', node: e.node ?? '', instance: e.instance ?? 0, message: e.message };
+}
+
+export function adminImplementation({ chains, nodes, events, log }: AdminDeps): UntypedServiceImplementation {
+  const statusOf = async (name: string) => {
+    const r = await chains.get(name);
+    return chainStatus(r, nodes, await liveInstances(r, nodes));
+  };
+  return {
+    ApplyChain: unary('ApplyChain', log, async (req) => {
+      if (!req.yaml.trim()) throw new ChainError('invalid', 'yaml: empty; send the chain file\'s text');
+      if (!req.file) throw new ChainError('invalid', 'file: empty; send the chain file\'s absolute path (handlers resolve relative to it)');
+      const r = await chains.apply(req.yaml, req.file);
+      return statusOf(r.name);
+    }),
+    DeleteChain: unary('DeleteChain', log, async (req) => ({ stoppedInstances: await chains.delete(req.name) })),
+    ListChains: unary('ListChains', log, async () => ({
+      chains: await Promise.all((await chains.list()).map((r) => statusOf(r.name))),
+    })),
+    GetChain: unary('GetChain', log, (req) => statusOf(req.name)),
+    ListNodes: unary('ListNodes', log, async () => ({ nodes: nodes.list().map(nodeStatus) })),
+    RegisterNode: unary('RegisterNode', log, async (req) => {
+      if (!/^[^:\s]+:\d+$/.test(req.address)) throw new ChainError('invalid', `address: "${req.address}" is not host:port`);
+      try {
+        return nodeStatus(await nodes.register(req.address, req.labels));
+      } catch (err) {
+        throw new ChainError('unavailable', (err as Error).message);
+      }
+    }),
+    WatchEvents: (call: ServerWritableStream<{ chain: string }, AdminEvent>) => {
+      const wanted = call.request.chain;
+      const send = (e: ClusterEvent) => {
+        if (!wanted || e.chain === wanted) call.write(toAdminEvent(e));
+      };
+      for (const e of events.history().slice(-50)) send(e);
+      const off = events.subscribe(send);
+      call.on('cancelled', off);
+      call.on('close', off);
+      call.on('error', off);
+    },
+  };
+}
+
+/** Serve the Admin API at address (host:port, port 0 for any); resolves with the bound address. */
+export async function startAdminServer(address: string, deps: AdminDeps): Promise<{ address: string; server: Server }> {
+  const server = new Server();
+  server.addService(adminService, adminImplementation(deps));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = address.slice(0, address.lastIndexOf(':'));
+  return { address: `${host}:${port}`, server };
+}

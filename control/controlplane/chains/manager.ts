@@ -1,0 +1,175 @@
+/**
+ * The chain lifecycle: apply (compile, place, deploy, remember), delete,
+ * and reconcile after a restart so every stored chain runs again. Applies
+ * and deletes are serialised: each reads and writes the whole id space.
+ */
+import { ChainSpecErrors } from '../../chain/errors.js';
+import type { ChainIR } from '../../chain/ir.js';
+import { compileChainText } from '../../chain/validate.js';
+import type { Logger } from '../../log.js';
+import type { EventBus } from '../events.js';
+import type { NodeRegistry } from '../nodes/registry.js';
+import type { Scheduler } from '../placement/framework.js';
+import type { Store } from '../store/store.js';
+import { Deployer } from './deploy.js';
+import { IdAllocator } from './ids.js';
+import { CHAIN_PREFIX, chainKey, chainNodes, type ChainRecord, type PlacedInstance } from './record.js';
+
+/** Why a request to the manager failed, for the API to map to a status. */
+export type ChainErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unplaceable' | 'unavailable';
+
+export class ChainError extends Error {
+  constructor(
+    readonly kind: ChainErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChainError';
+  }
+}
+
+export class ChainManager {
+  private readonly deployer: Deployer;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly nodes: NodeRegistry,
+    private readonly scheduler: Scheduler,
+    private readonly events: EventBus,
+    private readonly log: Logger,
+  ) {
+    this.deployer = new Deployer(nodes, log);
+  }
+
+  apply(yaml: string, file: string): Promise<ChainRecord> {
+    return this.serial(() => this.applyNow(yaml, file));
+  }
+
+  delete(name: string): Promise<number> {
+    return this.serial(async () => {
+      const r = await this.store.get<ChainRecord>(chainKey(name));
+      if (!r) throw new ChainError('not-found', `no chain named "${name}"${await this.knownNames()}`);
+      const stopped = await this.deployer.teardown(r);
+      await this.store.delete(chainKey(name));
+      for (const i of r.instances) this.nodes.rates.forget(i.id);
+      this.events.emit({ kind: 'chain-deleted', chain: name, message: `chain ${name} deleted (${stopped} instances stopped)` });
+      return stopped;
+    });
+  }
+
+  async get(name: string): Promise<ChainRecord> {
+    const r = await this.store.get<ChainRecord>(chainKey(name));
+    if (!r) throw new ChainError('not-found', `no chain named "${name}"${await this.knownNames()}`);
+    return r;
+  }
+
+  async list(): Promise<ChainRecord[]> {
+    return (await this.store.list<ChainRecord>(CHAIN_PREFIX)).map((e) => e.value);
+  }
+
+  /** Make every stored chain run: redeploy where instances are missing
+   * (e.g. the node restarted with us), reprogram where they survived. */
+  reconcile(): Promise<void> {
+    return this.serial(async () => {
+      for (const r of await this.list()) {
+        try {
+          const missing = await this.deployer.missingInstances(r);
+          if (missing.length === 0) {
+            await this.deployer.program(r);
+            this.log.info('chain still running; reprogrammed', { chain: r.name });
+          } else {
+            await this.deployer.teardown(r);
+            await this.deployer.deploy(r);
+            this.log.info('chain redeployed', { chain: r.name, restarted: missing.length });
+          }
+          this.events.emit({ kind: 'chain-applied', chain: r.name, message: `chain ${r.name} restored (generation ${r.generation})` });
+        } catch (err) {
+          this.log.error('chain could not be restored; it stays stored and is retried on the next start or apply', { chain: r.name, error: (err as Error).message });
+        }
+      }
+    });
+  }
+
+  private async applyNow(yaml: string, file: string): Promise<ChainRecord> {
+    const ir = this.compile(yaml, file);
+    const old = await this.store.get<ChainRecord>(chainKey(ir.name));
+    if (old && old.tenant !== ir.tenant) {
+      throw new ChainError('conflict', `chain "${ir.name}" already belongs to tenant "${old.tenant}"; chain names are cluster-wide, pick another name`);
+    }
+    const others = (await this.list()).filter((r) => r.name !== ir.name);
+    const ids = new IdAllocator(others);
+    const instances = this.place(ir, ids, others);
+    const gateways = [...new Set(instances.map((i) => i.node))].map((node) => ({ node, id: ids.take() }));
+    const record: ChainRecord = {
+      name: ir.name,
+      tenant: ir.tenant,
+      chainId: old?.chainId ?? (await this.store.increment('/counters/chain-id')),
+      generation: (old?.generation ?? 0) + 1,
+      yaml,
+      file,
+      appliedAtMs: Date.now(),
+      ir,
+      instances,
+      gateways,
+    };
+    if (old) await this.deployer.teardown(old);
+    try {
+      await this.deployer.deploy(record);
+    } catch (err) {
+      throw new ChainError('unavailable', `chain ${ir.name}: ${(err as Error).message}`);
+    }
+    await this.store.put(chainKey(record.name), record);
+    this.events.emit({
+      kind: 'chain-applied',
+      chain: record.name,
+      message: `chain ${record.name} generation ${record.generation}: ${instances.length} instances on ${chainNodes(record).join(', ')}`,
+    });
+    return record;
+  }
+
+  private compile(yaml: string, file: string): ChainIR {
+    let irs: ChainIR[];
+    try {
+      irs = compileChainText(yaml, file, { nodeArchs: this.nodes.archs() });
+    } catch (err) {
+      if (err instanceof ChainSpecErrors) throw err;
+      throw new ChainError('invalid', `${file}: ${(err as Error).message}`);
+    }
+    if (irs.length !== 1) throw new ChainError('invalid', `${file}: holds ${irs.length} chains; apply one chain per file`);
+    return irs[0]!;
+  }
+
+  /** Instances per stage: scale.min, at least one (scale from zero is not built yet). */
+  private place(ir: ChainIR, ids: IdAllocator, others: ChainRecord[]): PlacedInstance[] {
+    const nodes = this.nodes.views();
+    if (nodes.length === 0) throw new ChainError('unavailable', 'no node is ready; start ferryd or check `ferry get nodes`');
+    // Other chains' instances already take their share of each node.
+    for (const r of others) {
+      for (const i of r.instances) {
+        const n = nodes.find((v) => v.name === i.node);
+        const res = r.ir.stages[i.stage]?.resources;
+        if (n && res) [n.usedCpuMilli, n.usedMemoryMb] = [n.usedCpuMilli + res.cpuMilli, n.usedMemoryMb + res.memoryMb];
+      }
+    }
+    const replicas = new Map(ir.stages.map((s) => [s.id, Math.max(1, s.scale.min)]));
+    let assignments;
+    try {
+      assignments = this.scheduler.place(ir, nodes, replicas);
+    } catch (err) {
+      throw new ChainError('unplaceable', `chain ${ir.name}: ${(err as Error).message}`);
+    }
+    return assignments.map((a) => ({ id: ids.take(), stage: a.stage, node: a.node, weight: 1 }));
+  }
+
+  private async knownNames(): Promise<string> {
+    const names = (await this.list()).map((r) => r.name);
+    return names.length ? `; chains: ${names.join(', ')}` : '; no chains are applied';
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What the store keeps of an applied chain: enough to redeploy it exactly
+ * (same chain id, same instance ids) after the control plane or a node
+ * restarts, and to answer GetChain.
+ */
+import type { ChainIR } from '../../chain/ir.js';
+
+export interface PlacedInstance {
+  id: number;
+  stage: number;
+  node: string;
+  weight: number;
+}
+
+export interface ChainRecord {
+  name: string;
+  tenant: string;
+  chainId: number;
+  /** Bumps on every apply of the same name. */
+  generation: number;
+  yaml: string;
+  file: string;
+  appliedAtMs: number;
+  ir: ChainIR;
+  instances: PlacedInstance[];
+  /** The gateway endpoint id of the chain on each node that serves it. */
+  gateways: { node: string; id: number }[];
+}
+
+export const CHAIN_PREFIX = '/chains/';
+export const chainKey = (name: string) => CHAIN_PREFIX + name;
+
+/** Nodes a chain runs on (instances or gateway), sorted. */
+export function chainNodes(r: ChainRecord): string[] {
+  return [...new Set([...r.instances.map((i) => i.node), ...r.gateways.map((g) => g.node)])].sort();
+}

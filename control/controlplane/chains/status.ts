@@ -1,0 +1,72 @@
+/**
+ * A chain as operators see it (admin ChainStatus): the stored record joined
+ * with what the nodes last streamed about its instances.
+ */
+import type { InstanceStats, InstanceStatus } from '../../ferryd/proto.js';
+import type { ChainStatus, NodeStatus } from '../admin/proto.js';
+import type { NodeEntry, NodeRegistry } from '../nodes/registry.js';
+import type { ChainRecord } from './record.js';
+
+/** Live instance states of a chain, asked of its nodes (unreachable ones are skipped). */
+export async function liveInstances(r: ChainRecord, nodes: NodeRegistry): Promise<Map<number, InstanceStatus>> {
+  const live = new Map<number, InstanceStatus>();
+  for (const name of new Set(r.instances.map((i) => i.node))) {
+    const n = nodes.get(name);
+    if (!n?.ready) continue;
+    const got = await n.client.listInstances({ chainId: r.chainId }).catch(() => ({ instances: [] as InstanceStatus[] }));
+    for (const i of got.instances) live.set(i.instanceId, i);
+  }
+  return live;
+}
+
+export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<number, InstanceStatus> = new Map()): ChainStatus {
+  const stats = new Map<number, InstanceStats>();
+  for (const n of nodes.list()) for (const i of n.stats?.instances ?? []) stats.set(i.instanceId, i);
+  return {
+    name: r.name,
+    tenant: r.tenant,
+    chainId: r.chainId,
+    entry: r.ir.stages[r.ir.entry]?.name ?? '',
+    sourceFile: r.file,
+    appliedAtMs: r.appliedAtMs,
+    generation: r.generation,
+    endpoints: r.gateways
+      .map((g) => nodes.get(g.node)?.info.gatewayAddress)
+      .filter((a): a is string => !!a)
+      .map((a) => `http://${a}/chains/${r.name}`),
+    stages: r.ir.stages.map((s) => {
+      const mine = r.instances.filter((i) => i.stage === s.id);
+      return {
+        name: s.name,
+        id: s.id,
+        runtime: s.runtime,
+        next: s.next.map((n) => n.name),
+        instances: mine.map((i) => {
+          const st = live.get(i.id);
+          const state = st?.state ?? (nodes.get(i.node)?.ready ? 'MISSING' : 'NODE_DOWN');
+          return { id: i.id, node: i.node, pid: st?.pid ?? 0, state, restarts: st?.restarts ?? 0, weight: i.weight };
+        }),
+        rxPerSec: mine.reduce((sum, i) => sum + nodes.rates.perSec(i.id), 0),
+        rxMsgs: mine.reduce((sum, i) => sum + (stats.get(i.id)?.rxMsgs ?? 0), 0),
+        drops: mine.reduce((sum, i) => sum + Object.values(stats.get(i.id)?.drops ?? {}).reduce((a, b) => a + b, 0), 0),
+      };
+    }),
+  };
+}
+
+export function nodeStatus(n: NodeEntry): NodeStatus {
+  return {
+    name: n.name,
+    address: n.address,
+    gatewayAddress: n.info.gatewayAddress,
+    archs: n.info.archs,
+    cpus: n.info.cpus,
+    memoryBytes: n.info.memoryBytes,
+    dataplaneMode: n.info.dataplaneMode,
+    ready: n.ready,
+    cpuBusy: n.stats?.cpuBusy ?? 0,
+    instances: n.stats?.instances.length ?? 0,
+    labels: n.labels,
+    peerAddress: n.info.peerAddress,
+  };
+}

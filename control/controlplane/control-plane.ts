@@ -1,0 +1,92 @@
+/**
+ * One local ferry: the control plane with its embedded store, and (unless
+ * told otherwise) this machine's ferryd with its HTTP gateway, in one
+ * process. The control plane still drives that ferryd over gRPC, exactly as
+ * it drives remote ones.
+ */
+import { join } from 'node:path';
+import { startFerryd, type Ferryd } from '../ferryd/server.js';
+import type { Logger } from '../log.js';
+import { startAdminServer } from './admin/server.js';
+import { ChainManager } from './chains/manager.js';
+import { EventBus } from './events.js';
+import { NodeRegistry } from './nodes/registry.js';
+import { defaultScheduler } from './placement/default.js';
+import { FileStore } from './store/file-store.js';
+
+export interface ControlPlaneOptions {
+  /** Where the store lives. */
+  dataDir: string;
+  /** host:port of the Admin API (port 0: any). */
+  adminAddress: string;
+  /** Start a ferryd for this machine in this process. */
+  localNode?: {
+    name: string;
+    grpcAddress: string;
+    gatewayAddress: string;
+    pinDir?: string;
+    mode?: 'auto' | 'ebpf' | 'fallback';
+  };
+  /** Further ferryd addresses to register at start. */
+  nodes?: string[];
+  log: Logger;
+}
+
+export interface ControlPlane {
+  adminAddress: string;
+  /** The local node's gateway, when there is one. */
+  gatewayAddress?: string;
+  ferrydAddress?: string;
+  dataplaneMode?: string;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const { log } = opts;
+  const store = await FileStore.open(join(opts.dataDir, 'store.json'));
+  const events = new EventBus();
+  events.subscribe((e) => log.info('event', { kind: e.kind, chain: e.chain, node: e.node, instance: e.instance, message: e.message }));
+  const nodes = new NodeRegistry(store, events, log.child({ part: 'nodes' }));
+  let ferryd: Ferryd | undefined;
+  const closers: (() => Promise<void> | void)[] = [];
+  try {
+    if (opts.localNode) {
+      ferryd = await startFerryd({ ...opts.localNode, log: log.child({ part: 'ferryd' }) });
+      closers.push(() => ferryd!.close());
+      await nodes.register(ferryd.grpcAddress);
+    }
+    for (const address of opts.nodes ?? []) await nodes.register(address);
+    await nodes.restore();
+    closers.push(() => nodes.close());
+    const chains = new ChainManager(store, nodes, defaultScheduler(), events, log.child({ part: 'chains' }));
+    await chains.reconcile();
+    const admin = await startAdminServer(opts.adminAddress, { chains, nodes, events, log: log.child({ part: 'admin' }) });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          // Watchers (ferry events) keep streams open; do not wait on them.
+          const force = setTimeout(() => admin.server.forceShutdown(), 2000);
+          admin.server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        }),
+    );
+    log.info('control plane ready', { admin: admin.address, gateway: ferryd?.gatewayAddress, mode: ferryd?.info.dataplaneMode });
+    return {
+      adminAddress: admin.address,
+      gatewayAddress: ferryd?.gatewayAddress,
+      ferrydAddress: ferryd?.grpcAddress,
+      dataplaneMode: ferryd?.info.dataplaneMode,
+      close: async () => {
+        // Admin first (no new work), then nodes, then the local ferryd.
+        for (const c of closers.reverse()) await c();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    await store.close();
+    throw err;
+  }
+}
