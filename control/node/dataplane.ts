@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { STAGE_REPLY } from '../dataplane/descriptor.js';
 import {
   native,
+  type EndpointIdent,
   type NativeEndpoint,
   type NativeInstance,
   type NativePool,
@@ -76,6 +77,8 @@ export class NodeDataPlane extends EventEmitter {
   private readonly pools = new Map<number, NativePool>();
   private readonly instances = new Map<number, RunningInstance>();
   private readonly gateways = new Map<number, { instance: NativeInstance; peer: NativeEndpoint }>();
+  /** ferryd's own endpoints (openEndpoint), by instance id. */
+  private readonly endpoints = new Map<number, { chainId: number; endpoint: NativeEndpoint; peer: NativeEndpoint }>();
 
   constructor(opts: DataPlaneOptions = {}) {
     super();
@@ -117,6 +120,7 @@ export class NodeDataPlane extends EventEmitter {
     if (!pool) return false;
     const users = [...this.instances.values()].filter((i) => i.spec.chainId === chainId).map((i) => i.spec.instanceId);
     for (const [id, gw] of this.gateways) if (gw.instance.chainId === chainId) users.push(id);
+    for (const [id, ep] of this.endpoints) if (ep.chainId === chainId) users.push(id);
     if (users.length > 0) throw new Error(`chain ${chainId}'s pool is still used by instances ${users.join(', ')}: stop them first`);
     this.pools.delete(chainId);
     pool.close();
@@ -125,23 +129,11 @@ export class NodeDataPlane extends EventEmitter {
 
   /** Start an instance process and register its endpoint. */
   spawn(spec: InstanceSpec): RunningInstance {
-    if (this.instances.has(spec.instanceId) || this.gateways.has(spec.instanceId))
+    if (this.instances.has(spec.instanceId) || this.gateways.has(spec.instanceId) || this.endpoints.has(spec.instanceId))
       throw new Error(`instance id ${spec.instanceId} is in use`);
     const pool = this.pool(spec.chainId);
     const command = spec.command ?? runtimeCommand(spec.runtime ?? 'node', spec.handler ?? '');
-    const [instanceFd, peerFd] = native.endpointPair();
-    const peer = new native.Endpoint(peerFd);
-    try {
-      this.router.addEndpoint({
-        ident: { instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' },
-        instanceFd,
-        peer,
-      });
-    } catch (err) {
-      native.closeFd(instanceFd);
-      peer.close();
-      throw err;
-    }
+    const { instanceFd, peer } = this.register({ instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' });
     const child = spawnInstanceProcess({ ...spec, command, endpointFd: instanceFd, poolFd: pool.fd });
     // The child has its own copy; ours would keep a dead instance's socket
     // alive in the sockhash and hide its death from the router.
@@ -181,9 +173,7 @@ export class NodeDataPlane extends EventEmitter {
   /** An endpoint in this process that injects requests and receives replies. */
   openGateway(chainId: number, instanceId: number): NativeInstance {
     const pool = this.pool(chainId);
-    const [instanceFd, peerFd] = native.endpointPair();
-    const peer = new native.Endpoint(peerFd);
-    this.router.addEndpoint({ ident: { instanceId, chainId, stage: STAGE_REPLY, role: 'gateway' }, instanceFd, peer });
+    const { instanceFd, peer } = this.register({ instanceId, chainId, stage: STAGE_REPLY, role: 'gateway' });
     const gw = new native.Instance({
       instanceId,
       chainId,
@@ -204,6 +194,46 @@ export class NodeDataPlane extends EventEmitter {
     this.router.removeEndpoint(instanceId);
     gw.instance.close();
     gw.peer.close();
+  }
+
+  /**
+   * An endpoint in this process with any identity (role instance for a
+   * stage, or gateway), read and written as raw descriptor frames: ferryd's
+   * own endpoints for inter-node hops (egress, ingress, reply proxies). The
+   * chain must have a pool here; whoever uses the endpoint maps it.
+   */
+  openEndpoint(ident: EndpointIdent): NativeEndpoint {
+    this.pool(ident.chainId);
+    const id = ident.instanceId;
+    if (this.instances.has(id) || this.gateways.has(id) || this.endpoints.has(id)) throw new Error(`instance id ${id} is in use`);
+    const { instanceFd, peer } = this.register(ident);
+    const endpoint = new native.Endpoint(instanceFd);
+    this.endpoints.set(id, { chainId: ident.chainId, endpoint, peer });
+    return endpoint;
+  }
+
+  /** A socket pair with the instance's end registered in the router under
+   * ident; ferryd keeps the other end (the relay reads it). */
+  private register(ident: EndpointIdent): { instanceFd: number; peer: NativeEndpoint } {
+    const [instanceFd, peerFd] = native.endpointPair();
+    const peer = new native.Endpoint(peerFd);
+    try {
+      this.router.addEndpoint({ ident, instanceFd, peer });
+    } catch (err) {
+      native.closeFd(instanceFd);
+      peer.close();
+      throw err;
+    }
+    return { instanceFd, peer };
+  }
+
+  closeEndpoint(instanceId: number): void {
+    const ep = this.endpoints.get(instanceId);
+    if (!ep) return;
+    this.endpoints.delete(instanceId);
+    this.router.removeEndpoint(instanceId);
+    ep.endpoint.close();
+    ep.peer.close();
   }
 
   setRoute(chainId: number, stage: number, targets: RouteTarget[]): void {
@@ -236,6 +266,7 @@ export class NodeDataPlane extends EventEmitter {
   async close(): Promise<void> {
     await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
     for (const id of [...this.gateways.keys()]) this.closeGateway(id);
+    for (const id of [...this.endpoints.keys()]) this.closeEndpoint(id);
     this.router.close();
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();

@@ -1,0 +1,474 @@
+/**
+ * Inter-node hops: where the data plane meets the peer link.
+ *
+ * Per chain, ferryd holds three kinds of endpoints of its own, registered in
+ * the sockhash like any instance:
+ *  - egress (one per chain, id from the infra block): the route of every
+ *    stage served only on other nodes points here. It takes the descriptor's
+ *    buffer, ships descriptor + payload to a peer serving the stage (picked
+ *    by weight among the connected ones), frees the buffer, and remembers
+ *    the request on that connection until something comes back for it;
+ *  - ingress (one per chain and sending stage, id from the infra block):
+ *    a frame from a peer lands in a fresh buffer of the local pool and is
+ *    sent from an ingress whose identity is (chain, fromStage), so the local
+ *    router checks the allow-list and routes it as if the sending stage ran
+ *    here: to a local instance, or to REPLY and the gateway in reply_to;
+ *  - reply proxies (one per gateway of the chain on another node, under that
+ *    gateway's own id, role gateway): a reply here for a remote gateway goes
+ *    into the proxy and on to the gateway's node as a reply frame.
+ *
+ * Failures answer the caller, never vanish: a stage with no connected peer,
+ * a frame that cannot land (no such chain, pool exhausted) and the requests
+ * in flight to a peer that went away all become error replies to the
+ * request's gateway. What cannot even be answered (a reply for a gateway
+ * whose node is gone) is counted and logged.
+ */
+import { decodeDescriptor, DESC_SIZE, encodeDescriptor, FLAG_ERROR, MAX_INSTANCES, STAGE_REPLY, Status, statusName, type Descriptor } from '../../dataplane/descriptor.js';
+import { errorCode, type BufferRef, type EndpointIdent, type NativeEndpoint, type NativePool } from '../../dataplane/native.js';
+import type { Logger } from '../../log.js';
+import type { InFlight } from './connection.js';
+import { encodeFrame, FrameType, type Frame, type FrameHeader } from './frame.js';
+import { IdBlock } from './id-block.js';
+import type { PeerLink } from './link.js';
+
+/** What hops need of the node's data plane (NodeDataPlane). */
+export interface HopDataPlane {
+  openEndpoint(ident: EndpointIdent): NativeEndpoint;
+  closeEndpoint(instanceId: number): void;
+  pool(chainId: number): NativePool;
+  hasPool(chainId: number): boolean;
+}
+
+export interface NodeWeight {
+  node: string;
+  weight: number;
+}
+
+export interface RemoteChain {
+  chainId: number;
+  /** Stages with targets on other nodes: which nodes, with what weight. */
+  remoteStages: Map<number, NodeWeight[]>;
+  /** The chain's gateways on other nodes (possible reply_to of requests here). */
+  remoteGateways: { instance: number; node: string }[];
+}
+
+export interface HopCounters {
+  /** Requests shipped to a peer. */
+  forwarded: number;
+  /** Replies shipped to a remote gateway's node. */
+  repliesForwarded: number;
+  /** Frames from peers handed to the local router. */
+  landed: number;
+  /** Requests failed back to their gateway (no peer, frame could not land, peer lost). */
+  failed: number;
+  /** Descriptors the local router handed back to an ingress (undeliverable). */
+  bounced: number;
+  /** Descriptors an egress or proxy could not take (bad buffer, wrong chain). */
+  rejected: number;
+  /** Replies that could not be delivered anywhere. */
+  lost: number;
+}
+
+/** The identity stage of egress endpoints: no allow-list edge starts
+ * there, so an egress can never send anything itself. */
+const EGRESS_STAGE = 0xfffe;
+
+interface Endpoint {
+  id: number;
+  endpoint: NativeEndpoint;
+}
+
+interface ChainState {
+  chainId: number;
+  pool: NativePool;
+  bytes: Uint8Array;
+  egress?: Endpoint;
+  stages: Map<number, NodeWeight[]>;
+  proxies: Map<number, Endpoint & { node: string }>;
+  ingress: Map<number, Endpoint>;
+}
+
+/** The part of a request an error reply needs. */
+interface Failing {
+  requestId: bigint;
+  replyTo: number;
+  hopCount: number;
+}
+
+export interface RemoteHopsOptions {
+  dataPlane: HopDataPlane;
+  link: PeerLink;
+  log: Logger;
+}
+
+export class RemoteHops {
+  readonly counters: HopCounters = { forwarded: 0, repliesForwarded: 0, landed: 0, failed: 0, bounced: 0, rejected: 0, lost: 0 };
+  private readonly dp: HopDataPlane;
+  private readonly link: PeerLink;
+  private readonly log: Logger;
+  private readonly chains = new Map<number, ChainState>();
+  private ids: IdBlock | undefined;
+  private readonly onFrame = (peer: string, f: Frame) => this.land(peer, f);
+  private readonly onDown = (peer: string, lost: InFlight[], reason: string) => this.peerLost(peer, lost, reason);
+
+  constructor(opts: RemoteHopsOptions) {
+    this.dp = opts.dataPlane;
+    this.link = opts.link;
+    this.log = opts.log.child({ part: 'hops' });
+    this.link.on('frame', this.onFrame);
+    this.link.on('down', this.onDown);
+  }
+
+  get self(): string {
+    return this.link.name;
+  }
+
+  /** The ids this node may use for its endpoints. A different block while
+   * some are in use is refused: routes on this node name them. */
+  setInfraIds(base: number, count: number): void {
+    if (this.ids?.same(base, count)) return;
+    if (this.ids && this.ids.inUse > 0)
+      throw new Error(`infra ids ${this.ids.base}..${this.ids.base + this.ids.count - 1} are in use by ${this.ids.inUse} endpoints; DeleteChain the chains that cross nodes before moving the block`);
+    this.ids = count === 0 ? undefined : new IdBlock(base, count, MAX_INSTANCES - 1);
+  }
+
+  /** Throws (changing nothing) when a node is no configured peer. */
+  check(c: RemoteChain): void {
+    const nodes = [...[...c.remoteStages.values()].flat().map((n) => n.node), ...c.remoteGateways.map((g) => g.node)];
+    for (const node of nodes) {
+      if (node === this.self) throw new Error(`node ${node} is this node; local targets have no node`);
+      if (!this.link.knows(node)) throw new Error(`node ${node} is not a peer of ${this.self}: SetPeers first`);
+    }
+  }
+
+  /**
+   * Set up the chain's hops: the egress when some stage is remote, a proxy
+   * per remote gateway. Returns the egress id for the routes of the remote
+   * stages (undefined when none is remote).
+   */
+  program(c: RemoteChain): number | undefined {
+    this.check(c);
+    const st = this.state(c.chainId);
+    for (const [g, proxy] of st.proxies) {
+      if (c.remoteGateways.some((x) => x.instance === g && x.node === proxy.node)) continue;
+      this.closeEndpoint(proxy, false);
+      st.proxies.delete(g);
+    }
+    for (const g of c.remoteGateways) {
+      if (st.proxies.has(g.instance)) continue;
+      const endpoint = this.dp.openEndpoint({ instanceId: g.instance, chainId: c.chainId, stage: STAGE_REPLY, role: 'gateway' });
+      const proxy = { id: g.instance, endpoint, node: g.node };
+      st.proxies.set(g.instance, proxy);
+      endpoint.start((n) => this.onEndpoint(st, proxy, n, (d) => this.forwardReply(st, proxy.node, d)));
+    }
+    st.stages = new Map([...c.remoteStages].filter(([, nodes]) => nodes.length > 0));
+    if (st.stages.size === 0) {
+      if (st.egress) this.closeEndpoint(st.egress, true);
+      st.egress = undefined;
+      return undefined;
+    }
+    if (!st.egress) {
+      const id = this.takeId(`chain ${c.chainId}'s egress`);
+      try {
+        const endpoint = this.dp.openEndpoint({ instanceId: id, chainId: c.chainId, stage: EGRESS_STAGE, role: 'instance' });
+        const egress = { id, endpoint };
+        st.egress = egress;
+        endpoint.start((n) => this.onEndpoint(st, egress, n, (d) => this.forwardRequest(st, d)));
+      } catch (err) {
+        this.ids?.give(id);
+        throw err;
+      }
+    }
+    return st.egress.id;
+  }
+
+  /** Close all of the chain's endpoints (before its pool goes). */
+  remove(chainId: number): void {
+    const st = this.chains.get(chainId);
+    if (!st) return;
+    this.chains.delete(chainId);
+    if (st.egress) this.closeEndpoint(st.egress, true);
+    for (const p of st.proxies.values()) this.closeEndpoint(p, false);
+    for (const i of st.ingress.values()) this.closeEndpoint(i, true);
+  }
+
+  close(): void {
+    for (const chainId of [...this.chains.keys()]) this.remove(chainId);
+    this.link.off('frame', this.onFrame);
+    this.link.off('down', this.onDown);
+  }
+
+  // ---- local endpoints ----
+
+  private state(chainId: number): ChainState {
+    let st = this.chains.get(chainId);
+    if (!st) {
+      const pool = this.dp.pool(chainId);
+      st = { chainId, pool, bytes: new Uint8Array(pool.buffer), stages: new Map(), proxies: new Map(), ingress: new Map() };
+      this.chains.set(chainId, st);
+    }
+    return st;
+  }
+
+  private takeId(what: string): number {
+    if (!this.ids) throw new Error(`${what} needs an instance id, but no infra id block is set: SetPeers with infra_id_base/infra_id_count first`);
+    return this.ids.take(what);
+  }
+
+  private closeEndpoint(ep: Endpoint, fromBlock: boolean): void {
+    ep.endpoint.stop();
+    this.dp.closeEndpoint(ep.id);
+    if (fromBlock) this.ids?.give(ep.id);
+  }
+
+  /** The endpoint that sends as `stage` of the chain (opened on first use). */
+  private ingress(st: ChainState, stage: number): Endpoint {
+    let ing = st.ingress.get(stage);
+    if (ing) return ing;
+    const id = this.takeId(`chain ${st.chainId}'s ingress for stage ${stage}`);
+    try {
+      const endpoint = this.dp.openEndpoint({ instanceId: id, chainId: st.chainId, stage, role: 'instance' });
+      ing = { id, endpoint };
+    } catch (err) {
+      this.ids?.give(id);
+      throw err;
+    }
+    st.ingress.set(stage, ing);
+    // Only what the router hands back arrives here: free it.
+    const { endpoint } = ing;
+    endpoint.start((n) => {
+      for (let i = 0; i < n; i++) this.bounced(st, endpoint.rx, i);
+    });
+    return ing;
+  }
+
+  /** Reads descriptors sent to one of our endpoints and takes their buffers. */
+  private onEndpoint(st: ChainState, ep: Endpoint, n: number, handle: (d: Descriptor) => void): void {
+    if (n < 0) return void this.log.warn('endpoint closed under ferryd', { chain: st.chainId, endpoint: ep.id });
+    for (let i = 0; i < n; i++) {
+      const d = decodeDescriptor(ep.endpoint.rx, i * DESC_SIZE);
+      if (d.chainId !== st.chainId || !this.takeBuffer(st, d, ep.id)) {
+        this.counters.rejected++;
+        this.log.warn('descriptor rejected', { chain: st.chainId, endpoint: ep.id, descChain: d.chainId, offset: d.offset });
+        continue;
+      }
+      handle(d);
+    }
+  }
+
+  private takeBuffer(st: ChainState, d: Descriptor, owner: number): boolean {
+    try {
+      st.pool.check(d.offset, d.generation, d.length);
+      st.pool.take(d.offset, d.generation, owner);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private free(st: ChainState, offset: number, generation: number): void {
+    try {
+      st.pool.free(offset, generation);
+    } catch {
+      // counted by the pool (badFrees)
+    }
+  }
+
+  private bounced(st: ChainState, rx: ArrayBuffer, i: number): void {
+    const d = decodeDescriptor(rx, i * DESC_SIZE);
+    this.counters.bounced++;
+    this.log.warn('the router handed a request back: no gateway could take it', {
+      chain: st.chainId,
+      request: String(d.requestId),
+      status: statusName(d.status),
+    });
+    if (d.chainId === st.chainId) this.free(st, d.offset, d.generation);
+  }
+
+  // ---- out to peers ----
+
+  private forwardRequest(st: ChainState, d: Descriptor): void {
+    const nodes = st.stages.get(d.stage);
+    const peer = nodes && this.pick(nodes);
+    const conn = peer && this.link.connection(peer);
+    if (!conn) {
+      const why = nodes
+        ? `no link to ${nodes.map((n) => this.link.describe(n.node)).join(' or ')}, which serve stage ${d.stage}`
+        : `no node serves stage ${d.stage}`;
+      return this.failInPlace(st, d, Status.noRoute, `node ${this.self}: ${why}`);
+    }
+    conn.track({ chainId: st.chainId, requestId: d.requestId, stage: d.stage, replyTo: d.replyTo, hopCount: d.hopCount });
+    conn.write(encodeFrame(headerOf(FrameType.Request, d), st.bytes.subarray(d.offset, d.offset + d.length)));
+    this.free(st, d.offset, d.generation);
+    this.counters.forwarded++;
+  }
+
+  private forwardReply(st: ChainState, node: string, d: Descriptor): void {
+    const conn = this.link.connection(node);
+    if (conn?.write(encodeFrame(headerOf(FrameType.Reply, d), st.bytes.subarray(d.offset, d.offset + d.length)))) {
+      this.counters.repliesForwarded++;
+    } else {
+      this.counters.lost++;
+      this.log.warn('reply lost: no link to the gateway\'s node', { chain: st.chainId, gateway: d.replyTo, node, request: String(d.requestId) });
+    }
+    this.free(st, d.offset, d.generation);
+  }
+
+  /** Weighted pick among the connected nodes. */
+  private pick(nodes: NodeWeight[]): string | undefined {
+    const live = nodes.filter((n) => n.weight > 0 && this.link.connection(n.node));
+    const total = live.reduce((s, n) => s + n.weight, 0);
+    let roll = Math.random() * total;
+    for (const n of live) {
+      if (roll < n.weight) return n.node;
+      roll -= n.weight;
+    }
+    return live.at(-1)?.node;
+  }
+
+  // ---- in from peers ----
+
+  private land(peer: string, f: Frame): void {
+    const h = f.header;
+    this.link.forget(h.chainId, h.requestId);
+    const st = this.chains.get(h.chainId);
+    if (!st) return this.refuse(peer, h, Status.noRoute, `node ${this.self} does not run chain ${h.chainId}`);
+    let ing: Endpoint;
+    let buf: BufferRef;
+    try {
+      ing = this.ingress(st, h.fromStage);
+      buf = st.pool.alloc(Math.max(h.length, 1), ing.id);
+    } catch (err) {
+      const code = errorCode(err);
+      const status = code === 'EPOOL_EXHAUSTED' ? Status.poolExhausted : code === 'ETOO_LARGE' ? Status.tooLarge : Status.noRoute;
+      return this.refuse(peer, h, status, `node ${this.self} could not take the request: ${(err as Error).message}`);
+    }
+    st.bytes.set(f.payload, buf.offset);
+    const rc = ing.endpoint.send(
+      encodeDescriptor({
+        chainId: h.chainId,
+        stage: h.stage,
+        fromStage: h.fromStage,
+        requestId: h.requestId,
+        offset: buf.offset,
+        generation: buf.generation,
+        length: h.length,
+        hopCount: h.hopCount,
+        status: h.status,
+        flags: h.flags,
+        replyTo: h.replyTo,
+      }),
+    );
+    if (rc !== 0) {
+      this.free(st, buf.offset, buf.generation);
+      return this.refuse(peer, h, Status.noRoute, `node ${this.self}: the router refused the request (errno ${-rc})`);
+    }
+    this.counters.landed++;
+  }
+
+  /** A frame that cannot land: a request is answered over the same
+   * connection (its sender routes the error to the gateway); a reply that
+   * cannot land has nobody left to tell. */
+  private refuse(peer: string, h: FrameHeader, status: number, message: string): void {
+    if (h.type === FrameType.Request && h.replyTo !== 0) {
+      const conn = this.link.connection(peer);
+      const reply = { ...h, type: FrameType.Reply, stage: STAGE_REPLY, fromStage: h.stage, status, flags: h.flags | FLAG_ERROR };
+      if (conn?.write(encodeFrame(reply, new TextEncoder().encode(message)))) {
+        this.counters.failed++;
+        return;
+      }
+    }
+    this.counters.lost++;
+    this.log.warn('frame from a peer could not be delivered', { peer, chain: h.chainId, request: String(h.requestId), type: h.type, reason: message });
+  }
+
+  // ---- failing requests back to their gateway ----
+
+  /** The requests a lost peer had: each gets an error reply now. */
+  private peerLost(peer: string, lost: InFlight[], reason: string): void {
+    for (const e of lost) {
+      const st = this.chains.get(e.chainId);
+      const message = `${this.link.describe(peer)} went away while serving stage ${e.stage}: ${reason}`;
+      if (!st || !this.replyError(st, e.stage, e, Status.instanceDied, message))
+        this.log.warn('could not fail a request lost with its peer', { peer, chain: e.chainId, request: String(e.requestId) });
+    }
+  }
+
+  /** An error reply in a new buffer, sent as `stage` (every stage may
+   * answer the caller). */
+  private replyError(st: ChainState, stage: number, r: Failing, status: number, message: string): boolean {
+    if (r.replyTo === 0) return false;
+    const text = new TextEncoder().encode(message);
+    try {
+      const ing = this.ingress(st, stage);
+      const buf = st.pool.alloc(Math.max(text.length, 1), ing.id);
+      st.bytes.set(text, buf.offset);
+      return this.sendError(st, ing, { ...r, offset: buf.offset, generation: buf.generation, length: text.length }, status);
+    } catch (err) {
+      this.log.warn('no buffer for an error reply', { chain: st.chainId, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  /** An egress that cannot ship a request turns its own buffer into the
+   * error reply, as an instance would. */
+  private failInPlace(st: ChainState, d: Descriptor, status: number, message: string): void {
+    const text = new TextEncoder().encode(message);
+    let sent = false;
+    if (d.replyTo !== 0) {
+      try {
+        const cap = st.pool.check(d.offset, d.generation, 0);
+        const len = Math.min(cap, text.length);
+        st.bytes.set(text.subarray(0, len), d.offset);
+        sent = this.sendError(st, this.ingress(st, d.stage), { ...d, length: len }, status);
+      } catch (err) {
+        this.log.warn('could not fail a request', { chain: st.chainId, error: (err as Error).message });
+      }
+    }
+    if (!sent) {
+      this.free(st, d.offset, d.generation);
+      this.counters.lost++;
+    }
+    this.log.info('request failed at the egress', { chain: st.chainId, request: String(d.requestId), reason: message });
+  }
+
+  private sendError(
+    st: ChainState,
+    ing: Endpoint,
+    r: Failing & { offset: number; generation: number; length: number },
+    status: number,
+  ): boolean {
+    const frame = encodeDescriptor({
+      chainId: st.chainId,
+      stage: STAGE_REPLY,
+      requestId: r.requestId,
+      offset: r.offset,
+      generation: r.generation,
+      length: r.length,
+      hopCount: r.hopCount,
+      status,
+      flags: FLAG_ERROR,
+      replyTo: r.replyTo,
+    });
+    if (ing.endpoint.send(frame) !== 0) {
+      this.free(st, r.offset, r.generation);
+      return false;
+    }
+    this.counters.failed++;
+    return true;
+  }
+}
+
+function headerOf(type: FrameType, d: Descriptor): Omit<FrameHeader, 'length'> {
+  return {
+    type,
+    chainId: d.chainId,
+    stage: d.stage,
+    fromStage: d.fromStage,
+    requestId: d.requestId,
+    replyTo: d.replyTo,
+    status: d.status,
+    flags: d.flags,
+    hopCount: d.hopCount,
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * PeerLink: this ferryd's links to the other nodes' ferryds. One persistent
+ * TCP connection per pair of nodes carries frames both ways; the node whose
+ * name sorts first dials (with backoff, for as long as the peer is
+ * configured) and the other accepts, so the pair never ends up with two.
+ *
+ * Both ends open with a hello {from, to}: the acceptor takes only a peer it
+ * was told about (SetPeers) that is meant to dial it, and answers with its
+ * own hello; only then does the connection carry requests. A frame that
+ * breaks the wire rules closes that connection (and is counted and logged);
+ * the dialer then reconnects. Nothing a peer sends can throw out of here.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, connect, type Server } from 'node:net';
+import { formatHostPort, parseHostPort } from '../../ferryd/address.js';
+import type { Logger } from '../../log.js';
+import { inFlightKey, PeerConnection, type InFlight } from './connection.js';
+import { DEFAULT_MAX_PAYLOAD, FrameError, type Frame, type HelloBody } from './frame.js';
+
+export interface PeerSpec {
+  name: string;
+  /** host:port of its peer listener. */
+  address: string;
+}
+
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface PeerLinkOptions {
+  /** This node's name (NodeInfo.name). */
+  name: string;
+  /** host:port to listen on; port 0 picks one. */
+  listen: string;
+  log: Logger;
+  maxPayload?: number;
+  backoff?: Backoff;
+  /** A hello must arrive this soon after connecting. */
+  helloTimeoutMs?: number;
+  inFlightTtlMs?: number;
+}
+
+export interface PeerStatus {
+  name: string;
+  address: string;
+  connected: boolean;
+  inFlight: number;
+  framesIn: number;
+  framesOut: number;
+}
+
+export interface LinkStats {
+  badFrames: number;
+  refused: number;
+  peers: PeerStatus[];
+}
+
+/** 'frame' (peer, frame), 'up' (peer), 'down' (peer, lost InFlight[], reason). */
+export interface PeerLinkEvents {
+  frame: [peer: string, frame: Frame];
+  up: [peer: string];
+  down: [peer: string, lost: InFlight[], reason: string];
+}
+
+const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 5000 };
+
+interface PeerState {
+  spec: PeerSpec;
+  /** Established (hello exchanged) connection, if any. */
+  conn?: PeerConnection;
+  /** Dialer side: the attempt under way or the timer for the next one. */
+  dialing?: PeerConnection;
+  retry?: NodeJS.Timeout;
+  delayMs: number;
+}
+
+export class PeerLink extends EventEmitter<PeerLinkEvents> {
+  readonly name: string;
+  private readonly log: Logger;
+  private readonly server: Server;
+  private readonly peers = new Map<string, PeerState>();
+  /** Accepted connections still waiting for their hello. */
+  private readonly pending = new Set<PeerConnection>();
+  private readonly backoff: Backoff;
+  private readonly connOpts: { maxPayload: number; inFlightTtlMs: number };
+  private readonly helloTimeoutMs: number;
+  private badFrames = 0;
+  private refused = 0;
+  private closed = false;
+  private bound = '';
+
+  private constructor(opts: PeerLinkOptions) {
+    super();
+    this.name = opts.name;
+    this.log = opts.log;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? 5000;
+    this.connOpts = { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, inFlightTtlMs: opts.inFlightTtlMs ?? 10 * 60_000 };
+    this.server = createServer((socket) => this.accept(new PeerConnection(socket, this.acceptorEvents(), this.connOpts)));
+  }
+
+  static async listen(opts: PeerLinkOptions): Promise<PeerLink> {
+    const link = new PeerLink(opts);
+    const { host, port } = parseHostPort(opts.listen, 'peer address');
+    await new Promise<void>((resolve, reject) => {
+      link.server.once('error', reject);
+      link.server.listen(port, host, () => {
+        link.server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = link.server.address();
+    const boundPort = typeof a === 'object' && a ? a.port : port;
+    link.bound = formatHostPort({ host, port: boundPort });
+    link.server.on('error', (err) => link.log.error('peer listener failed', { error: err.message }));
+    return link;
+  }
+
+  /** host:port as bound. */
+  get address(): string {
+    return this.bound;
+  }
+
+  /** Replace the set of peers: new ones are dialed (or awaited), removed
+   * ones disconnected, ones whose address changed redialed. */
+  setPeers(specs: PeerSpec[]): void {
+    const next = new Map<string, PeerSpec>();
+    for (const s of specs) {
+      if (s.name === this.name) throw new Error(`peer "${s.name}" is this node itself`);
+      if (next.has(s.name)) throw new Error(`peer "${s.name}" is listed twice`);
+      parseHostPort(s.address, `peer ${s.name}`);
+      next.set(s.name, { name: s.name, address: s.address });
+    }
+    for (const [name, st] of this.peers) {
+      const spec = next.get(name);
+      if (spec && spec.address === st.spec.address) continue;
+      this.dropPeer(st, spec ? `peer ${name} moved to ${spec.address}` : `peer ${name} removed`);
+      this.peers.delete(name);
+    }
+    for (const spec of next.values()) {
+      if (this.peers.has(spec.name)) continue;
+      const st: PeerState = { spec, delayMs: this.backoff.initialMs };
+      this.peers.set(spec.name, st);
+      if (this.dials(spec.name)) this.dial(st);
+    }
+  }
+
+  knows(peer: string): boolean {
+    return this.peers.has(peer);
+  }
+
+  /** The established connection to peer, if there is one now. */
+  connection(peer: string): PeerConnection | undefined {
+    const c = this.peers.get(peer)?.conn;
+    return c?.open ? c : undefined;
+  }
+
+  connected(): string[] {
+    return [...this.peers.values()].filter((p) => p.conn?.open).map((p) => p.spec.name);
+  }
+
+  describe(peer: string): string {
+    const st = this.peers.get(peer);
+    return st ? `node ${peer} (${st.spec.address})` : `node ${peer}`;
+  }
+
+  /** A request came back (from any peer): stop tracking it everywhere. */
+  forget(chainId: number, requestId: bigint): void {
+    const key = inFlightKey(chainId, requestId);
+    for (const st of this.peers.values()) st.conn?.forget(key);
+  }
+
+  stats(): LinkStats {
+    return {
+      badFrames: this.badFrames,
+      refused: this.refused,
+      peers: [...this.peers.values()].map((st) => ({
+        name: st.spec.name,
+        address: st.spec.address,
+        connected: st.conn?.open ?? false,
+        inFlight: st.conn?.inFlightCount ?? 0,
+        framesIn: st.conn?.framesIn ?? 0,
+        framesOut: st.conn?.framesOut ?? 0,
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const st of this.peers.values()) this.dropPeer(st, 'ferryd shutting down');
+    for (const c of this.pending) c.close('ferryd shutting down');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** The node whose name sorts first dials. */
+  private dials(peer: string): boolean {
+    return this.name < peer;
+  }
+
+  private dropPeer(st: PeerState, reason: string): void {
+    if (st.retry) clearTimeout(st.retry);
+    st.retry = undefined;
+    st.dialing?.close(reason);
+    st.conn?.close(reason);
+  }
+
+  private dial(st: PeerState): void {
+    if (this.closed || this.peers.get(st.spec.name) !== st) return;
+    const { host, port } = parseHostPort(st.spec.address, `peer ${st.spec.name}`);
+    const socket = connect({ host, port });
+    const conn = new PeerConnection(
+      socket,
+      {
+        onHello: (c, hello) => {
+          if (hello.from !== st.spec.name || hello.to !== this.name)
+            throw new FrameError(`expected hello from ${st.spec.name} to ${this.name}, got from ${hello.from} to ${hello.to}`);
+          clearTimeout(timer);
+          st.dialing = undefined;
+          st.delayMs = this.backoff.initialMs;
+          this.established(st, c);
+        },
+        onFrame: (c, f) => this.emit('frame', st.spec.name, f),
+        onClose: (c, reason) => {
+          clearTimeout(timer);
+          if (st.dialing === c) st.dialing = undefined;
+          this.closedConn(st, c, reason);
+          this.scheduleDial(st, reason);
+        },
+      },
+      this.connOpts,
+    );
+    st.dialing = conn;
+    const timer = setTimeout(() => conn.close(`no hello from ${st.spec.name} within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
+    socket.once('connect', () => conn.sendHello({ from: this.name, to: st.spec.name }));
+  }
+
+  private scheduleDial(st: PeerState, reason: string): void {
+    if (this.closed || this.peers.get(st.spec.name) !== st || st.retry) return;
+    const delay = st.delayMs * (0.5 + Math.random() / 2);
+    st.delayMs = Math.min(st.delayMs * 2, this.backoff.maxMs);
+    this.log.debug('peer link: will redial', { peer: st.spec.name, inMs: Math.round(delay), reason });
+    st.retry = setTimeout(() => {
+      st.retry = undefined;
+      this.dial(st);
+    }, delay);
+  }
+
+  private acceptorEvents() {
+    return {
+      onHello: (c: PeerConnection, hello: HelloBody) => this.onAcceptedHello(c, hello),
+      onFrame: (c: PeerConnection, f: Frame) => this.emit('frame', c.peer!, f),
+      onClose: (c: PeerConnection, reason: string) => {
+        this.pending.delete(c);
+        const st = c.peer ? this.peers.get(c.peer) : undefined;
+        if (st) this.closedConn(st, c, reason);
+        else this.noteBadFrame(c, reason);
+      },
+    };
+  }
+
+  private accept(c: PeerConnection): void {
+    if (this.closed) return c.close('ferryd shutting down');
+    this.pending.add(c);
+    const timer = setTimeout(() => {
+      if (c.peer === undefined) c.close(`no hello within ${this.helloTimeoutMs} ms`);
+    }, this.helloTimeoutMs);
+    c.socket.once('close', () => clearTimeout(timer));
+  }
+
+  private onAcceptedHello(c: PeerConnection, hello: HelloBody): void {
+    const st = this.peers.get(hello.from);
+    let why: string | undefined;
+    if (hello.to !== this.name) why = `it is for node ${hello.to}, this is ${this.name}`;
+    else if (!st) why = `${hello.from} is not a configured peer`;
+    else if (this.dials(hello.from)) why = `${this.name} dials ${hello.from}, not the other way`;
+    if (why || !st) {
+      this.refused++;
+      this.log.warn('peer link: refused a connection', { remote: c.remote, from: hello.from, reason: why });
+      c.close(`refused: ${why}`);
+      return;
+    }
+    this.pending.delete(c);
+    c.sendHello({ from: this.name, to: hello.from });
+    this.established(st, c);
+  }
+
+  private established(st: PeerState, c: PeerConnection): void {
+    c.peer = st.spec.name;
+    const old = st.conn;
+    st.conn = c;
+    if (old && old !== c) old.close('replaced by a new connection');
+    this.log.info('peer link up', { peer: st.spec.name, remote: c.remote });
+    this.emit('up', st.spec.name);
+  }
+
+  private closedConn(st: PeerState, c: PeerConnection, reason: string): void {
+    this.noteBadFrame(c, reason);
+    const current = st.conn === c;
+    if (current) st.conn = undefined;
+    // A replaced connection may still have taken requests with it.
+    const lost = c.drainInFlight();
+    if (!current && lost.length === 0) return;
+    this.log.warn('peer link down', { peer: st.spec.name, reason, inFlight: lost.length });
+    this.emit('down', st.spec.name, lost, reason);
+  }
+
+  private noteBadFrame(c: PeerConnection, reason: string): void {
+    if (c.badFrame === undefined) return;
+    this.badFrames++;
+    this.log.error('peer link: bad frame, connection closed', { peer: c.peer, remote: c.remote, error: c.badFrame, reason });
+  }
+}
