@@ -23,6 +23,9 @@ export interface MachineInfo {
   cpuidleDriver?: string;
   guestHaltPollNs?: number;
   pinning: { mode: Pinning; pingerCpu: number | null; echoCpu: number | null; how: string };
+  /** 1/5/15-minute load averages when the report was made: other work on
+   * the machine during the run shows up here (and in the p99s). */
+  loadAverage: number[];
 }
 
 export function machineInfo(pin: Pinning): MachineInfo {
@@ -43,5 +46,6 @@ export function machineInfo(pin: Pinning): MachineInfo {
       echoCpu: p.echo ?? null,
       how: pin === 'none' ? 'not pinned' : 'taskset -c before exec, for both processes of every pair',
     },
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }

@@ -48,7 +48,7 @@ const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && 
 
 describe('hop benchmark', () => {
   it('reports every transport, runtime and size with positive numbers, stamped ferry payloads, idle CPU and ratios', async () => {
-    const r = await bench(['--payloads', '64,64k', '--idle-seconds', '1']);
+    const r = await bench(['--payloads', '64,64k', '--budget-ms', '100', '--idle-seconds', '1']);
     expect(r.code, r.stderr).toBe(0);
     const rep = parse(r);
 
@@ -73,7 +73,8 @@ describe('hop benchmark', () => {
 
     expect(rep.idle!.seconds).toBe(1);
     expect(rep.idle!.byRuntime.map((i) => i.runtime).sort()).toEqual(['native', 'node']);
-    for (const i of rep.idle!.byRuntime) expect(Number.isInteger(i.cpuTicks) && i.cpuTicks >= 0).toBe(true);
+    for (const i of rep.idle!.byRuntime)
+      for (const ticks of [i.afterLastRequestTicks, i.cpuTicks]) expect(Number.isInteger(ticks) && ticks >= 0, i.runtime).toBe(true);
 
     expect(rep.floor!.byPinning.map((f) => f.pin)).toEqual(['same', 'split']);
     for (const f of rep.floor!.byPinning) expect(positive(f.p50us), `floor ${f.pin}`).toBe(true);

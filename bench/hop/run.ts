@@ -109,7 +109,7 @@ async function main(o: Options): Promise<void> {
     }
     let idle: IdleResult | null = null;
     if (bench && o.idleSeconds > 0) {
-      progress(`idle instances (${o.runtimes.join(', ')}) for ${o.idleSeconds} s ...`);
+      progress(`idle instances (${o.runtimes.join(', ')}): 1 s to settle, then two windows of ${o.idleSeconds} s ...`);
       idle = await measureIdle(bench, o.runtimes, o.idleSeconds);
     }
     const r = ratios(results);
