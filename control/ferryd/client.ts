@@ -40,6 +40,7 @@ export interface FerrydClient {
   stopInstance(req: Req<'StopInstance'>, opts?: CallOptions): Res<'StopInstance'>;
   listInstances(req?: Req<'ListInstances'>, opts?: CallOptions): Res<'ListInstances'>;
   programChain(req: Req<'ProgramChain'>, opts?: CallOptions): Res<'ProgramChain'>;
+  setPeers(req: Req<'SetPeers'>, opts?: CallOptions): Res<'SetPeers'>;
   /** A sample every interval: a Readable in object mode, so both
    * `for await (const s of stream)` and `stream.on('data', ...)` work;
    * `stream.cancel()` ends it. */
@@ -84,6 +85,9 @@ class GrpcFerrydClient implements FerrydClient {
   }
   programChain(req: Req<'ProgramChain'>, opts?: CallOptions) {
     return this.unary('ProgramChain', req, opts);
+  }
+  setPeers(req: Req<'SetPeers'>, opts?: CallOptions) {
+    return this.unary('SetPeers', req, opts);
   }
 
   streamStats(req: Req<'StreamStats'> = {}): ClientReadableStream<NodeStats> {

@@ -56,6 +56,7 @@ export function nodeDaemonImplementation(deps: ServiceDeps): UntypedServiceImple
     StopInstance: (r) => daemon.stopInstance(r),
     ListInstances: (r) => daemon.listInstances(r),
     ProgramChain: (r) => daemon.programChain(r),
+    SetPeers: (r) => daemon.setPeers(r),
   };
 
   const impl: UntypedServiceImplementation = {

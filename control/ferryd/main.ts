@@ -2,7 +2,10 @@
  * ferryd on the command line:
  *
  *   node dist/control/ferryd/main.js --name N --grpc 127.0.0.1:7070 \
- *     --gateway 127.0.0.1:8080 [--pin-dir D] [--mode auto|ebpf|fallback]
+ *     --gateway 127.0.0.1:8080 [--peer 127.0.0.1:7071] [--pin-dir D] [--mode auto|ebpf|fallback]
+ *
+ * --peer is where other nodes' ferryd connect for inter-node hops; by
+ * default the gRPC host with a port the kernel picks (GetNodeInfo tells it).
  *
  * Logs are JSON lines on stderr. SIGTERM or SIGINT closes it gracefully:
  * instances stopped, servers closed; the pinned BPF maps stay.
@@ -11,9 +14,10 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
 import type { ModeRequest } from '../node/router/select.js';
+import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
 
-const USAGE = 'usage: ferryd [--name N] --grpc HOST:PORT [--gateway HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback]';
+const USAGE = 'usage: ferryd [--name N] --grpc HOST:PORT [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback]';
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
 
 async function main(): Promise<void> {
@@ -24,6 +28,7 @@ async function main(): Promise<void> {
         name: { type: 'string', default: hostname() },
         grpc: { type: 'string', default: '127.0.0.1:7070' },
         gateway: { type: 'string' },
+        peer: { type: 'string' },
         'pin-dir': { type: 'string' },
         mode: { type: 'string', default: 'auto' },
         help: { type: 'boolean', short: 'h' },
@@ -44,12 +49,22 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger({ component: 'ferryd', node: values.name });
+  let peerAddress = values.peer;
+  if (peerAddress === undefined) {
+    try {
+      peerAddress = formatHostPort({ host: parseHostPort(values.grpc, '--grpc').host, port: 0 });
+    } catch (err) {
+      process.stderr.write(`ferryd: ${(err as Error).message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+  }
   let ferryd;
   try {
     ferryd = await startFerryd({
       name: values.name,
       grpcAddress: values.grpc,
       gatewayAddress: values.gateway,
+      peerAddress,
       pinDir: values['pin-dir'],
       mode,
       log,
@@ -63,6 +78,7 @@ async function main(): Promise<void> {
     detail: ferryd.info.dataplaneDetail,
     grpc: ferryd.grpcAddress,
     gateway: ferryd.gatewayAddress || undefined,
+    peer: ferryd.peerAddress || undefined,
   });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

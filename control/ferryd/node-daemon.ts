@@ -9,8 +9,12 @@ import { existsSync } from 'node:fs';
 import type { SizeClass } from '../dataplane/native.js';
 import type { Logger } from '../log.js';
 import type { NodeDataPlane } from '../node/dataplane.js';
+import type { RemoteChain, RemoteHops } from '../node/peer/hops.js';
+import type { PeerLink } from '../node/peer/link.js';
 import { paths } from '../paths.js';
 import { ChainRoutes } from './chain-routes.js';
+import { splitRoutes, withEgress, type SplitRoutes } from './remote-routes.js';
+import { MAX_REPLICAS } from '../dataplane/descriptor.js';
 import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
 import { InterruptSinks } from './interrupts.js';
 import type {
@@ -23,6 +27,8 @@ import type {
   ListInstancesResponse,
   ProgramChainRequest,
   ProgramChainResponse,
+  SetPeersRequest,
+  SetPeersResponse,
   StartInstanceRequest,
   StopInstanceRequest,
 } from './proto.js';
@@ -34,6 +40,7 @@ import {
   checkDeleteChain,
   checkListChain,
   checkProgramChain,
+  checkSetPeers,
   checkStartInstance,
   checkStopInstance,
   type ChainProgram,
@@ -46,6 +53,10 @@ export interface NodeDaemonOptions {
   stopGraceMs?: number;
   /** How often a drain looks at the instance's counters. */
   drainPollMs?: number;
+  /** This node's name (what peers and route targets call it). */
+  nodeName?: string;
+  /** The links to other nodes; none: this ferryd serves only local hops. */
+  peers?: { link: PeerLink; hops: RemoteHops };
 }
 
 interface PoolRecord {
@@ -72,9 +83,13 @@ export class NodeDaemon {
   /** Chains being deleted, and the deletion in progress. */
   private readonly deleting = new Map<number, Promise<DeleteChainResponse>>();
   private readonly drainPollMs: number;
+  private readonly nodeName: string;
+  private readonly peers: NodeDaemonOptions['peers'];
 
   constructor(opts: NodeDaemonOptions) {
     this.dataPlane = opts.dataPlane;
+    this.nodeName = opts.nodeName ?? '';
+    this.peers = opts.peers;
     this.log = opts.log;
     this.drainPollMs = opts.drainPollMs ?? DEFAULT_DRAIN_POLL_MS;
     this.interrupts = new InterruptSinks(this.log);
@@ -128,6 +143,7 @@ export class NodeDaemon {
     // instances, and the pool once nothing maps it through us any more.
     this.directory.unserve(chainId);
     this.routes.clear(chainId);
+    this.peers?.hops.remove(chainId);
     const ids = this.supervisor.list(chainId).map((s) => s.instanceId);
     await Promise.all(ids.map((id) => this.supervisor.stop(id)));
     this.dataPlane.deletePool(chainId);
@@ -187,14 +203,20 @@ export class NodeDaemon {
   programChain(req: ProgramChainRequest): ProgramChainResponse {
     const prog = checkProgramChain(req);
     this.notDeleting(prog.chainId);
-    this.checkTargets(prog);
+    const split = splitRoutes(prog.routes, this.nodeName);
+    this.checkTargets({ ...prog, routes: split.local });
+    const remote: RemoteChain = { chainId: prog.chainId, remoteStages: split.remote, remoteGateways: prog.remoteGateways };
+    this.checkRemote(remote, split);
     const gateway = prog.gateway && this.gatewaySettings(prog);
     if (gateway) this.directory.checkServe(prog.chainId, gateway);
+    // Hops before the gateway (a gateway that moved here replaces its
+    // proxy) and before the routes (they point at the egress).
+    const egress = this.programHops(remote);
     // Gateway first: it is the part that can still fail (endpoint
     // registration), and routes that lead to no gateway are harmless.
     if (gateway) this.directory.serve(prog.chainId, gateway);
     else this.directory.unserve(prog.chainId);
-    this.routes.program(prog.chainId, prog.routes, prog.allow, (id) => this.supervisor.isDraining(id));
+    this.routes.program(prog.chainId, withEgress(split, egress), prog.allow, (id) => this.supervisor.isDraining(id));
     this.log.info('chain programmed', {
       chain: prog.chainId,
       stages: prog.routes.length,
@@ -202,6 +224,52 @@ export class NodeDaemon {
       gateway: gateway ? `${gateway.name} (endpoint ${gateway.gatewayInstanceId})` : undefined,
     });
     return {};
+  }
+
+  /** Configure the links to other nodes and the ids ferryd's own
+   * endpoints may use. */
+  setPeers(req: SetPeersRequest): SetPeersResponse {
+    if (!this.peers) throw failedPrecondition('this ferryd has no peer listener (start it with --peer HOST:PORT)');
+    const cfg = checkSetPeers(req, this.nodeName);
+    try {
+      this.peers.hops.setInfraIds(cfg.infraIdBase, cfg.infraIdCount);
+    } catch (err) {
+      throw failedPrecondition(`infra_id_base: ${(err as Error).message}`);
+    }
+    this.peers.link.setPeers(cfg.peers);
+    this.log.info('peers set', { peers: cfg.peers.map((p) => `${p.name}=${p.address}`), infraIds: `${cfg.infraIdBase}+${cfg.infraIdCount}` });
+    return { connected: this.peers.link.connected() };
+  }
+
+  private hasRemote(r: RemoteChain): boolean {
+    return r.remoteStages.size > 0 || r.remoteGateways.length > 0;
+  }
+
+  /** Remote targets and gateways need peers that are configured here. */
+  private checkRemote(r: RemoteChain, split: SplitRoutes): void {
+    if (!this.hasRemote(r)) return;
+    if (!this.peers) throw failedPrecondition('routes name instances on other nodes, but this ferryd has no peer listener (--peer)');
+    if (!this.dataPlane.hasPool(r.chainId)) throw failedPrecondition(`chain ${r.chainId} has no pool on this node: call CreatePool first`);
+    split.local.forEach((route, i) => {
+      if (r.remoteStages.has(route.stage) && route.targets.length >= MAX_REPLICAS)
+        throw invalid(`routes[${i}].targets`, `${route.targets.length} local instances and the egress to other nodes are more than the ${MAX_REPLICAS} a route holds`);
+    });
+    try {
+      this.peers.hops.check(r);
+    } catch (err) {
+      throw failedPrecondition((err as Error).message);
+    }
+  }
+
+  /** The egress id for the routes of remote stages, if any. */
+  private programHops(r: RemoteChain): number | undefined {
+    // A chain without a pool here has no hops to set up (and nothing remote: checked).
+    if (!this.peers || !this.dataPlane.hasPool(r.chainId)) return undefined;
+    try {
+      return this.peers.hops.program(r);
+    } catch (err) {
+      throw failedPrecondition(`inter-node hops: ${(err as Error).message}`);
+    }
   }
 
   /** Route targets are instances of this chain known here. */

@@ -29,6 +29,8 @@ export interface NodeInfoInput {
   mode: string;
   detail: string;
   gatewayAddress: string;
+  /** '' when this ferryd links to no peers. */
+  peerAddress: string;
 }
 
 export function nodeInfo(i: NodeInfoInput): NodeInfo {
@@ -40,8 +42,7 @@ export function nodeInfo(i: NodeInfoInput): NodeInfo {
     dataplaneMode: i.mode,
     dataplaneDetail: i.detail,
     gatewayAddress: i.gatewayAddress,
-    // Set once ferryd-to-ferryd hops exist.
-    peerAddress: '',
+    peerAddress: i.peerAddress,
     version: FERRYD_VERSION,
   };
 }

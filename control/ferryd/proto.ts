@@ -106,6 +106,8 @@ export interface ListInstancesResponse {
 export interface RouteTarget {
   instance: number;
   weight: number;
+  /** '' (or this node's name): local; else the node the instance runs on. */
+  node: string;
 }
 
 export interface StageRoute {
@@ -126,12 +128,18 @@ export interface GatewayConfig {
   gatewayInstanceId: number;
 }
 
+export interface RemoteGateway {
+  instance: number;
+  node: string;
+}
+
 export interface ProgramChainRequest {
   chainId: number;
   routes: StageRoute[];
   allow: AllowEdge[];
   /** null: the chain is not served by this node's gateway. */
   gateway: GatewayConfig | null;
+  remoteGateways: RemoteGateway[];
 }
 
 export type ProgramChainResponse = Record<string, never>;
@@ -173,6 +181,21 @@ export interface NodeStats {
   pools: PoolStats[];
 }
 
+export interface Peer {
+  name: string;
+  address: string;
+}
+
+export interface SetPeersRequest {
+  peers: Peer[];
+  infraIdBase: number;
+  infraIdCount: number;
+}
+
+export interface SetPeersResponse {
+  connected: string[];
+}
+
 // ---- the service ----
 
 /** Request and response of every RPC, keyed by the name in the .proto. */
@@ -185,6 +208,7 @@ export interface NodeDaemonRpcs {
   ListInstances: [ListInstancesRequest, ListInstancesResponse];
   ProgramChain: [ProgramChainRequest, ProgramChainResponse];
   StreamStats: [StreamStatsRequest, NodeStats];
+  SetPeers: [SetPeersRequest, SetPeersResponse];
 }
 export type RpcName = keyof NodeDaemonRpcs;
 export type RpcRequest<K extends RpcName> = NodeDaemonRpcs[K][0];
@@ -199,6 +223,7 @@ const RPC_NAMES: RpcName[] = [
   'ListInstances',
   'ProgramChain',
   'StreamStats',
+  'SetPeers',
 ];
 
 function loadService(): ServiceDefinition {

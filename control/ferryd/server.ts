@@ -7,6 +7,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../log.js';
 import { NodeDataPlane } from '../node/dataplane.js';
+import { RemoteHops } from '../node/peer/hops.js';
+import { PeerLink } from '../node/peer/link.js';
 import type { ModeRequest } from '../node/router/select.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { startGatewayServer, type GatewayServer } from './gateway-server.js';
@@ -23,6 +25,9 @@ export interface FerrydOptions {
   grpcAddress: string;
   /** host:port for the HTTP gateway (port 0 ok); none: no gateway. */
   gatewayAddress?: string;
+  /** host:port where other nodes' ferryd connect for inter-node hops
+   * (port 0 ok); none: this node serves only hops between its own instances. */
+  peerAddress?: string;
   /** bpffs directory for the pinned program and maps. */
   pinDir?: string;
   mode?: ModeRequest;
@@ -38,6 +43,10 @@ export interface Ferryd {
   grpcAddress: string;
   /** As bound; '' when this node runs no HTTP gateway. */
   gatewayAddress: string;
+  /** As bound; '' without a peer listener. */
+  peerAddress: string;
+  /** The links to other nodes and the hops over them, when listening. */
+  peers?: { link: PeerLink; hops: RemoteHops };
   info: NodeInfo;
   dataPlane: NodeDataPlane;
   daemon: NodeDaemon;
@@ -52,7 +61,17 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   const log = opts.log ?? createLogger({ component: 'ferryd', node: name });
   const grpcAt = parseHostPort(opts.grpcAddress, 'gRPC address');
   const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log });
-  const daemon = new NodeDaemon({ dataPlane, log, backoff: opts.backoff, stopGraceMs: opts.stopGraceMs });
+  let peers: { link: PeerLink; hops: RemoteHops } | undefined;
+  try {
+    if (opts.peerAddress) {
+      const link = await PeerLink.listen({ name, listen: opts.peerAddress, log: log.child({ part: 'peers' }) });
+      peers = { link, hops: new RemoteHops({ dataPlane, link, log }) };
+    }
+  } catch (err) {
+    await dataPlane.close();
+    throw new Error(`ferryd could not start: peer listener on ${opts.peerAddress}: ${(err as Error).message}`, { cause: err });
+  }
+  const daemon = new NodeDaemon({ dataPlane, log, backoff: opts.backoff, stopGraceMs: opts.stopGraceMs, nodeName: name, peers });
   const server = new Server();
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });
   const streams = new Set<() => void>();
@@ -64,6 +83,9 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     for (const end of [...streams]) end();
     await gateway?.close().catch((err: Error) => log.warn('gateway close failed', { error: err.message }));
     await grpcShutdown(server);
+    // Peers see the link go down and fail what they had sent here.
+    await peers?.link.close();
+    peers?.hops.close();
     await daemon.close();
     await dataPlane.close();
   };
@@ -75,6 +97,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
       mode: dataPlane.mode,
       detail: dataPlane.router.description,
       gatewayAddress: gateway?.address ?? '',
+      peerAddress: peers?.link.address ?? '',
     });
     const fixedInfo = info;
     server.addService(nodeDaemonService, nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams }));
@@ -84,11 +107,13 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     );
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'SERVING');
     const grpcAddress = formatHostPort({ host: grpcAt.host, port });
-    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail });
+    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, peer: info.peerAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail });
     let closing: Promise<void> | undefined;
     return {
       grpcAddress,
       gatewayAddress: info.gatewayAddress,
+      peerAddress: info.peerAddress,
+      peers,
       info,
       dataPlane,
       daemon,

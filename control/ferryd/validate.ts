@@ -9,8 +9,9 @@ import { isAbsolute } from 'node:path';
 import { MAX_INSTANCES, MAX_REPLICAS, STAGE_REPLY } from '../dataplane/descriptor.js';
 import type { SizeClass } from '../dataplane/native.js';
 import { DEFAULT_SIZE_CLASSES, type InstanceSpec } from '../node/dataplane.js';
-import type { AllowEdge, CreatePoolRequest, GatewayConfig, ProgramChainRequest, RestartPolicy, StageRoute,
-  StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
+import { parseHostPort } from './address.js';
+import type { AllowEdge, CreatePoolRequest, GatewayConfig, Peer, ProgramChainRequest, RemoteGateway, RestartPolicy, SetPeersRequest,
+  StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
 import { invalid } from './rpc-error.js';
 
 /** Instance ids are allocated by the control plane, cluster-unique, and
@@ -171,10 +172,12 @@ export function checkListChain(req: { chainId: number }): number | undefined {
 
 export interface ChainProgram {
   chainId: number;
+  /** Targets keep their node ('' for local). */
   routes: StageRoute[];
   allow: AllowEdge[];
   /** maxBodyBytes 0: the pool's largest buffer. */
   gateway: GatewayConfig | null;
+  remoteGateways: RemoteGateway[];
 }
 
 export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
@@ -190,7 +193,8 @@ export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
       instanceId(t.instance, `${f}.instance`);
       if (ids.has(t.instance)) throw invalid(`${f}.instance`, `instance ${t.instance} is listed twice`);
       ids.add(t.instance);
-      return { instance: t.instance, weight: t.weight };
+      if (t.node) name(t.node, `${f}.node`);
+      return { instance: t.instance, weight: t.weight, node: t.node };
     });
     const total = targets.reduce((sum, t) => sum + t.weight, 0);
     // The router draws a 32-bit random number modulo the total.
@@ -212,7 +216,43 @@ export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
       gatewayInstanceId: instanceId(g.gatewayInstanceId, 'gateway.gateway_instance_id'),
     };
   }
-  return { chainId: chainId(req.chainId), routes, allow, gateway };
+  const gwIds = new Set<number>();
+  const remoteGateways = req.remoteGateways.map((g, i) => {
+    const f = `remote_gateways[${i}]`;
+    instanceId(g.instance, `${f}.instance`);
+    if (gwIds.has(g.instance)) throw invalid(`${f}.instance`, `gateway ${g.instance} is listed twice`);
+    if (gateway && g.instance === gateway.gatewayInstanceId) throw invalid(`${f}.instance`, `${g.instance} is this node's own gateway for the chain`);
+    gwIds.add(g.instance);
+    return { instance: g.instance, node: name(g.node, `${f}.node`) };
+  });
+  return { chainId: chainId(req.chainId), routes, allow, gateway, remoteGateways };
+}
+
+export interface PeersConfig {
+  peers: Peer[];
+  infraIdBase: number;
+  infraIdCount: number;
+}
+
+export function checkSetPeers(req: SetPeersRequest, self: string): PeersConfig {
+  const seen = new Set<string>();
+  const peers = req.peers.map((p, i) => {
+    const n = name(p.name, `peers[${i}].name`);
+    if (n === self) throw invalid(`peers[${i}].name`, `"${n}" is this node itself`);
+    if (seen.has(n)) throw invalid(`peers[${i}].name`, `"${n}" is listed twice`);
+    seen.add(n);
+    try {
+      parseHostPort(p.address, 'address');
+    } catch (err) {
+      throw invalid(`peers[${i}].address`, (err as Error).message);
+    }
+    return { name: n, address: p.address };
+  });
+  const { infraIdBase: base, infraIdCount: count } = req;
+  if (count > 0 && (base < 1 || base + count - 1 > MAX_INSTANCE_ID))
+    throw invalid('infra_id_base', `the block ${base}..${base + count - 1} must lie within 1..${MAX_INSTANCE_ID}`);
+  if (peers.length > 0 && count === 0) throw invalid('infra_id_count', 'peers need infra ids for the egress and ingress endpoints (got 0)');
+  return { peers, infraIdBase: base, infraIdCount: count };
 }
 
 export function checkStreamStats(req: StreamStatsRequest): number {

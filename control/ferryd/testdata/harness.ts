@@ -12,7 +12,7 @@ import { createLogger } from '../../log.js';
 import type { DataPlaneMode } from '../../node/router/router.js';
 import { repoRoot } from '../../paths.js';
 import { connectFerryd, type FerrydClient } from '../client.js';
-import type { ProgramChainRequest, StartInstanceRequest } from '../proto.js';
+import type { DeepPartial, ProgramChainRequest, StartInstanceRequest } from '../proto.js';
 import { startFerryd, type Ferryd } from '../server.js';
 
 export const STAGE_REPLY = 0xffff;
@@ -67,7 +67,7 @@ export function chainInstances(chainId: number, base: number, tag = 'zz'): Parti
   ];
 }
 
-export function chainProgram(chainId: number, base: number, gatewayId: number, name: string): Partial<ProgramChainRequest> {
+export function chainProgram(chainId: number, base: number, gatewayId: number, name: string): DeepPartial<ProgramChainRequest> {
   return {
     chainId,
     routes: [
