@@ -6,6 +6,7 @@
  * RpcError.
  */
 import { existsSync } from 'node:fs';
+import { MAX_REPLICAS } from '../dataplane/descriptor.js';
 import type { SizeClass } from '../dataplane/native.js';
 import type { Logger } from '../log.js';
 import type { NodeDataPlane } from '../node/dataplane.js';
@@ -13,10 +14,9 @@ import type { RemoteChain, RemoteHops } from '../node/peer/hops.js';
 import type { PeerLink } from '../node/peer/link.js';
 import { paths } from '../paths.js';
 import { ChainRoutes } from './chain-routes.js';
-import { splitRoutes, withEgress, type SplitRoutes } from './remote-routes.js';
-import { MAX_REPLICAS } from '../dataplane/descriptor.js';
 import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
 import { InterruptSinks } from './interrupts.js';
+import { splitRoutes, withEgress, type SplitRoutes } from './remote-routes.js';
 import type {
   CreatePoolRequest,
   CreatePoolResponse,
