@@ -610,4 +610,24 @@ static inline void mj_quotes(struct mj_out *o, const char *s)
 	mj_quote(o, s, strlen(s));
 }
 
+/* Appends `,"key":value` for every member of a validated object whose key is
+ * not in skip (a NULL-terminated list), byte for byte from the input: the
+ * members a stage does not touch travel on without being re-encoded. */
+static inline void mj_copy_members(struct mj_out *o, const struct mj_val *obj, const char *const *skip)
+{
+	struct mj_iter it;
+	struct mj_val k, v;
+
+	mj_iter_init(&it, obj);
+	while (mj_obj_next(&it, &k, &v)) {
+		int keep = 1;
+		for (const char *const *s = skip; *s && keep; s++)
+			keep = !mj_str_eq(&k, *s);
+		if (keep) {
+			mj_raw(o, ",", 1);
+			mj_raw(o, k.p, (size_t)(v.end - k.p));
+		}
+	}
+}
+
 #endif /* FERRY_MINIJSON_H */

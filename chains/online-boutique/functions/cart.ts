@@ -11,7 +11,7 @@
 import type { FerryContext } from '../../../control/runtime/sdk.js';
 import { priceItems } from '../lib/cart.js';
 import { currencyOf, display } from '../lib/money.js';
-import { requestOf } from '../lib/request.js';
+import { requestOf } from '../../lib/request.js';
 
 export default function cart(ctx: FerryContext) {
   const req = requestOf(ctx);

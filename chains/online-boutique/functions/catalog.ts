@@ -14,7 +14,7 @@
 import type { FerryContext } from '../../../control/runtime/sdk.js';
 import { PRODUCTS, product, words, type Product } from '../lib/catalog.js';
 import { convert, currencyOf, display, type Currency } from '../lib/money.js';
-import { requestOf } from '../lib/request.js';
+import { requestOf } from '../../lib/request.js';
 
 function score(p: Product, terms: string[]): number {
   const name = new Set(words(p.name));

@@ -19,7 +19,7 @@ import type { FerryContext } from '../../../control/runtime/sdk.js';
 import { product } from '../lib/catalog.js';
 import { priceItems, type PricedCart } from '../lib/cart.js';
 import { convert, currencyOf } from '../lib/money.js';
-import { requestOf, stringField, type Request } from '../lib/request.js';
+import { requestOf, stringField, type Request } from '../../lib/request.js';
 
 const SHIPPING_BASE_USD = 8_990_000;
 const SHIPPING_EXTRA_ITEM_USD = 1_500_000;

@@ -6,7 +6,7 @@
 import type { FerryContext } from '../../../control/runtime/sdk.js';
 import type { Line } from '../lib/cart.js';
 import { currencyOf, display } from '../lib/money.js';
-import { requestOf } from '../lib/request.js';
+import { requestOf } from '../../lib/request.js';
 
 interface ChargedOrder {
   orderId: string;

@@ -5,7 +5,7 @@
  * made here.
  */
 import type { FerryContext } from '../../../control/runtime/sdk.js';
-import { requestOf } from '../lib/request.js';
+import { requestOf } from '../../lib/request.js';
 
 /** action -> the stage that serves it (each is in this stage's `next`). */
 const ROUTES: Record<string, string> = {

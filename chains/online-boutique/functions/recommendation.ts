@@ -14,7 +14,7 @@
  */
 import type { FerryContext } from '../../../control/runtime/sdk.js';
 import { PRODUCTS, product, type Product } from '../lib/catalog.js';
-import { intField, requestOf } from '../lib/request.js';
+import { intField, requestOf } from '../../lib/request.js';
 
 function jaccard(a: readonly string[], b: readonly string[]): number {
   const union = new Set([...a, ...b]);

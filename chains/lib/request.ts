@@ -1,5 +1,5 @@
-/** Decoding a boutique request: every stage gets the client's JSON object. */
-import type { FerryContext } from '../../../control/runtime/sdk.js';
+/** Decoding a JSON request in a node stage, with errors that say what is wrong. */
+import type { FerryContext } from '../../control/runtime/sdk.js';
 
 export type Request = Record<string, unknown>;
 

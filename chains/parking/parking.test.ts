@@ -1,0 +1,98 @@
+/**
+ * The parking chain end to end on the real data plane: both routes (entry:
+ * detection -> search -> index -> persist; exit: detection -> search ->
+ * charging), plate voting, registry lookup, the day log on disk and the
+ * tariff, plus bad input at the native and node stages.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../control/paths.js';
+import { sampleRequests, startChain, type ChainReply, type RunningChain } from '../test-context.js';
+
+const CHAIN_FILE = join(repoRoot, 'chains/parking/chain.yaml');
+const samples = sampleRequests(CHAIN_FILE);
+
+function ok(r: ChainReply): any {
+  expect(r.status, r.text).toBe('ok');
+  return r.json;
+}
+
+function failed(r: ChainReply): string {
+  expect(r.status, r.text).toBe('functionError');
+  return r.text;
+}
+
+describe('parking chain', () => {
+  let chain: RunningChain;
+  let store: string;
+  beforeAll(async () => {
+    store = mkdtempSync(join(tmpdir(), 'ferry-parking-test-'));
+    chain = await startChain(CHAIN_FILE, { env: { FERRY_PARKING_STORE: store } });
+  });
+  afterAll(async () => {
+    await chain?.close();
+    rmSync(store, { recursive: true, force: true });
+  });
+  const send = (body: unknown) => chain.send(typeof body === 'string' ? body : JSON.stringify(body));
+
+  it('compiles to 5 stages with search choosing between index and charging', () => {
+    expect(chain.ir.stages.map((s) => `${s.name}:${s.runtime}->${s.next.map((n) => n.name).join('|')}`)).toEqual([
+      'detection:native->search', 'search:node->index|charging', 'index:node->persist', 'persist:node->', 'charging:native->',
+    ]);
+    expect(Object.keys(samples).sort()).toEqual(['entry', 'exit', 'exit-long-stay']);
+  });
+
+  it('records an entry: votes the reads into a plate, finds the resident, indexes and appends to the day log', async () => {
+    const r = ok(await send(samples.entry!));
+    expect(r).toMatchObject({ status: 'stored', plate: 'BAB1234', permit: 'resident', owner: 'Ada Lovelace', alert: false });
+    expect(r.keys).toEqual(['plate:BAB1234', 'lot:central:2024-06-10', 'camera:gate-north', 'permit:resident']);
+    expect(r.log.file).toBe(join(store, 'central-2024-06-10.jsonl'));
+    const line = readFileSync(r.log.file).subarray(r.log.offset, r.log.offset + r.log.bytes).toString();
+    const rec = JSON.parse(line);
+    expect(rec).toMatchObject({ eventId: r.eventId, plate: 'BAB1234', atEpoch: 1718007300, day: '2024-06-10', hour: 8, event: 'entry' });
+    // 0.82 + 0.90 of 2.12 votes for BAB1234; "8AB1234" lost.
+    expect(rec.confidence).toBe(0.8113);
+  });
+
+  it('gives a retried entry the same event id and appends it after the first', async () => {
+    const first = ok(await send(samples.entry!));
+    const again = ok(await send(samples.entry!));
+    expect(again.eventId).toBe(first.eventId);
+    expect(again.log.offset).toBe(first.log.offset + first.log.bytes);
+  });
+
+  it('charges a visitor 2.50 per started hour on exit', async () => {
+    // 08:15 -> 11:40 is 205 minutes: 4 started hours.
+    expect(ok(await send(samples.exit!))).toEqual({
+      plate: 'MXY789', lot: 'central', permit: 'visitor', enteredAtEpoch: 1718007300, exitedAtEpoch: 1718019600,
+      minutes: 205, days: 0, hours: 4, amountMicros: 10_000_000, currency: 'EUR', display: '€10.00',
+    });
+  });
+
+  it('caps each day at 20.00 on a long stay', async () => {
+    // 3030 minutes: 2 full days (40.00) + 150 minutes (3 hours, 7.50).
+    expect(ok(await send(samples['exit-long-stay']!))).toMatchObject({ plate: 'HHQ42', minutes: 3030, days: 2, hours: 3, amountMicros: 47_500_000, display: '€47.50' });
+  });
+
+  it('lets staff out free and flags a blocked plate on entry', async () => {
+    const staff = ok(await send({ event: 'exit', lot: 'central', plate: 'KAR-0815', at: 1718019600, enteredAt: 1718000000 }));
+    expect(staff).toMatchObject({ permit: 'staff', amountMicros: 0, display: '€0.00' });
+    const blocked = ok(await send({ event: 'entry', lot: 'central', camera: 'gate-north', plate: 'stolen 1', at: '2024-06-10T23:59:00Z' }));
+    expect(blocked).toMatchObject({ permit: 'blocked', alert: true });
+  });
+
+  it('fails in native detection when no plate wins enough votes or the body is not JSON', async () => {
+    const split = { reads: [{ text: 'AB 123', confidence: 0.5 }, { text: 'A8 123', confidence: 0.5 }, { text: 'AB I23', confidence: 0.4 }] };
+    expect(failed(await send(split))).toContain('no plate recognised with enough confidence: best "AB123" has 0.36 of the votes (needs 0.50)');
+    expect(failed(await send('{"plate": "AB 1'))).toContain('malformed JSON at byte');
+    expect(failed(await send({ reads: [{ text: 'AB 123', confidence: 7 }] }))).toContain('"confidence" must be a number in (0, 1]');
+  });
+
+  it('fails in search on a bad event or time, and in charging when the exit precedes the entry', async () => {
+    expect(failed(await send({ plate: 'AB123', event: 'park' }))).toBe('search: "event" must be "entry" or "exit", not "park"');
+    expect(failed(await send({ plate: 'AB123', event: 'exit', at: 'yesterday', enteredAt: 0 }))).toContain('search: "at" must be an ISO-8601 time');
+    expect(failed(await send({ plate: 'AB123', event: 'exit', at: 1000, enteredAt: 2000 }))).toBe('the exit time is before the entry time');
+  });
+});
