@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { compileChainFile } from '../control/chain/validate.js';
 import { allowEdges, routeTables, type Placed } from '../control/chain/routes.js';
 import type { ChainIR } from '../control/chain/ir.js';
@@ -24,6 +25,9 @@ export interface ChainReply {
   text: string;
   /** The body parsed as JSON (undefined when it is not JSON). */
   json: unknown;
+  /** The reply came back in the very buffer the request was written into:
+   * no stage copied the payload into a new one. */
+  sameBuffer: boolean;
 }
 
 export interface RunningChain {
@@ -49,7 +53,7 @@ function decode(r: Reply): ChainReply {
   } catch {
     json = undefined;
   }
-  return { status: r.status, error: r.error, text, json };
+  return { status: r.status, error: r.error, text, json, sameBuffer: r.offset === r.sent.offset && r.generation === r.sent.generation };
 }
 
 export async function startChain(chainFile: string, opts: StartOptions = {}): Promise<RunningChain> {
@@ -86,4 +90,44 @@ export function sampleRequests(chainFile: string): Record<string, string> {
   const dir = join(dirname(chainFile), 'requests');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   return Object.fromEntries(files.map((f) => [basename(f, '.json'), readFileSync(join(dir, f), 'utf8')]));
+}
+
+export interface ChainUnderTest {
+  readonly chain: RunningChain;
+  /** Sends a body (a string as is, anything else as JSON). */
+  send(body: unknown): Promise<ChainReply>;
+  /** The reply's JSON (any: tests look deep into it), failing the test unless the chain answered ok. */
+  ok(body: unknown): Promise<any>;
+  /** The error text, failing the test unless a function failed the request. */
+  fails(body: unknown): Promise<string>;
+}
+
+/** Starts the chain before the file's tests and stops it after them. */
+export function chainUnderTest(chainFile: string, opts: StartOptions | (() => StartOptions) = {}): ChainUnderTest {
+  let running: RunningChain | undefined;
+  beforeAll(async () => {
+    running = await startChain(chainFile, typeof opts === 'function' ? opts() : opts);
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  const t: ChainUnderTest = {
+    get chain() {
+      if (!running) throw new Error('the chain is not running (used outside a test?)');
+      return running;
+    },
+    send: (body) => t.chain.send(typeof body === 'string' ? body : JSON.stringify(body)),
+    async ok(body) {
+      const r = await t.send(body);
+      expect(r.status, r.text).toBe('ok');
+      return r.json;
+    },
+    async fails(body) {
+      const r = await t.send(body);
+      expect(r.status, r.text).toBe('functionError');
+      expect(r.error).toBe(true);
+      return r.text;
+    },
+  };
+  return t;
 }

@@ -3,42 +3,23 @@
  * of `frontend`, node and native stages, replies checked against values
  * worked out by hand from the catalog prices and the EUR rate table.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { repoRoot } from '../../control/paths.js';
-import { sampleRequests, startChain, type RunningChain } from '../test-context.js';
+import { chainUnderTest, sampleRequests } from '../test-context.js';
 
 const CHAIN_FILE = join(repoRoot, 'chains/online-boutique/chain.yaml');
 const samples = sampleRequests(CHAIN_FILE);
 
-/** A JSON reply's body, failing the test with the error text otherwise. */
-async function ok(chain: RunningChain, body: string): Promise<any> {
-  const r = await chain.send(body);
-  expect(r.status, r.text).toBe('ok');
-  return r.json;
-}
-
-async function failure(chain: RunningChain, body: unknown): Promise<string> {
-  const r = await chain.send(typeof body === 'string' ? body : JSON.stringify(body));
-  expect(r.error, r.text).toBe(true);
-  expect(r.status).toBe('functionError');
-  return r.text;
-}
-
 describe('online-boutique chain', () => {
-  let chain: RunningChain;
-  beforeAll(async () => {
-    chain = await startChain(CHAIN_FILE);
-  });
-  afterAll(async () => {
-    await chain?.close();
-  });
+  const t = chainUnderTest(CHAIN_FILE);
+  const { ok, fails } = t;
 
   it('compiles to 8 stages with frontend branching to five services', () => {
-    expect(chain.ir.stages.map((s) => `${s.name}:${s.runtime}`)).toEqual([
+    expect(t.chain.ir.stages.map((s) => `${s.name}:${s.runtime}`)).toEqual([
       'frontend:node', 'catalog:node', 'cart:node', 'currency:native', 'recommendation:node', 'checkout:node', 'payment:native', 'email:node',
     ]);
-    expect(chain.ir.stages[chain.ir.entry]?.next.map((n) => n.name)).toEqual(['catalog', 'cart', 'currency', 'recommendation', 'checkout']);
+    expect(t.chain.ir.stages[t.chain.ir.entry]?.next.map((n) => n.name)).toEqual(['catalog', 'cart', 'currency', 'recommendation', 'checkout']);
   });
 
   it('has a test for every sample request', () => {
@@ -46,7 +27,7 @@ describe('online-boutique chain', () => {
   });
 
   it('totals a cart in EUR from per-unit converted prices', async () => {
-    const r = await ok(chain, samples.cart!);
+    const r = await ok(samples.cart!);
     // 19.99 USD -> 17.682441 EUR (x2), 8.99 USD -> 7.952234 EUR
     expect(r.items.map((l: any) => [l.productId, l.quantity, l.unitMicros, l.lineMicros, l.line])).toEqual([
       ['OLJCESPC7Z', 2, 17_682_441, 35_364_882, '€35.36'],
@@ -55,14 +36,16 @@ describe('online-boutique chain', () => {
     expect(r).toMatchObject({ userId: 'u-42', currency: 'EUR', itemCount: 3, totalMicros: 43_317_116, total: '€43.32' });
   });
 
-  it('converts an amount in the native currency stage, in place', async () => {
-    const r = await ok(chain, samples.convert!);
-    expect(r).toEqual({ from: 'USD', to: 'EUR', amountMicros: 19_990_000, convertedMicros: 17_682_441, rateMicros: 884_564, display: '€17.68' });
-    expect(chain.dp.counters(chain.instances.currency!).rxMsgs).toBeGreaterThanOrEqual(1);
+  it('converts an amount in the native currency stage, in the request buffer itself', async () => {
+    const r = await t.send(samples.convert!);
+    expect(r.json).toEqual({ from: 'USD', to: 'EUR', amountMicros: 19_990_000, convertedMicros: 17_682_441, rateMicros: 884_564, display: '€17.68' });
+    // frontend passed the buffer on, currency wrote its reply into it.
+    expect(r.sameBuffer).toBe(true);
+    expect(t.chain.dp.counters(t.chain.instances.currency!).rxMsgs).toBeGreaterThanOrEqual(1);
   });
 
   it('ranks a catalog search by where the words match', async () => {
-    const r = await ok(chain, samples['catalog-search']!);
+    const r = await ok(samples['catalog-search']!);
     expect(r.query).toEqual(['kitchen', 'jar']);
     expect(r.products.map((p: any) => [p.name, p.score, p.price])).toEqual([
       ['Bamboo Glass Jar', 7, '€4.86'],
@@ -72,12 +55,12 @@ describe('online-boutique chain', () => {
   });
 
   it('shows one product in yen', async () => {
-    const r = await ok(chain, samples.product!);
+    const r = await ok(samples.product!);
     expect(r.product).toMatchObject({ id: '1YMWWN1N4O', name: 'Watch', priceMicros: 12_297_864_662, price: '¥12298' });
   });
 
   it('recommends similar products, never the ones asked about', async () => {
-    const r = await ok(chain, samples.recommend!);
+    const r = await ok(samples.recommend!);
     // Same category first (closer price wins), then the nearest prices.
     expect(r.recommendations).toEqual([
       { id: '9SIQT8TOJO', name: 'Bamboo Glass Jar', score: 1.1527 },
@@ -87,7 +70,7 @@ describe('online-boutique chain', () => {
   });
 
   it('checks out: prices, ships, charges the card natively and confirms by email', async () => {
-    const r = await ok(chain, samples.checkout!);
+    const r = await ok(samples.checkout!);
     // GBP: 2 x 14.441135 + 3 x 4.174925 + 6.836535 = 48.243580; shipping
     // 8.99 + 3 x 1.50 = 13.49 USD = 10.258605 GBP (6 items, under 100 USD).
     expect(r).toMatchObject({ status: 'confirmed', currency: 'GBP', totalMicros: 58_502_185, total: '£58.50' });
@@ -102,24 +85,24 @@ describe('online-boutique chain', () => {
   });
 
   it('answers malformed JSON and unknown actions with the frontend\'s message', async () => {
-    expect(await failure(chain, '{"action": "cart", ')).toMatch(/^frontend: the request is not valid JSON/);
-    expect(await failure(chain, { action: 'dance' })).toContain('unknown action "dance" (expected one of catalog, cart, convert, recommend, checkout)');
+    expect(await fails('{"action": "cart", ')).toMatch(/^frontend: the request is not valid JSON/);
+    expect(await fails({ action: 'dance' })).toContain('unknown action "dance" (expected one of catalog, cart, convert, recommend, checkout)');
   });
 
   it('refuses an unknown product in a cart', async () => {
-    const text = await failure(chain, { action: 'cart', items: [{ productId: 'NOPE', quantity: 1 }] });
+    const text = await fails({ action: 'cart', items: [{ productId: 'NOPE', quantity: 1 }] });
     expect(text).toBe('cart: unknown product "NOPE"');
   });
 
   it('refuses an unsupported currency in the native currency stage', async () => {
-    expect(await failure(chain, { action: 'convert', from: 'USD', to: 'XAU', amount: 1 })).toContain('"to": unsupported currency "XAU"');
+    expect(await fails({ action: 'convert', from: 'USD', to: 'XAU', amount: 1 })).toContain('"to": unsupported currency "XAU"');
   });
 
   it('declines a card that fails the Luhn check or has expired, in the native payment stage', async () => {
     const order = JSON.parse(samples.checkout!);
     order.card.number = '4111 1111 1111 1112';
-    expect(await failure(chain, order)).toContain('invalid card number: it fails the Luhn check');
+    expect(await fails(order)).toContain('invalid card number: it fails the Luhn check');
     order.card = { number: '5555555555554444', expMonth: 1, expYear: 2020 };
-    expect(await failure(chain, order)).toContain('the card expired on 01/2020');
+    expect(await fails(order)).toContain('the card expired on 01/2020');
   });
 });

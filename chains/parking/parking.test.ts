@@ -7,45 +7,28 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../control/paths.js';
-import { sampleRequests, startChain, type ChainReply, type RunningChain } from '../test-context.js';
+import { chainUnderTest, sampleRequests } from '../test-context.js';
 
 const CHAIN_FILE = join(repoRoot, 'chains/parking/chain.yaml');
 const samples = sampleRequests(CHAIN_FILE);
 
-function ok(r: ChainReply): any {
-  expect(r.status, r.text).toBe('ok');
-  return r.json;
-}
-
-function failed(r: ChainReply): string {
-  expect(r.status, r.text).toBe('functionError');
-  return r.text;
-}
-
 describe('parking chain', () => {
-  let chain: RunningChain;
-  let store: string;
-  beforeAll(async () => {
-    store = mkdtempSync(join(tmpdir(), 'ferry-parking-test-'));
-    chain = await startChain(CHAIN_FILE, { env: { FERRY_PARKING_STORE: store } });
-  });
-  afterAll(async () => {
-    await chain?.close();
-    rmSync(store, { recursive: true, force: true });
-  });
-  const send = (body: unknown) => chain.send(typeof body === 'string' ? body : JSON.stringify(body));
+  const store = mkdtempSync(join(tmpdir(), 'ferry-parking-test-'));
+  afterAll(() => rmSync(store, { recursive: true, force: true }));
+  const t = chainUnderTest(CHAIN_FILE, { env: { FERRY_PARKING_STORE: store } });
+  const { ok, fails } = t;
 
   it('compiles to 5 stages with search choosing between index and charging', () => {
-    expect(chain.ir.stages.map((s) => `${s.name}:${s.runtime}->${s.next.map((n) => n.name).join('|')}`)).toEqual([
+    expect(t.chain.ir.stages.map((s) => `${s.name}:${s.runtime}->${s.next.map((n) => n.name).join('|')}`)).toEqual([
       'detection:native->search', 'search:node->index|charging', 'index:node->persist', 'persist:node->', 'charging:native->',
     ]);
     expect(Object.keys(samples).sort()).toEqual(['entry', 'exit', 'exit-long-stay']);
   });
 
   it('records an entry: votes the reads into a plate, finds the resident, indexes and appends to the day log', async () => {
-    const r = ok(await send(samples.entry!));
+    const r = await ok(samples.entry!);
     expect(r).toMatchObject({ status: 'stored', plate: 'BAB1234', permit: 'resident', owner: 'Ada Lovelace', alert: false });
     expect(r.keys).toEqual(['plate:BAB1234', 'lot:central:2024-06-10', 'camera:gate-north', 'permit:resident']);
     expect(r.log.file).toBe(join(store, 'central-2024-06-10.jsonl'));
@@ -57,15 +40,15 @@ describe('parking chain', () => {
   });
 
   it('gives a retried entry the same event id and appends it after the first', async () => {
-    const first = ok(await send(samples.entry!));
-    const again = ok(await send(samples.entry!));
+    const first = await ok(samples.entry!);
+    const again = await ok(samples.entry!);
     expect(again.eventId).toBe(first.eventId);
     expect(again.log.offset).toBe(first.log.offset + first.log.bytes);
   });
 
   it('charges a visitor 2.50 per started hour on exit', async () => {
     // 08:15 -> 11:40 is 205 minutes: 4 started hours.
-    expect(ok(await send(samples.exit!))).toEqual({
+    expect(await ok(samples.exit!)).toEqual({
       plate: 'MXY789', lot: 'central', permit: 'visitor', enteredAtEpoch: 1718007300, exitedAtEpoch: 1718019600,
       minutes: 205, days: 0, hours: 4, amountMicros: 10_000_000, currency: 'EUR', display: '€10.00',
     });
@@ -73,26 +56,26 @@ describe('parking chain', () => {
 
   it('caps each day at 20.00 on a long stay', async () => {
     // 3030 minutes: 2 full days (40.00) + 150 minutes (3 hours, 7.50).
-    expect(ok(await send(samples['exit-long-stay']!))).toMatchObject({ plate: 'HHQ42', minutes: 3030, days: 2, hours: 3, amountMicros: 47_500_000, display: '€47.50' });
+    expect(await ok(samples['exit-long-stay']!)).toMatchObject({ plate: 'HHQ42', minutes: 3030, days: 2, hours: 3, amountMicros: 47_500_000, display: '€47.50' });
   });
 
   it('lets staff out free and flags a blocked plate on entry', async () => {
-    const staff = ok(await send({ event: 'exit', lot: 'central', plate: 'KAR-0815', at: 1718019600, enteredAt: 1718000000 }));
+    const staff = await ok({ event: 'exit', lot: 'central', plate: 'KAR-0815', at: 1718019600, enteredAt: 1718000000 });
     expect(staff).toMatchObject({ permit: 'staff', amountMicros: 0, display: '€0.00' });
-    const blocked = ok(await send({ event: 'entry', lot: 'central', camera: 'gate-north', plate: 'stolen 1', at: '2024-06-10T23:59:00Z' }));
+    const blocked = await ok({ event: 'entry', lot: 'central', camera: 'gate-north', plate: 'stolen 1', at: '2024-06-10T23:59:00Z' });
     expect(blocked).toMatchObject({ permit: 'blocked', alert: true });
   });
 
   it('fails in native detection when no plate wins enough votes or the body is not JSON', async () => {
     const split = { reads: [{ text: 'AB 123', confidence: 0.5 }, { text: 'A8 123', confidence: 0.5 }, { text: 'AB I23', confidence: 0.4 }] };
-    expect(failed(await send(split))).toContain('no plate recognised with enough confidence: best "AB123" has 0.36 of the votes (needs 0.50)');
-    expect(failed(await send('{"plate": "AB 1'))).toContain('malformed JSON at byte');
-    expect(failed(await send({ reads: [{ text: 'AB 123', confidence: 7 }] }))).toContain('"confidence" must be a number in (0, 1]');
+    expect(await fails(split)).toContain('no plate recognised with enough confidence: best "AB123" has 0.36 of the votes (needs 0.50)');
+    expect(await fails('{"plate": "AB 1')).toContain('malformed JSON at byte');
+    expect(await fails({ reads: [{ text: 'AB 123', confidence: 7 }] })).toContain('"confidence" must be a number in (0, 1]');
   });
 
   it('fails in search on a bad event or time, and in charging when the exit precedes the entry', async () => {
-    expect(failed(await send({ plate: 'AB123', event: 'park' }))).toBe('search: "event" must be "entry" or "exit", not "park"');
-    expect(failed(await send({ plate: 'AB123', event: 'exit', at: 'yesterday', enteredAt: 0 }))).toContain('search: "at" must be an ISO-8601 time');
-    expect(failed(await send({ plate: 'AB123', event: 'exit', at: 1000, enteredAt: 2000 }))).toBe('the exit time is before the entry time');
+    expect(await fails({ plate: 'AB123', event: 'park' })).toBe('search: "event" must be "entry" or "exit", not "park"');
+    expect(await fails({ plate: 'AB123', event: 'exit', at: 'yesterday', enteredAt: 0 })).toContain('search: "at" must be an ISO-8601 time');
+    expect(await fails({ plate: 'AB123', event: 'exit', at: 1000, enteredAt: 2000 })).toBe('the exit time is before the entry time');
   });
 });

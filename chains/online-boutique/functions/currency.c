@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "ferry/ferry_fn.h"
-#include "../../lib/minijson.h"
+#include "../../lib/output.h"
 
 #define MAX_AMOUNT_MICROS 1000000000000000LL /* one billion units */
 
@@ -87,7 +87,7 @@ static void display(struct mj_out *o, int64_t micros, const struct currency *c)
 
 int ferry_handle(struct ferry_call *call)
 {
-	uint32_t len, cap;
+	uint32_t len;
 	const uint8_t *in = ferry_input(call, &len);
 	struct mj_val req, v;
 	const struct currency *from, *to;
@@ -123,18 +123,5 @@ int ferry_handle(struct ferry_call *call)
 		  from->code, to->code, (long long)amount, (long long)converted, (long long)rate);
 	display(&o, converted, to);
 	mj_puts(&o, "\"}");
-	if (o.overflow)
-		return ferry_fail(call, "internal error: reply larger than expected");
-
-	/* Reply in place when the input buffer has room: no new pool buffer. */
-	uint8_t *io = ferry_input_mut(call, &cap);
-	if (io && cap >= o.len) {
-		memcpy(io, buf, o.len);
-		return ferry_output_in_place(call, (uint32_t)o.len);
-	}
-	uint8_t *out = ferry_output_alloc(call, (uint32_t)o.len);
-	if (!out)
-		return -1; /* the runner says why (pool exhausted) */
-	memcpy(out, buf, o.len);
-	return ferry_output_commit(call, (uint32_t)o.len);
+	return out_send(call, &o); /* in place: the input buffer has room */
 }

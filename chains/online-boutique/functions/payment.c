@@ -23,7 +23,7 @@
 #include <time.h>
 
 #include "ferry/ferry_fn.h"
-#include "../../lib/minijson.h"
+#include "../../lib/output.h"
 
 static int fail_field(struct ferry_call *call, const char *field, const char *what)
 {
@@ -153,18 +153,14 @@ int ferry_handle(struct ferry_call *call)
 	h = fnv1a(h, currency, 3);
 
 	/* Output: payment record + every member but card (and any old payment). */
-	uint32_t cap = len + 512;
-	uint8_t *buf = ferry_output_alloc(call, cap);
-	if (!buf)
+	struct mj_out o;
+	if (out_begin(call, &o, len + 512))
 		return -1; /* the runner says why (pool exhausted) */
-	struct mj_out o = { (char *)buf, 0, cap, 0 };
 
 	mj_printf(&o, "{\"payment\":{\"transactionId\":\"txn-%016llx\",\"cardType\":\"%s\",\"last4\":\"%s\","
 		      "\"amountMicros\":%lld,\"currency\":\"%s\",\"status\":\"charged\"}",
 		  (unsigned long long)h, type, digits + nd - 4, (long long)total, currency);
 	mj_copy_members(&o, &order, (const char *const[]){ "card", "payment", NULL });
 	mj_raw(&o, "}", 1);
-	if (o.overflow)
-		return ferry_fail(call, "internal error: reply larger than expected");
-	return ferry_output_commit(call, (uint32_t)o.len);
+	return out_commit(call, &o);
 }

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "ferry/ferry_fn.h"
-#include "../../lib/minijson.h"
+#include "../../lib/output.h"
 
 #define GRACE_MINUTES 15
 #define HOUR_MICROS 2500000LL
@@ -98,11 +98,5 @@ int ferry_handle(struct ferry_call *call)
 		      "\"amountMicros\":%lld,\"currency\":\"EUR\",\"display\":\"\xe2\x82\xac%lld.%02lld\"}",
 		  (long long)entered, (long long)exited, (long long)minutes, (long long)days, (long long)hours,
 		  (long long)amount, (long long)(amount / 1000000), (long long)(amount % 1000000 / 10000));
-	if (o.overflow)
-		return ferry_fail(call, "internal error: reply larger than expected");
-	uint8_t *out = ferry_output_alloc(call, (uint32_t)o.len);
-	if (!out)
-		return -1; /* the runner says why (pool exhausted) */
-	memcpy(out, buf, o.len);
-	return ferry_output_commit(call, (uint32_t)o.len);
+	return out_send(call, &o);
 }

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "ferry/ferry_fn.h"
-#include "../../lib/minijson.h"
+#include "../../lib/output.h"
 
 #define MAX_READS 32
 #define MIN_SHARE 0.5
@@ -133,16 +133,12 @@ int ferry_handle(struct ferry_call *call)
 		return ferry_fail(call, err);
 	}
 
-	uint32_t cap = len + 128;
-	uint8_t *buf = ferry_output_alloc(call, cap);
-	if (!buf)
+	struct mj_out o;
+	if (out_begin(call, &o, len + 128))
 		return -1; /* the runner says why (pool exhausted) */
-	struct mj_out o = { (char *)buf, 0, cap, 0 };
 
 	mj_printf(&o, "{\"plate\":\"%s\",\"confidence\":%.4f,\"reads\":%d", cands[best].plate, share, reads);
 	mj_copy_members(&o, &req, (const char *const[]){ "reads", "plate", "confidence", NULL });
 	mj_raw(&o, "}", 1);
-	if (o.overflow)
-		return ferry_fail(call, "internal error: output larger than expected");
-	return ferry_output_commit(call, (uint32_t)o.len);
+	return out_commit(call, &o);
 }
