@@ -66,6 +66,14 @@ describe('parking chain', () => {
     expect(blocked).toMatchObject({ permit: 'blocked', alert: true });
   });
 
+  it('takes a bare plate as an entry into lot "main" now (the README example)', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const r = await ok({ camera: 'gate-1', plate: 'ab 123 cd' });
+    expect(r).toMatchObject({ status: 'stored', plate: 'AB123CD', permit: 'visitor', alert: false });
+    expect(r.keys).toContain(`lot:main:${today}`);
+    expect(r.log.file).toBe(join(store, `main-${today}.jsonl`));
+  });
+
   it('fails in native detection when no plate wins enough votes or the body is not JSON', async () => {
     const split = { reads: [{ text: 'AB 123', confidence: 0.5 }, { text: 'A8 123', confidence: 0.5 }, { text: 'AB I23', confidence: 0.4 }] };
     expect(await fails(split)).toContain('no plate recognised with enough confidence: best "AB123" has 0.36 of the votes (needs 0.50)');
