@@ -51,7 +51,8 @@ export class PlacementError extends Error {
       `no node can run stage "${stage}": ` +
         Object.entries(reasons)
           .map(([n, r]) => `${n}: ${r}`)
-          .join('; '),
+          .join('; ') +
+        ' (free capacity with `ferry delete` of another chain, lower its resources in the YAML, or add a node with `ferry node add`)',
     );
     this.name = 'PlacementError';
   }
