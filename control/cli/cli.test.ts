@@ -3,32 +3,19 @@
  * ferryd, gateway, store), real chain processes, real HTTP. Runs the built
  * CLI (dist/), so `npm run setup` must have built it (npm test does).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferryCli, type Run } from '../../test/helpers/ferry-cli.js';
 import { repoRoot } from '../paths.js';
 
-const BIN = join(repoRoot, 'bin/ferry.js');
 const home = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
 const pinDir = `/sys/fs/bpf/ferry-test-${process.pid}-cli`;
 const greet = join(repoRoot, 'control/cli/testdata/greet.yaml');
 const badNext = join(repoRoot, 'control/cli/testdata/bad-next.yaml');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ferry(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, FERRY_HOME: home }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const ferry = ferryCli(home);
 
 const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n1');
 

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { startAdminServer } from './admin/server.js';
 import { ChainManager } from './chains/manager.js';
 import { EventBus } from './events.js';
+import { PeerMesh } from './nodes/peer-mesh.js';
 import { NodeRegistry } from './nodes/registry.js';
 import { defaultScheduler } from './placement/default.js';
 import { FileStore } from './store/file-store.js';
@@ -24,6 +25,8 @@ export interface ControlPlaneOptions {
     name: string;
     grpcAddress: string;
     gatewayAddress: string;
+    /** host:port where other nodes' ferryd reach this one (multi-node). */
+    peerAddress?: string;
     pinDir?: string;
     mode?: 'auto' | 'ebpf' | 'fallback';
   };
@@ -58,8 +61,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     for (const address of opts.nodes ?? []) await nodes.register(address);
     await nodes.restore();
     closers.push(() => nodes.close());
-    const chains = new ChainManager(store, nodes, defaultScheduler(), events, log.child({ part: 'chains' }));
+    const mesh = new PeerMesh(nodes, log.child({ part: 'peers' }));
+    await mesh.sync().catch((err: Error) => log.warn('peer links incomplete', { error: err.message }));
+    const chains = new ChainManager(store, nodes, defaultScheduler(), events, mesh, log.child({ part: 'chains' }));
     await chains.reconcile();
+    // A node that joins or comes back (its ferryd restarted, forgetting
+    // peers and instances) is linked to the others and gets its part of
+    // every chain again.
+    const unsubscribe = events.subscribe((e) => {
+      if (e.kind !== 'node-ready' || !e.node) return;
+      mesh
+        .sync()
+        .catch((err: Error) => log.warn('peer links incomplete', { node: e.node, error: err.message }))
+        .then(() => chains.reconcile(e.node));
+    });
+    closers.push(unsubscribe);
     const admin = await startAdminServer(opts.adminAddress, { chains, nodes, events, log: log.child({ part: 'admin' }) });
     closers.push(
       () =>

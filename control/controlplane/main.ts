@@ -4,7 +4,7 @@
  * once everything listens (the CLI waits for it) and removes it on exit.
  *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
- *     [--gateway H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
+ *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
  *     [--node H:P ...] [--no-local-node]
  */
 import { hostname } from 'node:os';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       admin: { type: 'string', default: DEFAULTS.admin },
       ferryd: { type: 'string', default: DEFAULTS.ferryd },
       gateway: { type: 'string', default: DEFAULTS.gateway },
+      peer: { type: 'string' },
       'node-name': { type: 'string', default: hostname().split('.')[0] || 'local' },
       'pin-dir': { type: 'string' },
       mode: { type: 'string', default: 'auto' },
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     adminAddress: values.admin,
     localNode: values['no-local-node']
       ? undefined
-      : { name: values['node-name'], grpcAddress: values.ferryd, gatewayAddress: values.gateway, pinDir: values['pin-dir'], mode },
+      : { name: values['node-name'], grpcAddress: values.ferryd, gatewayAddress: values.gateway, peerAddress: values.peer, pinDir: values['pin-dir'], mode },
     nodes: values.node,
     log,
   });

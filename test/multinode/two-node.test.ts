@@ -9,22 +9,17 @@
  * each stage ran. Killing b's ferryd must fail requests at once with a 502
  * that names node b, not leave them to time out.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowEdges, routeTables, type Placed } from '../../control/chain/routes.js';
 import { compileChainFile } from '../../control/chain/validate.js';
 import type { ChainIR } from '../../control/chain/ir.js';
-import { RouterClass } from '../../control/dataplane/native.js';
 import { connectFerryd, type FerrydClient } from '../../control/ferryd/client.js';
 import type { NodeStats } from '../../control/ferryd/proto.js';
 import { waitFor as until } from '../../control/ferryd/testdata/harness.js';
-import { paths, repoRoot } from '../../control/paths.js';
+import { repoRoot } from '../../control/paths.js';
+import { NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
 
-const NETNS = join(repoRoot, 'test/multinode/netns.sh');
-const MAIN = join(repoRoot, 'control/ferryd/main.ts');
-const TAG = String(process.pid);
 const X = 20 + (process.pid % 200);
 const CHAIN_ID = 1;
 const GATEWAY_ID = 1;
@@ -35,58 +30,19 @@ const PLACED: [number, Placed][] = [
   [2, { instance: 12, node: 'a', weight: 1 }],
 ];
 
-interface Node {
-  name: 'a' | 'b';
-  ns: string;
-  pinDir: string;
-  /** Where the host reaches it. */
-  hostIp: string;
-  /** Its address on the a <-> b link. */
-  linkIp: string;
-  child?: ChildProcess;
-  exited?: Promise<void>;
-  logs: string[];
+interface Node extends NetnsNode {
   client?: FerrydClient;
   peerAddress?: string;
 }
 
-const ipNetns = spawnSync('ip', ['netns', 'list']);
-const canNetns = process.getuid?.() === 0 && ipNetns.status === 0;
-if (!canNetns) console.warn(`two-node test skipped: \`ip netns\` is unavailable (${ipNetns.error?.message ?? ipNetns.stderr?.toString().trim() ?? 'not root'})`);
+if (netnsUnavailable) console.warn(`two-node test skipped: \`ip netns\` is unavailable (${netnsUnavailable})`);
 
-function node(name: 'a' | 'b'): Node {
-  return {
-    name,
-    ns: `ferry-${name}-${TAG}`,
-    pinDir: `/sys/fs/bpf/ferry-test-${process.pid}-mn-${name}`,
-    hostIp: name === 'a' ? `10.214.${X}.2` : `10.215.${X}.2`,
-    linkIp: name === 'a' ? `10.213.${X}.1` : `10.213.${X}.2`,
-    logs: [],
-  };
-}
-
-function netns(...args: string[]): void {
-  const r = spawnSync('bash', [NETNS, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`netns.sh ${args.join(' ')} failed: ${r.stderr}`);
-}
+const pair = new NetnsPair(String(process.pid), X);
+const a: Node = pair.a;
+const b: Node = pair.b;
 
 function startFerryd(n: Node): void {
-  const args = [
-    `--net=/run/netns/${n.ns}`,
-    process.execPath,
-    '--import',
-    pathToFileURL(paths.tsxLoader).href,
-    MAIN,
-    '--name', n.name,
-    '--grpc', '0.0.0.0:7070',
-    '--peer', `${n.linkIp}:7071`,
-    '--pin-dir', n.pinDir,
-    ...(n.name === 'a' ? ['--gateway', '0.0.0.0:8080'] : []),
-  ];
-  const child = spawn('nsenter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.on('data', (d: Buffer) => n.logs.push(...d.toString().split('\n').filter(Boolean)));
-  n.child = child;
-  n.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  pair.start(n, { gateway: n.name === 'a' });
   n.client = connectFerryd(`${n.hostIp}:7070`);
 }
 
@@ -105,8 +61,6 @@ async function statsOf(n: Node): Promise<NodeStats> {
   throw new Error(`no stats from node ${n.name}`);
 }
 
-const a = node('a');
-const b = node('b');
 let ir: ChainIR;
 
 async function deploy(n: Node, other: Node): Promise<void> {
@@ -134,10 +88,10 @@ async function deploy(n: Node, other: Node): Promise<void> {
   });
 }
 
-describe.skipIf(!canNetns)('two nodes in two network namespaces', () => {
+describe.skipIf(!!netnsUnavailable)('two nodes in two network namespaces', () => {
   beforeAll(async () => {
     [ir] = compileChainFile(join(repoRoot, 'test/multinode/relay.yaml')) as [ChainIR];
-    netns('up', TAG, String(X));
+    pair.up();
     startFerryd(a);
     startFerryd(b);
     for (const n of [a, b]) {
@@ -156,31 +110,13 @@ describe.skipIf(!canNetns)('two nodes in two network namespaces', () => {
 
   afterAll(async () => {
     for (const n of [a, b]) n.client?.close();
-    for (const n of [a, b]) {
-      if (n.child && n.child.exitCode === null && n.child.signalCode === null) {
-        n.child.kill('SIGTERM');
-        const timer = setTimeout(() => n.child?.kill('SIGKILL'), 5000);
-        await n.exited;
-        clearTimeout(timer);
-      }
-    }
-    try {
-      netns('down', TAG);
-    } finally {
-      for (const n of [a, b]) {
-        try {
-          RouterClass.unpin(n.pinDir);
-        } catch {
-          // never pinned (ferryd did not start)
-        }
-      }
-    }
+    await pair.down();
   }, 60_000);
 
   it('runs the middle stage on node b and the others on node a', async () => {
     for (let i = 0; i < 5; i++) {
       const r = await post(`req${i}`);
-      expect(r, a.logs.concat(b.logs).slice(-20).join('\n')).toEqual({ status: 200, text: `req${i}|here@a|there@b|back@a` });
+      expect(r, pair.logs()).toEqual({ status: 200, text: `req${i}|here@a|there@b|back@a` });
     }
     const stats = await statsOf(b);
     const there = stats.instances.find((s) => s.instanceId === 11);

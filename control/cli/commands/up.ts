@@ -22,7 +22,7 @@ function summary(s: LocalState): string {
   return [
     `ferry is up (pid ${s.pid}, data plane: ${s.mode})`,
     `  admin API  ${s.admin}`,
-    `  gateway    http://${s.gateway}/chains/<name>`,
+    s.gateway ? `  gateway    http://${s.gateway}/chains/<name>` : '  gateway    none here (no local node); use a node\'s gateway',
     `  logs       ${s.log}`,
     `next: npx ferry apply -f chains/motion/chain.yaml && npx ferry invoke motion --data @chains/motion/requests/walk.json`,
   ].join('\n');
@@ -44,10 +44,12 @@ export const up: Command = async (ctx) => {
       admin: { type: 'string' },
       ferryd: { type: 'string' },
       gateway: { type: 'string' },
+      peer: { type: 'string' },
       'pin-dir': { type: 'string' },
       mode: { type: 'string' },
       'node-name': { type: 'string' },
       node: { type: 'string', multiple: true },
+      'no-local-node': { type: 'boolean' },
     },
     strict: true,
   });
@@ -58,7 +60,11 @@ export const up: Command = async (ctx) => {
   }
   const args: string[] = [];
   for (const [k, v] of Object.entries(values)) {
-    if (k === 'foreground' || v === undefined) continue;
+    if (k === 'foreground' || v === undefined || v === false) continue;
+    if (v === true) {
+      args.push(`--${k}`);
+      continue;
+    }
     for (const one of Array.isArray(v) ? v : [v]) args.push(`--${k}`, String(one));
   }
   const home = ferryHome();

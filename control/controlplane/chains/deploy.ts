@@ -6,12 +6,14 @@
  */
 import { allowEdges, routeTables, type Placed } from '../../chain/routes.js';
 import type { Logger } from '../../log.js';
+import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { chainNodes, type ChainRecord } from './record.js';
 
 export class Deployer {
   constructor(
     private readonly nodes: NodeRegistry,
+    private readonly mesh: PeerMesh,
     private readonly log: Logger,
   ) {}
 
@@ -19,6 +21,7 @@ export class Deployer {
    * started is torn down again and the error says which node refused. */
   async deploy(r: ChainRecord): Promise<void> {
     try {
+      await this.linkNodes(r);
       for (const node of chainNodes(r)) await this.deployOn(r, node);
     } catch (err) {
       await this.teardown(r).catch(() => undefined);
@@ -53,7 +56,14 @@ export class Deployer {
 
   /** Rewrite routes, allow-lists and gateways only (instances untouched). */
   async program(r: ChainRecord): Promise<void> {
+    await this.linkNodes(r);
     for (const node of chainNodes(r)) await this.programOn(r, node);
+  }
+
+  /** A chain on several nodes needs their peer links configured before
+   * routes can name remote instances. */
+  private async linkNodes(r: ChainRecord): Promise<void> {
+    if (chainNodes(r).length > 1) await this.mesh.sync();
   }
 
   private async deployOn(r: ChainRecord, node: string): Promise<void> {
@@ -82,6 +92,8 @@ export class Deployer {
     const placement = new Map<number, Placed[]>();
     for (const i of r.instances) placement.set(i.stage, [...(placement.get(i.stage) ?? []), { instance: i.id, node: i.node, weight: i.weight }]);
     const gateway = r.gateways.find((g) => g.node === node);
+    // Replies for a gateway on another node leave through a proxy here.
+    const remoteGateways = r.gateways.filter((g) => g.node !== node).map((g) => ({ instance: g.id, node: g.node }));
     await n.client.programChain({
       chainId: r.chainId,
       routes: routeTables(r.ir, placement, node).map((s) => ({ stage: s.stage, targets: s.targets })),
@@ -89,6 +101,7 @@ export class Deployer {
       gateway: gateway
         ? { chainName: r.name, entryStage: r.ir.entry, maxBodyBytes: r.ir.maxBodyBytes, timeoutMs: r.ir.timeoutMs, gatewayInstanceId: gateway.id }
         : null,
+      remoteGateways,
     });
   }
 }

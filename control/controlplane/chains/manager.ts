@@ -8,6 +8,7 @@ import type { ChainIR } from '../../chain/ir.js';
 import { compileChainText } from '../../chain/validate.js';
 import type { Logger } from '../../log.js';
 import type { EventBus } from '../events.js';
+import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { Scheduler } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
@@ -37,9 +38,10 @@ export class ChainManager {
     private readonly nodes: NodeRegistry,
     private readonly scheduler: Scheduler,
     private readonly events: EventBus,
+    mesh: PeerMesh,
     private readonly log: Logger,
   ) {
-    this.deployer = new Deployer(nodes, log);
+    this.deployer = new Deployer(nodes, mesh, log);
   }
 
   apply(yaml: string, file: string): Promise<ChainRecord> {
@@ -68,11 +70,13 @@ export class ChainManager {
     return (await this.store.list<ChainRecord>(CHAIN_PREFIX)).map((e) => e.value);
   }
 
-  /** Make every stored chain run: redeploy where instances are missing
-   * (e.g. the node restarted with us), reprogram where they survived. */
-  reconcile(): Promise<void> {
+  /** Make every stored chain (or those on one node) run: redeploy where
+   * instances are missing (e.g. the node restarted), reprogram where they
+   * survived. */
+  reconcile(node?: string): Promise<void> {
     return this.serial(async () => {
       for (const r of await this.list()) {
+        if (node && !chainNodes(r).includes(node)) continue;
         try {
           const missing = await this.deployer.missingInstances(r);
           if (missing.length === 0) {
@@ -100,7 +104,7 @@ export class ChainManager {
     const others = (await this.list()).filter((r) => r.name !== ir.name);
     const ids = new IdAllocator(others);
     const instances = this.place(ir, ids, others);
-    const gateways = [...new Set(instances.map((i) => i.node))].map((node) => ({ node, id: ids.take() }));
+    const gateways = this.gatewayNodes(instances).map((node) => ({ node, id: ids.take() }));
     const record: ChainRecord = {
       name: ir.name,
       tenant: ir.tenant,
@@ -160,6 +164,19 @@ export class ChainManager {
       throw new ChainError('unplaceable', `chain ${ir.name}: ${(err as Error).message}`);
     }
     return assignments.map((a) => ({ id: ids.take(), stage: a.stage, node: a.node, weight: 1 }));
+  }
+
+  /** A gateway on every node that runs part of the chain, and on every
+   * node serving HTTP that can hand requests over to them: a request may
+   * enter the chain at any node. */
+  private gatewayNodes(instances: PlacedInstance[]): string[] {
+    const running = new Set(instances.map((i) => i.node));
+    const ready = this.nodes.list().filter((n) => n.ready);
+    const peered = (name: string) => ready.some((n) => n.name === name && n.info.peerAddress !== '');
+    if ([...running].every(peered)) {
+      for (const n of ready) if (n.info.peerAddress !== '' && n.info.gatewayAddress !== '') running.add(n.name);
+    }
+    return [...running].sort();
   }
 
   private async knownNames(): Promise<string> {

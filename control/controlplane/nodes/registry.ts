@@ -11,12 +11,17 @@ import type { Logger } from '../../log.js';
 import type { EventBus } from '../events.js';
 import type { NodeView } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
+import { MAX_NODES } from '../chains/ids.js';
 import { RateMeter } from './rates.js';
 
 export interface NodeRecord {
   name: string;
   address: string;
   labels: Record<string, string>;
+  /** Stable index of the node in the cluster: picks its block of
+   * infrastructure ids (ids.ts infraBlock), which must not move while
+   * chains cross nodes. */
+  slot: number;
 }
 
 export interface NodeEntry extends NodeRecord {
@@ -62,9 +67,10 @@ export class NodeRegistry {
       throw new Error(`a node named "${info.name}" is already registered at ${existing.address}; give the ferryd at ${address} another --name`);
     }
     existing?.client.close();
-    const entry: NodeEntry = { name: info.name, address, labels, client, info, ready: true };
+    const slot = await this.slotFor(info.name);
+    const entry: NodeEntry = { name: info.name, address, labels, slot, client, info, ready: true };
     this.nodes.set(info.name, entry);
-    await this.store.put<NodeRecord>(NODE_PREFIX + info.name, { name: info.name, address, labels });
+    await this.store.put<NodeRecord>(NODE_PREFIX + info.name, { name: info.name, address, labels, slot });
     this.watchStats(entry);
     this.events.emit({ kind: 'node-ready', node: info.name, message: `node ${info.name} at ${address} (${info.dataplaneMode})` });
     this.log.info('node ready', { node: info.name, address, mode: info.dataplaneMode });
@@ -110,6 +116,7 @@ export class NodeRegistry {
         usedCpuMilli: 0,
         usedMemoryMb: 0,
         labels: n.labels,
+        peered: n.info.peerAddress !== '',
       }));
   }
 
@@ -123,6 +130,18 @@ export class NodeRegistry {
     // A stats stream holds its ferryd's server open until cancelled.
     for (const s of this.streams.values()) s.cancel();
     for (const n of this.nodes.values()) n.client.close();
+  }
+
+  /** The node's stored slot, or the lowest one no stored node holds. */
+  private async slotFor(name: string): Promise<number> {
+    const stored = await this.store.list<NodeRecord>(NODE_PREFIX);
+    const mine = stored.find((e) => e.value.name === name)?.value.slot;
+    if (mine !== undefined) return mine;
+    const taken = new Set(stored.map((e) => e.value.slot));
+    let slot = 0;
+    while (taken.has(slot)) slot++;
+    if (slot >= MAX_NODES) throw new Error(`the cluster already has ${MAX_NODES} nodes, the most ferry supports`);
+    return slot;
   }
 
   private watchStats(entry: NodeEntry): void {

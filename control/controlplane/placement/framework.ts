@@ -15,6 +15,8 @@ export interface NodeView {
   usedCpuMilli: number;
   usedMemoryMb: number;
   labels: Record<string, string>;
+  /** Its ferryd has a peer listener, so hops can cross to and from it. */
+  peered: boolean;
 }
 
 export interface PlacementContext {
@@ -22,6 +24,8 @@ export interface PlacementContext {
   stage: StageIR;
   /** Node of every instance of this chain placed so far, by stage id. */
   placed: Map<number, string[]>;
+  /** Every node being placed on, as filled so far. */
+  nodes: NodeView[];
 }
 
 export interface FilterPlugin {
@@ -70,7 +74,7 @@ export class Scheduler {
     const out: Assignment[] = [];
     for (const stage of chain.stages) {
       for (let i = 0; i < (replicas.get(stage.id) ?? 0); i++) {
-        const ctx: PlacementContext = { chain, stage, placed };
+        const ctx: PlacementContext = { chain, stage, placed, nodes };
         const reasons: Record<string, string> = {};
         const fit = nodes.filter((n) => {
           for (const f of this.filters) {

@@ -24,7 +24,7 @@ function chain(stages: StageIR[]): ChainIR {
 }
 
 function node(name: string, over: Partial<NodeView> = {}): NodeView {
-  return { name, archs: ['amd64'], cpuMilli: 4000, memoryMb: 8192, usedCpuMilli: 0, usedMemoryMb: 0, labels: {}, ...over };
+  return { name, archs: ['amd64'], cpuMilli: 4000, memoryMb: 8192, usedCpuMilli: 0, usedMemoryMb: 0, labels: {}, peered: true, ...over };
 }
 
 const one = (ir: ChainIR) => new Map(ir.stages.map((s) => [s.id, 1]));
@@ -52,6 +52,28 @@ describe('default scheduler', () => {
     const ir = chain([stage(0, 'a', { data: { bucket: 'frames' } })]);
     const out = defaultScheduler().place(ir, [node('plain'), node('frames', { labels: { bucket: 'frames' } })], one(ir));
     expect(out).toEqual([{ stage: 0, node: 'frames' }]);
+  });
+
+  it('follows a stage to its data even when that splits the chain (data over chain locality)', () => {
+    const ir = chain([stage(0, 'a', { next: [{ name: 'b', id: 1 }] }), stage(1, 'b', { data: { site: 'edge' } })]);
+    const out = defaultScheduler().place(ir, [node('core'), node('edge', { labels: { site: 'edge' } })], one(ir));
+    expect(out).toEqual([
+      { stage: 0, node: 'core' },
+      { stage: 1, node: 'edge' },
+    ]);
+  });
+
+  it('keeps a chain on one node when the nodes cannot peer, whatever the data wants', () => {
+    const ir = chain([stage(0, 'a', { next: [{ name: 'b', id: 1 }] }), stage(1, 'b', { data: { site: 'edge' } })]);
+    const out = defaultScheduler().place(ir, [node('core', { peered: false }), node('edge', { labels: { site: 'edge' } })], one(ir));
+    expect(new Set(out.map((a) => a.node)).size).toBe(1);
+  });
+
+  it('says a node without a peer listener cannot take the rest of a chain', () => {
+    const ir = chain([stage(0, 'a', { resources: { cpuMilli: 3000, memoryMb: 128 }, next: [{ name: 'b', id: 1 }] }), stage(1, 'b', { resources: { cpuMilli: 3000, memoryMb: 128 } })]);
+    expect(() => defaultScheduler().place(ir, [node('n1', { peered: false }), node('n2', { peered: false })], one(ir))).toThrow(
+      /no node can run stage "b": n1: ResourceFit: needs 3000m cpu, 1000m free; n2: PeerReach: no peer listener \(ferryd --peer\), and the chain already runs on n1/,
+    );
   });
 
   it('explains per node why a stage cannot be placed', () => {

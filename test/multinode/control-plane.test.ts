@@ -1,0 +1,112 @@
+/**
+ * The control plane driving two nodes, the way an operator runs it: `ferry
+ * up --no-local-node` on the host, two real ferryd in two network
+ * namespaces added with `ferry node add` (b labelled site=edge), chains
+ * applied with `ferry apply`. Placement splits `edge` over both nodes (its
+ * middle stage wants b's data); the control plane links the nodes
+ * (SetPeers), gives every node a gateway and programs remote routes, so a
+ * request entering at either node's gateway crosses to the other and back.
+ * Restarting b's ferryd (it forgets its instances and peers) must heal by
+ * itself: the control plane re-links b and redeploys its part.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferryCli } from '../helpers/ferry-cli.js';
+import { waitFor as until } from '../../control/ferryd/testdata/harness.js';
+import { repoRoot } from '../../control/paths.js';
+import { NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
+
+const home = mkdtempSync(join(tmpdir(), 'ferry-mn-cp-'));
+/** Subnets 10.21[345].X: 220..249 here, 20..219 in two-node.test.ts. */
+const pair = new NetnsPair(`c${process.pid}`, 220 + (process.pid % 30));
+const { a, b } = pair;
+
+const ferry = ferryCli(home);
+
+async function ok(...args: string[]): Promise<string> {
+  const r = await ferry(...args);
+  expect(r.code, `ferry ${args.join(' ')}: ${r.stderr}\n${pair.logs()}`).toBe(0);
+  return r.stdout;
+}
+
+async function post(n: NetnsNode, chain: string, body: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://${n.hostIp}:8080/chains/${chain}`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+  return { status: res.status, text: await res.text() };
+}
+
+interface ChainView {
+  stages: { name: string; instances: { id: number; node: string; state: string }[] }[];
+  gateways?: { node: string }[];
+}
+
+describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network namespaces', () => {
+  beforeAll(async () => {
+    pair.up();
+    pair.start(a, { gateway: true });
+    pair.start(b, { gateway: true });
+    expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0')).toMatchObject({ code: 0 });
+    // ferryd takes a moment to listen inside its namespace.
+    await until('node a to join', async () => ((await ferry('node', 'add', `${a.hostIp}:7070`)).code === 0 ? true : undefined), 30_000);
+    await until('node b to join', async () => ((await ferry('node', 'add', `${b.hostIp}:7070`, '--label', 'site=edge')).code === 0 ? true : undefined), 30_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await ferry('down');
+    await pair.down();
+    rmSync(home, { recursive: true, force: true });
+  }, 60_000);
+
+  it('lists both nodes, ready, with their peer listeners', async () => {
+    const nodes = JSON.parse(await ok('get', 'nodes', '-o', 'json')) as { name: string; ready: boolean; labels: Record<string, string> }[];
+    expect(nodes.map((n) => [n.name, n.ready])).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+    expect(nodes[1]!.labels).toEqual({ site: 'edge' });
+  });
+
+  it('splits a chain over both nodes by its data and serves it from either gateway', async () => {
+    await ok('apply', '-f', join(repoRoot, 'test/multinode/edge.yaml'));
+    const chain = JSON.parse(await ok('get', 'chains', 'edge', '-o', 'json')) as ChainView;
+    expect(chain.stages.map((s) => [s.name, s.instances.map((i) => i.node)])).toEqual([
+      ['here', ['a']],
+      ['there', ['b']],
+      ['back', ['b']],
+    ]);
+    for (const n of [a, b]) {
+      for (let i = 0; i < 3; i++) {
+        const r = await post(n, 'edge', `via-${n.name}-${i}`);
+        expect(r, pair.logs()).toEqual({ status: 200, text: `via-${n.name}-${i}|here@a|there@b|back@b` });
+      }
+    }
+  });
+
+  it('serves a chain through the gateway of a node that runs none of it', async () => {
+    await ok('apply', '-f', join(repoRoot, 'test/multinode/solo.yaml'));
+    const chain = JSON.parse(await ok('get', 'chains', 'solo', '-o', 'json')) as ChainView;
+    expect(chain.stages[0]!.instances.map((i) => i.node)).toEqual(['b']);
+    expect(await post(a, 'solo', 'in-at-a')).toEqual({ status: 200, text: 'in-at-a|only@b' });
+  });
+
+  it('heals when b\'s ferryd restarts: re-links b and redeploys its part of every chain', async () => {
+    await pair.stop(b, 'SIGKILL');
+    const down = await post(a, 'edge', 'while-b-is-down');
+    expect(down.status).toBe(502);
+
+    pair.start(b, { gateway: true });
+    const back = await until(
+      'edge to serve again through a',
+      async () => {
+        const r = await post(a, 'edge', 'after-restart').catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      },
+      60_000,
+    );
+    expect(back.text).toBe('after-restart|here@a|there@b|back@b');
+    expect(await post(b, 'solo', 'in-at-b')).toEqual({ status: 200, text: 'in-at-b|only@b' });
+    const nodes = JSON.parse(await ok('get', 'nodes', '-o', 'json')) as { name: string; ready: boolean }[];
+    expect(nodes.every((n) => n.ready)).toBe(true);
+  }, 90_000);
+});

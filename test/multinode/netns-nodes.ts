@@ -1,0 +1,120 @@
+/**
+ * Two ferry nodes on one machine for tests: network namespaces a and b
+ * joined by veth (netns.sh), a real ferryd in each (its own bpffs pin dir,
+ * gRPC on :7070, peer listener on the a <-> b link at :7071, HTTP gateway on
+ * :8080 where asked), reachable from the host at hostIp.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { RouterClass } from '../../control/dataplane/native.js';
+import { paths, repoRoot } from '../../control/paths.js';
+
+const NETNS = join(repoRoot, 'test/multinode/netns.sh');
+const FERRYD = join(repoRoot, 'control/ferryd/main.ts');
+
+export interface NetnsNode {
+  name: 'a' | 'b';
+  ns: string;
+  pinDir: string;
+  /** Where the host reaches it. */
+  hostIp: string;
+  /** Its address on the a <-> b link. */
+  linkIp: string;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  /** Its ferryd's stderr (structured logs), for failure messages. */
+  logs: string[];
+}
+
+const ipNetns = spawnSync('ip', ['netns', 'list']);
+/** Why namespaces cannot be used here, or undefined when they can. */
+export const netnsUnavailable: string | undefined =
+  process.getuid?.() !== 0 ? 'not root' : ipNetns.status !== 0 ? (ipNetns.error?.message ?? ipNetns.stderr?.toString().trim()) : undefined;
+
+/**
+ * tag names the namespaces and links (keep it short: link names hold 15
+ * characters); x (0..255) is the third octet of their subnets, distinct
+ * per test file so files can run side by side.
+ */
+export class NetnsPair {
+  readonly a: NetnsNode;
+  readonly b: NetnsNode;
+
+  constructor(
+    private readonly tag: string,
+    readonly x: number,
+  ) {
+    this.a = this.node('a');
+    this.b = this.node('b');
+  }
+
+  up(): void {
+    this.netns('up', this.tag, String(this.x));
+  }
+
+  /** Start n's ferryd; gateway: serve HTTP on :8080. */
+  start(n: NetnsNode, opts: { gateway: boolean }): void {
+    const args = [
+      `--net=/run/netns/${n.ns}`,
+      process.execPath,
+      '--import',
+      pathToFileURL(paths.tsxLoader).href,
+      FERRYD,
+      '--name', n.name,
+      '--grpc', '0.0.0.0:7070',
+      '--peer', `${n.linkIp}:7071`,
+      '--pin-dir', n.pinDir,
+      ...(opts.gateway ? ['--gateway', '0.0.0.0:8080'] : []),
+    ];
+    const child = spawn('nsenter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => n.logs.push(...d.toString().split('\n').filter(Boolean)));
+    n.child = child;
+    n.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  async stop(n: NetnsNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!n.child || n.child.exitCode !== null || n.child.signalCode !== null) return;
+    n.child.kill(signal);
+    const timer = setTimeout(() => n.child?.kill('SIGKILL'), 5000);
+    await n.exited;
+    clearTimeout(timer);
+  }
+
+  /** Stop both ferryd, delete namespaces and links, unpin the maps. */
+  async down(): Promise<void> {
+    for (const n of [this.a, this.b]) await this.stop(n);
+    try {
+      this.netns('down', this.tag);
+    } finally {
+      for (const n of [this.a, this.b]) {
+        try {
+          RouterClass.unpin(n.pinDir);
+        } catch {
+          // never pinned (ferryd did not start)
+        }
+      }
+    }
+  }
+
+  logs(lines = 20): string {
+    return [...this.a.logs, ...this.b.logs].slice(-lines).join('\n');
+  }
+
+  private node(name: 'a' | 'b'): NetnsNode {
+    const x = this.x;
+    return {
+      name,
+      ns: `ferry-${name}-${this.tag}`,
+      pinDir: `/sys/fs/bpf/ferry-test-${process.pid}-${this.tag}-${name}`,
+      hostIp: name === 'a' ? `10.214.${x}.2` : `10.215.${x}.2`,
+      linkIp: name === 'a' ? `10.213.${x}.1` : `10.213.${x}.2`,
+      logs: [],
+    };
+  }
+
+  private netns(...args: string[]): void {
+    const r = spawnSync('bash', [NETNS, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`netns.sh ${args.join(' ')} failed: ${r.stderr}`);
+  }
+}
