@@ -73,7 +73,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       mesh
         .sync()
         .catch((err: Error) => log.warn('peer links incomplete', { node: e.node, error: err.message }))
-        .then(() => chains.reconcile(e.node));
+        .then(() => chains.reconcile(e.node))
+        .catch((err: Error) => log.error('reconcile after node-ready failed; retried when the node next comes back or on apply', { node: e.node, error: err.message }));
     });
     closers.push(unsubscribe);
     const admin = await startAdminServer(opts.adminAddress, { chains, nodes, events, log: log.child({ part: 'admin' }) });

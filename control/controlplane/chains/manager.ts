@@ -171,10 +171,9 @@ export class ChainManager {
    * enter the chain at any node. */
   private gatewayNodes(instances: PlacedInstance[]): string[] {
     const running = new Set(instances.map((i) => i.node));
-    const ready = this.nodes.list().filter((n) => n.ready);
-    const peered = (name: string) => ready.some((n) => n.name === name && n.info.peerAddress !== '');
-    if ([...running].every(peered)) {
-      for (const n of ready) if (n.info.peerAddress !== '' && n.info.gatewayAddress !== '') running.add(n.name);
+    const linkable = this.nodes.list().filter((n) => n.ready && n.info.peerAddress !== '');
+    if ([...running].every((name) => linkable.some((n) => n.name === name))) {
+      for (const n of linkable) if (n.info.gatewayAddress !== '') running.add(n.name);
     }
     return [...running].sort();
   }

@@ -8,10 +8,10 @@ import { connectFerryd, type FerrydClient } from '../../ferryd/client.js';
 import type { NodeInfo, NodeStats } from '../../ferryd/proto.js';
 import type { Arch } from '../../chain/ir.js';
 import type { Logger } from '../../log.js';
+import { MAX_NODES } from '../chains/ids.js';
 import type { EventBus } from '../events.js';
 import type { NodeView } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
-import { MAX_NODES } from '../chains/ids.js';
 import { RateMeter } from './rates.js';
 
 export interface NodeRecord {
