@@ -11,14 +11,15 @@ ferry() {
   node bin/ferry.js "$@"
 }
 
+chains="motion parking online-boutique"
 ferry up
 echo >&2
-for chain in motion parking online-boutique; do
+for chain in $chains; do
   ferry apply -f "chains/$chain/chain.yaml"
   echo >&2
 done
 
-for chain in motion parking online-boutique; do
+for chain in $chains; do
   for req in chains/$chain/requests/*.json; do
     [ -e "$req" ] || continue
     ferry invoke "$chain" --data "@$req" -v || true
@@ -27,7 +28,7 @@ for chain in motion parking online-boutique; do
 done
 
 ferry get chains
-gw=$(node -e 'const s=JSON.parse(require("fs").readFileSync(require("path").join(process.env.FERRY_HOME||require("os").homedir()+"/.ferry","state.json"),"utf8"));console.log(s.gateway)')
+gw=$(node --input-type=module -e 'import { readState } from "./dist/control/cli/state.js"; console.log(readState()?.gateway ?? "127.0.0.1:8080")')
 cat >&2 <<HINT
 
 ferry keeps running. Send your own requests:

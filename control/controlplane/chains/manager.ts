@@ -9,7 +9,7 @@ import { compileChainText } from '../../chain/validate.js';
 import type { Logger } from '../../log.js';
 import type { EventBus } from '../events.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
-import type { NodeRegistry } from '../nodes/registry.js';
+import { hasPeerListener, type NodeRegistry } from '../nodes/registry.js';
 import type { Scheduler } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
 import { Deployer } from './deploy.js';
@@ -171,7 +171,7 @@ export class ChainManager {
    * enter the chain at any node. */
   private gatewayNodes(instances: PlacedInstance[]): string[] {
     const running = new Set(instances.map((i) => i.node));
-    const linkable = this.nodes.list().filter((n) => n.ready && n.info.peerAddress !== '');
+    const linkable = this.nodes.list().filter((n) => n.ready && hasPeerListener(n));
     if ([...running].every((name) => linkable.some((n) => n.name === name))) {
       for (const n of linkable) if (n.info.gatewayAddress !== '') running.add(n.name);
     }

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../../log.js';
 import { infraBlock } from '../chains/ids.js';
-import type { NodeEntry, NodeRegistry } from './registry.js';
+import { hasPeerListener, type NodeEntry, type NodeRegistry } from './registry.js';
 
 export class PeerMesh {
   private queue: Promise<unknown> = Promise.resolve();
@@ -27,7 +27,7 @@ export class PeerMesh {
 
   private async syncNow(): Promise<void> {
     // Lost nodes stay in the others' lists: their links redial by themselves.
-    const peered = this.nodes.list().filter((n) => n.info.peerAddress !== '');
+    const peered = this.nodes.list().filter(hasPeerListener);
     const failures: string[] = [];
     for (const n of peered.filter((p) => p.ready)) {
       const peers = peered.filter((p) => p !== n).map((p) => ({ name: p.name, address: dialable(p) }));

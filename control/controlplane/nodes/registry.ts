@@ -31,6 +31,9 @@ export interface NodeEntry extends NodeRecord {
   stats?: NodeStats;
 }
 
+/** Its ferryd listens for other nodes' ferryd, so chains may cross it. */
+export const hasPeerListener = (n: Pick<NodeEntry, 'info'>): boolean => n.info.peerAddress !== '';
+
 export type Connect = (address: string) => FerrydClient;
 
 const NODE_PREFIX = '/nodes/';
@@ -116,7 +119,7 @@ export class NodeRegistry {
         usedCpuMilli: 0,
         usedMemoryMb: 0,
         labels: n.labels,
-        peered: n.info.peerAddress !== '',
+        peered: hasPeerListener(n),
       }));
   }
 
