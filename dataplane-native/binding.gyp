@@ -14,6 +14,7 @@
         "src/descriptor.c",
         "src/endpoint.c",
         "src/instance.c",
+        "src/control.c",
         "src/bpf_loader.c"
       ],
       "include_dirs": [

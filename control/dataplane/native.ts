@@ -11,8 +11,13 @@ export interface BufferRef {
 
 export interface PoolClassStats {
   size: number;
+  /** Buffers in service (the class's capacity now). */
   count: number;
   inUse: number;
+  /** Slots reserved: what the class can grow to. */
+  maxCount: number;
+  /** Allocations that found the class empty (the signal to grow it). */
+  misses: number;
 }
 
 export interface PoolStats {
@@ -25,7 +30,16 @@ export interface PoolStats {
 
 export interface SizeClass {
   size: number;
+  /** Buffers in service at creation. */
   count: number;
+  /** Slots reserved to grow into (default: count, a fixed class). */
+  maxCount?: number;
+}
+
+/** A buffer ferry_pool_expire freed: who held it, for which request. */
+export interface ExpiredBuffer {
+  owner: number;
+  tag: number;
 }
 
 export interface NativePool {
@@ -40,6 +54,12 @@ export interface NativePool {
   /** Also the request tags (low 32 bits of request ids) of what was freed. */
   reclaimTagged(owner: number): { count: number; tags: number[] };
   stats(): PoolStats;
+  /** Slots of class cls put in / taken out of service; returns how many. */
+  grow(cls: number, n: number): number;
+  shrink(cls: number, n: number): number;
+  /** Free every buffer whose deadline is at or before nowMs (native.nowMs()). */
+  expire(nowMs: number): { count: number; expired: ExpiredBuffer[] };
+  label(offset: number, generation: number, tag: number, deadlineMs: number): void;
   close(): void;
 }
 
@@ -61,6 +81,8 @@ export interface SendRequest {
   length: number;
   requestId: number;
   replyTo?: number;
+  /** native.nowMs() after which the buffer may be taken back; 0 = never. */
+  deadlineMs?: number;
 }
 
 export interface InstanceOptions {
@@ -87,7 +109,9 @@ export interface NativeInstance {
   forward(frame: Uint8Array, length: number, nextIndex?: number): number;
   forwardBuffer(frame: Uint8Array, offset: number, generation: number, length: number, nextIndex?: number): number;
   fail(frame: Uint8Array, status: number, message: string): number;
-  alloc(size: number): BufferRef;
+  /** With the frame of the request it is for, the buffer inherits that
+   * request's tag and deadline. */
+  alloc(size: number, forFrame?: Uint8Array): BufferRef;
   capacity(offset: number, generation: number): number;
   free(offset: number, generation: number): void;
   /** Frees the buffer only if this instance still owns it; true if it did. */
@@ -95,6 +119,9 @@ export interface NativeInstance {
   send(req: SendRequest): number;
   sendRaw(bytes: Uint8Array): number;
   stats(): InstanceStats;
+  label(offset: number, generation: number, tag: number, deadlineMs: number): void;
+  /** Tell ferryd the function is loaded (a no-op without a control channel). */
+  ready(): void;
   close(): void;
 }
 
@@ -106,6 +133,8 @@ export interface NativeEndpoint {
   stop(): void;
   send(frame: Uint8Array): number;
   sendRaw(bytes: Uint8Array): number;
+  /** Descriptors queued right now, into rx (0: none; -1: closed), without blocking. */
+  recvNow(): number;
   close(): void;
 }
 
@@ -167,6 +196,7 @@ export interface DescriptorLayout {
   version: number;
   stageReply: number;
   flagError: number;
+  control: { size: number; ready: number; ping: number; pong: number };
   maxHops: number;
   maxInstances: number;
   maxReplicas: number;
@@ -196,6 +226,11 @@ export interface NativeAddon {
   Router: new (opts: { object: string; pinDir: string; forceReload?: boolean }) => NativeRouter & {};
   layout: DescriptorLayout;
   endpointPair(): [number, number];
+  /** [instanceFd, ferrydFd]: a unix stream pair for an instance's control channel. */
+  controlPair(): [number, number];
+  dupFd(fd: number): number;
+  /** The clock pool deadlines are on: CLOCK_MONOTONIC ms mod 2^32, never 0. */
+  nowMs(): number;
   closeFd(fd: number): void;
 }
 

@@ -16,6 +16,7 @@ Napi::Function EndpointWrap::Init(Napi::Env env) {
                       InstanceMethod("send", &EndpointWrap::Send),
                       InstanceMethod("sendRaw", &EndpointWrap::SendRaw),
                       InstanceMethod("close", &EndpointWrap::Close),
+                      InstanceMethod("recvNow", &EndpointWrap::RecvNow),
                       InstanceAccessor("garbageBytes", &EndpointWrap::GarbageBytes, nullptr)});
 }
 
@@ -53,6 +54,16 @@ void EndpointWrap::OnReadable(Napi::Env env) {
     n = -1;
   }
   callback_.MakeCallback(Value(), {Napi::Number::New(env, n)});
+}
+
+// recvNow() -> n descriptors now in `rx` (0: nothing queued), -1 when the
+// other side closed: empties the socket of an instance that died, without
+// blocking and without the poller.
+Napi::Value EndpointWrap::RecvNow(const Napi::CallbackInfo &info) {
+  if (fd_ < 0) throw Napi::Error::New(info.Env(), "endpoint is closed");
+  int n = ferry_endpoint_recv_nowait(fd_, &rx_, frames_);
+  if (n < 0) n = n == -EAGAIN ? 0 : -1;
+  return Napi::Number::New(info.Env(), n);
 }
 
 Napi::Value EndpointWrap::Stop(const Napi::CallbackInfo &info) {

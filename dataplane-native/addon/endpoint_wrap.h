@@ -26,6 +26,7 @@ class EndpointWrap : public Napi::ObjectWrap<EndpointWrap> {
   Napi::Value Send(const Napi::CallbackInfo &info);
   Napi::Value SendRaw(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
+  Napi::Value RecvNow(const Napi::CallbackInfo &info);
   Napi::Value GarbageBytes(const Napi::CallbackInfo &info);
   void OnReadable(Napi::Env env);
 

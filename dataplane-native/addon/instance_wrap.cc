@@ -24,6 +24,8 @@ Napi::Function InstanceWrap::Init(Napi::Env env) {
                       InstanceMethod("send", &InstanceWrap::Send),
                       InstanceMethod("sendRaw", &InstanceWrap::SendRaw),
                       InstanceMethod("stats", &InstanceWrap::Stats),
+                      InstanceMethod("label", &InstanceWrap::Label),
+                      InstanceMethod("ready", &InstanceWrap::Ready),
                       InstanceMethod("close", &InstanceWrap::Close)});
 }
 
@@ -66,6 +68,7 @@ InstanceWrap::InstanceWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<In
 
 InstanceWrap::~InstanceWrap() {
   poller_.reset();
+  ctl_poller_.reset();
   if (open_) {
     in_.pool.base = nullptr;  // the ArrayBuffer owns the mapping
     ferry_instance_close(&in_);
@@ -79,6 +82,22 @@ Napi::Value InstanceWrap::Start(const Napi::CallbackInfo &info) {
   callback_ = Napi::Persistent(info[0].As<Napi::Function>());
   if (!poller_) poller_ = std::make_unique<Poller>(info.Env(), in_.fd, [this](Napi::Env env) { OnReadable(env); });
   poller_->Start();
+  // Pings are answered here, on the JS thread: an instance whose event
+  // loop is stuck in a handler does not answer, which is the point.
+  if (in_.ctl_fd >= 0 && !ctl_poller_) {
+    ctl_poller_ = std::make_unique<Poller>(info.Env(), in_.ctl_fd, [this](Napi::Env) {
+      if (ferry_control_serve(in_.ctl_fd, &in_.ctl_rx) == -ECONNRESET) ctl_poller_->Stop();
+    });
+    ctl_poller_->Start();
+  }
+  return info.Env().Undefined();
+}
+
+// ready(): tell ferryd the function is loaded (no-op without a control channel).
+Napi::Value InstanceWrap::Ready(const Napi::CallbackInfo &info) {
+  if (!open_) throw Napi::Error::New(info.Env(), "instance is closed");
+  int rc = ferry_instance_ready(&in_);
+  if (rc < 0) ThrowCode(info.Env(), rc, "ready");
   return info.Env().Undefined();
 }
 
@@ -98,10 +117,10 @@ void InstanceWrap::OnReadable(Napi::Env env) {
 
 // Descriptors go back and forth as 48-byte frames: a view into `rx` while the
 // handler is synchronous, a copy the SDK keeps while it awaits.
-ferry_desc InstanceWrap::Frame(const Napi::CallbackInfo &info) {
+ferry_desc InstanceWrap::Frame(const Napi::CallbackInfo &info, size_t arg) {
   if (!open_) throw Napi::Error::New(info.Env(), "instance is closed");
-  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "expected a descriptor frame");
-  Napi::Uint8Array frame = info[0].As<Napi::Uint8Array>();
+  if (!info[arg].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "expected a descriptor frame");
+  Napi::Uint8Array frame = info[arg].As<Napi::Uint8Array>();
   if (frame.ByteLength() != FERRY_DESC_SIZE)
     throw Napi::RangeError::New(info.Env(), "a descriptor frame is exactly 48 bytes");
   ferry_desc d;
@@ -133,8 +152,17 @@ Napi::Value InstanceWrap::ForwardBuffer(const Napi::CallbackInfo &info) {
   uint32_t len = info[3].As<Napi::Number>().Uint32Value();
   int rc = ferry_pool_check(&in_.pool, off, gen, len);
   if (rc < 0) ThrowCode(info.Env(), rc, "forwardBuffer");
+  // The request's own buffer is gone: it outlived its deadline and ferryd
+  // took it back. Nobody waits for the answer any more.
+  rc = ferry_pool_check(&in_.pool, d.offset, d.generation, 0);
+  if (rc < 0) {
+    ferry_pool_free(&in_.pool, off, gen);
+    ThrowCode(info.Env(), rc, "forwardBuffer (the request's input)");
+  }
+  // The output lives as long as the request: it inherits the input's label.
+  if (ferry_pool_inherit(&in_.pool, off, gen, d.offset, d.generation) < 0)
+    ferry_pool_tag(&in_.pool, off, gen, static_cast<uint32_t>(d.request_id));
   ferry_pool_free(&in_.pool, d.offset, d.generation);
-  ferry_pool_tag(&in_.pool, off, gen, static_cast<uint32_t>(d.request_id));
   d.offset = off;
   d.generation = gen;
   d.length = len;
@@ -149,9 +177,27 @@ Napi::Value InstanceWrap::Fail(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), ferry_instance_fail(&in_, &d, status, msg.c_str()));
 }
 
+// alloc(size, frame?) -> {offset, capacity, generation}; with the frame of
+// the request it is for, the buffer inherits that request's tag and deadline.
 Napi::Value InstanceWrap::Alloc(const Napi::CallbackInfo &info) {
   if (!open_) throw Napi::Error::New(info.Env(), "instance is closed");
-  return AllocObject(info.Env(), &in_.pool, info[0].As<Napi::Number>().Uint32Value(), in_.id);
+  Napi::Object o = AllocObject(info.Env(), &in_.pool, info[0].As<Napi::Number>().Uint32Value(), in_.id);
+  if (info.Length() > 1 && info[1].IsTypedArray()) {
+    ferry_desc d = Frame(info, 1);
+    ferry_pool_inherit(&in_.pool, static_cast<uint64_t>(o.Get("offset").As<Napi::Number>().DoubleValue()),
+                       o.Get("generation").As<Napi::Number>().Uint32Value(), d.offset, d.generation);
+  }
+  return o;
+}
+
+// label(offset, generation, tag, deadlineMs)
+Napi::Value InstanceWrap::Label(const Napi::CallbackInfo &info) {
+  if (!open_) throw Napi::Error::New(info.Env(), "instance is closed");
+  int rc = ferry_pool_label(&in_.pool, static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()),
+                            info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value(),
+                            info[3].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "label");
+  return info.Env().Undefined();
 }
 
 // capacity(offset, generation) -> bytes the live buffer can hold.
@@ -193,8 +239,10 @@ Napi::Value InstanceWrap::Send(const Napi::CallbackInfo &info) {
                   static_cast<uint64_t>(o.Get("requestId").As<Napi::Number>().DoubleValue()), &buf,
                   o.Get("length").As<Napi::Number>().Uint32Value(),
                   o.Has("replyTo") ? o.Get("replyTo").As<Napi::Number>().Uint32Value() : in_.id);
-  // Tag the buffer with its request so a crash can name what it interrupted.
-  ferry_pool_tag(&in_.pool, d.offset, d.generation, static_cast<uint32_t>(d.request_id));
+  // Label the buffer with its request so a crash can name what it
+  // interrupted, and with its deadline (deadlineMs) so it cannot outlive it.
+  uint32_t deadline = o.Has("deadlineMs") ? o.Get("deadlineMs").As<Napi::Number>().Uint32Value() : 0;
+  ferry_pool_label(&in_.pool, d.offset, d.generation, static_cast<uint32_t>(d.request_id), deadline);
   return Napi::Number::New(info.Env(), ferry_endpoint_send(in_.fd, &d));
 }
 
@@ -232,6 +280,7 @@ Napi::Value InstanceWrap::Stop(const Napi::CallbackInfo &info) {
 
 Napi::Value InstanceWrap::Close(const Napi::CallbackInfo &info) {
   poller_.reset();
+  ctl_poller_.reset();
   if (open_) {
     Unmap(pool_buffer_.Value(), mapping_, &in_.pool);
     ferry_instance_close(&in_);

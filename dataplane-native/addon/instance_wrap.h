@@ -22,7 +22,7 @@ class InstanceWrap : public Napi::ObjectWrap<InstanceWrap> {
   ~InstanceWrap() override;
 
  private:
-  ferry_desc Frame(const Napi::CallbackInfo &info);
+  ferry_desc Frame(const Napi::CallbackInfo &info, size_t arg = 0);
   void OnReadable(Napi::Env env);
   Napi::Value Start(const Napi::CallbackInfo &info);
   Napi::Value Stop(const Napi::CallbackInfo &info);
@@ -36,6 +36,8 @@ class InstanceWrap : public Napi::ObjectWrap<InstanceWrap> {
   Napi::Value Send(const Napi::CallbackInfo &info);
   Napi::Value SendRaw(const Napi::CallbackInfo &info);
   Napi::Value Stats(const Napi::CallbackInfo &info);
+  Napi::Value Label(const Napi::CallbackInfo &info);
+  Napi::Value Ready(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
 
   ferry_instance in_{};
@@ -46,6 +48,7 @@ class InstanceWrap : public Napi::ObjectWrap<InstanceWrap> {
   Napi::Reference<Napi::ArrayBuffer> rx_buffer_;
   Napi::FunctionReference callback_;
   std::unique_ptr<Poller> poller_;
+  std::unique_ptr<Poller> ctl_poller_;  // control channel: answers liveness pings
 };
 
 }  // namespace ferry

@@ -2,7 +2,10 @@
 // TypeScript side reads descriptor fields at offsets taken from abi.h.
 #include <napi.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstddef>
 
@@ -15,6 +18,7 @@
 extern "C" {
 #include "ferry/abi.h"
 #include "ferry/endpoint.h"
+#include "ferry/pool.h"
 }
 
 namespace ferry {
@@ -26,6 +30,12 @@ static Napi::Object Layout(Napi::Env env) {
   o.Set("version", FERRY_DESC_VERSION);
   o.Set("stageReply", FERRY_STAGE_REPLY);
   o.Set("flagError", FERRY_F_ERROR);
+  Napi::Object ctl = Napi::Object::New(env);
+  ctl.Set("size", static_cast<uint32_t>(FERRY_CTL_MSG_SIZE));
+  ctl.Set("ready", FERRY_CTL_READY);
+  ctl.Set("ping", FERRY_CTL_PING);
+  ctl.Set("pong", FERRY_CTL_PONG);
+  o.Set("control", ctl);
   o.Set("maxHops", FERRY_MAX_HOPS);
   o.Set("maxInstances", FERRY_MAX_INSTANCES);
   o.Set("maxReplicas", FERRY_MAX_REPLICAS);
@@ -69,6 +79,30 @@ static Napi::Value EndpointPair(const Napi::CallbackInfo &info) {
   return arr;
 }
 
+// controlPair() -> [instanceFd, ferrydFd]: the unix stream socket pair of
+// an instance's control channel (see struct ferry_ctl_msg in abi.h).
+static Napi::Value ControlPair(const Napi::CallbackInfo &info) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    ThrowCode(info.Env(), -errno, "create control socket pair");
+  Napi::Array arr = Napi::Array::New(info.Env(), 2);
+  arr.Set(0u, sv[0]);
+  arr.Set(1u, sv[1]);
+  return arr;
+}
+
+// dupFd(fd) -> a close-on-exec duplicate.
+static Napi::Value DupFd(const Napi::CallbackInfo &info) {
+  int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) ThrowCode(info.Env(), -errno, "dup fd");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// nowMs(): the clock pool deadlines are on (ferry_pool_now_ms).
+static Napi::Value NowMs(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), ferry_pool_now_ms());
+}
+
 static Napi::Value CloseFd(const Napi::CallbackInfo &info) {
   close(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -82,6 +116,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Layout(env));
   exports.Set("endpointPair", Napi::Function::New(env, EndpointPair));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("controlPair", Napi::Function::New(env, ControlPair));
+  exports.Set("dupFd", Napi::Function::New(env, DupFd));
+  exports.Set("nowMs", Napi::Function::New(env, NowMs));
   return exports;
 }
 

@@ -43,6 +43,8 @@ Napi::Object PoolStatsObject(Napi::Env env, const ferry_pool *p) {
     k.Set("size", st.cls[c].buf_size);
     k.Set("count", st.cls[c].count);
     k.Set("inUse", st.cls[c].in_use);
+    k.Set("maxCount", st.cls[c].max_count);
+    k.Set("misses", static_cast<double>(st.cls[c].misses));
     in_use += st.cls[c].in_use;
     cls.Set(c, k);
   }
@@ -74,10 +76,14 @@ Napi::Function PoolWrap::Init(Napi::Env env) {
                       InstanceMethod("reclaim", &PoolWrap::Reclaim),
                       InstanceMethod("reclaimTagged", &PoolWrap::ReclaimTagged),
                       InstanceMethod("stats", &PoolWrap::Stats),
+                      InstanceMethod("grow", &PoolWrap::Grow),
+                      InstanceMethod("shrink", &PoolWrap::Shrink),
+                      InstanceMethod("expire", &PoolWrap::Expire),
+                      InstanceMethod("label", &PoolWrap::Label),
                       InstanceMethod("close", &PoolWrap::Close)});
 }
 
-// new Pool({name, classes: [{size, count}]})  creates a pool;
+// new Pool({name, classes: [{size, count, maxCount?}]})  creates a pool;
 // new Pool({fd})                              maps one received from ferryd.
 PoolWrap::PoolWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<PoolWrap>(info) {
   Napi::Env env = info.Env();
@@ -95,11 +101,12 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<PoolWrap>(
       Napi::Object c = arr.Get(i).As<Napi::Object>();
       cls[i].buf_size = c.Get("size").As<Napi::Number>().Uint32Value();
       cls[i].count = c.Get("count").As<Napi::Number>().Uint32Value();
+      cls[i].max_count = c.Has("maxCount") ? c.Get("maxCount").As<Napi::Number>().Uint32Value() : 0;
     }
     rc = ferry_pool_create(&pool_, name.c_str(), cls.data(), static_cast<uint32_t>(cls.size()));
     if (rc < 0)
       ThrowCode(env, rc,
-                "create pool (classes must be ascending multiples of 64 bytes, 1 to " +
+                "create pool (classes must be ascending multiples of 64 bytes with count <= maxCount, 1 to " +
                     std::to_string(FERRY_POOL_MAX_CLASSES) + " of them)");
   }
   open_ = true;
@@ -170,6 +177,49 @@ Napi::Value PoolWrap::ReclaimTagged(const Napi::CallbackInfo &info) {
   o.Set("count", rc);
   o.Set("tags", arr);
   return o;
+}
+
+// grow(cls, n) / shrink(cls, n) -> how many slots went in / out of service.
+Napi::Value PoolWrap::Grow(const Napi::CallbackInfo &info) {
+  int rc = ferry_pool_grow(Live(info.Env()), info[0].As<Napi::Number>().Uint32Value(),
+                           info[1].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "grow");
+  return Napi::Number::New(info.Env(), rc);
+}
+
+Napi::Value PoolWrap::Shrink(const Napi::CallbackInfo &info) {
+  int rc = ferry_pool_shrink(Live(info.Env()), info[0].As<Napi::Number>().Uint32Value(),
+                             info[1].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "shrink");
+  return Napi::Number::New(info.Env(), rc);
+}
+
+// expire(nowMs) -> {count, expired: [{owner, tag}]} (the first 1024 reported)
+Napi::Value PoolWrap::Expire(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  static const int kMax = 1024;
+  std::vector<ferry_pool_expired> out(kMax);
+  int n = ferry_pool_expire(Live(env), info[0].As<Napi::Number>().Uint32Value(), out.data(), kMax);
+  Napi::Object o = Napi::Object::New(env);
+  uint32_t shown = static_cast<uint32_t>(n < kMax ? n : kMax);
+  Napi::Array arr = Napi::Array::New(env, shown);
+  for (uint32_t i = 0; i < shown; i++) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("owner", out[i].owner);
+    e.Set("tag", out[i].tag);
+    arr.Set(i, e);
+  }
+  o.Set("count", n);
+  o.Set("expired", arr);
+  return o;
+}
+
+// label(offset, generation, tag, deadlineMs)
+Napi::Value PoolWrap::Label(const Napi::CallbackInfo &info) {
+  int rc = ferry_pool_label(Live(info.Env()), U64(info[0]), info[1].As<Napi::Number>().Uint32Value(),
+                            info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value());
+  if (rc < 0) ThrowCode(info.Env(), rc, "label");
+  return info.Env().Undefined();
 }
 
 Napi::Value PoolWrap::Stats(const Napi::CallbackInfo &info) {

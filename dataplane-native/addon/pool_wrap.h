@@ -21,6 +21,10 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
   Napi::Value Reclaim(const Napi::CallbackInfo &info);
   Napi::Value ReclaimTagged(const Napi::CallbackInfo &info);
   Napi::Value Stats(const Napi::CallbackInfo &info);
+  Napi::Value Grow(const Napi::CallbackInfo &info);
+  Napi::Value Shrink(const Napi::CallbackInfo &info);
+  Napi::Value Expire(const Napi::CallbackInfo &info);
+  Napi::Value Label(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
 
   ferry_pool pool_{};

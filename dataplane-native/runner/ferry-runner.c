@@ -4,12 +4,15 @@
  *
  *   ferry-runner FUNCTION.so      (environment set by ferryd, see instance.h)
  *
- * Blocks in recv() on its endpoint until a descriptor arrives, so an idle
- * instance costs no CPU; processes what arrived, then blocks again.
+ * Blocks in poll() on its endpoint and its control channel until a
+ * descriptor or a liveness ping arrives, so an idle instance costs no CPU;
+ * processes what arrived, then blocks again. A handler that never returns
+ * leaves pings unanswered, and ferryd restarts the instance.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,14 +67,13 @@ uint8_t *ferry_output_alloc(struct ferry_call *c, uint32_t size)
 		ferry_pool_free(&c->in->pool, c->out.offset, c->out.generation);
 		c->has_out = 0;
 	}
-	rc = ferry_pool_alloc(&c->in->pool, size, c->in->id, &c->out);
+	rc = ferry_instance_alloc_for(c->in, c->d, size, &c->out);
 	if (rc < 0) {
 		snprintf(c->error, sizeof(c->error), "output of %u bytes: %s", size,
 			 ferry_pool_strerror(rc));
 		return NULL;
 	}
 	c->has_out = 1;
-	ferry_pool_tag(&c->in->pool, c->out.offset, c->out.generation, (uint32_t)c->d->request_id);
 	return ferry_pool_ptr(&c->in->pool, c->out.offset);
 }
 
@@ -115,6 +117,13 @@ static void handle_one(struct ferry_instance *in, ferry_handle_fn handle,
 
 	call.out_len = d->length; /* default: pass the input on unchanged */
 	rc = handle(&call);
+	if (ferry_pool_check(&in->pool, d->offset, d->generation, 0) < 0) {
+		/* The request outlived its deadline while the handler ran and
+		 * ferryd took its buffer back: nobody waits for an answer. */
+		if (call.has_out)
+			ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
+		return;
+	}
 	if (rc != 0 || call.error[0]) {
 		if (call.has_out)
 			ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
@@ -171,7 +180,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "{\"level\":\"error\",\"msg\":\"ferry_init failed\",\"stage\":\"%s\"}\n", in.stage_name);
 		return 4;
 	}
+	if (ferry_instance_ready(&in) < 0) {
+		fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot tell ferryd the instance is ready\",\"errno\":%d}\n", errno);
+		return 1;
+	}
 	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = in.fd, .events = POLLIN },
+			{ .fd = in.ctl_fd, .events = POLLIN }, /* ignored when -1 */
+		};
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "{\"level\":\"error\",\"msg\":\"poll failed\",\"errno\":%d}\n", errno);
+			return 1;
+		}
+		if (pfd[1].revents && ferry_control_serve(in.ctl_fd, &in.ctl_rx) == -ECONNRESET)
+			break; /* ferryd closed the channel: we are being stopped */
+		if (!pfd[0].revents)
+			continue;
 		n = ferry_endpoint_recv(in.fd, &in.rx, batch);
 		if (n == -ECONNRESET)
 			break; /* ferryd closed our endpoint: we are being stopped */

@@ -102,14 +102,14 @@ static size_t next_frame(const uint8_t *buf, size_t from, size_t have)
 	}
 }
 
-int ferry_endpoint_recv(int fd, struct ferry_rx *rx, struct ferry_desc *out)
+static int recv_batch(int fd, struct ferry_rx *rx, struct ferry_desc *out, int flags)
 {
 	size_t pos = 0, start;
 	ssize_t n;
 	int count = 0;
 
 	for (;;) {
-		n = recv(fd, rx->buf + rx->have, sizeof(rx->buf) - rx->have, 0);
+		n = recv(fd, rx->buf + rx->have, sizeof(rx->buf) - rx->have, flags);
 		if (n > 0)
 			break;
 		if (n == 0)
@@ -133,4 +133,14 @@ int ferry_endpoint_recv(int fd, struct ferry_rx *rx, struct ferry_desc *out)
 	rx->have -= pos;
 	memmove(rx->buf, rx->buf + pos, rx->have);
 	return count;
+}
+
+int ferry_endpoint_recv(int fd, struct ferry_rx *rx, struct ferry_desc *out)
+{
+	return recv_batch(fd, rx, out, 0);
+}
+
+int ferry_endpoint_recv_nowait(int fd, struct ferry_rx *rx, struct ferry_desc *out)
+{
+	return recv_batch(fd, rx, out, MSG_DONTWAIT);
 }

@@ -63,6 +63,7 @@ int ferry_instance_open(struct ferry_instance *in, uint32_t id, uint32_t chain_i
 
 	memset(in, 0, sizeof(*in));
 	in->pool.fd = -1;
+	in->ctl_fd = -1;
 	in->id = id;
 	in->chain_id = chain_id;
 	in->stage = stage;
@@ -90,9 +91,15 @@ int ferry_instance_from_env(struct ferry_instance *in, char *err, size_t errlen)
 	uint32_t id, chain, stage, fd, pool_fd;
 	int rc;
 
+	const char *ctl = getenv("FERRY_CONTROL_FD");
+	uint32_t ctl_fd = 0;
+
 	memset(in, 0, sizeof(*in));
 	in->fd = -1;
 	in->pool.fd = -1;
+	in->ctl_fd = -1;
+	if (ctl && *ctl && (rc = env_u32("FERRY_CONTROL_FD", &ctl_fd, err, errlen)))
+		return rc;
 	if ((rc = env_u32("FERRY_INSTANCE_ID", &id, err, errlen)) ||
 	    (rc = env_u32("FERRY_CHAIN_ID", &chain, err, errlen)) ||
 	    (rc = env_u32("FERRY_STAGE", &stage, err, errlen)) ||
@@ -101,8 +108,10 @@ int ferry_instance_from_env(struct ferry_instance *in, char *err, size_t errlen)
 		return rc;
 	rc = ferry_instance_open(in, id, chain, (uint16_t)stage, getenv("FERRY_STAGE_NAME"),
 				 (int)fd, (int)pool_fd, getenv("FERRY_NEXT"), err, errlen);
-	if (rc == 0)
+	if (rc == 0) {
 		close((int)pool_fd); /* the mapping keeps its own dup */
+		in->ctl_fd = ctl && *ctl ? (int)ctl_fd : -1;
+	}
 	return rc;
 }
 
@@ -111,7 +120,29 @@ void ferry_instance_close(struct ferry_instance *in)
 	ferry_pool_detach(&in->pool);
 	if (in->fd >= 0)
 		close(in->fd);
+	if (in->ctl_fd >= 0)
+		close(in->ctl_fd);
 	in->fd = -1;
+	in->ctl_fd = -1;
+}
+
+int ferry_instance_ready(struct ferry_instance *in)
+{
+	if (in->ctl_fd < 0)
+		return 0;
+	return ferry_control_send(in->ctl_fd, FERRY_CTL_READY, 0);
+}
+
+int ferry_instance_alloc_for(struct ferry_instance *in, const struct ferry_desc *d,
+			     uint32_t size, struct ferry_buf *out)
+{
+	int rc = ferry_pool_alloc(&in->pool, size, in->id, out);
+
+	if (rc < 0)
+		return rc;
+	if (ferry_pool_inherit(&in->pool, out->offset, out->generation, d->offset, d->generation) < 0)
+		ferry_pool_tag(&in->pool, out->offset, out->generation, (uint32_t)d->request_id);
+	return 0;
 }
 
 int ferry_instance_next_index(const struct ferry_instance *in, const char *name)

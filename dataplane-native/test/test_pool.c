@@ -189,6 +189,174 @@ static void test_free_owned(void)
 	ferry_pool_detach(&p);
 }
 
+
+/* Elastic classes: grow into reserved slots, shrink idle ones, and a
+ * descriptor naming a slot out of service is refused. */
+static void test_grow_and_shrink(void)
+{
+	static const struct ferry_pool_class_spec cls[] = {
+		{ .buf_size = 2048, .count = 2, .max_count = 6 },
+		{ .buf_size = 65536, .count = 1, .max_count = 3 },
+	};
+	struct ferry_pool p, other;
+	struct ferry_buf b[8];
+	struct ferry_pool_stats st;
+	int i;
+
+	CHECK(ferry_pool_create(&p, "elastic", cls, 2) == 0, "create");
+	CHECK(ferry_pool_attach(&other, p.fd) == 0, "another process's view maps it");
+	for (i = 0; i < 2; i++)
+		CHECK(ferry_pool_alloc(&other, 100, 5, &b[i]) == 0 && b[i].capacity == 2048, "small %d", i);
+	CHECK(ferry_pool_alloc(&other, 100, 5, &b[2]) == 0 && b[2].capacity == 65536, "spills to the big class");
+	CHECK(ferry_pool_alloc(&other, 100, 5, &b[3]) == FERRY_EPOOL_EXHAUSTED, "capacity reached");
+	ferry_pool_stats(&p, &st);
+	CHECK(st.cls[0].misses == 2 && st.cls[0].count == 2 && st.cls[0].max_count == 6,
+	      "small class missed twice (%lu), 2 of 6 in service", (unsigned long)st.cls[0].misses);
+	/* A never-used reserved slot is not a live buffer. */
+	CHECK(ferry_pool_check(&other, b[1].offset + 2048 * 3, 1, 1) == FERRY_EDOUBLE_FREE, "reserved slot is free");
+
+	CHECK(ferry_pool_grow(&p, 0, 10) == 4, "grows to max_count only");
+	CHECK(ferry_pool_grow(&p, 0, 1) == 0, "then no more");
+	for (i = 3; i < 7; i++)
+		CHECK(ferry_pool_alloc(&other, 100, 5, &b[i]) == 0 && b[i].capacity == 2048, "grown slot %d", i);
+	for (i = 3; i < 7; i++)
+		ferry_pool_free(&other, b[i].offset, b[i].generation);
+
+	CHECK(ferry_pool_shrink(&p, 0, 3) == 3, "3 idle slots retired");
+	ferry_pool_stats(&p, &st);
+	CHECK(st.cls[0].count == 3 && st.cls[0].in_use == 2, "3 in service, 2 in use (%u, %u)",
+	      st.cls[0].count, st.cls[0].in_use);
+	CHECK(ferry_pool_shrink(&p, 0, 10) == 1, "only free slots retire, in-use ones stay");
+	CHECK(ferry_pool_alloc(&other, 100, 5, &b[3]) == FERRY_EPOOL_EXHAUSTED, "small class empty again, big one full");
+	CHECK(ferry_pool_grow(&p, 0, 2) == 2, "retired slots come back first");
+	ferry_pool_stats(&p, &st);
+	CHECK(st.cls[0].count == 4, "4 in service");
+	for (i = 0; i < 2; i++)
+		CHECK(ferry_pool_free(&other, b[i].offset, b[i].generation) == 0, "free held %d", i);
+	ferry_pool_stats(&p, &st);
+	CHECK(st.cls[0].in_use == 0 && st.cls[1].in_use == 1, "all small back");
+	CHECK(ferry_pool_free(&other, b[2].offset, b[2].generation) == 0, "free the big one");
+	CHECK(ferry_pool_grow(&p, 9, 1) == -EINVAL && ferry_pool_shrink(&p, 9, 1) == -EINVAL, "bad class");
+	ferry_pool_detach(&other);
+	ferry_pool_detach(&p);
+}
+
+/* A retired slot named by a stale descriptor is refused with its reason. */
+static void test_retired_slot_refused(void)
+{
+	static const struct ferry_pool_class_spec cls[] = { { .buf_size = 4096, .count = 1, .max_count = 2 } };
+	struct ferry_pool p;
+	struct ferry_buf b;
+
+	CHECK(ferry_pool_create(&p, "retired", cls, 1) == 0, "create");
+	CHECK(ferry_pool_alloc(&p, 10, 3, &b) == 0, "alloc");
+	CHECK(ferry_pool_free(&p, b.offset, b.generation) == 0, "free");
+	CHECK(ferry_pool_shrink(&p, 0, 1) == 1, "retire it");
+	CHECK(ferry_pool_check(&p, b.offset, b.generation, 1) == FERRY_ERETIRED, "check: retired");
+	CHECK(ferry_pool_take(&p, b.offset, b.generation, 4) == FERRY_ERETIRED, "take: retired");
+	CHECK(ferry_pool_free(&p, b.offset, b.generation) == FERRY_ERETIRED, "free: retired");
+	CHECK(ferry_pool_reclaim(&p, 3) == 0, "reclaim leaves it");
+	CHECK(strstr(ferry_pool_strerror(FERRY_ERETIRED), "out of service") != NULL, "message");
+	ferry_pool_detach(&p);
+}
+
+/* Buffers past their deadline are freed whoever holds them; outputs
+ * inherit the deadline of the input they answer. */
+static void test_expire(void)
+{
+	struct ferry_pool p;
+	struct ferry_buf a, b, c, d;
+	struct ferry_pool_expired out[4];
+	uint32_t now = ferry_pool_now_ms();
+
+	CHECK(ferry_pool_create(&p, "expire", classes, 2) == 0, "create");
+	CHECK(ferry_pool_alloc(&p, 10, 1, &a) == 0 && ferry_pool_alloc(&p, 10, 1, &b) == 0 &&
+	      ferry_pool_alloc(&p, 10, 1, &c) == 0 && ferry_pool_alloc(&p, 10, 1, &d) == 0, "alloc");
+	CHECK(ferry_pool_label(&p, a.offset, a.generation, 77, now + 100) == 0, "label a");
+	CHECK(ferry_pool_take(&p, a.offset, a.generation, 9) == 0, "a hung in instance 9");
+	CHECK(ferry_pool_label(&p, b.offset, b.generation, 78, now + 5000) == 0, "label b");
+	CHECK(ferry_pool_inherit(&p, c.offset, c.generation, a.offset, a.generation) == 0, "c inherits a");
+	CHECK(ferry_pool_inherit(&p, c.offset, c.generation, a.offset, a.generation + 1) == FERRY_ESTALE,
+	      "inherit from a stale source");
+	/* d has no deadline: only its owner's death frees it. */
+	CHECK(ferry_pool_expire(&p, now + 99, out, 4) == 0, "nothing due yet");
+	CHECK(ferry_pool_expire(&p, now + 100, out, 4) == 2, "a and c due");
+	CHECK(out[0].tag == 77 && out[1].tag == 77, "both for request 77");
+	CHECK((out[0].owner == 9 && out[1].owner == 1) || (out[0].owner == 1 && out[1].owner == 9),
+	      "reported with their holders");
+	CHECK(ferry_pool_check(&p, a.offset, a.generation, 1) == FERRY_EDOUBLE_FREE, "a freed");
+	CHECK(ferry_pool_free(&p, a.offset, a.generation) == FERRY_EDOUBLE_FREE,
+	      "the hung holder's late free is refused");
+	/* Wrap-around: a deadline just past 2^32 ms is still in the future. */
+	CHECK(ferry_pool_label(&p, b.offset, b.generation, 78, 5) == 0, "b's deadline wraps");
+	CHECK(ferry_pool_expire(&p, 0xFFFFFFF0u, out, 4) == 0, "not due before the wrap");
+	CHECK(ferry_pool_expire(&p, 6, out, 4) == 1 && out[0].tag == 78, "due after it");
+	CHECK(in_use(&p) == 1, "only d left");
+	CHECK(ferry_pool_now_ms() != 0, "the clock never reads 0");
+	ferry_pool_detach(&p);
+}
+
+/* Nothing a request wrote survives into the next allocation, for memset
+ * classes and for classes whose pages are dropped. */
+static void test_scrub_on_free(void)
+{
+	static const struct ferry_pool_class_spec cls[] = {
+		{ .buf_size = 2048, .count = 1 },
+		{ .buf_size = 1 << 20, .count = 1 },
+	};
+	struct ferry_pool p;
+	struct ferry_buf b;
+	int k, dirty;
+
+	CHECK(ferry_pool_create(&p, "scrub", cls, 2) == 0, "create");
+	for (k = 0; k < 2; k++) {
+		uint32_t size = cls[k].buf_size;
+		uint8_t *at;
+		uint32_t i;
+
+		CHECK(ferry_pool_alloc(&p, size, 1, &b) == 0 && b.capacity == size, "alloc %u", size);
+		memset(ferry_pool_ptr(&p, b.offset), 0xAB, size);
+		CHECK(ferry_pool_free(&p, b.offset, b.generation) == 0, "free");
+		CHECK(ferry_pool_alloc(&p, size, 2, &b) == 0, "alloc again");
+		at = ferry_pool_ptr(&p, b.offset);
+		for (i = 0, dirty = 0; i < size; i++)
+			dirty += at[i] != 0;
+		CHECK(dirty == 0, "class %u: %d bytes of the last request survived", size, dirty);
+		/* The mapping is still usable after its pages were dropped. */
+		at[size - 1] = 1;
+		CHECK(ferry_pool_reclaim(&p, 2) == 1, "reclaim");
+		CHECK(ferry_pool_alloc(&p, size, 3, &b) == 0 && ((uint8_t *)ferry_pool_ptr(&p, b.offset))[size - 1] == 0,
+		      "reclaimed buffers are scrubbed too");
+		ferry_pool_free(&p, b.offset, b.generation);
+	}
+	ferry_pool_detach(&p);
+}
+
+/* A tenant scribbling a live slot onto the free list does not get it
+ * handed out twice. */
+static void test_scribbled_free_list(void)
+{
+	static const struct ferry_pool_class_spec cls[] = { { .buf_size = 64, .count = 2 } };
+	struct ferry_pool p;
+	struct ferry_buf a, b, c;
+	uint64_t *head;
+
+	CHECK(ferry_pool_create(&p, "scribble", cls, 1) == 0, "create");
+	CHECK(ferry_pool_alloc(&p, 10, 1, &a) == 0, "alloc a");
+	/* Point the free list back at a (index 0), which is in use. The free
+	 * list head of class 0 sits right after the class's fixed fields;
+	 * find it by the value it must hold now: (tag << 32) | 2. */
+	for (head = (uint64_t *)p.base; (uint8_t *)head < p.base + 512; head++)
+		if ((uint32_t)*head == 2 && (*head >> 32) != 0)
+			break;
+	CHECK((uint8_t *)head < p.base + 512, "found the free list head");
+	*head = (*head & 0xFFFFFFFF00000000ull) | 1;
+	CHECK(ferry_pool_alloc(&p, 10, 2, &b) == FERRY_EPOOL_EXHAUSTED || b.offset != a.offset,
+	      "a is not handed out again");
+	(void)c;
+	ferry_pool_detach(&p);
+}
+
 int main(void)
 {
 	test_alloc_and_errors();
@@ -196,5 +364,10 @@ int main(void)
 	test_cross_process_stress();
 	test_reclaim_after_crash();
 	test_free_owned();
+	test_grow_and_shrink();
+	test_retired_slot_refused();
+	test_expire();
+	test_scrub_on_free();
+	test_scribbled_free_list();
 	return check_summary("test_pool");
 }

@@ -56,6 +56,22 @@ struct ferry_desc {
 /* Hops a request may take before the router drops it (loop guard). */
 #define FERRY_MAX_HOPS 64
 
+/* ------------------------------------------------------- control channel */
+
+/* Every instance also has a control channel to ferryd (a unix stream
+ * socket, FERRY_CONTROL_FD), apart from the data path: readiness and
+ * liveness never queue behind descriptors, and a liveness probe is answered
+ * only by an instance whose loop still turns. Fixed 8-byte records. */
+#define FERRY_CTL_READY 1u /* instance -> ferryd: loaded and serving */
+#define FERRY_CTL_PING  2u /* ferryd -> instance: still alive? */
+#define FERRY_CTL_PONG  3u /* instance -> ferryd: the ping's seq, answered */
+
+struct ferry_ctl_msg {
+	__u32 type; /* FERRY_CTL_* */
+	__u32 seq;
+};
+#define FERRY_CTL_MSG_SIZE 8
+
 /* ---------------------------------------------------------------- BPF maps */
 
 /* Instance ids index a per-CPU array, so they are bounded. Id 0 means

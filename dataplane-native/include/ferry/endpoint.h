@@ -37,5 +37,8 @@ struct ferry_rx {
  */
 #define FERRY_RX_BATCH 64
 int ferry_endpoint_recv(int fd, struct ferry_rx *rx, struct ferry_desc *out);
+/* The same, never blocking even on a blocking socket (0: nothing queued):
+ * for emptying the socket of an instance that died. */
+int ferry_endpoint_recv_nowait(int fd, struct ferry_rx *rx, struct ferry_desc *out);
 
 #endif /* FERRY_ENDPOINT_H */

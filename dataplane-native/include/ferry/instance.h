@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "control.h"
 #include "descriptor.h"
 #include "endpoint.h"
 #include "pool.h"
@@ -42,6 +43,8 @@ struct ferry_instance {
 	uint16_t stage;
 	char stage_name[FERRY_STAGE_NAME_MAX];
 	int fd; /* this instance's endpoint socket */
+	int ctl_fd; /* control channel to ferryd, -1 when there is none */
+	struct ferry_ctl_rx ctl_rx;
 	struct ferry_pool pool;
 	uint32_t nnext; /* 0: the stage replies to the caller */
 	struct ferry_next_stage next[FERRY_MAX_NEXT];
@@ -52,7 +55,8 @@ struct ferry_instance {
 /*
  * Fill in from the environment ferryd sets when it spawns an instance:
  * FERRY_INSTANCE_ID, FERRY_CHAIN_ID, FERRY_STAGE, FERRY_STAGE_NAME,
- * FERRY_ENDPOINT_FD, FERRY_POOL_FD, FERRY_NEXT ("name=id,name=id").
+ * FERRY_ENDPOINT_FD, FERRY_POOL_FD, FERRY_NEXT ("name=id,name=id"), and
+ * FERRY_CONTROL_FD when ferryd gave the instance a control channel.
  */
 int ferry_instance_from_env(struct ferry_instance *in, char *err, size_t errlen);
 /* The same from explicit values (an in-process endpoint such as a gateway).
@@ -63,6 +67,15 @@ int ferry_instance_open(struct ferry_instance *in, uint32_t id, uint32_t chain_i
 /* Parse "name=id,name=id" into in->next. */
 int ferry_instance_parse_next(struct ferry_instance *in, const char *spec);
 void ferry_instance_close(struct ferry_instance *in);
+
+/* Tell ferryd the function is loaded and may be routed to (no-op without
+ * a control channel). */
+int ferry_instance_ready(struct ferry_instance *in);
+
+/* Allocate an output buffer for request d: owned by this instance, with the
+ * tag and deadline of d's buffer, so it lives no longer than the request. */
+int ferry_instance_alloc_for(struct ferry_instance *in, const struct ferry_desc *d,
+			     uint32_t size, struct ferry_buf *out);
 
 /* Index in in->next of stage name, or -1. */
 int ferry_instance_next_index(const struct ferry_instance *in, const char *name);

@@ -16,6 +16,19 @@
  * free of a buffer whose owner is already 0 is a double free. Ownership moves
  * with the descriptor (ferry_pool_take), and ferry_pool_reclaim() frees all
  * a dead owner held.
+ *
+ * Elastic: each class reserves max_count slots of address space (the memfd
+ * is sparse, so a slot costs no memory until it is written) and keeps only
+ * `capacity` of them in service. ferryd grows a class by putting more slots
+ * on its free list and shrinks an idle one by retiring free slots (their
+ * pages go back to the kernel); it alone enforces the chain's quota, so the
+ * header, which every instance can write, is never trusted for it.
+ *
+ * Bounded life: every buffer carries the request it belongs to (a tag) and
+ * a deadline; ferryd frees what is past its deadline whoever holds it
+ * (ferry_pool_expire), so a hung handler cannot keep a buffer for ever. A
+ * freed buffer is zeroed before it can be handed out again, so no request
+ * ever sees what an earlier one left in it.
  */
 #ifndef FERRY_POOL_H
 #define FERRY_POOL_H
@@ -25,10 +38,14 @@
 
 #define FERRY_POOL_MAX_CLASSES 8
 
+/* Owner value of a slot taken out of service by ferry_pool_shrink. */
+#define FERRY_OWNER_RETIRED 0xFFFFFFFFu
+
 /* One size class as requested at creation. */
 struct ferry_pool_class_spec {
-	uint32_t buf_size; /* bytes, multiple of 64 */
-	uint32_t count;
+	uint32_t buf_size;  /* bytes, multiple of 64 */
+	uint32_t count;     /* buffers in service from the start */
+	uint32_t max_count; /* slots reserved to grow into; 0: count (a fixed class) */
 };
 
 /* Layout of one class, copied out of the header when the pool is mapped:
@@ -36,7 +53,7 @@ struct ferry_pool_class_spec {
  * trusts it again after attach (a buggy tenant can only break its own pool). */
 struct ferry_pool_class_layout {
 	uint32_t buf_size;
-	uint32_t count;
+	uint32_t max_count;  /* slots reserved (the class's region) */
 	uint64_t region_off; /* first buffer of the class */
 	uint32_t meta_base;  /* index of its first metadata slot */
 };
@@ -59,8 +76,10 @@ struct ferry_buf {
 
 struct ferry_pool_class_stats {
 	uint32_t buf_size;
-	uint32_t count;
+	uint32_t count;     /* in service (capacity) */
 	uint32_t in_use;
+	uint32_t max_count; /* reserved slots */
+	uint64_t misses;    /* allocations that found this class empty */
 };
 
 struct ferry_pool_stats {
@@ -80,6 +99,7 @@ struct ferry_pool_stats {
 #define FERRY_EBAD_LENGTH     (-1006) /* length exceeds the buffer's capacity */
 #define FERRY_EBAD_POOL       (-1007) /* mapping is not a ferry pool / wrong version */
 #define FERRY_ENOT_OWNER      (-1008) /* caller does not own the buffer */
+#define FERRY_ERETIRED        (-1009) /* the slot is out of service */
 
 const char *ferry_pool_strerror(int err);
 
@@ -119,6 +139,36 @@ int ferry_pool_reclaim_tagged(struct ferry_pool *p, uint32_t owner,
  * request id); 0 = none. Advisory: only reclaim reads it. */
 int ferry_pool_tag(struct ferry_pool *p, uint64_t offset, uint32_t generation,
 		   uint32_t tag);
+/* Label a live buffer with its request tag and deadline (see
+ * ferry_pool_now_ms; 0 = none). */
+int ferry_pool_label(struct ferry_pool *p, uint64_t offset, uint32_t generation,
+		     uint32_t tag, uint32_t deadline_ms);
+/* Give buffer dst the tag and deadline of buffer src: an output inherits
+ * the life of the request whose input it answers. */
+int ferry_pool_inherit(struct ferry_pool *p, uint64_t dst_offset,
+		       uint32_t dst_generation, uint64_t src_offset,
+		       uint32_t src_generation);
+
+/* The clock deadlines are on: CLOCK_MONOTONIC in milliseconds, modulo 2^32
+ * (compared with wrap-around), never 0. Shared by every process of a node. */
+uint32_t ferry_pool_now_ms(void);
+
+/* One buffer ferry_pool_expire freed: who held it and for which request. */
+struct ferry_pool_expired {
+	uint32_t owner;
+	uint32_t tag;
+};
+/* Free every in-use buffer whose deadline is at or before now_ms. Reports
+ * up to max of them in out (all are freed); returns how many were freed. */
+int ferry_pool_expire(struct ferry_pool *p, uint32_t now_ms,
+		      struct ferry_pool_expired *out, int max);
+
+/* Put up to n more slots of class cls in service (retired ones first, then
+ * never used ones); returns how many. Only the pool's creator calls it. */
+int ferry_pool_grow(struct ferry_pool *p, uint32_t cls, uint32_t n);
+/* Take up to n free slots of class cls out of service and give their pages
+ * back to the kernel; returns how many. Only the pool's creator calls it. */
+int ferry_pool_shrink(struct ferry_pool *p, uint32_t cls, uint32_t n);
 
 int ferry_pool_stats(const struct ferry_pool *p, struct ferry_pool_stats *out);
 
