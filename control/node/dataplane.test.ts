@@ -34,10 +34,10 @@ describe.each(modes)('data plane (%s mode)', (mode) => {
 
   beforeEach(async () => {
     ({ dp, cleanup } = await openDataPlane(mode));
-    dp.createPool(CHAIN, 'test', [
+    dp.createPool(CHAIN, 'test', { classes: [
       { size: 2048, count: 256 },
       { size: 1 << 20, count: 8 },
-    ]);
+    ] });
     gw = dp.openGateway(CHAIN, GW);
     inj = new Injector(gw);
   });

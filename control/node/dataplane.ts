@@ -1,15 +1,18 @@
 /**
  * The node's data plane as ferryd runs it: one pool per chain, one endpoint
  * per instance, the router (eBPF or relay), and the instance processes.
- * It keeps what is needed to clean up after an instance: when one exits, its
- * endpoint is unregistered and every buffer it held is reclaimed.
+ * It keeps what is needed to clean up after an instance: when one exits,
+ * what was queued for it is read back and failed, its endpoint is
+ * unregistered and every buffer it held is reclaimed. A keeper sizes the
+ * pools and frees buffers that outlived their request's deadline.
  */
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { STAGE_REPLY } from '../dataplane/descriptor.js';
+import { decodeDescriptor, DESC_SIZE, STAGE_REPLY } from '../dataplane/descriptor.js';
 import {
   native,
   type EndpointIdent,
+  type ExpiredBuffer,
   type NativeEndpoint,
   type NativeInstance,
   type NativePool,
@@ -18,17 +21,38 @@ import {
   type SizeClass,
 } from '../dataplane/native.js';
 import { createLogger, type Logger } from '../log.js';
+import { ControlChannel } from './control-channel.js';
 import { nextSpec, runtimeCommand, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
+import { ElasticPool, type PoolOccupancy } from './pool/elastic-pool.js';
+import { TenantBudget } from './pool/tenant-budget.js';
 import type { Router } from './router/router.js';
 import { selectRouter, type ModeRequest } from './router/select.js';
 
-/** 2 KiB to 4 MiB; about 46 MiB of address space, touched only when used. */
+/** 2 KiB to 4 MiB, each class able to grow to the default quota: what a
+ * pool gets when nobody says otherwise (tests, benchmarks, the demo). */
 export const DEFAULT_SIZE_CLASSES: SizeClass[] = [
-  { size: 2048, count: 1024 },
-  { size: 65536, count: 128 },
-  { size: 1 << 20, count: 16 },
-  { size: 4 << 20, count: 4 },
+  { size: 2048, count: 128, maxCount: 32768 },
+  { size: 65536, count: 8, maxCount: 1024 },
+  { size: 1 << 20, count: 2, maxCount: 64 },
+  { size: 4 << 20, count: 1, maxCount: 16 },
 ];
+/** A chain's pool quota on a node when nobody says otherwise. */
+export const DEFAULT_POOL_QUOTA = 64 << 20;
+/** What all of one tenant's pools on a node may hold together. */
+export const DEFAULT_TENANT_POOL_BYTES = 1 << 30;
+/** How long a request's buffers may live when nobody says (see lifetimeMs). */
+export const DEFAULT_LIFETIME_MS = 30_000;
+/** How often the keeper sizes pools and frees expired buffers. */
+const KEEPER_INTERVAL_MS = 200;
+
+export interface PoolOptions {
+  classes?: SizeClass[];
+  tenant?: string;
+  quotaBytes?: number;
+  /** How long a request may hold buffers here: the deadline given to a
+   * request that lands from another node (the gateway sets its own). */
+  lifetimeMs?: number;
+}
 
 export interface InstanceSpec {
   instanceId: number;
@@ -42,6 +66,11 @@ export interface InstanceSpec {
   command?: string[];
   role?: 'instance' | 'gateway';
   env?: Record<string, string>;
+  /** 'signal': routable once the instance says it is ready on its control
+   * channel (the runtimes do, after loading the function); 'spawn': at once
+   * (commands that do not speak the control protocol). Default: 'signal'
+   * for a runtime, 'spawn' for a command. */
+  readiness?: 'signal' | 'spawn';
 }
 
 export interface InstanceExit {
@@ -49,9 +78,15 @@ export interface InstanceExit {
   signal: NodeJS.Signals | null;
   /** Buffers it held, now free again. */
   reclaimed: number;
-  /** Request tags (low 32 bits of request ids) those buffers carried: the
-   * requests the exit interrupted. */
+  /** Request tags (low 32 bits of request ids) those buffers carried, and
+   * of the requests still queued for it: the requests the exit interrupted. */
   interrupted: number[];
+  /** Requests that were queued in its socket, read back and failed. */
+  drained: number;
+  /** It said it was ready before it exited. */
+  wasReady: boolean;
+  /** The kernel killed it for its memory limit (set by the sandbox). */
+  oomKilled?: boolean;
 }
 
 export interface RunningInstance {
@@ -62,6 +97,9 @@ export interface RunningInstance {
   /** Resolves with the exit code (or signal) once the instance is reaped. */
   exited: Promise<InstanceExit>;
   stderr: () => string;
+  control: ControlChannel;
+  /** Routable: it said it is ready (or needs not). */
+  readonly ready: boolean;
 }
 
 export interface DataPlaneOptions {
@@ -69,12 +107,28 @@ export interface DataPlaneOptions {
   pinDir?: string;
   forceReload?: boolean;
   log?: Logger;
+  /** What all of one tenant's pools on this node may hold together. */
+  tenantPoolBytes?: number;
 }
 
-export class NodeDataPlane extends EventEmitter {
+/**
+ * Events: 'instance-ready' (id), 'instance-down' (id: it exited; listeners
+ * take it out of routes before its queue is read back), 'instance-exit'
+ * (id, InstanceExit), 'expired' (chainId, count, ExpiredBuffer[]).
+ */
+export interface DataPlaneEvents {
+  'instance-ready': [instanceId: number];
+  'instance-down': [instanceId: number];
+  'instance-exit': [instanceId: number, exit: InstanceExit];
+  expired: [chainId: number, count: number, expired: ExpiredBuffer[]];
+}
+
+export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
   readonly router: Router;
   readonly log: Logger;
-  private readonly pools = new Map<number, NativePool>();
+  readonly budget: TenantBudget;
+  private readonly pools = new Map<number, { pool: ElasticPool; lifetimeMs: number }>();
+  private keeper: NodeJS.Timeout | undefined;
   private readonly instances = new Map<number, RunningInstance>();
   private readonly gateways = new Map<number, { instance: NativeInstance; peer: NativeEndpoint }>();
   /** ferryd's own endpoints (openEndpoint), by instance id. */
@@ -84,23 +138,46 @@ export class NodeDataPlane extends EventEmitter {
     super();
     this.log = opts.log ?? createLogger({ component: 'ferryd' });
     this.router = selectRouter({ mode: opts.mode, pinDir: opts.pinDir, forceReload: opts.forceReload, log: this.log });
+    this.budget = new TenantBudget(opts.tenantPoolBytes ?? DEFAULT_TENANT_POOL_BYTES);
   }
 
   get mode() {
     return this.router.mode;
   }
 
-  createPool(chainId: number, name: string, classes: SizeClass[] = DEFAULT_SIZE_CLASSES): NativePool {
+  createPool(chainId: number, name: string, opts: PoolOptions = {}): NativePool {
     if (this.pools.has(chainId)) throw new Error(`chain ${chainId} already has a pool on this node`);
-    const pool = new native.Pool({ name: `ferry-${name}`, classes });
-    this.pools.set(chainId, pool);
-    return pool;
+    const classes = opts.classes && opts.classes.length > 0 ? opts.classes : DEFAULT_SIZE_CLASSES;
+    const pool = new ElasticPool({
+      name: `ferry-${name}`,
+      tenant: opts.tenant ?? 'default',
+      classes,
+      quotaBytes: opts.quotaBytes ?? DEFAULT_POOL_QUOTA,
+      budget: this.budget,
+      log: this.log.child({ chain: chainId }),
+    });
+    this.pools.set(chainId, { pool, lifetimeMs: opts.lifetimeMs ?? DEFAULT_LIFETIME_MS });
+    this.startKeeper();
+    return pool.native;
   }
 
   pool(chainId: number): NativePool {
-    const pool = this.pools.get(chainId);
-    if (!pool) throw new Error(`chain ${chainId} has no pool on this node: create it first`);
-    return pool;
+    return this.elasticPool(chainId).native;
+  }
+
+  elasticPool(chainId: number): ElasticPool {
+    const entry = this.pools.get(chainId);
+    if (!entry) throw new Error(`chain ${chainId} has no pool on this node: create it first`);
+    return entry.pool;
+  }
+
+  /** How long a request of the chain may hold buffers here. */
+  lifetimeMs(chainId: number): number {
+    return this.pools.get(chainId)?.lifetimeMs ?? DEFAULT_LIFETIME_MS;
+  }
+
+  occupancy(chainId: number): PoolOccupancy {
+    return this.elasticPool(chainId).occupancy();
   }
 
   hasPool(chainId: number): boolean {
@@ -123,8 +200,35 @@ export class NodeDataPlane extends EventEmitter {
     for (const [id, ep] of this.endpoints) if (ep.chainId === chainId) users.push(id);
     if (users.length > 0) throw new Error(`chain ${chainId}'s pool is still used by instances ${users.join(', ')}: stop them first`);
     this.pools.delete(chainId);
-    pool.close();
+    pool.pool.close();
+    if (this.pools.size === 0) this.stopKeeper();
     return true;
+  }
+
+  /** A few times a second while pools exist: size them, and free what
+   * outlived its request (whoever held it learns through 'expired'). */
+  private startKeeper(): void {
+    if (this.keeper) return;
+    this.keeper = setInterval(() => this.keep(), KEEPER_INTERVAL_MS);
+    this.keeper.unref();
+  }
+
+  private stopKeeper(): void {
+    if (this.keeper) clearInterval(this.keeper);
+    this.keeper = undefined;
+  }
+
+  private keep(): void {
+    const now = native.nowMs();
+    for (const [chainId, { pool }] of this.pools) {
+      try {
+        pool.tick();
+        const { count, expired } = pool.expire(now);
+        if (count > 0) this.emit('expired', chainId, count, expired);
+      } catch (err) {
+        this.log.warn('pool upkeep failed', { chain: chainId, error: (err as Error).message });
+      }
+    }
   }
 
   /** Start an instance process and register its endpoint. */
@@ -133,11 +237,29 @@ export class NodeDataPlane extends EventEmitter {
       throw new Error(`instance id ${spec.instanceId} is in use`);
     const pool = this.pool(spec.chainId);
     const command = spec.command ?? runtimeCommand(spec.runtime ?? 'node', spec.handler ?? '');
+    const readiness = spec.readiness ?? (spec.command ? 'spawn' : 'signal');
     const { instanceFd, peer } = this.register({ instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' });
-    const child = spawnInstanceProcess({ ...spec, command, endpointFd: instanceFd, poolFd: pool.fd });
-    // The child has its own copy; ours would keep a dead instance's socket
-    // alive in the sockhash and hide its death from the router.
-    native.closeFd(instanceFd);
+    let child: ChildProcess;
+    let controlFd: number;
+    try {
+      const [childCtl, ferrydCtl] = native.controlPair();
+      controlFd = ferrydCtl;
+      try {
+        child = spawnInstanceProcess({ ...spec, command, endpointFd: instanceFd, poolFd: pool.fd, controlFd: childCtl });
+      } finally {
+        native.closeFd(childCtl);
+      }
+    } catch (err) {
+      this.router.removeEndpoint(spec.instanceId);
+      native.closeFd(instanceFd);
+      peer.close();
+      throw err;
+    }
+    // ferryd keeps the instance's end of its endpoint: when the instance
+    // dies, what was queued for it is still there to read back and fail at
+    // once, instead of waiting out the requests' timeouts.
+    const mailbox = new native.Endpoint(instanceFd);
+    const control = new ControlChannel(controlFd);
 
     let errText = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -145,29 +267,87 @@ export class NodeDataPlane extends EventEmitter {
     });
     child.stdout?.on('data', (d: Buffer) => this.log.debug('instance output', { instance: spec.instanceId, out: d.toString() }));
     const log = this.log.child({ instance: spec.instanceId, stage: spec.stageName, chain: spec.chainId });
+    let ready = readiness === 'spawn';
+    control.once('ready', () => {
+      if (ready || !this.instances.has(spec.instanceId)) return;
+      ready = true;
+      log.debug('instance ready', { pid: child.pid });
+      this.emit('instance-ready', spec.instanceId);
+    });
     const exited = new Promise<InstanceExit>((resolve) => {
       child.on('exit', (code, signal) => {
+        const wasReady = ready;
+        ready = false;
+        // Out of the routes first (listeners do that), then read back what
+        // was queued for it, then unregister: once its socket leaves the
+        // sockhash the kernel drops whatever it still queued.
+        this.emit('instance-down', spec.instanceId);
+        const queued = this.drainMailbox(spec.chainId, mailbox, pool);
         // Whatever the router says, the buffers must still be reclaimed.
         try {
           this.router.removeEndpoint(spec.instanceId);
         } catch (err) {
           log.warn('could not unregister endpoint', { error: (err as Error).message });
         }
+        mailbox.close();
+        control.close();
         peer.close();
         this.instances.delete(spec.instanceId);
-        const { count: reclaimed, tags: interrupted } = pool.reclaimTagged(spec.instanceId);
-        const fields = { code, signal, reclaimedBuffers: reclaimed, interrupted: interrupted.length, stderr: errText.trim() || undefined };
+        const { count: reclaimed, tags } = pool.reclaimTagged(spec.instanceId);
+        const interrupted = [...new Set([...tags, ...queued])];
+        const fields = { code, signal, reclaimedBuffers: reclaimed, drained: queued.length, interrupted: interrupted.length, stderr: errText.trim() || undefined };
         if (code === 0 || signal === 'SIGTERM') log.info('instance exited', fields);
         else log.warn('instance died', fields);
-        const exit: InstanceExit = { code, signal, reclaimed, interrupted };
+        const exit: InstanceExit = { code, signal, reclaimed, interrupted, drained: queued.length, wasReady };
         this.emit('instance-exit', spec.instanceId, exit);
         resolve(exit);
       });
     });
-    const running: RunningInstance = { spec, pid: child.pid ?? -1, child, peer, exited, stderr: () => errText };
+    const running: RunningInstance = {
+      spec,
+      pid: child.pid ?? -1,
+      child,
+      peer,
+      exited,
+      stderr: () => errText,
+      control,
+      get ready() {
+        return ready;
+      },
+    };
     this.instances.set(spec.instanceId, running);
     log.info('instance started', { pid: running.pid, runtime: spec.runtime ?? 'command' });
+    if (ready) queueMicrotask(() => this.instances.get(spec.instanceId) === running && this.emit('instance-ready', spec.instanceId));
     return running;
+  }
+
+  /** Read back the descriptors queued for a dead instance, free their
+   * buffers and return their request tags (the requests to fail). */
+  private drainMailbox(chainId: number, mailbox: NativeEndpoint, pool: NativePool): number[] {
+    const tags: number[] = [];
+    try {
+      for (let n = mailbox.recvNow(); n > 0; n = mailbox.recvNow()) {
+        for (let i = 0; i < n; i++) {
+          const d = decodeDescriptor(mailbox.rx, i * DESC_SIZE);
+          if (d.chainId !== chainId) continue;
+          try {
+            pool.free(d.offset, d.generation);
+          } catch {
+            // not a live buffer (stale, forged): nothing of ours to free
+          }
+          tags.push(Number(d.requestId & 0xffffffffn));
+        }
+      }
+    } catch (err) {
+      this.log.warn('could not read back a dead instance\'s queue', { chain: chainId, error: (err as Error).message });
+    }
+    return tags;
+  }
+
+  /** Is the instance alive enough to answer on its control channel? */
+  ping(instanceId: number, timeoutMs: number): Promise<boolean> {
+    const inst = this.instances.get(instanceId);
+    return inst ? inst.control.ping(timeoutMs) : Promise.resolve(false);
   }
 
   /** An endpoint in this process that injects requests and receives replies. */
@@ -264,11 +444,12 @@ export class NodeDataPlane extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    this.stopKeeper();
     await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
     for (const id of [...this.gateways.keys()]) this.closeGateway(id);
     for (const id of [...this.endpoints.keys()]) this.closeEndpoint(id);
     this.router.close();
-    for (const pool of this.pools.values()) pool.close();
+    for (const { pool } of this.pools.values()) pool.close();
     this.pools.clear();
   }
 }

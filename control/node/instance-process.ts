@@ -1,5 +1,5 @@
-/** Starting a function instance as a child process with its endpoint and
- * pool passed as file descriptors 3 and 4. */
+/** Starting a function instance as a child process with its endpoint, pool
+ * and control channel passed as file descriptors 3, 4 and 5. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { paths } from '../paths.js';
@@ -30,6 +30,7 @@ export interface SpawnArgs {
   next: StageRef[];
   endpointFd: number;
   poolFd: number;
+  controlFd: number;
   env?: Record<string, string>;
 }
 
@@ -37,7 +38,7 @@ export function spawnInstanceProcess(a: SpawnArgs): ChildProcess {
   const [cmd, ...args] = a.command;
   if (!cmd) throw new Error('empty instance command');
   return spawn(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe', a.endpointFd, a.poolFd],
+    stdio: ['ignore', 'pipe', 'pipe', a.endpointFd, a.poolFd, a.controlFd],
     env: {
       ...process.env,
       ...a.env,
@@ -48,6 +49,7 @@ export function spawnInstanceProcess(a: SpawnArgs): ChildProcess {
       FERRY_NEXT: nextSpec(a.next),
       FERRY_ENDPOINT_FD: '3',
       FERRY_POOL_FD: '4',
+      FERRY_CONTROL_FD: '5',
     },
   });
 }

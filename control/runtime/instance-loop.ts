@@ -28,7 +28,7 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
     stage: inst.stageName,
     nextStages: inst.next,
     alloc(size: number) {
-      const ref = inst.alloc(size);
+      const ref = inst.alloc(size, call.frame);
       call.allocs.push(ref);
       return pool.subarray(ref.offset, ref.offset + size);
     },
@@ -46,7 +46,15 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
   });
 
   const release = (call: Call, keep?: BufferRef) => {
-    for (const a of call.allocs) if (a !== keep) inst.free(a.offset, a.generation);
+    for (const a of call.allocs) {
+      if (a === keep) continue;
+      try {
+        inst.free(a.offset, a.generation);
+      } catch {
+        // Already taken back: the request outlived its deadline and ferryd
+        // freed what it held (the pool counts the late free).
+      }
+    }
   };
 
   const deliver = (call: Call, result: HandlerResult) => {
@@ -71,7 +79,7 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
       inst.forward(call.frame, bytes.byteLength, call.nextIndex);
       return;
     }
-    const out = inst.alloc(bytes.byteLength); // throws EPOOL_EXHAUSTED / ETOO_LARGE
+    const out = inst.alloc(bytes.byteLength, call.frame); // throws EPOOL_EXHAUSTED / ETOO_LARGE
     pool.set(bytes, out.offset);
     inst.forwardBuffer(call.frame, out.offset, out.generation, bytes.byteLength, call.nextIndex);
   };

@@ -25,6 +25,9 @@ async function main(): Promise<void> {
     process.exit(0);
   });
   runInstance(inst, handler as FerryHandler);
+  // Only now may ferryd route requests here: a module that throws while
+  // loading never receives one.
+  inst.ready();
 }
 
 main().catch((err: unknown) => {

@@ -47,8 +47,8 @@ async function startNode(mode: 'ebpf' | 'fallback', name: string, idBase: number
   const link = await PeerLink.listen({ name, listen: '127.0.0.1:0', log, backoff: { initialMs: 20, maxMs: 200 } });
   const hops = new RemoteHops({ dataPlane: dp, link, log });
   hops.setInfraIds(idBase, 16);
-  dp.createPool(7, `${name}-7`, [{ size: 2048, count: 64 }]);
-  dp.createPool(8, `${name}-8`, [{ size: 2048, count: 4 }]);
+  dp.createPool(7, `${name}-7`, { classes: [{ size: 2048, count: 64 }] });
+  dp.createPool(8, `${name}-8`, { classes: [{ size: 2048, count: 4 }] });
   return {
     name,
     dp,

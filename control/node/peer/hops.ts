@@ -24,7 +24,7 @@
  * whose node is gone) is counted and logged.
  */
 import { decodeDescriptor, DESC_SIZE, encodeDescriptor, FLAG_ERROR, MAX_INSTANCES, STAGE_REPLY, Status, statusName, type Descriptor } from '../../dataplane/descriptor.js';
-import { errorCode, type BufferRef, type EndpointIdent, type NativeEndpoint, type NativePool } from '../../dataplane/native.js';
+import { errorCode, native, type BufferRef, type EndpointIdent, type NativeEndpoint, type NativePool } from '../../dataplane/native.js';
 import type { Logger } from '../../log.js';
 import type { InFlight } from './connection.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from './frame.js';
@@ -37,6 +37,8 @@ export interface HopDataPlane {
   closeEndpoint(instanceId: number): void;
   pool(chainId: number): NativePool;
   hasPool(chainId: number): boolean;
+  /** How long a request of the chain may hold buffers on this node. */
+  lifetimeMs?(chainId: number): number;
 }
 
 export interface NodeWeight {
@@ -344,6 +346,10 @@ export class RemoteHops {
       return this.refuse(peer, h, status, `node ${this.self} could not take the request: ${(err as Error).message}`);
     }
     st.bytes.set(f.payload, buf.offset);
+    // The request lives here no longer than it may anywhere: a stage that
+    // hangs on it cannot keep this node's buffer.
+    const lifetime = this.dp.lifetimeMs?.(h.chainId) ?? 0;
+    if (lifetime > 0) st.pool.label(buf.offset, buf.generation, Number(h.requestId & 0xffffffffn), (native.nowMs() + lifetime) >>> 0 || 1);
     const rc = ing.endpoint.send(
       encodeDescriptor({
         chainId: h.chainId,
