@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { ChainSpecError, ChainSpecErrors, type ErrorSite, type PathSegment } from './errors.js';
 import { resolveHandler, type FileExists } from './handler.js';
+import { checkPlan } from '../node/pool/size-classes.js';
 import type { Arch, ChainIR, StageIR } from './ir.js';
 import { locatorOf, type SpecLocator } from './locate.js';
 import { parseCpu } from './resources.js';
@@ -69,11 +70,23 @@ class Compilation {
       entry: entry ?? 0,
       maxBodyBytes: limits.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
       timeoutMs: limits.timeoutMs ?? DEFAULTS.timeoutMs,
+      bodyTimeoutMs: limits.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs,
+      poolBytes: limits.poolBytes ?? DEFAULTS.poolBytes,
       stages,
       source: { file: this.opts.file },
     };
+    if (limits.sizeClasses) ir.sizeClasses = [...limits.sizeClasses];
+    this.checkPool(ir);
     if (this.spec.spec.slo) ir.slo = { p99Ms: this.spec.spec.slo.p99Ms };
     return ir;
+  }
+
+  /** The pool the limits describe must be one ferryd can make. */
+  private checkPool(ir: ChainIR): void {
+    const problem = checkPlan({ maxBodyBytes: ir.maxBodyBytes, quotaBytes: ir.poolBytes, sizes: ir.sizeClasses });
+    if (!problem) return;
+    const field = ir.sizeClasses ? 'sizeClasses' : this.spec.spec.limits?.poolBytes !== undefined ? 'poolBytes' : 'maxBodyBytes';
+    this.fail(['spec', 'limits', field], problem);
   }
 
   private indexNames(): void {

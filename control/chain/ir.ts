@@ -31,6 +31,12 @@ export interface ChainIR {
   maxBodyBytes: number;
   /** Per-stage timeout the gateway applies to a whole request. */
   timeoutMs: number;
+  /** How long a client may take to send a whole body. */
+  bodyTimeoutMs: number;
+  /** The chain's pool quota on each node it runs on. */
+  poolBytes: number;
+  /** Buffer sizes asked for; absent: derived from maxBodyBytes. */
+  sizeClasses?: number[];
   stages: StageIR[];
   /** Where it came from, for messages. */
   source: { file: string };

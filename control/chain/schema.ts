@@ -28,9 +28,17 @@ export const MAX_SCALE = 16;
 /** Stage ids are 16-bit in the descriptor and 0xffff means "the gateway". */
 export const MAX_FUNCTIONS = 0xffff;
 
+/** Most a chain's pool may hold on one node (validate.ts MAX_POOL_QUOTA). */
+export const MAX_POOL_BYTES = 2 ** 31;
+/** Smallest pool quota a chain may ask for. */
+export const MIN_POOL_BYTES = 1 << 20;
+
 export const DEFAULTS = {
   maxBodyBytes: 1 << 20,
   timeoutMs: 10_000,
+  /** A chain's pool quota on each node it runs on. */
+  poolBytes: 64 << 20,
+  bodyTimeoutMs: 10_000,
   archs: ['amd64', 'arm64'] as Arch[],
   resources: { cpuMilli: 250, memoryMb: 128 },
   scale: { min: 1, max: 1 },
@@ -54,7 +62,7 @@ export interface ChainSpec {
   spec: {
     entry: string;
     slo?: { p99Ms: number };
-    limits?: { maxBodyBytes?: number; timeoutMs?: number };
+    limits?: { maxBodyBytes?: number; timeoutMs?: number; bodyTimeoutMs?: number; poolBytes?: number; sizeClasses?: number[] };
     functions: FunctionSpec[];
   };
 }
@@ -138,6 +146,16 @@ export const chainSchema = {
           properties: {
             maxBodyBytes: { type: 'integer', minimum: 1, maximum: MAX_BODY_BYTES_LIMIT },
             timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
+            bodyTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+            poolBytes: { type: 'integer', minimum: MIN_POOL_BYTES, maximum: MAX_POOL_BYTES },
+            // Sizes are checked together (ascending, multiples of 64, the
+            // largest holding a body) in compile.ts.
+            sizeClasses: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 8,
+              items: { type: 'integer', minimum: 64, maximum: 1 << 30, description: 'a buffer size in bytes, a multiple of 64' },
+            },
           },
         },
         functions: { type: 'array', minItems: 1, maxItems: MAX_FUNCTIONS, items: functionSchema },

@@ -1,20 +1,20 @@
 /** Everything that happens, for WatchEvents and logs. */
 import { EventEmitter } from 'node:events';
 
+import type { InstanceEventKind } from '../ferryd/proto.js';
+
 export interface ClusterEvent {
   timeMs: number;
-  kind:
-    | 'chain-applied'
-    | 'chain-deleted'
-    | 'instance-started'
-    | 'instance-stopped'
-    | 'instance-crashed'
-    | 'instance-restarted'
-    | 'node-ready'
-    | 'node-lost';
+  /** instance-* kinds are ferryd's InstanceEvent kinds (started, ready,
+   * exited, crashed, oom-killed, stuck-killed, start-failed, restarting,
+   * crash-loop, stopped). */
+  kind: 'chain-applied' | 'chain-deleted' | 'node-ready' | 'node-lost' | `instance-${InstanceEventKind}`;
   chain?: string;
   node?: string;
   instance?: number;
+  stage?: string;
+  exitCode?: number;
+  signal?: string;
   message: string;
 }
 

@@ -5,7 +5,7 @@
  * responses arrive with every field present (see proto.ts).
  */
 import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { rpcCodec, type DeepPartial, type NodeStats, type RpcName, type RpcRequest, type RpcResponse } from './proto.js';
+import { rpcCodec, type DeepPartial, type InstanceEvent, type NodeStats, type RpcName, type RpcRequest, type RpcResponse } from './proto.js';
 
 /** What a method takes: any field may be left out, at any depth. */
 export type Req<K extends RpcName> = DeepPartial<RpcRequest<K>>;
@@ -45,6 +45,9 @@ export interface FerrydClient {
    * `for await (const s of stream)` and `stream.on('data', ...)` work;
    * `stream.cancel()` ends it. */
   streamStats(req?: Req<'StreamStats'>): ClientReadableStream<NodeStats>;
+  /** Instance events as they happen (after replaying those newer than
+   * afterSeq); `stream.cancel()` ends it. */
+  watchInstanceEvents(req?: Req<'WatchInstanceEvents'>): ClientReadableStream<InstanceEvent>;
   close(): void;
 }
 
@@ -55,7 +58,7 @@ class GrpcFerrydClient implements FerrydClient {
     this.client = new Client(address, credentials.createInsecure());
   }
 
-  private unary<K extends Exclude<RpcName, 'StreamStats'>>(rpc: K, req: Req<K>, opts: CallOptions = {}): Res<K> {
+  private unary<K extends Exclude<RpcName, 'StreamStats' | 'WatchInstanceEvents'>>(rpc: K, req: Req<K>, opts: CallOptions = {}): Res<K> {
     const codec = rpcCodec(rpc);
     const callOpts = opts.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {};
     return new Promise((resolve, reject) => {
@@ -92,6 +95,11 @@ class GrpcFerrydClient implements FerrydClient {
 
   streamStats(req: Req<'StreamStats'> = {}): ClientReadableStream<NodeStats> {
     const codec = rpcCodec('StreamStats');
+    return this.client.makeServerStreamRequest(codec.path, codec.serialize, codec.deserialize, req);
+  }
+
+  watchInstanceEvents(req: Req<'WatchInstanceEvents'> = {}): ClientReadableStream<InstanceEvent> {
+    const codec = rpcCodec('WatchInstanceEvents');
     return this.client.makeServerStreamRequest(codec.path, codec.serialize, codec.deserialize, req);
   }
 

@@ -6,7 +6,7 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modes } from '../../test/helpers/dataplane.js';
 import { FerrydError } from './client.js';
-import { chainInstances, chainProgram, startTestFerryd, type TestFerryd } from './testdata/harness.js';
+import { chainInstances, chainProgram, startTestFerryd, type TestFerryd, untilReady } from './testdata/harness.js';
 
 const CHAIN = 51;
 const BASE = 500;
@@ -21,6 +21,7 @@ describe(`ferryd refuses bad requests (${mode} mode)`, () => {
     t = await startTestFerryd(mode);
     await t.client.createPool({ chainId: CHAIN, chainName: 'errs', classes: [{ size: 4096, count: 8 }] });
     for (const req of chainInstances(CHAIN, BASE)) await t.client.startInstance(req);
+    await untilReady(t.client, CHAIN);
   });
 
   afterAll(async () => {

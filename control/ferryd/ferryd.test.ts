@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RequestInterruptedError, type Reply } from '../gateway/injector.js';
 import { modes } from '../../test/helpers/dataplane.js';
 import type { NodeStats } from './proto.js';
-import { alive, chainInstances, chainProgram, startTestFerryd, waitFor, type TestFerryd } from './testdata/harness.js';
+import { alive, chainInstances, chainProgram, startTestFerryd, untilReady, waitFor, type TestFerryd } from './testdata/harness.js';
 
 const CHAIN = 41;
 const BASE = 300;
@@ -33,6 +33,7 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
     await t.client.createPool({ chainId: CHAIN, chainName: NAME, tenant: 'acme' });
     for (const req of chainInstances(CHAIN, BASE, tag)) await t.client.startInstance(req);
     await t.client.programChain(chainProgram(CHAIN, BASE, GW, NAME));
+    await untilReady(t.client, CHAIN);
   }
 
   function injector() {
@@ -168,6 +169,7 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
   it('leaves a crashed RESTART_NEVER instance down until it is started again', async () => {
     await deployChain();
     await t.client.startInstance({ ...chainInstances(CHAIN, BASE + 2)[0]!, restart: 'RESTART_NEVER' });
+    await untilReady(t.client, CHAIN, [BASE + 2]);
     await t.client.programChain({
       ...chainProgram(CHAIN, BASE, GW, NAME),
       routes: [
@@ -183,13 +185,15 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
     expect(down).toMatchObject({ pid: 0, restarts: 0 });
     expect(down.lastError).toMatch(/exited with code 3/);
     const again = await t.client.startInstance(chainInstances(CHAIN, BASE + 2)[0]!);
-    expect(again.state).toBe('RUNNING');
+    expect(again.state).toBe('STARTING');
+    await untilReady(t.client, CHAIN, [BASE + 2]);
     expect(await crashed).toBeInstanceOf(RequestInterruptedError);
   });
 
   it('replaces routes and gateway settings when the chain is programmed again', async () => {
     await deployChain('first');
     await t.client.startInstance(chainInstances(CHAIN, BASE + 2, 'second')[0]!);
+    await untilReady(t.client, CHAIN, [BASE + 2]);
     const moved = {
       ...chainProgram(CHAIN, BASE, GW, NAME),
       routes: [

@@ -7,7 +7,7 @@
  * interrupted (it is the chain's InterruptSink), and fails them at once.
  */
 import type { NativeInstance } from '../dataplane/native.js';
-import type { ChainDirectory, ServedChain } from '../gateway/directory.js';
+import type { ChainDirectory, ServedChain, Unavailable } from '../gateway/directory.js';
 import { Injector } from '../gateway/injector.js';
 import type { InterruptSinks } from './interrupts.js';
 import { alreadyExists } from './rpc-error.js';
@@ -15,7 +15,17 @@ import { alreadyExists } from './rpc-error.js';
 export interface GatewayEndpoints {
   openGateway(chainId: number, instanceId: number): NativeInstance;
   closeGateway(instanceId: number): void;
+  /** The chain's pool, to grow when a body finds it exhausted. */
+  elasticPool(chainId: number): { relieve(size: number): boolean };
 }
+
+/** Whether a chain can take requests on this node now. */
+export interface ChainHealth {
+  unavailable(chainId: number): Unavailable | undefined;
+  whenReady(chainId: number, timeoutMs: number): Promise<Unavailable | undefined>;
+}
+
+const ALWAYS_UP: ChainHealth = { unavailable: () => undefined, whenReady: async () => undefined };
 
 export interface GatewaySettings {
   name: string;
@@ -23,6 +33,7 @@ export interface GatewaySettings {
   /** Already resolved against the pool (never 0). */
   maxBodyBytes: number;
   timeoutMs: number;
+  bodyTimeoutMs: number;
   gatewayInstanceId: number;
 }
 
@@ -37,6 +48,7 @@ export class GatewayDirectory implements ChainDirectory {
   constructor(
     private readonly endpoints: GatewayEndpoints,
     private readonly sinks: InterruptSinks,
+    private readonly health: ChainHealth = ALWAYS_UP,
   ) {}
 
   lookup(name: string): ServedChain | undefined {
@@ -74,13 +86,23 @@ export class GatewayDirectory implements ChainDirectory {
     this.checkServe(chainId, g);
     const old = this.byChain.get(chainId);
     if (old && old.gatewayInstanceId === g.gatewayInstanceId) {
-      this.byChain.set(chainId, { ...old, ...settings(g) });
+      Object.assign(old, settings(g));
       return;
     }
-    const injector = new Injector(this.endpoints.openGateway(chainId, g.gatewayInstanceId));
+    const pool = this.endpoints.elasticPool(chainId);
+    const injector = new Injector(this.endpoints.openGateway(chainId, g.gatewayInstanceId), { relieve: (size) => pool.relieve(size) });
     const removeSink = this.sinks.add(chainId, injector);
     if (old) this.close(old);
-    this.byChain.set(chainId, { ...settings(g), chainId, injector, gatewayInstanceId: g.gatewayInstanceId, removeSink });
+    const self: Served = {
+      ...settings(g),
+      chainId,
+      injector,
+      gatewayInstanceId: g.gatewayInstanceId,
+      removeSink,
+      unavailable: () => this.health.unavailable(chainId),
+      whenReady: (timeoutMs) => this.health.whenReady(chainId, timeoutMs),
+    };
+    this.byChain.set(chainId, self);
   }
 
   /** Stop serving the chain: requests waiting on it fail. */
@@ -105,6 +127,6 @@ export class GatewayDirectory implements ChainDirectory {
   }
 }
 
-function settings(g: GatewaySettings): Omit<ServedChain, 'chainId' | 'injector'> {
-  return { name: g.name, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs };
+function settings(g: GatewaySettings): Omit<ServedChain, 'chainId' | 'injector' | 'unavailable' | 'whenReady'> {
+  return { name: g.name, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs, bodyTimeoutMs: g.bodyTimeoutMs };
 }

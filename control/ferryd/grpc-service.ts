@@ -11,12 +11,12 @@ import type {
 } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
 import type { NodeDaemon } from './node-daemon.js';
-import type { NodeInfo, RpcName, RpcRequest, RpcResponse, StreamStatsRequest, NodeStats } from './proto.js';
+import type { InstanceEvent, NodeInfo, NodeStats, RpcName, RpcRequest, RpcResponse, StreamStatsRequest, WatchInstanceEventsRequest } from './proto.js';
 import { toServiceError } from './rpc-error.js';
 import { StatsSampler } from './stats.js';
 import { checkStreamStats } from './validate.js';
 
-type UnaryName = Exclude<RpcName, 'StreamStats'>;
+type UnaryName = Exclude<RpcName, 'StreamStats' | 'WatchInstanceEvents'>;
 type Handler<K extends UnaryName> = (req: RpcRequest<K>) => RpcResponse<K> | Promise<RpcResponse<K>>;
 
 export interface ServiceDeps {
@@ -61,6 +61,7 @@ export function nodeDaemonImplementation(deps: ServiceDeps): UntypedServiceImple
 
   const impl: UntypedServiceImplementation = {
     StreamStats: (call: ServerWritableStream<StreamStatsRequest, NodeStats>) => streamStats(call, deps),
+    WatchInstanceEvents: (call: ServerWritableStream<WatchInstanceEventsRequest, InstanceEvent>) => watchEvents(call, deps),
   };
   for (const [name, handler] of Object.entries(handlers)) impl[name] = unary(name as UnaryName, handler as Handler<UnaryName>);
   return impl;
@@ -75,7 +76,12 @@ function streamStats(call: ServerWritableStream<StreamStatsRequest, NodeStats>, 
     call.emit('error', toServiceError(err));
     return;
   }
-  const sampler = new StatsSampler({ name: info().name, instances: () => daemon.supervisor.list(), dataPlane: daemon.dataPlane });
+  const sampler = new StatsSampler({
+    name: info().name,
+    instances: () => daemon.supervisor.list(),
+    dataPlane: daemon.dataPlane,
+    expired: (chainId) => daemon.expiredBuffers(chainId),
+  });
   const tick = () => {
     try {
       call.write(sampler.sample());
@@ -86,8 +92,17 @@ function streamStats(call: ServerWritableStream<StreamStatsRequest, NodeStats>, 
     }
   };
   const timer = setInterval(tick, intervalMs);
+  const stop = keepOpen(call, streams, () => clearInterval(timer));
+}
+
+/** Keep a server stream open until the client cancels or ferryd closes
+ * (which ends it); cleanup runs once either way. Returns the stopper. */
+function keepOpen(call: ServerWritableStream<unknown, unknown>, streams: Set<() => void>, cleanup: () => void): () => void {
+  let stopped = false;
   const stop = () => {
-    clearInterval(timer);
+    if (stopped) return;
+    stopped = true;
+    cleanup();
     streams.delete(end);
   };
   const end = () => {
@@ -98,4 +113,13 @@ function streamStats(call: ServerWritableStream<StreamStatsRequest, NodeStats>, 
   call.on('cancelled', stop);
   call.on('close', stop);
   call.on('error', stop);
+  return stop;
+}
+
+/** What ferryd still remembers after after_seq, then every event as it
+ * happens, until the client cancels or the server closes. */
+function watchEvents(call: ServerWritableStream<WatchInstanceEventsRequest, InstanceEvent>, { daemon, streams }: ServiceDeps): void {
+  const after = Number(call.request.afterSeq) || 0;
+  for (const e of daemon.events.since(after)) call.write(e);
+  keepOpen(call, streams, daemon.events.watch((e) => call.write(e)));
 }

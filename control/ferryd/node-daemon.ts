@@ -15,6 +15,8 @@ import type { PeerLink } from '../node/peer/link.js';
 import { paths } from '../paths.js';
 import { ChainRoutes } from './chain-routes.js';
 import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
+import type { Unavailable } from '../gateway/directory.js';
+import { InstanceEventLog } from './instance-events.js';
 import { InterruptSinks } from './interrupts.js';
 import { splitRoutes, withEgress, type SplitRoutes } from './remote-routes.js';
 import type {
@@ -32,7 +34,7 @@ import type {
   StartInstanceRequest,
   StopInstanceRequest,
 } from './proto.js';
-import { alreadyExists, failedPrecondition, invalid, notFound } from './rpc-error.js';
+import { alreadyExists, failedPrecondition, invalid, notFound, resourceExhausted } from './rpc-error.js';
 import { countersOf, inFlight } from './stats.js';
 import { Supervisor, type BackoffPolicy } from './supervisor.js';
 import {
@@ -57,20 +59,28 @@ export interface NodeDaemonOptions {
   nodeName?: string;
   /** The links to other nodes; none: this ferryd serves only local hops. */
   peers?: { link: PeerLink; hops: RemoteHops };
+  /** How long an instance holding expired requests gets to answer a
+   * liveness probe before it is killed as stuck. */
+  probeTimeoutMs?: number;
+  /** How long a new instance may take to say it is ready. */
+  startTimeoutMs?: number;
 }
 
 interface PoolRecord {
   name: string;
   tenant: string;
   classes: SizeClass[];
+  quotaBytes: number;
+  /** Buffers freed past their deadline. */
+  expired: number;
 }
 
 const DEFAULT_DRAIN_POLL_MS = 20;
+const DEFAULT_PROBE_TIMEOUT_MS = 2000;
 
-const sameClasses = (a: SizeClass[], b: SizeClass[]) =>
-  a.length === b.length && a.every((c, i) => c.size === b[i]?.size && c.count === b[i]?.count);
+const sameClasses = (a: SizeClass[], b: SizeClass[]) => a.length === b.length && a.every((c, i) => c.size === b[i]?.size);
 
-const describeClasses = (cs: SizeClass[]) => `[${cs.map((c) => `${c.count}x${c.size}`).join(', ')}]`;
+const describeClasses = (cs: SizeClass[]) => `[${cs.map((c) => c.size).join(', ')}]`;
 
 export class NodeDaemon {
   readonly dataPlane: NodeDataPlane;
@@ -78,7 +88,10 @@ export class NodeDaemon {
   readonly routes: ChainRoutes;
   readonly interrupts: InterruptSinks;
   readonly directory: GatewayDirectory;
+  readonly events = new InstanceEventLog();
   private readonly log: Logger;
+  private readonly probing = new Set<number>();
+  private readonly probeTimeoutMs: number;
   private readonly pools = new Map<number, PoolRecord>();
   /** Chains being deleted, and the deletion in progress. */
   private readonly deleting = new Map<number, Promise<DeleteChainResponse>>();
@@ -92,19 +105,129 @@ export class NodeDaemon {
     this.peers = opts.peers;
     this.log = opts.log;
     this.drainPollMs = opts.drainPollMs ?? DEFAULT_DRAIN_POLL_MS;
+    this.probeTimeoutMs = opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.interrupts = new InterruptSinks(this.log);
-    this.routes = new ChainRoutes(this.dataPlane.router);
-    this.directory = new GatewayDirectory(this.dataPlane, this.interrupts);
+    // ferryd's own endpoints (egress, proxies) are not supervised: always routable.
+    this.routes = new ChainRoutes(this.dataPlane.router, (id) => !this.supervisor.has(id) || this.supervisor.isRoutable(id));
+    this.directory = new GatewayDirectory(this.dataPlane, this.interrupts, {
+      unavailable: (chainId) => this.chainHealth(chainId),
+      whenReady: (chainId, timeoutMs) => this.whenReady(chainId, timeoutMs),
+    });
     this.supervisor = new Supervisor({
       dataPlane: this.dataPlane,
       log: this.log,
       backoff: opts.backoff,
       stopGraceMs: opts.stopGraceMs,
+      startTimeoutMs: opts.startTimeoutMs,
       onExit: (st, exit, crashed) => {
         if (exit.interrupted.length === 0) return;
         const how = crashed ? st.lastError || 'crashed' : 'stopped';
         this.interrupts.fail(st.chainId, exit.interrupted, `instance ${st.instanceId} (${st.stageName}) ${how}`);
       },
+    });
+    this.supervisor.on('routable', (_id, chainId) => this.routes.refresh(chainId));
+    this.supervisor.on('event', (e) => {
+      const event = this.events.record(e);
+      const fields = { instance: e.instanceId, chain: e.chainId, stage: e.stageName, seq: event.seq };
+      if (e.kind === 'crashed' || e.kind === 'oom-killed' || e.kind === 'stuck-killed' || e.kind === 'crash-loop')
+        this.log.warn(e.message, { event: e.kind, ...fields });
+      else this.log.debug(e.message, { event: e.kind, ...fields });
+    });
+    // A dead instance leaves the routes before its queue is read back.
+    this.dataPlane.on('instance-down', (id) => {
+      const spec = this.supervisor.spec(id);
+      if (spec) this.routes.refresh(spec.chainId);
+    });
+    this.dataPlane.on('expired', (chainId, count, expired) => this.onExpired(chainId, count, expired));
+  }
+
+  /**
+   * Buffers outlived their request's deadline and were freed. Whoever held
+   * them may just be slow (an async handler still waiting), or stuck (a
+   * handler that never returns blocks its whole loop): an instance that
+   * does not answer a liveness probe is killed, and restarted.
+   */
+  private onExpired(chainId: number, count: number, expired: { owner: number; tag: number }[]): void {
+    const pool = this.pools.get(chainId);
+    if (pool) pool.expired += count;
+    const holders = new Set(expired.map((e) => e.owner).filter((o) => this.supervisor.has(o)));
+    this.log.info('freed buffers of requests past their deadline', { chain: chainId, buffers: count, holders: [...holders] });
+    for (const id of holders) {
+      if (this.probing.has(id) || this.supervisor.status(id)?.pid === 0) continue;
+      this.probing.add(id);
+      const pid = this.supervisor.status(id)?.pid;
+      void this.dataPlane
+        .ping(id, this.probeTimeoutMs)
+        .then((alive) => {
+          if (alive || this.supervisor.status(id)?.pid !== pid) return;
+          this.supervisor.killStuck(
+            id,
+            `stuck: held a request past its deadline and did not answer a liveness probe within ${this.probeTimeoutMs} ms (a handler that never returns?)`,
+          );
+        })
+        .finally(() => this.probing.delete(id));
+    }
+  }
+
+  /** Why requests to a stage of a chain cannot be served here right now,
+   * or undefined when some target can take them. `starting`: only because
+   * its instances are still loading their function (worth waiting for). */
+  stageHealth(chainId: number, stage: number): Unavailable | undefined {
+    const programmed = this.routes.route(chainId, stage);
+    if (!programmed || this.routes.live(chainId, stage).length > 0) return undefined;
+    const states = programmed.map((t) => this.supervisor.status(t.instance)).filter((s): s is InstanceStatus => s !== undefined);
+    if (states.length === 0) return { reason: `stage ${stage} has no instance on this node`, retryAfterMs: 1000, starting: false };
+    const retryAfterMs = Math.max(1000, Math.min(...states.map((s) => s.restartInMs || 1000)));
+    const why = states
+      .map((s) => {
+        const what =
+          s.state === 'STARTING'
+            ? 'is starting'
+            : s.state === 'CRASH_LOOP'
+              ? `is in a crash loop (next start in ${s.restartInMs} ms)`
+              : s.state === 'RESTARTING'
+                ? `crashed and restarts in ${s.restartInMs} ms`
+                : `is ${s.state.toLowerCase()}`;
+        return `instance ${s.instanceId} ${what}${s.lastError ? `: ${s.lastError}` : ''}`;
+      })
+      .join('; ');
+    return {
+      reason: `stage ${states[0]!.stageName} has no instance ready: ${why}`,
+      retryAfterMs,
+      starting: states.every((s) => s.state === 'STARTING'),
+    };
+  }
+
+  /** The first stage of the chain here that cannot take requests now. */
+  chainHealth(chainId: number): Unavailable | undefined {
+    for (const stage of this.routes.stages(chainId)) {
+      const h = this.stageHealth(chainId, stage);
+      if (h) return h;
+    }
+    return undefined;
+  }
+
+  /** Resolves when the chain can take requests (undefined), when a stage
+   * cannot for another reason than starting, or after timeoutMs. */
+  whenReady(chainId: number, timeoutMs: number): Promise<Unavailable | undefined> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (h: Unavailable | undefined) => {
+        if (timer) clearTimeout(timer);
+        this.supervisor.off('routable', onChange);
+        this.supervisor.off('event', onEvent);
+        resolve(h);
+      };
+      const check = () => {
+        const h = this.chainHealth(chainId);
+        if (!h?.starting) done(h);
+      };
+      const onChange = (_id: number, c: number) => c === chainId && check();
+      const onEvent = (e: { chainId: number }) => e.chainId === chainId && check();
+      this.supervisor.on('routable', onChange);
+      this.supervisor.on('event', onEvent);
+      timer = setTimeout(() => done(this.chainHealth(chainId)), timeoutMs);
+      check();
     });
   }
 
@@ -119,12 +242,37 @@ export class NodeDaemon {
         throw alreadyExists(
           `chain ${p.chainId} already has a pool here with classes ${describeClasses(have.classes)}, not ${describeClasses(p.classes)}; DeleteChain first`,
         );
-      return { poolBytes: this.dataPlane.pool(p.chainId).size };
+      return this.poolResponse(p.chainId);
     }
-    const pool = this.dataPlane.createPool(p.chainId, p.tenant ? `${p.tenant}-${p.name}` : p.name, p.classes);
-    this.pools.set(p.chainId, { name: p.name, tenant: p.tenant, classes: p.classes });
-    this.log.info('pool created', { chain: p.chainId, name: p.name, tenant: p.tenant, bytes: pool.size });
-    return { poolBytes: pool.size };
+    try {
+      this.dataPlane.createPool(p.chainId, p.tenant ? `${p.tenant}-${p.name}` : p.name, {
+        classes: p.classes,
+        tenant: p.tenant || 'default',
+        quotaBytes: p.quotaBytes,
+        lifetimeMs: p.lifetimeMs,
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ETENANT_QUOTA') throw resourceExhausted((err as Error).message);
+      throw err;
+    }
+    this.pools.set(p.chainId, { name: p.name, tenant: p.tenant, classes: p.classes, quotaBytes: p.quotaBytes, expired: 0 });
+    const res = this.poolResponse(p.chainId);
+    this.log.info('pool created', { chain: p.chainId, name: p.name, tenant: p.tenant, quota: p.quotaBytes, classes: describeClasses(p.classes) });
+    return res;
+  }
+
+  private poolResponse(chainId: number): CreatePoolResponse {
+    const occ = this.dataPlane.occupancy(chainId);
+    return {
+      poolBytes: this.dataPlane.pool(chainId).size,
+      classes: occ.classes.map((c) => ({ size: c.size, count: c.capacity })),
+      quotaBytes: occ.quotaBytes,
+    };
+  }
+
+  /** Buffers freed past their deadline in the chain's pool, since it was made. */
+  expiredBuffers(chainId: number): number {
+    return this.pools.get(chainId)?.expired ?? 0;
   }
 
   /** Idempotent: a chain this node does not know has nothing to delete. */
@@ -173,8 +321,7 @@ export class NodeDaemon {
     const { instanceId, drainTimeoutMs } = checkStopInstance(req);
     const spec = this.supervisor.spec(instanceId);
     if (!spec) throw notFound(`instance ${instanceId} is not on this node`);
-    this.supervisor.beginDrain(instanceId);
-    this.routes.withoutInstance(spec.chainId, instanceId);
+    this.supervisor.beginDrain(instanceId); // takes it out of the routes
     await this.drained(instanceId, drainTimeoutMs);
     const stopped = await this.supervisor.stop(instanceId);
     // Stopped meanwhile by someone else (DeleteChain): report it as gone.
@@ -216,7 +363,7 @@ export class NodeDaemon {
     // registration), and routes that lead to no gateway are harmless.
     if (gateway) this.directory.serve(prog.chainId, gateway);
     else this.directory.unserve(prog.chainId);
-    this.routes.program(prog.chainId, withEgress(split, egress), prog.allow, (id) => this.supervisor.isDraining(id));
+    this.routes.program(prog.chainId, withEgress(split, egress), prog.allow);
     this.log.info('chain programmed', {
       chain: prog.chainId,
       stages: prog.routes.length,
@@ -303,6 +450,7 @@ export class NodeDaemon {
       entryStage: g.entryStage,
       maxBodyBytes: g.maxBodyBytes || largest,
       timeoutMs: g.timeoutMs,
+      bodyTimeoutMs: g.bodyTimeoutMs,
       gatewayInstanceId: g.gatewayInstanceId,
     };
   }
@@ -320,5 +468,5 @@ export class NodeDaemon {
 }
 
 function emptyStatus(instanceId: number, chainId: number): InstanceStatus {
-  return { instanceId, chainId, stage: 0, stageName: '', pid: 0, state: 'EXITED', restarts: 0, lastError: '' };
+  return { instanceId, chainId, stage: 0, stageName: '', pid: 0, state: 'EXITED', restarts: 0, lastError: '', ready: false, restartInMs: 0 };
 }

@@ -44,5 +44,7 @@ export function nodeInfo(i: NodeInfoInput): NodeInfo {
     gatewayAddress: i.gatewayAddress,
     peerAddress: i.peerAddress,
     version: FERRYD_VERSION,
+    // Sequence numbers of instance events restart with the process.
+    startedAtMs: Date.now(),
   };
 }

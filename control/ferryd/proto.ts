@@ -21,7 +21,7 @@ export const LOADER_OPTIONS: Options = { keepCase: false, longs: Number, enums: 
 // ---- messages (as received: every field present) ----
 
 export type RestartPolicy = 'RESTART_ALWAYS' | 'RESTART_NEVER';
-export type InstanceState = 'STATE_UNKNOWN' | 'STARTING' | 'RUNNING' | 'DRAINING' | 'EXITED' | 'CRASHED' | 'RESTARTING';
+export type InstanceState = 'STATE_UNKNOWN' | 'STARTING' | 'RUNNING' | 'DRAINING' | 'EXITED' | 'CRASHED' | 'RESTARTING' | 'CRASH_LOOP';
 
 export type GetNodeInfoRequest = Record<string, never>;
 
@@ -35,6 +35,7 @@ export interface NodeInfo {
   gatewayAddress: string;
   peerAddress: string;
   version: string;
+  startedAtMs: number;
 }
 
 export interface SizeClass {
@@ -47,10 +48,15 @@ export interface CreatePoolRequest {
   chainName: string;
   tenant: string;
   classes: SizeClass[];
+  quotaBytes: number;
+  maxBodyBytes: number;
+  lifetimeMs: number;
 }
 
 export interface CreatePoolResponse {
   poolBytes: number;
+  classes: SizeClass[];
+  quotaBytes: number;
 }
 
 export interface DeleteChainRequest {
@@ -88,6 +94,8 @@ export interface InstanceStatus {
   state: InstanceState;
   restarts: number;
   lastError: string;
+  ready: boolean;
+  restartInMs: number;
 }
 
 export interface StopInstanceRequest {
@@ -126,6 +134,7 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   timeoutMs: number;
   gatewayInstanceId: number;
+  bodyTimeoutMs: number;
 }
 
 export interface RemoteGateway {
@@ -163,11 +172,25 @@ export interface InstanceStats {
   state: InstanceState;
 }
 
+export interface PoolClassStats {
+  size: number;
+  capacity: number;
+  inUse: number;
+  maxCount: number;
+  misses: number;
+}
+
 export interface PoolStats {
   chainId: number;
   inUse: number;
   buffers: number;
   allocFailures: number;
+  classes: PoolClassStats[];
+  quotaBytes: number;
+  capacityBytes: number;
+  inUseBytes: number;
+  tenant: string;
+  expired: number;
 }
 
 export interface NodeStats {
@@ -196,6 +219,38 @@ export interface SetPeersResponse {
   connected: string[];
 }
 
+export interface WatchInstanceEventsRequest {
+  afterSeq: number;
+}
+
+export type InstanceEventKind =
+  | 'started'
+  | 'ready'
+  | 'exited'
+  | 'crashed'
+  | 'oom-killed'
+  | 'stuck-killed'
+  | 'start-failed'
+  | 'restarting'
+  | 'crash-loop'
+  | 'stopped';
+
+export interface InstanceEvent {
+  seq: number;
+  timeMs: number;
+  kind: InstanceEventKind;
+  instanceId: number;
+  chainId: number;
+  stage: number;
+  stageName: string;
+  pid: number;
+  exitCode: number;
+  signal: string;
+  restarts: number;
+  backoffMs: number;
+  message: string;
+}
+
 // ---- the service ----
 
 /** Request and response of every RPC, keyed by the name in the .proto. */
@@ -209,6 +264,7 @@ export interface NodeDaemonRpcs {
   ProgramChain: [ProgramChainRequest, ProgramChainResponse];
   StreamStats: [StreamStatsRequest, NodeStats];
   SetPeers: [SetPeersRequest, SetPeersResponse];
+  WatchInstanceEvents: [WatchInstanceEventsRequest, InstanceEvent];
 }
 export type RpcName = keyof NodeDaemonRpcs;
 export type RpcRequest<K extends RpcName> = NodeDaemonRpcs[K][0];
@@ -224,6 +280,7 @@ const RPC_NAMES: RpcName[] = [
   'ProgramChain',
   'StreamStats',
   'SetPeers',
+  'WatchInstanceEvents',
 ];
 
 function loadService(): ServiceDefinition {

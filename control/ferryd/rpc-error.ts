@@ -29,6 +29,10 @@ export function alreadyExists(what: string): RpcError {
   return new RpcError(status.ALREADY_EXISTS, what);
 }
 
+export function resourceExhausted(what: string): RpcError {
+  return new RpcError(status.RESOURCE_EXHAUSTED, what);
+}
+
 export function failedPrecondition(what: string): RpcError {
   return new RpcError(status.FAILED_PRECONDITION, what);
 }

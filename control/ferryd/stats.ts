@@ -14,7 +14,9 @@ import type { InstanceStats, InstanceStatus, NodeStats, PoolStats } from './prot
 export interface StatsSources {
   name: string;
   instances: () => InstanceStatus[];
-  dataPlane: Pick<NodeDataPlane, 'counters' | 'poolChains' | 'pool'>;
+  dataPlane: Pick<NodeDataPlane, 'counters' | 'poolChains' | 'occupancy'>;
+  /** Buffers freed past their deadline, per chain. */
+  expired?: (chainId: number) => number;
 }
 
 /** Counters of an endpoint; zeros when the router has none (an instance
@@ -76,12 +78,18 @@ export class StatsSampler {
   }
 
   private pool(chainId: number): PoolStats {
-    const st = this.src.dataPlane.pool(chainId).stats();
+    const occ = this.src.dataPlane.occupancy(chainId);
     return {
       chainId,
-      inUse: st.inUse,
-      buffers: st.classes.reduce((n, c) => n + c.count, 0),
-      allocFailures: st.allocFailures,
+      inUse: occ.classes.reduce((n, c) => n + c.inUse, 0),
+      buffers: occ.classes.reduce((n, c) => n + c.capacity, 0),
+      allocFailures: occ.allocFailures,
+      classes: occ.classes,
+      quotaBytes: occ.quotaBytes,
+      capacityBytes: occ.capacityBytes,
+      inUseBytes: occ.inUseBytes,
+      tenant: occ.tenant,
+      expired: this.src.expired?.(chainId) ?? 0,
     };
   }
 }

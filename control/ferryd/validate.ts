@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { MAX_INSTANCES, MAX_REPLICAS, STAGE_REPLY } from '../dataplane/descriptor.js';
 import type { SizeClass } from '../dataplane/native.js';
-import { DEFAULT_SIZE_CLASSES, type InstanceSpec } from '../node/dataplane.js';
+import { DEFAULT_LIFETIME_MS, DEFAULT_POOL_QUOTA, type InstanceSpec } from '../node/dataplane.js';
+import { checkPlan, planClasses } from '../node/pool/size-classes.js';
 import { parseHostPort } from './address.js';
 import type { AllowEdge, CreatePoolRequest, GatewayConfig, Peer, ProgramChainRequest, RemoteGateway, RestartPolicy, SetPeersRequest,
   StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
@@ -21,7 +22,10 @@ export const MAX_INSTANCE_ID = MAX_INSTANCES - 1;
 /** Pool limits: what one chain may ask of a node. */
 export const MAX_POOL_CLASSES = 8;
 export const MAX_BUFFER_SIZE = 1 << 30;
-export const MAX_POOL_BYTES = 16 * 2 ** 30;
+/** The most a chain's pool may hold in service on one node. */
+export const MAX_POOL_QUOTA = 2 ** 31;
+export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+export const MAX_LIFETIME_MS = 3_600_000;
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const MAX_DRAIN_TIMEOUT_MS = 10 * 60_000;
@@ -29,6 +33,7 @@ export const DEFAULT_STATS_INTERVAL_MS = 1000;
 export const MIN_STATS_INTERVAL_MS = 10;
 export const MAX_STATS_INTERVAL_MS = 3_600_000;
 export const DEFAULT_GATEWAY_TIMEOUT_MS = 30_000;
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
 /** Chain and stage names: URL-safe, and free of the ',' and '=' that
  * FERRY_NEXT uses as separators. */
@@ -36,7 +41,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** What spawnInstanceProcess sets for the runtime; other FERRY_* names are
  * the caller's to use (the control plane passes FERRY_NODE, FERRY_CHAIN). */
-const RESERVED_ENV = new Set(['FERRY_INSTANCE_ID', 'FERRY_CHAIN_ID', 'FERRY_STAGE', 'FERRY_STAGE_NAME', 'FERRY_NEXT', 'FERRY_ENDPOINT_FD', 'FERRY_POOL_FD']);
+const RESERVED_ENV = new Set(['FERRY_INSTANCE_ID', 'FERRY_CHAIN_ID', 'FERRY_STAGE', 'FERRY_STAGE_NAME', 'FERRY_NEXT', 'FERRY_ENDPOINT_FD', 'FERRY_POOL_FD', 'FERRY_CONTROL_FD']);
 
 function instanceId(v: number, field: string): number {
   if (!Number.isInteger(v) || v < 1 || v > MAX_INSTANCE_ID) throw invalid(field, `must be 1..${MAX_INSTANCE_ID} (got ${v})`);
@@ -70,30 +75,49 @@ export interface PoolRequest {
   chainId: number;
   name: string;
   tenant: string;
+  /** Sizes, first counts and the slots each may grow to. */
   classes: SizeClass[];
+  quotaBytes: number;
+  maxBodyBytes: number;
+  lifetimeMs: number;
 }
 
 export function checkCreatePool(req: CreatePoolRequest): PoolRequest {
   const tenant = req.tenant;
   if (tenant.length > 128) throw invalid('tenant', 'must be at most 128 characters');
-  return { chainId: chainId(req.chainId), name: name(req.chainName, 'chain_name'), tenant, classes: sizeClasses(req.classes) };
+  const quotaBytes = req.quotaBytes || DEFAULT_POOL_QUOTA;
+  if (!Number.isInteger(quotaBytes) || quotaBytes < 4096 || quotaBytes > MAX_POOL_QUOTA)
+    throw invalid('quota_bytes', `must be 4096..${MAX_POOL_QUOTA} (got ${quotaBytes})`);
+  // With explicit classes and no body limit, a body may fill the largest.
+  const maxBodyBytes = req.maxBodyBytes || (req.classes.length ? Math.max(...req.classes.map((c) => c.size)) : DEFAULT_MAX_BODY_BYTES);
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > MAX_BUFFER_SIZE)
+    throw invalid('max_body_bytes', `must be 1..${MAX_BUFFER_SIZE} (got ${maxBodyBytes})`);
+  const lifetimeMs = req.lifetimeMs || DEFAULT_LIFETIME_MS;
+  if (!Number.isInteger(lifetimeMs) || lifetimeMs > MAX_LIFETIME_MS) throw invalid('lifetime_ms', `must be 1..${MAX_LIFETIME_MS} (got ${lifetimeMs})`);
+  sizeClasses(req.classes);
+  const plan = { maxBodyBytes, quotaBytes, sizes: req.classes.length ? req.classes.map((c) => c.size) : undefined };
+  const problem = checkPlan(plan);
+  if (problem) throw invalid(req.classes.length ? 'classes' : 'max_body_bytes', problem);
+  // Explicit first counts are kept where the quota allows them.
+  const classes = planClasses(plan).map((c, i) => {
+    const asked = req.classes[i]?.count ?? 0;
+    return asked > 0 ? { ...c, count: Math.min(asked, c.maxCount ?? asked) } : c;
+  });
+  const start = classes.reduce((n, c) => n + c.size * c.count, 0);
+  if (start > quotaBytes)
+    throw invalid('classes', `the first buffers take ${start} bytes, more than quota_bytes (${quotaBytes}); ask for fewer`);
+  return { chainId: chainId(req.chainId), name: name(req.chainName, 'chain_name'), tenant, classes, quotaBytes, maxBodyBytes, lifetimeMs };
 }
 
-function sizeClasses(classes: SizeClass[]): SizeClass[] {
-  if (classes.length === 0) return DEFAULT_SIZE_CLASSES;
+function sizeClasses(classes: SizeClass[]): void {
   if (classes.length > MAX_POOL_CLASSES) throw invalid('classes', `at most ${MAX_POOL_CLASSES} size classes (got ${classes.length})`);
-  let total = 0;
   classes.forEach((c, i) => {
     const f = `classes[${i}]`;
     if (c.size === 0 || c.size % 64 !== 0 || c.size > MAX_BUFFER_SIZE)
       throw invalid(`${f}.size`, `must be a multiple of 64 bytes, 64..${MAX_BUFFER_SIZE} (got ${c.size})`);
     const prev = classes[i - 1];
     if (prev && c.size <= prev.size) throw invalid(`${f}.size`, `classes must be in ascending size order (${c.size} after ${prev.size})`);
-    if (c.count === 0) throw invalid(`${f}.count`, 'must be 1 or more');
-    total += c.size * c.count;
   });
-  if (total > MAX_POOL_BYTES) throw invalid('classes', `the pool would take ${total} bytes, more than the ${MAX_POOL_BYTES} a chain may have`);
-  return classes.map((c) => ({ size: c.size, count: c.count }));
 }
 
 export interface StartRequest {
@@ -214,6 +238,7 @@ export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
       maxBodyBytes: g.maxBodyBytes,
       timeoutMs: g.timeoutMs || DEFAULT_GATEWAY_TIMEOUT_MS,
       gatewayInstanceId: instanceId(g.gatewayInstanceId, 'gateway.gateway_instance_id'),
+      bodyTimeoutMs: g.bodyTimeoutMs || DEFAULT_BODY_TIMEOUT_MS,
     };
   }
   const gwIds = new Set<number>();

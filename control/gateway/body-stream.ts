@@ -14,6 +14,29 @@ export class BodyOverflowError extends Error {
   }
 }
 
+/** The body did not arrive in time, or arrived too slowly. */
+export class BodyTimeoutError extends Error {
+  constructor(
+    readonly received: number,
+    why: string,
+  ) {
+    super(why);
+    this.name = 'BodyTimeoutError';
+  }
+}
+
+/** How fast a body must arrive: all of it within timeoutMs, and after the
+ * first graceMs at least minBytesPerSec on average (a client trickling a
+ * byte at a time is cut long before the timeout). */
+export interface BodyPace {
+  timeoutMs: number;
+  minBytesPerSec?: number;
+  graceMs?: number;
+}
+
+export const DEFAULT_MIN_BYTES_PER_SEC = 1024;
+export const DEFAULT_PACE_GRACE_MS = 2000;
+
 /** The client went away before the body was complete. */
 export class BodyAbortedError extends Error {
   constructor(cause?: Error) {
@@ -25,12 +48,17 @@ export class BodyAbortedError extends Error {
 /**
  * Resolves when the whole body is in writer; rejects with BodyOverflowError
  * as soon as a chunk does not fit (the rest of the body is then read and
- * dropped, so the connection stays usable for the next request), or with
- * BodyAbortedError when the client hangs up.
+ * dropped, so the connection stays usable for the next request), with
+ * BodyTimeoutError when it does not keep the pace (the rest is not read:
+ * the caller closes the connection), or with BodyAbortedError when the
+ * client hangs up.
  */
-export function streamInto(stream: Readable, writer: BodyWriter): Promise<void> {
+export function streamInto(stream: Readable, writer: BodyWriter, pace?: BodyPace): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
     const done = (err?: Error) => {
+      if (timer) clearTimeout(timer);
       stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('error', onError);
@@ -53,5 +81,24 @@ export function streamInto(stream: Readable, writer: BodyWriter): Promise<void> 
     stream.on('end', onEnd);
     stream.on('error', onError);
     stream.on('close', onClose);
+    if (!pace) return;
+    const minRate = pace.minBytesPerSec ?? DEFAULT_MIN_BYTES_PER_SEC;
+    const grace = Math.min(pace.graceMs ?? DEFAULT_PACE_GRACE_MS, pace.timeoutMs);
+    // Check the pace once a second after the grace period, and stop at the timeout.
+    const check = () => {
+      const elapsed = Date.now() - started;
+      if (elapsed >= pace.timeoutMs) {
+        stream.pause();
+        return done(new BodyTimeoutError(writer.length, `the request body did not arrive within ${pace.timeoutMs} ms (${writer.length} bytes came)`));
+      }
+      if (minRate > 0 && writer.length < (minRate * elapsed) / 1000) {
+        stream.pause();
+        return done(
+          new BodyTimeoutError(writer.length, `the request body arrived too slowly: ${writer.length} bytes in ${elapsed} ms, less than ${minRate} bytes a second`),
+        );
+      }
+      timer = setTimeout(check, Math.min(1000, pace.timeoutMs - elapsed));
+    };
+    timer = setTimeout(check, grace);
   });
 }

@@ -4,13 +4,28 @@
  */
 import type { Injector } from './injector.js';
 
+/** Why a chain cannot take requests here right now, and when to retry. */
+export interface Unavailable {
+  reason: string;
+  retryAfterMs: number;
+  /** Only because instances are still loading their function: worth a wait. */
+  starting: boolean;
+}
+
 export interface ServedChain {
   name: string;
   chainId: number;
   entryStage: number;
   maxBodyBytes: number;
   timeoutMs: number;
+  /** How long a client may take to send a whole body. */
+  bodyTimeoutMs: number;
   injector: Injector;
+  /** Undefined when every stage can take requests. */
+  unavailable(): Unavailable | undefined;
+  /** Resolves once it can (undefined), or with why it cannot for another
+   * reason than starting, or after timeoutMs. */
+  whenReady(timeoutMs: number): Promise<Unavailable | undefined>;
 }
 
 export interface ChainDirectory {

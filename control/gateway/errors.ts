@@ -34,6 +34,27 @@ export function bodyTooLarge(chain: string, limit: number, detail = ''): Gateway
   return new GatewayError(413, 'bodyTooLarge', `request body exceeds the chain's limit of ${limit} bytes${detail}`, chain);
 }
 
+/** The entry stage has no instance ready (starting, crash loop). */
+export function stageUnavailable(chain: string, why: { reason: string; retryAfterMs: number }): GatewayError {
+  return new GatewayError(503, 'stageUnavailable', why.reason, chain, { 'retry-after': String(Math.max(1, Math.ceil(why.retryAfterMs / 1000))) });
+}
+
+/** The client already has its share of bodies arriving. */
+export function tooManyBodies(chain: string, limit: number): GatewayError {
+  return new GatewayError(
+    429,
+    'tooManyBodies',
+    `this client already has ${limit} request bodies arriving; finish sending those before starting more`,
+    chain,
+    { 'retry-after': String(RETRY_AFTER_SECONDS) },
+  );
+}
+
+/** The body did not arrive in time or fast enough. */
+export function bodyTimeout(chain: string, message: string): GatewayError {
+  return new GatewayError(408, 'bodyTimeout', message, chain);
+}
+
 function poolExhausted(chain: string, message: string): GatewayError {
   return new GatewayError(503, 'poolExhausted', message, chain, { 'retry-after': String(RETRY_AFTER_SECONDS) });
 }

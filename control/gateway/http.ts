@@ -13,11 +13,13 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
-import { BodyAbortedError, BodyOverflowError, streamInto } from './body-stream.js';
+import { native } from '../dataplane/native.js';
+import { BodyAbortedError, BodyOverflowError, BodyTimeoutError, streamInto } from './body-stream.js';
+import { ClientBodies } from './client-bodies.js';
 import { replyContentType } from './content-type.js';
 import type { ChainDirectory, ServedChain } from './directory.js';
-import { bodyTooLarge, GatewayError, injectError, replyError, unknownChain } from './errors.js';
-import type { BodyWriter, Reply } from './injector.js';
+import { bodyTimeout, bodyTooLarge, GatewayError, injectError, replyError, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
+import { ClientGoneError, GRACE_MS, type BodyWriter, type Reply } from './injector.js';
 
 export interface GatewayOptions {
   directory: ChainDirectory;
@@ -25,6 +27,10 @@ export interface GatewayOptions {
   /** Longest a client may take to send a whole request (default 30 s): a
    * body trickling in holds a pool buffer, so it must not take forever. */
   requestTimeoutMs?: number;
+  /** Bodies one client address may have arriving at once (default 16). */
+  bodiesPerClient?: number;
+  /** A body must arrive at least this fast after its first 2 s (default 1 KiB/s; 0: no floor). */
+  minBodyBytesPerSec?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -36,6 +42,8 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   const { directory } = opts;
   const log = opts.log.child({ component: 'gateway' });
   const app = Fastify({ logger: false, requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
+  const bodies = new ClientBodies(opts.bodiesPerClient);
+  const bodyOpts = { bodies, minBytesPerSec: opts.minBodyBytesPerSec };
 
   // Every body, whatever its type, reaches the handler as the raw socket
   // stream: it goes into the pool as it arrives, never into the heap.
@@ -67,7 +75,7 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
     })),
   }));
 
-  const serve = (bodyOf: (req: ChainRequest, chain: ServedChain) => Promise<BodyWriter>) =>
+  const serve = (bodyOf: (req: ChainRequest, chain: ServedChain, o: BodyOptions) => Promise<BodyWriter>) =>
     async (req: ChainRequest, reply: FastifyReply) => {
       const started = process.hrtime.bigint();
       const name = req.params.name;
@@ -80,12 +88,29 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
       const chain = directory.lookup(name);
       try {
         if (!chain) throw unknownChain(name, directory.list().map((c) => c.name));
-        const body = await bodyOf(req, chain);
+        // A stage whose instances are still loading is waited for (within
+        // the request's timeout); one that cannot take requests for any other
+        // reason (crash loop, failed start) is said at once, before the body
+        // takes a buffer.
+        let down = chain.unavailable();
+        if (down?.starting) down = await chain.whenReady(chain.timeoutMs);
+        if (down) throw stageUnavailable(name, down);
+        const body = await bodyOf(req, chain, bodyOpts);
         const bytesIn = body.length;
+        // A client that goes away gives its request up: the gateway stops
+        // waiting and the request's buffers go back to the pool.
+        const gone = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableEnded) gone.abort();
+        });
         let answer: Reply;
         try {
-          answer = await body.send(chain.entryStage, { timeoutMs: chain.timeoutMs });
+          answer = await body.send(chain.entryStage, { timeoutMs: chain.timeoutMs, signal: gone.signal });
         } catch (err) {
+          if (err instanceof ClientGoneError) {
+            log.debug('client went away before the reply', fields({ error: err.message }));
+            return reply;
+          }
           throw injectError(err, name, chain.maxBodyBytes);
         }
         const failed = replyError(answer, name);
@@ -97,6 +122,12 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         if (err instanceof BodyAbortedError) {
           log.debug('client went away', fields({ error: err.message }));
           return reply.code(400).send();
+        }
+        if (err instanceof BodyTimeoutError) {
+          // The rest of the body is not read: this connection is done.
+          const e = bodyTimeout(name, err.message);
+          log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message, client: req.ip }));
+          return sendError(reply.header('connection', 'close'), e);
         }
         const e = err instanceof GatewayError ? err : injectError(err, name, chain?.maxBodyBytes ?? 0);
         log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message }));
@@ -121,23 +152,37 @@ function declaredLength(headers: IncomingHttpHeaders, hasBody: boolean): number 
   return hasBody ? undefined : 0;
 }
 
+interface BodyOptions {
+  bodies: ClientBodies;
+  minBytesPerSec?: number;
+}
+
 /** POST: the body streamed into a buffer of the declared size (or the
- * chain's limit when chunked); over the limit is refused as soon as known. */
-async function postedBody(req: ChainRequest, chain: ServedChain): Promise<BodyWriter> {
+ * chain's limit when chunked); over the limit is refused as soon as known.
+ * While it arrives it counts against its client's share, must keep the
+ * pace, and carries a deadline ferryd enforces even if this process stalls. */
+async function postedBody(req: ChainRequest, chain: ServedChain, o: BodyOptions): Promise<BodyWriter> {
   const stream = req.body as Readable | undefined;
   const declared = declaredLength(req.headers, stream !== undefined);
   if (declared !== undefined && declared > chain.maxBodyBytes)
     throw bodyTooLarge(chain.name, chain.maxBodyBytes, ` (declared ${declared})`);
-  const writer = openBody(chain, declared ?? chain.maxBodyBytes);
-  if (!stream) return writer;
+  const release = stream ? o.bodies.admit(req.ip) : () => undefined;
+  if (!release) throw tooManyBodies(chain.name, o.bodies.limit);
   try {
-    await streamInto(stream, writer);
-  } catch (err) {
-    writer.abort();
-    if (err instanceof BodyOverflowError) throw bodyTooLarge(chain.name, chain.maxBodyBytes);
-    throw err;
+    const writer = openBody(chain, declared ?? chain.maxBodyBytes);
+    if (!stream) return writer;
+    writer.holdUntil((native.nowMs() + chain.bodyTimeoutMs + GRACE_MS) >>> 0 || 1);
+    try {
+      await streamInto(stream, writer, { timeoutMs: chain.bodyTimeoutMs, minBytesPerSec: o.minBytesPerSec });
+    } catch (err) {
+      writer.abort();
+      if (err instanceof BodyOverflowError) throw bodyTooLarge(chain.name, chain.maxBodyBytes);
+      throw err;
+    }
+    return writer;
+  } finally {
+    release();
   }
-  return writer;
 }
 
 /** GET: the query string as a JSON object. */

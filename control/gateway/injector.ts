@@ -8,12 +8,14 @@
  *
  * Ownership: a body buffer is the gateway's until it is sent; the stage that
  * accepts the descriptor takes it. A request given up on (timeout,
- * interrupt, close) frees its buffer only if no stage ever took it (a
- * descriptor lost in a dead instance's socket); whatever comes back for it
- * later is freed on arrival and otherwise ignored.
+ * interrupt, client gone, close) frees its buffer if no stage took it;
+ * whatever comes back for it later is freed on arrival and otherwise
+ * ignored. Every buffer of a request carries its deadline (its timeout and
+ * a grace period): ferryd frees what a stage still holds past it, so no
+ * request holds pool memory for longer than it may live.
  */
 import { decodeDescriptor, DESC_SIZE, FLAG_ERROR, statusName } from '../dataplane/descriptor.js';
-import type { BufferRef, NativeInstance } from '../dataplane/native.js';
+import { errorCode, native, type BufferRef, type NativeInstance } from '../dataplane/native.js';
 import type { InterruptSink } from '../ferryd/interrupts.js';
 
 export interface Reply {
@@ -32,8 +34,22 @@ export interface Reply {
 }
 
 export interface RequestOptions {
-  /** Give up on the reply after this long (RequestTimeoutError). */
+  /** Give up on the reply after this long (RequestTimeoutError); the
+   * request's buffers are taken back GRACE_MS later whoever holds them. */
   timeoutMs?: number;
+  /** Give up when this aborts (the client went away): ClientGoneError. */
+  signal?: AbortSignal;
+}
+
+/** After a request's timeout, how long its buffers may still be held
+ * before ferryd takes them back (a reply racing the timeout is freed by
+ * the gateway on arrival instead). */
+export const GRACE_MS = 1000;
+
+export interface InjectorOptions {
+  /** Called when the pool has no buffer for a body: grow it if the quotas
+   * allow (true), so only a full quota means "exhausted". */
+  relieve?: (size: number) => boolean;
 }
 
 /** The router refused the request outright (eBPF drop on send). */
@@ -69,6 +85,15 @@ export class RequestInterruptedError extends Error {
   }
 }
 
+/** The client gave up on the request (its connection closed). */
+export class ClientGoneError extends Error {
+  readonly code = 'ECLIENTGONE';
+  constructor() {
+    super('the client went away before the reply');
+    this.name = 'ClientGoneError';
+  }
+}
+
 /** The injector (or its endpoint) closed while the request waited. */
 export class InjectorClosedError extends Error {
   readonly code = 'ECLOSED';
@@ -94,6 +119,9 @@ export interface BodyWriter {
   send(stage: number, opts?: RequestOptions): Promise<Reply>;
   /** Frees the buffer unless it was sent; safe to call more than once. */
   abort(): void;
+  /** Give the unsent buffer a deadline (native.nowMs() clock): ferryd
+   * takes it back then, if it was neither sent nor aborted by then. */
+  holdUntil(deadlineMs: number): void;
 }
 
 interface Pending {
@@ -101,6 +129,7 @@ interface Pending {
   resolve: (r: Reply) => void;
   reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
+  unlisten?: () => void;
 }
 
 const TAG_MASK = 0xffffffffn;
@@ -119,7 +148,10 @@ export class Injector implements InterruptSink {
   private readonly pool: Uint8Array;
   private closed = false;
 
-  constructor(private readonly gw: NativeInstance) {
+  constructor(
+    private readonly gw: NativeInstance,
+    private readonly opts: InjectorOptions = {},
+  ) {
     this.pool = new Uint8Array(gw.buffer);
     gw.start((n) => {
       if (n < 0) return this.failAll(new InjectorClosedError('gateway endpoint closed'));
@@ -137,9 +169,19 @@ export class Injector implements InterruptSink {
    */
   openBody(size: number): BodyWriter {
     if (this.closed) throw new InjectorClosedError('injector closed');
-    const body = new Body(this, this.pool, this.gw.alloc(Math.max(size, 1)), size);
+    const body = new Body(this, this.pool, this.alloc(Math.max(size, 1)), size);
     this.unsent.add(body);
     return body;
+  }
+
+  /** A buffer, growing the pool once when it is exhausted and may grow. */
+  private alloc(size: number): BufferRef {
+    try {
+      return this.gw.alloc(size);
+    } catch (err) {
+      if (errorCode(err) !== 'EPOOL_EXHAUSTED' || !this.opts.relieve?.(size)) throw err;
+      return this.gw.alloc(size);
+    }
   }
 
   /** Send body to stage; resolves with the chain's reply. Pool errors
@@ -178,11 +220,26 @@ export class Injector implements InterruptSink {
     if (free && !this.closed) this.freeQuietly(free.offset, free.generation);
   }
 
+  /** @internal Body.holdUntil */
+  label(buf: BufferRef, deadlineMs: number): void {
+    try {
+      this.gw.label(buf.offset, buf.generation, 0, deadlineMs);
+    } catch {
+      // already gone: nothing to label
+    }
+  }
+
   /** @internal Body.send: put the descriptor on the wire. */
   dispatch(buf: BufferRef, length: number, stage: number, opts: RequestOptions): Promise<Reply> {
     if (this.closed) return Promise.reject(new InjectorClosedError('injector closed'));
+    if (opts.signal?.aborted) {
+      this.freeQuietly(buf.offset, buf.generation);
+      return Promise.reject(new ClientGoneError());
+    }
     const requestId = this.nextId++;
-    const rc = this.gw.send({ stage, offset: buf.offset, generation: buf.generation, length, requestId: Number(requestId) });
+    const timeoutMs = opts.timeoutMs ?? 0;
+    const deadlineMs = timeoutMs > 0 ? (native.nowMs() + timeoutMs + GRACE_MS) >>> 0 || 1 : 0;
+    const rc = this.gw.send({ stage, offset: buf.offset, generation: buf.generation, length, requestId: Number(requestId), deadlineMs });
     if (rc !== 0) {
       this.freeQuietly(buf.offset, buf.generation);
       return Promise.reject(new RequestRefusedError(stage, rc));
@@ -190,8 +247,11 @@ export class Injector implements InterruptSink {
     const sent = { offset: buf.offset, generation: buf.generation };
     return new Promise<Reply>((resolve, reject) => {
       const p: Pending = { sent, resolve, reject };
-      if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
-        p.timer = setTimeout(() => this.abandon(requestId, p, new RequestTimeoutError(stage, opts.timeoutMs ?? 0)), opts.timeoutMs);
+      if (timeoutMs > 0) p.timer = setTimeout(() => this.abandon(requestId, p, new RequestTimeoutError(stage, timeoutMs)), timeoutMs);
+      if (opts.signal) {
+        const onAbort = () => this.abandon(requestId, p, new ClientGoneError());
+        opts.signal.addEventListener('abort', onAbort, { once: true });
+        p.unlisten = () => opts.signal?.removeEventListener('abort', onAbort);
       }
       this.pending.set(requestId, p);
     });
@@ -200,6 +260,7 @@ export class Injector implements InterruptSink {
   private settle(requestId: bigint, p: Pending): void {
     this.pending.delete(requestId);
     if (p.timer) clearTimeout(p.timer);
+    p.unlisten?.();
   }
 
   /** Give up on a request: fail it, and free its buffer if no stage took
@@ -219,6 +280,15 @@ export class Injector implements InterruptSink {
 
   private onReply(i: number): void {
     const d = decodeDescriptor(this.gw.rx, i * DESC_SIZE);
+    // A reply that lost the race with its deadline names a buffer ferryd
+    // already took back (and may have handed out again): not ours to read.
+    try {
+      this.gw.capacity(d.offset, d.generation);
+    } catch {
+      const late = this.pending.get(d.requestId);
+      if (late) this.abandon(d.requestId, late, new RequestTimeoutError(d.stage, 0));
+      return;
+    }
     const body = this.pool.slice(d.offset, d.offset + d.length);
     this.freeQuietly(d.offset, d.generation);
     const p = this.pending.get(d.requestId);
@@ -298,5 +368,9 @@ class Body implements BodyWriter {
     if (!buf) return;
     this.buf = undefined;
     this.injector.release(this, buf);
+  }
+
+  holdUntil(deadlineMs: number): void {
+    if (this.buf) this.injector.label(this.buf, deadlineMs);
   }
 }

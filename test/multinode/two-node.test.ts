@@ -86,6 +86,11 @@ async function deploy(n: Node, other: Node): Promise<void> {
     gateway: n.name === 'a' ? { chainName: ir.name, entryStage: ir.entry, timeoutMs: 60_000, gatewayInstanceId: GATEWAY_ID } : null,
     remoteGateways: n.name === 'b' ? [{ instance: GATEWAY_ID, node: 'a' }] : [],
   });
+  // Requests are routed only to instances that said they are ready.
+  await until(`node ${n.name}'s instances to be ready`, async () => {
+    const { instances } = await c.listInstances({ chainId: CHAIN_ID });
+    return instances.length > 0 && instances.every((i) => i.ready) ? true : undefined;
+  });
 }
 
 describe.skipIf(!!netnsUnavailable)('two nodes in two network namespaces', () => {

@@ -5,20 +5,60 @@ import { CliError, print, table } from '../output.js';
 
 const mib = (bytes: number) => `${Math.round(bytes / (1 << 20))}Mi`;
 
+/** 2048 -> 2Ki, 1048576 -> 1Mi. */
+function size(bytes: number): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes / (1 << 20)}Mi`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024}Ki`;
+  return String(bytes);
+}
+
+/** Bytes in use / in service / quota, over the chain's nodes. */
+function poolSummary(c: ChainStatus): string {
+  if (c.pools.length === 0) return '';
+  const sum = (f: (p: ChainStatus['pools'][number]) => number) => c.pools.reduce((n, p) => n + f(p), 0);
+  const fmt = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)}Mi` : `${Math.ceil(b / 1024)}Ki`);
+  return `${fmt(sum((p) => p.inUseBytes))}/${fmt(sum((p) => p.capacityBytes))}/${fmt(sum((p) => p.quotaBytes))}`;
+}
+
+/** One line per node: the pool's occupancy per size class. */
+function describePools(c: ChainStatus): string {
+  if (c.pools.length === 0) return '';
+  const rows = c.pools.map((p) => ({
+    node: p.node,
+    'in use/service/quota': `${mib(p.inUseBytes)}/${mib(p.capacityBytes)}/${mib(p.quotaBytes)}`,
+    classes: p.classes.map((k) => `${size(k.size)} ${k.inUse}/${k.capacity}`).join('  '),
+    'alloc-failures': p.allocFailures,
+    expired: p.expired,
+  }));
+  return `
+pool (buffers in use/in service per size class):
+${table(rows)}`;
+}
+
+/** An instance for people: id@node:state, restarts, and why it is not up. */
+function describeInstance(i: ChainStatus['stages'][number]['instances'][number]): string {
+  const state = i.state === 'RUNNING' && !i.ready ? 'starting' : i.state.toLowerCase();
+  const restarts = i.restarts ? `(${i.restarts} restarts)` : '';
+  return `${i.id}@${i.node}:${state}${restarts}`;
+}
+
 /** A chain's stages and instances, for people. */
 export function describeChain(c: ChainStatus): string {
   const rows = c.stages.map((s) => ({
     stage: s.name,
     runtime: s.runtime,
     next: s.next.length ? s.next.join(',') : '(reply)',
-    instances: s.instances.map((i) => `${i.id}@${i.node}:${i.state.toLowerCase()}${i.restarts ? `(${i.restarts} restarts)` : ''}`).join(' '),
+    instances: s.instances.map(describeInstance).join(' '),
     'rx/s': s.rxPerSec.toFixed(1),
     rx: s.rxMsgs,
     drops: s.drops,
   }));
   const head = `tenant ${c.tenant}, entry ${c.entry}, from ${c.sourceFile}`;
   const urls = c.endpoints.length ? `\nserved at: ${c.endpoints.join(' ')}` : '';
-  return `${head}\n${table(rows)}${urls}`;
+  const errors = c.stages
+    .flatMap((s) => s.instances.filter((i) => i.lastError && i.state !== 'RUNNING').map((i) => `  ${s.name} ${i.id}: ${i.lastError}`))
+    .join('\n');
+  return `${head}\n${table(rows)}${describePools(c)}${urls}${errors ? `\nnot running:\n${errors}` : ''}`;
 }
 
 export const get: Command = async (ctx) => {
@@ -39,7 +79,8 @@ export const get: Command = async (ctx) => {
             tenant: c.tenant,
             stages: c.stages.length,
             instances: c.stages.reduce((n, s) => n + s.instances.length, 0),
-            running: c.stages.reduce((n, s) => n + s.instances.filter((i) => i.state === 'RUNNING').length, 0),
+            ready: c.stages.reduce((n, s) => n + s.instances.filter((i) => i.ready).length, 0),
+            'pool used/service/quota': poolSummary(c),
             generation: c.generation,
             endpoint: c.endpoints[0] ?? '',
           })),

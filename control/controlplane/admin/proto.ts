@@ -35,6 +35,26 @@ export interface InstanceInfo {
   state: string;
   restarts: number;
   weight: number;
+  ready: boolean;
+  lastError: string;
+  restartInMs: number;
+}
+
+export interface PoolClassStatus {
+  size: number;
+  capacity: number;
+  inUse: number;
+  maxCount: number;
+}
+
+export interface PoolStatus {
+  node: string;
+  quotaBytes: number;
+  capacityBytes: number;
+  inUseBytes: number;
+  allocFailures: number;
+  expired: number;
+  classes: PoolClassStatus[];
 }
 
 export interface StageStatus {
@@ -58,6 +78,7 @@ export interface ChainStatus {
   appliedAtMs: number;
   generation: number;
   endpoints: string[];
+  pools: PoolStatus[];
 }
 
 export interface NodeStatus {
@@ -82,6 +103,9 @@ export interface AdminEvent {
   node: string;
   instance: number;
   message: string;
+  stage: string;
+  exitCode: number;
+  signal: string;
 }
 
 export interface AdminRpcs {

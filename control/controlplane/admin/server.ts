@@ -63,7 +63,17 @@ function unary<K extends AdminRpcName>(name: K, log: Logger, fn: Unary<K>) {
 }
 
 function toAdminEvent(e: ClusterEvent): AdminEvent {
-  return { timeMs: e.timeMs, kind: e.kind, chain: e.chain ?? '', node: e.node ?? '', instance: e.instance ?? 0, message: e.message };
+  return {
+    timeMs: e.timeMs,
+    kind: e.kind,
+    chain: e.chain ?? '',
+    node: e.node ?? '',
+    instance: e.instance ?? 0,
+    message: e.message,
+    stage: e.stage ?? '',
+    exitCode: e.exitCode ?? 0,
+    signal: e.signal ?? '',
+  };
 }
 
 export function adminImplementation({ chains, nodes, events, log }: AdminDeps): UntypedServiceImplementation {

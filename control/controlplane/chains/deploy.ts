@@ -10,6 +10,13 @@ import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { chainNodes, type ChainRecord } from './record.js';
 
+/** Buffers of a request may outlive its timeout by this much (the
+ * gateway's GRACE_MS): a reply racing the timeout is still freed by it. */
+const LIFETIME_GRACE_MS = 1000;
+/** How long a deployment waits for its instances to load their functions. */
+const READY_TIMEOUT_MS = 60_000;
+const READY_POLL_MS = 50;
+
 export class Deployer {
   constructor(
     private readonly nodes: NodeRegistry,
@@ -23,9 +30,39 @@ export class Deployer {
     try {
       await this.linkNodes(r);
       for (const node of chainNodes(r)) await this.deployOn(r, node);
+      await this.untilReady(r);
     } catch (err) {
       await this.teardown(r).catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * Wait until every instance of the chain said it is ready. An instance
+   * that exits before it is ready (a module that throws as it loads, a
+   * missing symbol) fails the deployment with its own error, instead of the
+   * chain being reported running while it crash-loops.
+   */
+  private async untilReady(r: ChainRecord, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const waiting: string[] = [];
+      for (const node of chainNodes(r)) {
+        const n = this.nodes.require(node);
+        const { instances } = await n.client.listInstances({ chainId: r.chainId });
+        for (const st of instances) {
+          if (!r.instances.some((i) => i.id === st.instanceId && i.node === node)) continue;
+          if (st.ready) continue;
+          if (st.state === 'CRASHED' || st.state === 'RESTARTING' || st.state === 'CRASH_LOOP')
+            throw new Error(
+              `stage ${st.stageName}: instance ${st.instanceId} on ${node} ${st.lastError || 'crashed'} — fix the function and apply again`,
+            );
+          waiting.push(`${st.stageName} (instance ${st.instanceId} on ${node}, ${st.state})`);
+        }
+      }
+      if (waiting.length === 0) return;
+      if (Date.now() >= deadline) throw new Error(`not ready after ${timeoutMs} ms: ${waiting.join(', ')}`);
+      await new Promise((res) => setTimeout(res, READY_POLL_MS));
     }
   }
 
@@ -68,7 +105,16 @@ export class Deployer {
 
   private async deployOn(r: ChainRecord, node: string): Promise<void> {
     const n = this.nodes.require(node);
-    await n.client.createPool({ chainId: r.chainId, chainName: r.name, tenant: r.tenant, classes: [] });
+    await n.client.createPool({
+      chainId: r.chainId,
+      chainName: r.name,
+      tenant: r.tenant,
+      classes: (r.ir.sizeClasses ?? []).map((size) => ({ size, count: 0 })),
+      quotaBytes: r.ir.poolBytes,
+      maxBodyBytes: r.ir.maxBodyBytes,
+      // A request landing from another node may live as long as a whole request.
+      lifetimeMs: r.ir.timeoutMs + LIFETIME_GRACE_MS,
+    });
     for (const inst of r.instances.filter((i) => i.node === node)) {
       const stage = r.ir.stages[inst.stage]!;
       await n.client.startInstance({
@@ -99,7 +145,14 @@ export class Deployer {
       routes: routeTables(r.ir, placement, node).map((s) => ({ stage: s.stage, targets: s.targets })),
       allow: allowEdges(r.ir).map(([fromStage, toStage]) => ({ fromStage, toStage })),
       gateway: gateway
-        ? { chainName: r.name, entryStage: r.ir.entry, maxBodyBytes: r.ir.maxBodyBytes, timeoutMs: r.ir.timeoutMs, gatewayInstanceId: gateway.id }
+        ? {
+            chainName: r.name,
+            entryStage: r.ir.entry,
+            maxBodyBytes: r.ir.maxBodyBytes,
+            timeoutMs: r.ir.timeoutMs,
+            bodyTimeoutMs: r.ir.bodyTimeoutMs,
+            gatewayInstanceId: gateway.id,
+          }
         : null,
       remoteGateways,
     });

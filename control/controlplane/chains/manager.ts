@@ -32,6 +32,8 @@ export class ChainError extends Error {
 export class ChainManager {
   private readonly deployer: Deployer;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Chain names by id, for events that only carry the id. */
+  private readonly names = new Map<number, string>();
 
   constructor(
     private readonly store: Store,
@@ -42,6 +44,7 @@ export class ChainManager {
     private readonly log: Logger,
   ) {
     this.deployer = new Deployer(nodes, mesh, log);
+    nodes.chainName = (id) => this.names.get(id);
   }
 
   apply(yaml: string, file: string): Promise<ChainRecord> {
@@ -54,6 +57,7 @@ export class ChainManager {
       if (!r) throw new ChainError('not-found', `no chain named "${name}"${await this.knownNames()}`);
       const stopped = await this.deployer.teardown(r);
       await this.store.delete(chainKey(name));
+      this.names.delete(r.chainId);
       for (const i of r.instances) this.nodes.rates.forget(i.id);
       this.events.emit({ kind: 'chain-deleted', chain: name, message: `chain ${name} deleted (${stopped} instances stopped)` });
       return stopped;
@@ -67,7 +71,9 @@ export class ChainManager {
   }
 
   async list(): Promise<ChainRecord[]> {
-    return (await this.store.list<ChainRecord>(CHAIN_PREFIX)).map((e) => e.value);
+    const records = (await this.store.list<ChainRecord>(CHAIN_PREFIX)).map((e) => e.value);
+    for (const r of records) this.names.set(r.chainId, r.name);
+    return records;
   }
 
   /** Make every stored chain (or those on one node) run: redeploy where
@@ -118,6 +124,7 @@ export class ChainManager {
       gateways,
     };
     if (old) await this.deployer.teardown(old);
+    this.names.set(record.chainId, record.name);
     try {
       await this.deployer.deploy(record);
     } catch (err) {

@@ -3,7 +3,7 @@
  * with what the nodes last streamed about its instances.
  */
 import type { InstanceStats, InstanceStatus } from '../../ferryd/proto.js';
-import type { ChainStatus, NodeStatus } from '../admin/proto.js';
+import type { ChainStatus, NodeStatus, PoolStatus } from '../admin/proto.js';
 import type { NodeEntry, NodeRegistry } from '../nodes/registry.js';
 import type { ChainRecord } from './record.js';
 
@@ -44,14 +44,44 @@ export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<numbe
         instances: mine.map((i) => {
           const st = live.get(i.id);
           const state = st?.state ?? (nodes.get(i.node)?.ready ? 'MISSING' : 'NODE_DOWN');
-          return { id: i.id, node: i.node, pid: st?.pid ?? 0, state, restarts: st?.restarts ?? 0, weight: i.weight };
+          return {
+            id: i.id,
+            node: i.node,
+            pid: st?.pid ?? 0,
+            state,
+            restarts: st?.restarts ?? 0,
+            weight: i.weight,
+            ready: st?.ready ?? false,
+            lastError: st?.lastError ?? '',
+            restartInMs: st?.restartInMs ?? 0,
+          };
         }),
         rxPerSec: mine.reduce((sum, i) => sum + nodes.rates.perSec(i.id), 0),
         rxMsgs: mine.reduce((sum, i) => sum + (stats.get(i.id)?.rxMsgs ?? 0), 0),
         drops: mine.reduce((sum, i) => sum + Object.values(stats.get(i.id)?.drops ?? {}).reduce((a, b) => a + b, 0), 0),
       };
     }),
+    pools: poolsOf(r, nodes),
   };
+}
+
+/** The chain's pool on each of its nodes, from their last stats sample. */
+function poolsOf(r: ChainRecord, nodes: NodeRegistry): PoolStatus[] {
+  const out: PoolStatus[] = [];
+  for (const n of nodes.list()) {
+    const p = n.stats?.pools.find((x) => x.chainId === r.chainId);
+    if (!p) continue;
+    out.push({
+      node: n.name,
+      quotaBytes: p.quotaBytes,
+      capacityBytes: p.capacityBytes,
+      inUseBytes: p.inUseBytes,
+      allocFailures: p.allocFailures,
+      expired: p.expired,
+      classes: p.classes.map((c) => ({ size: c.size, capacity: c.capacity, inUse: c.inUse, maxCount: c.maxCount })),
+    });
+  }
+  return out;
 }
 
 export function nodeStatus(n: NodeEntry): NodeStatus {

@@ -5,7 +5,7 @@
  * background; placement only sees ready nodes.
  */
 import { connectFerryd, type FerrydClient } from '../../ferryd/client.js';
-import type { NodeInfo, NodeStats } from '../../ferryd/proto.js';
+import type { InstanceEvent, NodeInfo, NodeStats } from '../../ferryd/proto.js';
 import type { Arch } from '../../chain/ir.js';
 import type { Logger } from '../../log.js';
 import { MAX_NODES } from '../chains/ids.js';
@@ -44,8 +44,14 @@ export class NodeRegistry {
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly streams = new Map<string, { cancel(): void }>();
+  private readonly eventStreams = new Map<string, { cancel(): void }>();
+  /** Per node: the ferryd process (its start time) and the last instance
+   * event seen from it, so a reconnect replays only what was missed. */
+  private readonly seen = new Map<string, { startedAtMs: number; seq: number }>();
   private closed = false;
   readonly rates = new RateMeter();
+  /** Names chains for events (set by whoever knows them: the chain manager). */
+  chainName: (chainId: number) => string | undefined = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -75,6 +81,7 @@ export class NodeRegistry {
     this.nodes.set(info.name, entry);
     await this.store.put<NodeRecord>(NODE_PREFIX + info.name, { name: info.name, address, labels, slot });
     this.watchStats(entry);
+    this.watchInstanceEvents(entry);
     this.events.emit({ kind: 'node-ready', node: info.name, message: `node ${info.name} at ${address} (${info.dataplaneMode})` });
     this.log.info('node ready', { node: info.name, address, mode: info.dataplaneMode });
     return entry;
@@ -132,6 +139,7 @@ export class NodeRegistry {
     for (const t of this.timers) clearTimeout(t);
     // A stats stream holds its ferryd's server open until cancelled.
     for (const s of this.streams.values()) s.cancel();
+    for (const s of this.eventStreams.values()) s.cancel();
     for (const n of this.nodes.values()) n.client.close();
   }
 
@@ -151,19 +159,9 @@ export class NodeRegistry {
     const stream = entry.client.streamStats({ intervalMs: STATS_INTERVAL_MS });
     this.streams.get(entry.name)?.cancel();
     this.streams.set(entry.name, stream);
-    const previous = new Map<number, string>();
     stream.on('data', (s: NodeStats) => {
       entry.stats = s;
-      for (const i of s.instances) {
-        this.rates.observe(i.instanceId, s.timeMs, i.rxMsgs);
-        const before = previous.get(i.instanceId);
-        if (before !== i.state && (i.state === 'CRASHED' || i.state === 'RESTARTING') && before !== 'CRASHED') {
-          this.events.emit({ kind: 'instance-crashed', node: entry.name, instance: i.instanceId, message: `instance ${i.instanceId} on ${entry.name} is ${i.state}` });
-        } else if (before && before !== 'RUNNING' && i.state === 'RUNNING') {
-          this.events.emit({ kind: 'instance-restarted', node: entry.name, instance: i.instanceId, message: `instance ${i.instanceId} on ${entry.name} is running again` });
-        }
-        previous.set(i.instanceId, i.state);
-      }
+      for (const i of s.instances) this.rates.observe(i.instanceId, s.timeMs, i.rxMsgs);
     });
     const lost = (why: string) => {
       if (this.closed || this.nodes.get(entry.name) !== entry || !entry.ready) return;
@@ -176,6 +174,34 @@ export class NodeRegistry {
       if (err.code !== 1 /* CANCELLED: we closed it */) lost(err.message);
     });
     stream.on('end', () => lost('stats stream ended'));
+  }
+
+  /** Every instance event of the node, as a cluster event named by its
+   * chain. A dropped stream is picked up again when the node re-registers. */
+  private watchInstanceEvents(entry: NodeEntry): void {
+    const prev = this.seen.get(entry.name);
+    const sameProcess = prev !== undefined && prev.startedAtMs === entry.info.startedAtMs;
+    const seen = { startedAtMs: entry.info.startedAtMs, seq: sameProcess ? prev.seq : 0 };
+    this.seen.set(entry.name, seen);
+    const stream = entry.client.watchInstanceEvents({ afterSeq: seen.seq });
+    this.eventStreams.get(entry.name)?.cancel();
+    this.eventStreams.set(entry.name, stream);
+    stream.on('data', (e: InstanceEvent) => {
+      if (e.seq <= seen.seq) return;
+      seen.seq = e.seq;
+      this.events.emit({
+        kind: `instance-${e.kind}`,
+        chain: this.chainName(e.chainId),
+        node: entry.name,
+        instance: e.instanceId,
+        stage: e.stageName,
+        exitCode: e.kind === 'crashed' || e.kind === 'exited' || e.kind === 'oom-killed' || e.kind === 'stuck-killed' ? e.exitCode : undefined,
+        signal: e.signal || undefined,
+        message: `${e.message} (node ${entry.name})`,
+      });
+    });
+    // The stats stream notices a lost node; this one only goes quiet.
+    stream.on('error', () => undefined);
   }
 
   private retry(rec: NodeRecord): void {

@@ -100,6 +100,16 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
   }
 }
 
+/** Wait until every instance of the chain (or those listed) said it is
+ * ready: requests are routed only to ready instances. */
+export async function untilReady(client: FerrydClient, chainId: number, ids?: number[]): Promise<void> {
+  await waitFor(`chain ${chainId}'s instances to be ready`, async () => {
+    const { instances } = await client.listInstances({ chainId });
+    const mine = instances.filter((i) => !ids || ids.includes(i.instanceId));
+    return mine.length > 0 && mine.every((i) => i.ready) ? true : undefined;
+  });
+}
+
 /** Is a process with this pid alive? */
 export function alive(pid: number): boolean {
   try {
