@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { ChainDirectory } from '../gateway/directory.js';
-import { buildGatewayServer } from '../gateway/http.js';
+import { buildGatewayServer, type GatewayOptions } from '../gateway/http.js';
 import type { Logger } from '../log.js';
 import { formatHostPort, parseHostPort } from './address.js';
 
@@ -14,9 +14,14 @@ export interface GatewayServer {
   close(): Promise<void>;
 }
 
-export async function startGatewayServer(address: string, directory: ChainDirectory, log: Logger): Promise<GatewayServer> {
+export async function startGatewayServer(
+  address: string,
+  directory: ChainDirectory,
+  log: Logger,
+  limits: Pick<GatewayOptions, 'bodiesPerClient' | 'minBodyBytesPerSec'> = {},
+): Promise<GatewayServer> {
   const { host, port } = parseHostPort(address, 'gateway address');
-  const app = buildGatewayServer({ directory, log });
+  const app = buildGatewayServer({ directory, log, ...limits });
   try {
     await app.listen({ host, port });
   } catch (err) {

@@ -36,6 +36,15 @@ export interface FerrydOptions {
   backoff?: BackoffPolicy;
   /** SIGTERM-to-SIGKILL grace when stopping an instance. */
   stopGraceMs?: number;
+  /** How long an instance holding expired requests has to answer a
+   * liveness probe before it is killed as stuck. */
+  probeTimeoutMs?: number;
+  /** How long a new instance may take to load its function. */
+  startTimeoutMs?: number;
+  /** What all of one tenant's pools on this node may hold together. */
+  tenantPoolBytes?: number;
+  /** Request bodies one client address may have arriving at once. */
+  bodiesPerClient?: number;
 }
 
 export interface Ferryd {
@@ -60,7 +69,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   const name = opts.name ?? hostname();
   const log = opts.log ?? createLogger({ component: 'ferryd', node: name });
   const grpcAt = parseHostPort(opts.grpcAddress, 'gRPC address');
-  const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log });
+  const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log, tenantPoolBytes: opts.tenantPoolBytes });
   let peers: { link: PeerLink; hops: RemoteHops } | undefined;
   try {
     if (opts.peerAddress) {
@@ -71,7 +80,16 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     await dataPlane.close();
     throw new Error(`ferryd could not start: peer listener on ${opts.peerAddress}: ${(err as Error).message}`, { cause: err });
   }
-  const daemon = new NodeDaemon({ dataPlane, log, backoff: opts.backoff, stopGraceMs: opts.stopGraceMs, nodeName: name, peers });
+  const daemon = new NodeDaemon({
+    dataPlane,
+    log,
+    backoff: opts.backoff,
+    stopGraceMs: opts.stopGraceMs,
+    probeTimeoutMs: opts.probeTimeoutMs,
+    startTimeoutMs: opts.startTimeoutMs,
+    nodeName: name,
+    peers,
+  });
   const server = new Server();
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });
   const streams = new Set<() => void>();
@@ -91,7 +109,8 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   };
 
   try {
-    if (opts.gatewayAddress) gateway = await startGatewayServer(opts.gatewayAddress, daemon.directory, log.child({ part: 'gateway' }));
+    if (opts.gatewayAddress)
+      gateway = await startGatewayServer(opts.gatewayAddress, daemon.directory, log.child({ part: 'gateway' }), { bodiesPerClient: opts.bodiesPerClient });
     info = nodeInfo({
       name,
       mode: dataPlane.mode,

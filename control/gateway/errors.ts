@@ -46,7 +46,8 @@ export function tooManyBodies(chain: string, limit: number): GatewayError {
     'tooManyBodies',
     `this client already has ${limit} request bodies arriving; finish sending those before starting more`,
     chain,
-    { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    // The body is not read: the connection cannot carry another request.
+    { 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' },
   );
 }
 
