@@ -153,4 +153,16 @@ describe('ferry up', () => {
     expect((await two.cli('get', 'chains')).stderr).toContain('no ferry is running here');
     expect(await invoke(one, 'alone')).toMatchObject({ greeting: 'hello, alone' });
   });
+
+  it('serves its stored chains when started again under another node name (the host was renamed)', async () => {
+    const s = one.state()!;
+    ok(await one.cli('down'), 'down');
+    const r = await one.cli('up', '--admin', s.admin, '--ferryd', s.ferryd, '--gateway', s.gateway, '--pin-dir', one.pinDir, '--node-name', 'renamed');
+    ok(r, 'up renamed');
+    expect(await invoke(one, 'again')).toMatchObject({ greeting: 'hello, again', node: 'renamed' });
+    const table = ok(await one.cli('get', 'chains'), 'get chains');
+    expect(table).toMatch(/^greet\s+test\s+RUNNING\s+2\s+2\s+2\s+1\s/m);
+    const nodes = JSON.parse(ok(await one.cli('get', 'nodes', '-o', 'json'), 'get nodes')) as { name: string }[];
+    expect(nodes.map((n) => n.name)).toEqual(['renamed']);
+  });
 });

@@ -58,7 +58,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (opts.localNode) {
       ferryd = await startFerryd({ ...opts.localNode, log: log.child({ part: 'ferryd' }) });
       closers.push(() => ferryd!.close());
-      await nodes.register(ferryd.grpcAddress);
+      await nodes.register(ferryd.grpcAddress, {}, { local: true });
     }
     for (const address of opts.nodes ?? []) await nodes.register(address);
     await nodes.restore();

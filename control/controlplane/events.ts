@@ -6,12 +6,18 @@ export interface ClusterEvent {
   kind:
     | 'chain-applied'
     | 'chain-deleted'
+    /** Its nodes were gone, so it was placed again on the nodes there are. */
+    | 'chain-replaced'
+    /** A stored chain could not be made to run; the message says why. */
+    | 'chain-restore-failed'
     | 'instance-started'
     | 'instance-stopped'
     | 'instance-crashed'
     | 'instance-restarted'
     | 'node-ready'
-    | 'node-lost';
+    | 'node-lost'
+    /** A stored node came back under another name. */
+    | 'node-renamed';
   chain?: string;
   node?: string;
   instance?: number;
