@@ -11,6 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AdminClient } from '../../control/controlplane/admin/client.js';
+import { connectFerryd } from '../../control/ferryd/client.js';
 import { testPinDir, waitFor } from '../../control/ferryd/testdata/harness.js';
 import { repoRoot } from '../../control/paths.js';
 
@@ -49,6 +51,18 @@ function execStart(text: string, argsVar: string): string[] {
   return exec.split(/\s+/).flatMap((w) => (w === `$${argsVar}` ? args.split(/\s+/) : [w]));
 }
 
+/** One call to the daemon's gRPC API (admin or ferryd). */
+async function answers(file: string, home: string, log: string): Promise<void> {
+  if (file === 'ferry.service') {
+    const admin = new AdminClient((JSON.parse(readFileSync(join(home, 'state.json'), 'utf8')) as { admin: string }).admin);
+    await admin.call('ListNodes', {}).finally(() => admin.close());
+    return;
+  }
+  const grpc = /"msg":"data plane mode: fallback".*?"grpc":"([^"]+)"/.exec(log)![1]!;
+  const client = connectFerryd(grpc);
+  await client.getNodeInfo().finally(() => client.close());
+}
+
 describe.skipIf(!!missing)('systemd units', () => {
   it.each(units)('$file passes systemd-analyze verify as shipped and as installed here', ({ file }) => {
     expect(verify(join(here, file))).toEqual({ code: 0, out: '' });
@@ -79,8 +93,11 @@ describe.skipIf(!!missing)('systemd units', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       // ferry's daemon says where it serves in state.json (the CLI reads it there).
-      const ready = () => (file === 'ferry.service' ? existsSync(join(home, 'state.json')) : log.includes('"msg":"ferryd ready"'));
+      const ready = () => (file === 'ferry.service' ? existsSync(join(home, 'state.json')) : log.includes('"msg":"data plane mode: fallback"'));
       await waitFor(`${file}'s daemon to be ready`, () => ready() || undefined, 30_000);
+      // An answer from its event loop means its start-up code, signal
+      // handlers included, has run: SIGTERM from now on is a graceful stop.
+      await answers(file, home, log);
       child.kill('SIGTERM');
       expect(await exited, log).toBe(0);
       expect(existsSync(join(home, 'state.json'))).toBe(false);

@@ -96,13 +96,10 @@ export class ChainManager {
     return this.serial(async () => {
       for (const stored of await this.list()) {
         const failedBefore = this.healthByChain.get(stored.name)?.state === 'FAILED';
-        this.healthByChain.set(stored.name, { state: 'RESTORING', reason: 'the control plane is restoring it' });
         try {
           const r = await this.followRenames(stored);
-          if (node && !chainNodes(r).includes(node) && !failedBefore) {
-            this.healthByChain.delete(r.name);
-            continue;
-          }
+          if (node && !chainNodes(r).includes(node) && !failedBefore) continue;
+          this.healthByChain.set(r.name, { state: 'RESTORING', reason: 'the control plane is restoring it' });
           await this.restore(r);
           this.healthByChain.delete(r.name);
         } catch (err) {
