@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ferryCli, type Run } from '../../test/helpers/ferry-cli.js';
+import { allDead } from '../../test/helpers/process.js';
 import { alive, waitFor } from '../ferryd/testdata/harness.js';
 import { repoRoot } from '../paths.js';
 import type { LocalState } from './state.js';
@@ -129,7 +130,7 @@ describe('ferry up', () => {
     expect(after.daemon).toMatchObject({ state: 'running', restarts: 1, lastExit: { signal: 'SIGKILL' } });
     expect(after.daemon!.pid).not.toBe(before.daemon!.pid);
     expect([after.admin, after.gateway, after.ferryd]).toEqual([before.admin, before.gateway, before.ferryd]);
-    for (const pid of oldInstances) expect(alive(pid), `instance ${pid} of the killed daemon`).toBe(false);
+    await allDead(oldInstances);
     const now = await instancePids(two);
     expect(now).toHaveLength(2);
     expect(now.some((p) => oldInstances.includes(p))).toBe(false);
@@ -148,7 +149,7 @@ describe('ferry up', () => {
     const s = two.state()!;
     const pids = await instancePids(two);
     ok(await two.cli('down'), 'down');
-    for (const pid of [s.pid, s.daemon!.pid, ...pids]) expect(alive(pid), `pid ${pid}`).toBe(false);
+    await allDead([s.pid, s.daemon!.pid, ...pids]);
     expect(two.state()).toBeUndefined();
     expect((await two.cli('get', 'chains')).stderr).toContain('no ferry is running here');
     expect(await invoke(one, 'alone')).toMatchObject({ greeting: 'hello, alone' });

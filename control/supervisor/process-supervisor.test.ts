@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { allDead, dead } from '../../test/helpers/process.js';
 import { alive, waitFor } from '../ferryd/testdata/harness.js';
 import { createLogger } from '../log.js';
 import { repoRoot } from '../paths.js';
@@ -53,18 +54,6 @@ function toy(mode: string, backoff: BackoffPolicy, stopGraceMs = 2000): Toy {
     grandchildren: () => lines(childrenFile).map(Number),
   };
 }
-
-/** Not running: gone, or a zombie its new parent has not reaped yet. */
-function dead(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
-}
-
-/** Every pid is dead, soon (a SIGKILL is delivered asynchronously). */
-const allDead = (pids: number[]) => waitFor(`${pids.join(', ')} to be dead`, () => (pids.every(dead) ? true : undefined), 2000);
 
 const restartDelays = (t: Toy) => t.logs.filter((l) => l.msg === 'daemon exited unexpectedly; restarting').map((l) => l.inMs);
 
