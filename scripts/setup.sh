@@ -11,7 +11,8 @@ build_only=0
 [[ "${1:-}" == "--build-only" ]] && build_only=1
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
-APT_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ iproute2)
+# systemd: its systemd-analyze checks the units in manifests/systemd (tests).
+APT_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ iproute2 systemd)
 
 if (( ! build_only )); then
   missing=()

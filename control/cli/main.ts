@@ -15,16 +15,28 @@ import { validate } from './commands/validate.js';
 import type { Command, CommandContext } from './context.js';
 import { CliError, type Format } from './output.js';
 
-const COMMANDS: Record<string, [Command, string]> = {
-  up: [up, 'start a local ferry (control plane + ferryd + gateway) in the background'],
-  down: [down, 'stop the local ferry'],
-  apply: [apply, 'apply -f CHAIN.yaml: validate, place and start a chain'],
-  delete: [del, 'delete NAME: stop a chain and forget it'],
-  get: [get, 'get chains|nodes|instances [NAME]'],
-  invoke: [invoke, 'invoke NAME --data JSON|@file: send one request'],
-  validate: [validate, 'validate FILE...: check chain files without applying'],
-  events: [events, 'events [--chain NAME]: follow what happens'],
-  node: [node, 'node add HOST:PORT: add a node to the cluster'],
+/** How a command relates to the global --admin flag: it talks to an admin
+ * API (the flag picks which), it binds one itself (`up` takes --admin as
+ * where to listen), or it has none (the flag would be ignored, so it is an
+ * error). */
+type AdminUse = 'connects' | 'binds' | 'none';
+
+interface CommandEntry {
+  run: Command;
+  help: string;
+  admin: AdminUse;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  up: { run: up, help: 'start a local ferry (control plane + ferryd + gateway) under a supervisor that restarts it; --admin/--ferryd/--gateway H:P say where it listens', admin: 'binds' },
+  down: { run: down, help: 'stop the local ferry of $FERRY_HOME (its supervisor and daemon)', admin: 'none' },
+  apply: { run: apply, help: 'apply -f CHAIN.yaml: validate, place and start a chain', admin: 'connects' },
+  delete: { run: del, help: 'delete NAME: stop a chain and forget it', admin: 'connects' },
+  get: { run: get, help: 'get chains|nodes|instances [NAME]', admin: 'connects' },
+  invoke: { run: invoke, help: 'invoke NAME --data JSON|@file [--gateway H:P]: send one request', admin: 'none' },
+  validate: { run: validate, help: 'validate FILE...: check chain files without applying', admin: 'none' },
+  events: { run: events, help: 'events [--chain NAME]: follow what happens', admin: 'connects' },
+  node: { run: node, help: 'node add HOST:PORT: add a node to the cluster', admin: 'connects' },
 };
 
 function usage(): string {
@@ -32,15 +44,21 @@ function usage(): string {
   return [
     'usage: ferry COMMAND [ARGS] [-o json] [--admin HOST:PORT]',
     '',
-    ...Object.entries(COMMANDS).map(([name, [, help]]) => `  ${name.padEnd(width)}  ${help}`),
+    ...Object.entries(COMMANDS).map(([name, { help }]) => `  ${name.padEnd(width)}  ${help}`),
+    '',
+    '--admin HOST:PORT: the admin API that apply, delete, get, events and node talk to',
+    '  (default: $FERRY_ADMIN, else the ferry `up` started in $FERRY_HOME, default ~/.ferry).',
+    '  For `up` it is where the new ferry listens (default 127.0.0.1:7700).',
   ].join('\n');
 }
 
-/** Pull the global flags out wherever they appear. */
+/** Pull the global flags out wherever they appear; --admin goes to the
+ * command itself when the command binds an admin API rather than talking
+ * to one. */
 function parseGlobal(argv: string[]): { command?: string; ctx: CommandContext } {
   const rest: string[] = [];
+  const adminFlags: string[][] = [];
   let format: Format = 'table';
-  let adminOverride: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -56,10 +74,20 @@ function parseGlobal(argv: string[]): { command?: string; ctx: CommandContext } 
       const v = a.slice(a.indexOf('=') + 1);
       if (v !== 'json' && v !== 'table') throw new CliError(`${a}: expected json or table`, 2);
       format = v;
-    } else if (a === '--admin') adminOverride = value();
+    } else if (a === '--admin') adminFlags.push([a, value()]);
+    else if (a.startsWith('--admin=')) adminFlags.push([a]);
     else rest.push(a);
   }
   const [command, ...args] = rest;
+  const use = command ? COMMANDS[command]?.admin : undefined;
+  let adminOverride: string | undefined;
+  if (use === 'binds') args.push(...adminFlags.flat());
+  else if (adminFlags.length && use === 'none') {
+    throw new CliError(`ferry ${command} does not talk to an admin API, so --admin does not apply to it (FERRY_HOME picks the local ferry)`, 2);
+  } else if (adminFlags.length) {
+    const last = adminFlags.at(-1)!;
+    adminOverride = last.length === 2 ? last[1] : last[0]!.slice('--admin='.length);
+  }
   return { command, ctx: { args, format, adminOverride } };
 }
 
@@ -72,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const entry = COMMANDS[command];
     if (!entry) throw new CliError(`unknown command "${command}"\n${usage()}`, 2);
-    return (await entry[0](ctx)) ?? 0;
+    return (await entry.run(ctx)) ?? 0;
   } catch (err) {
     if (err instanceof AdminError) {
       process.stderr.write(`error: ${err.message}\n`);

@@ -1,10 +1,23 @@
 /** Where a running local ferry is: written by `ferry up`, read by every
  * other command. Lives in $FERRY_HOME (default ~/.ferry). */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** The daemon under ferry's supervisor (control/supervisor), as the
+ * supervisor last saw it. */
+export interface DaemonState {
+  /** 0 while none runs (between a crash and its restart). */
+  pid: number;
+  state: 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
+  restarts: number;
+  lastExit?: { code: number | null; signal: string | null; ranMs: number; atMs: number };
+  nextStartAtMs?: number;
+}
+
 export interface LocalState {
+  /** The process `ferry down` stops: the supervisor, or the daemon itself
+   * when it runs unsupervised (e.g. under systemd). */
   pid: number;
   admin: string;
   gateway: string;
@@ -14,6 +27,8 @@ export interface LocalState {
   startedAtMs: number;
   dataDir: string;
   log: string;
+  /** Absent when the daemon runs unsupervised. */
+  daemon?: DaemonState;
 }
 
 export function ferryHome(): string {
@@ -31,9 +46,12 @@ export function readState(): LocalState | undefined {
   }
 }
 
+/** Replaced whole (write, then rename): a reader never sees half of it. */
 export function writeState(s: LocalState): void {
   mkdirSync(ferryHome(), { recursive: true });
-  writeFileSync(stateFile(), JSON.stringify(s, null, 2));
+  const tmp = `${stateFile()}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2));
+  renameSync(tmp, stateFile());
 }
 
 export function clearState(): void {

@@ -40,6 +40,8 @@ export interface ControlPlane {
   /** The local node's gateway, when there is one. */
   gatewayAddress?: string;
   ferrydAddress?: string;
+  /** The local ferryd's peer listener, when it has one. */
+  peerAddress?: string;
   dataplaneMode?: string;
   close(): Promise<void>;
 }
@@ -56,7 +58,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (opts.localNode) {
       ferryd = await startFerryd({ ...opts.localNode, log: log.child({ part: 'ferryd' }) });
       closers.push(() => ferryd!.close());
-      await nodes.register(ferryd.grpcAddress);
+      await nodes.register(ferryd.grpcAddress, {}, { local: true });
     }
     for (const address of opts.nodes ?? []) await nodes.register(address);
     await nodes.restore();
@@ -94,6 +96,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       adminAddress: admin.address,
       gatewayAddress: ferryd?.gatewayAddress,
       ferrydAddress: ferryd?.grpcAddress,
+      peerAddress: ferryd?.peerAddress || undefined,
       dataplaneMode: ferryd?.info.dataplaneMode,
       close: async () => {
         // Admin first (no new work), then nodes, then the local ferryd.

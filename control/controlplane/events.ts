@@ -8,7 +8,18 @@ export interface ClusterEvent {
   /** instance-* kinds are ferryd's InstanceEvent kinds (started, ready,
    * exited, crashed, oom-killed, stuck-killed, start-failed, restarting,
    * crash-loop, stopped). */
-  kind: 'chain-applied' | 'chain-deleted' | 'node-ready' | 'node-lost' | `instance-${InstanceEventKind}`;
+  kind:
+    | 'chain-applied'
+    | 'chain-deleted'
+    /** Its nodes were gone, so it was placed again on the nodes there are. */
+    | 'chain-replaced'
+    /** A stored chain could not be made to run; the message says why. */
+    | 'chain-restore-failed'
+    | 'node-ready'
+    | 'node-lost'
+    /** A stored node came back under another name. */
+    | 'node-renamed'
+    | `instance-${InstanceEventKind}`;
   chain?: string;
   node?: string;
   instance?: number;

@@ -1,7 +1,10 @@
 /**
- * The local ferry daemon that `ferry up` starts: control plane, embedded
- * store, this machine's ferryd and gateway. Writes $FERRY_HOME/state.json
- * once everything listens (the CLI waits for it) and removes it on exit.
+ * The local ferry daemon that `ferry up` starts under its supervisor
+ * (control/supervisor): control plane, embedded store, this machine's
+ * ferryd and gateway. Once everything listens it tells the supervisor
+ * where (which writes $FERRY_HOME/state.json); run without one (systemd,
+ * by hand) it writes state.json itself and removes it on exit. When its
+ * supervisor goes away it stops, rather than run on unwatched.
  *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
@@ -12,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clearState, ferryHome, writeState } from '../cli/state.js';
 import { createLogger } from '../log.js';
+import { reportReady, supervised } from '../supervisor/daemon-link.js';
 import { startControlPlane } from './control-plane.js';
 
 export const DEFAULTS = {
@@ -48,16 +52,15 @@ async function main(): Promise<void> {
     nodes: values.node,
     log,
   });
-  writeState({
-    pid: process.pid,
+  const ready = {
     admin: cp.adminAddress,
     gateway: cp.gatewayAddress ?? '',
     ferryd: cp.ferrydAddress ?? '',
     mode: cp.dataplaneMode ?? '',
-    startedAtMs: Date.now(),
-    dataDir: join(home, 'data'),
-    log: join(home, 'ferry.log'),
-  });
+  };
+  const underSupervisor = supervised();
+  if (underSupervisor) reportReady({ kind: 'ready', ...ready, peer: cp.peerAddress ?? '' });
+  else writeState({ pid: process.pid, ...ready, startedAtMs: Date.now(), dataDir: join(home, 'data'), log: join(home, 'ferry.log') });
   let closing = false;
   const stop = (signal: string) => {
     if (closing) return;
@@ -66,12 +69,14 @@ async function main(): Promise<void> {
     cp.close()
       .catch((err: Error) => log.error('stop failed', { error: err.message }))
       .finally(() => {
-        clearState();
+        if (!underSupervisor) clearState();
         process.exit(0);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The supervisor was killed: nobody would restart or stop this daemon.
+  process.on('disconnect', () => stop('supervisor gone'));
 }
 
 main().catch((err: Error) => {

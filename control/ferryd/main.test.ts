@@ -56,7 +56,8 @@ describe('ferryd main', () => {
       if (mode === 'ebpf') RouterClass.unpin(pinDir);
     });
     const ready = await waitFor('ferryd ready', () => f.lines.find((l) => l.msg === 'ferryd ready'));
-    expect(f.lines.some((l) => l.msg === `data plane mode: ${mode}` && l.mode === mode)).toBe(true);
+    // main() logs the mode just after ferryd is ready: it may come a moment later.
+    await waitFor('its data plane mode', () => (f.lines.some((l) => l.msg === `data plane mode: ${mode}` && l.mode === mode) ? true : undefined), 5000);
 
     const client = connectFerryd(String(ready.grpc));
     const info = await client.getNodeInfo();

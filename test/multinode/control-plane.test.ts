@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferryCli } from '../helpers/ferry-cli.js';
 import { waitFor as until } from '../../control/ferryd/testdata/harness.js';
 import { repoRoot } from '../../control/paths.js';
-import { NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
+import { claimSubnet, NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
 
 const home = mkdtempSync(join(tmpdir(), 'ferry-mn-cp-'));
 /** Subnets 10.21[345].X: 220..249 here, 20..219 in two-node.test.ts. */
-const pair = new NetnsPair(`c${process.pid}`, 220 + (process.pid % 30));
+const pair = new NetnsPair(`c${process.pid}`, netnsUnavailable ? 0 : claimSubnet(220, 250));
 const { a, b } = pair;
 
 const ferry = ferryCli(home);

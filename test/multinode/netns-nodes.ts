@@ -5,6 +5,7 @@
  * :8080 where asked), reachable from the host at hostIp.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RouterClass } from '../../control/dataplane/native.js';
@@ -32,10 +33,66 @@ const ipNetns = spawnSync('ip', ['netns', 'list']);
 export const netnsUnavailable: string | undefined =
   process.getuid?.() !== 0 ? 'not root' : ipNetns.status !== 0 ? (ipNetns.error?.message ?? ipNetns.stderr?.toString().trim()) : undefined;
 
+/** Where test runs claim the third octet of their subnets (one directory
+ * per octet, holding the owner's pid), so two runs never share one. */
+const CLAIMS = '/run/ferry-test-subnets';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Third octets some interface of this namespace already uses in 10.213-215/16. */
+function subnetsInUse(): Set<number> {
+  const r = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
+  return new Set([...(r.stdout ?? '').matchAll(/inet 10\.21[345]\.(\d+)\./g)].map((m) => Number(m[1])));
+}
+
+/**
+ * A third octet in [from, to) that no other test run (this one's other
+ * files, another engineer's `npm test`) holds: claimed by an atomic mkdir,
+ * taken over only from a dead owner, and skipped while any interface uses
+ * it. Released by NetnsPair.down().
+ */
+export function claimSubnet(from: number, to: number): number {
+  mkdirSync(CLAIMS, { recursive: true });
+  const used = subnetsInUse();
+  const span = to - from;
+  for (let k = 0; k < span; k++) {
+    const x = from + ((process.pid + k) % span);
+    if (used.has(x)) continue;
+    const dir = `${CLAIMS}/${x}`;
+    try {
+      mkdirSync(dir);
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(`${dir}/pid`, 'utf8'));
+      } catch {
+        continue; // being claimed right now
+      }
+      if (!owner || alive(owner)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      try {
+        mkdirSync(dir);
+      } catch {
+        continue; // someone else took it over first
+      }
+    }
+    writeFileSync(`${dir}/pid`, String(process.pid));
+    return x;
+  }
+  throw new Error(`no free test subnet 10.213-215.X.0/24 with X in ${from}..${to - 1}: other test runs hold them all (${CLAIMS})`);
+}
+
 /**
  * tag names the namespaces and links (keep it short: link names hold 15
- * characters); x (0..255) is the third octet of their subnets, distinct
- * per test file so files can run side by side.
+ * characters); x (0..255) is the third octet of their subnets, claimed
+ * with claimSubnet so runs side by side never share one.
  */
 export class NetnsPair {
   readonly a: NetnsNode;
@@ -81,11 +138,13 @@ export class NetnsPair {
     clearTimeout(timer);
   }
 
-  /** Stop both ferryd, delete namespaces and links, unpin the maps. */
+  /** Stop both ferryd, delete namespaces and links, unpin the maps,
+   * release the subnet. */
   async down(): Promise<void> {
     for (const n of [this.a, this.b]) await this.stop(n);
     try {
       this.netns('down', this.tag);
+      rmSync(`${CLAIMS}/${this.x}`, { recursive: true, force: true });
     } finally {
       for (const n of [this.a, this.b]) {
         try {

@@ -18,9 +18,9 @@ import { connectFerryd, type FerrydClient } from '../../control/ferryd/client.js
 import type { NodeStats } from '../../control/ferryd/proto.js';
 import { waitFor as until } from '../../control/ferryd/testdata/harness.js';
 import { repoRoot } from '../../control/paths.js';
-import { NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
+import { claimSubnet, NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
 
-const X = 20 + (process.pid % 200);
+const X = netnsUnavailable ? 0 : claimSubnet(20, 220);
 const CHAIN_ID = 1;
 const GATEWAY_ID = 1;
 /** Instance ids: here (a) 10, there (b) 11, back (a) 12. */

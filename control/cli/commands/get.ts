@@ -53,7 +53,7 @@ export function describeChain(c: ChainStatus): string {
     rx: s.rxMsgs,
     drops: s.drops,
   }));
-  const head = `tenant ${c.tenant}, entry ${c.entry}, from ${c.sourceFile}`;
+  const head = `${c.state}${c.reason ? `: ${c.reason}` : ''}\ntenant ${c.tenant}, entry ${c.entry}, from ${c.sourceFile}`;
   const urls = c.endpoints.length ? `\nserved at: ${c.endpoints.join(' ')}` : '';
   const errors = c.stages
     .flatMap((s) => s.instances.filter((i) => i.lastError && i.state !== 'RUNNING').map((i) => `  ${s.name} ${i.id}: ${i.lastError}`))
@@ -72,20 +72,20 @@ export const get: Command = async (ctx) => {
         return;
       }
       const { chains } = await withAdmin(ctx, (a) => a.call('ListChains', {}));
-      print(ctx.format, chains, () =>
-        table(
-          chains.map((c) => ({
-            name: c.name,
-            tenant: c.tenant,
-            stages: c.stages.length,
-            instances: c.stages.reduce((n, s) => n + s.instances.length, 0),
-            ready: c.stages.reduce((n, s) => n + s.instances.filter((i) => i.ready).length, 0),
-            'pool used/service/quota': poolSummary(c),
-            generation: c.generation,
-            endpoint: c.endpoints[0] ?? '',
-          })),
-        ),
-      );
+      const rows = chains.map((c) => ({
+        name: c.name,
+        tenant: c.tenant,
+        state: c.state,
+        stages: c.stages.length,
+        instances: c.stages.reduce((n, s) => n + s.instances.length, 0),
+        ready: c.stages.reduce((n, s) => n + s.instances.filter((i) => i.ready).length, 0),
+        'pool used/service/quota': poolSummary(c),
+        generation: c.generation,
+        endpoint: c.endpoints[0] ?? '',
+      }));
+      // Reasons are sentences: under the table, not in it.
+      const reasons = chains.filter((c) => c.reason).map((c) => `${c.name}: ${c.reason}`);
+      print(ctx.format, chains, () => [table(rows), ...reasons].join('\n'));
       return;
     }
     case 'node':

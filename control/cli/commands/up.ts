@@ -1,7 +1,9 @@
 /**
  * ferry up: start a local ferry (control plane, embedded store, this
- * machine's ferryd and gateway) in the background and wait until it
- * serves; --foreground keeps it attached. ferry down stops it.
+ * machine's ferryd and gateway) under ferry's supervisor, which restarts
+ * the daemon when it dies (control/supervisor), in the background, and
+ * wait until it serves; --foreground keeps the supervisor attached to the
+ * terminal. ferry down stops the supervisor, which stops the daemon.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -12,15 +14,16 @@ import { localFerry, type Command } from '../context.js';
 import { CliError, print } from '../output.js';
 import { clearState, ferryHome, isAlive, readState, type LocalState } from '../state.js';
 
-const DAEMON = join(repoRoot, 'dist/control/controlplane/main.js');
+const SUPERVISOR = join(repoRoot, 'dist/control/supervisor/main.js');
 const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
+/** Beyond the supervisor's own grace for the daemon (20 s). */
+const STOP_TIMEOUT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function summary(s: LocalState): string {
   return [
-    `ferry is up (pid ${s.pid}, data plane: ${s.mode})`,
+    `ferry is up (pid ${s.pid}${s.daemon ? `, daemon pid ${s.daemon.pid}, supervised` : ''}, data plane: ${s.mode})`,
     `  admin API  ${s.admin}`,
     s.gateway ? `  gateway    http://${s.gateway}/chains/<name>` : '  gateway    none here (no local node); use a node\'s gateway',
     `  logs       ${s.log}`,
@@ -69,14 +72,20 @@ export const up: Command = async (ctx) => {
   }
   const home = ferryHome();
   mkdirSync(home, { recursive: true });
+  const command = [SUPERVISOR, '--', ...args];
   if (values.foreground) {
-    const child = spawn(process.execPath, [DAEMON, ...args], { stdio: 'inherit' });
+    const child = spawn(process.execPath, command, { stdio: 'inherit' });
+    // Ctrl-C reaches the supervisor too (same process group); it stops the
+    // daemon and exits, and so do we after it.
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    process.on('SIGINT', () => undefined);
+    process.on('SIGTERM', forward('SIGTERM'));
     return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   }
   clearState();
   const log = join(home, 'ferry.log');
   const out = openSync(log, 'a');
-  const child = spawn(process.execPath, [DAEMON, ...args], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, command, { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   process.stderr.write(`starting ferry (logs: ${log})...\n`);
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -89,7 +98,8 @@ export const up: Command = async (ctx) => {
     if (child.exitCode !== null || !isAlive(child.pid!)) break;
     await sleep(100);
   }
-  if (child.pid && isAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
+  // The supervisor takes its daemon with it.
+  if (child.pid && isAlive(child.pid)) await stopProcess(child.pid);
   throw new CliError(`ferry did not start; the end of ${log}:\n${tail(log)}`);
 };
 
@@ -100,13 +110,29 @@ export const down: Command = async (ctx) => {
     print(ctx.format, { stopped: false }, () => 'ferry is not running');
     return;
   }
-  process.kill(s.pid, 'SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(s.pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(s.pid)) {
-    process.kill(s.pid, 'SIGKILL');
+  if (!(await stopProcess(s.pid))) {
+    // Its daemon leads a process group of its own; take that down too.
+    if (s.daemon?.pid) killQuietly(-s.daemon.pid);
     process.stderr.write(`ferry (pid ${s.pid}) did not stop in ${STOP_TIMEOUT_MS / 1000}s; killed it\n`);
   }
   clearState();
   print(ctx.format, { stopped: true, pid: s.pid }, () => `ferry stopped (pid ${s.pid})`);
 };
+
+/** SIGTERM, wait, SIGKILL: true when it stopped by itself in time. */
+async function stopProcess(pid: number): Promise<boolean> {
+  killQuietly(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (!isAlive(pid)) return true;
+  killQuietly(pid);
+  return false;
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}

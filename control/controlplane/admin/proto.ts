@@ -78,8 +78,13 @@ export interface ChainStatus {
   appliedAtMs: number;
   generation: number;
   endpoints: string[];
+  state: ChainState;
+  /** Why it is not RUNNING; '' when it is. */
+  reason: string;
   pools: PoolStatus[];
 }
+
+export type ChainState = 'RUNNING' | 'DEGRADED' | 'RESTORING' | 'FAILED';
 
 export interface NodeStatus {
   name: string;

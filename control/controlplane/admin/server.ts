@@ -79,7 +79,7 @@ function toAdminEvent(e: ClusterEvent): AdminEvent {
 export function adminImplementation({ chains, nodes, events, log }: AdminDeps): UntypedServiceImplementation {
   const statusOf = async (name: string) => {
     const r = await chains.get(name);
-    return chainStatus(r, nodes, await liveInstances(r, nodes));
+    return chainStatus(r, nodes, await liveInstances(r, nodes), chains.health(r.name));
   };
   return {
     ApplyChain: unary('ApplyChain', log, async (req) => {

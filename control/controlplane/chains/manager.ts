@@ -2,6 +2,11 @@
  * The chain lifecycle: apply (compile, place, deploy, remember), delete,
  * and reconcile after a restart so every stored chain runs again. Applies
  * and deletes are serialised: each reads and writes the whole id space.
+ *
+ * A stored chain follows its nodes: one renamed (the registry's resolve())
+ * is rewritten to the new name; one gone (not registered at all) makes the
+ * chain be placed again on the nodes there are. A chain that cannot be
+ * restored keeps why (health()) until it runs again, and an event says it.
  */
 import { ChainSpecErrors } from '../../chain/errors.js';
 import type { ChainIR } from '../../chain/ir.js';
@@ -29,11 +34,18 @@ export class ChainError extends Error {
   }
 }
 
+/** Whether a stored chain is being, or could not be, brought back. */
+export interface ChainHealth {
+  state: 'RESTORING' | 'FAILED';
+  reason: string;
+}
+
 export class ChainManager {
   private readonly deployer: Deployer;
   private queue: Promise<unknown> = Promise.resolve();
   /** Chain names by id, for events that only carry the id. */
   private readonly names = new Map<number, string>();
+  private readonly healthByChain = new Map<string, ChainHealth>();
 
   constructor(
     private readonly store: Store,
@@ -58,6 +70,7 @@ export class ChainManager {
       const stopped = await this.deployer.teardown(r);
       await this.store.delete(chainKey(name));
       this.names.delete(r.chainId);
+      this.healthByChain.delete(name);
       for (const i of r.instances) this.nodes.rates.forget(i.id);
       this.events.emit({ kind: 'chain-deleted', chain: name, message: `chain ${name} deleted (${stopped} instances stopped)` });
       return stopped;
@@ -76,28 +89,82 @@ export class ChainManager {
     return records;
   }
 
-  /** Make every stored chain (or those on one node) run: redeploy where
-   * instances are missing (e.g. the node restarted), reprogram where they
-   * survived. */
+  /** Why a stored chain does not run, when the control plane knows. */
+  health(name: string): ChainHealth | undefined {
+    return this.healthByChain.get(name);
+  }
+
+  /** Make every stored chain (or those on one node, and those that could
+   * not be restored before) run: follow renamed nodes, place again what ran
+   * on nodes that are gone, redeploy where instances are missing (e.g. the
+   * node restarted), reprogram where they survived. */
   reconcile(node?: string): Promise<void> {
     return this.serial(async () => {
-      for (const r of await this.list()) {
-        if (node && !chainNodes(r).includes(node)) continue;
+      for (const stored of await this.list()) {
+        const failedBefore = this.healthByChain.get(stored.name)?.state === 'FAILED';
         try {
-          const missing = await this.deployer.missingInstances(r);
-          if (missing.length === 0) {
-            await this.deployer.program(r);
-            this.log.info('chain still running; reprogrammed', { chain: r.name });
-          } else {
-            await this.deployer.teardown(r);
-            await this.deployer.deploy(r);
-            this.log.info('chain redeployed', { chain: r.name, restarted: missing.length });
-          }
-          this.events.emit({ kind: 'chain-applied', chain: r.name, message: `chain ${r.name} restored (generation ${r.generation})` });
+          const r = await this.followRenames(stored);
+          if (node && !chainNodes(r).includes(node) && !failedBefore) continue;
+          this.healthByChain.set(r.name, { state: 'RESTORING', reason: 'the control plane is restoring it' });
+          await this.restore(r);
+          this.healthByChain.delete(r.name);
         } catch (err) {
-          this.log.error('chain could not be restored; it stays stored and is retried on the next start or apply', { chain: r.name, error: (err as Error).message });
+          const reason = `could not be restored: ${(err as Error).message}`;
+          this.healthByChain.set(stored.name, { state: 'FAILED', reason });
+          this.events.emit({ kind: 'chain-restore-failed', chain: stored.name, message: `chain ${stored.name} ${reason}` });
+          this.log.error('chain could not be restored; it stays stored and is retried when a node comes back, on the next start or apply', { chain: stored.name, error: (err as Error).message });
         }
       }
+    });
+  }
+
+  private async restore(r: ChainRecord): Promise<void> {
+    const gone: string[] = [];
+    for (const n of chainNodes(r)) if (!(await this.nodes.known(n))) gone.push(n);
+    if (gone.length) {
+      await this.placeAgain(r, gone);
+      return;
+    }
+    const missing = await this.deployer.missingInstances(r);
+    if (missing.length === 0) {
+      await this.deployer.program(r);
+      this.log.info('chain still running; reprogrammed', { chain: r.name });
+    } else {
+      await this.deployer.teardown(r);
+      await this.deployer.deploy(r);
+      this.log.info('chain redeployed', { chain: r.name, restarted: missing.length });
+    }
+    this.events.emit({ kind: 'chain-applied', chain: r.name, message: `chain ${r.name} restored (generation ${r.generation})` });
+  }
+
+  /** The record with every renamed node under its new name (stored so). */
+  private async followRenames(r: ChainRecord): Promise<ChainRecord> {
+    const to = (node: string) => this.nodes.resolve(node);
+    if (chainNodes(r).every((n) => to(n) === n)) return r;
+    const moved: ChainRecord = {
+      ...r,
+      instances: r.instances.map((i) => ({ ...i, node: to(i.node) })),
+      gateways: r.gateways.map((g) => ({ ...g, node: to(g.node) })),
+    };
+    await this.store.put(chainKey(r.name), moved);
+    this.log.info('chain follows its renamed nodes', { chain: r.name, from: chainNodes(r), to: chainNodes(moved) });
+    return moved;
+  }
+
+  /** Its nodes are gone: place it again (same chain id, new instance ids)
+   * on the nodes there are, as an apply would. */
+  private async placeAgain(r: ChainRecord, gone: string[]): Promise<void> {
+    const others = (await this.list()).filter((o) => o.name !== r.name);
+    const ids = new IdAllocator(others);
+    const instances = this.place(r.ir, ids, others);
+    const placed: ChainRecord = { ...r, instances, gateways: this.gatewayNodes(instances).map((node) => ({ node, id: ids.take() })) };
+    await this.deployer.teardown(r);
+    await this.deployer.deploy(placed);
+    await this.store.put(chainKey(r.name), placed);
+    this.events.emit({
+      kind: 'chain-replaced',
+      chain: r.name,
+      message: `chain ${r.name} placed again: node${gone.length > 1 ? 's' : ''} ${gone.join(', ')} ${gone.length > 1 ? 'are' : 'is'} gone; now ${instances.length} instances on ${chainNodes(placed).join(', ')}`,
     });
   }
 
@@ -131,6 +198,7 @@ export class ChainManager {
       throw new ChainError('unavailable', `chain ${ir.name}: ${(err as Error).message}`);
     }
     await this.store.put(chainKey(record.name), record);
+    this.healthByChain.delete(record.name);
     this.events.emit({
       kind: 'chain-applied',
       chain: record.name,

@@ -3,8 +3,9 @@
  * with what the nodes last streamed about its instances.
  */
 import type { InstanceStats, InstanceStatus } from '../../ferryd/proto.js';
-import type { ChainStatus, NodeStatus, PoolStatus } from '../admin/proto.js';
+import type { ChainState, ChainStatus, InstanceInfo, NodeStatus, PoolStatus } from '../admin/proto.js';
 import type { NodeEntry, NodeRegistry } from '../nodes/registry.js';
+import type { ChainHealth } from './manager.js';
 import type { ChainRecord } from './record.js';
 
 /** Live instance states of a chain, asked of its nodes (unreachable ones are skipped). */
@@ -19,10 +20,11 @@ export async function liveInstances(r: ChainRecord, nodes: NodeRegistry): Promis
   return live;
 }
 
-export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<number, InstanceStatus> = new Map()): ChainStatus {
+/** health: what the chain manager knows of a restore in progress or failed. */
+export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<number, InstanceStatus> = new Map(), health?: ChainHealth): ChainStatus {
   const stats = new Map<number, InstanceStats>();
   for (const n of nodes.list()) for (const i of n.stats?.instances ?? []) stats.set(i.instanceId, i);
-  return {
+  const status: Omit<ChainStatus, 'state' | 'reason'> = {
     name: r.name,
     tenant: r.tenant,
     chainId: r.chainId,
@@ -63,6 +65,15 @@ export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<numbe
     }),
     pools: poolsOf(r, nodes),
   };
+  return { ...status, ...(health ?? runningState(status.stages.flatMap((s) => s.instances))) };
+}
+
+/** RUNNING when every instance runs; otherwise which ones do not, and how they are. */
+function runningState(instances: InstanceInfo[]): { state: ChainState; reason: string } {
+  const down = instances.filter((i) => i.state !== 'RUNNING' || !i.ready);
+  if (down.length === 0) return { state: 'RUNNING', reason: '' };
+  const which = down.map((i) => `${i.id}@${i.node} ${i.state === 'RUNNING' ? 'STARTING' : i.state}${i.lastError ? ` (${i.lastError})` : ''}`).join(', ');
+  return { state: 'DEGRADED', reason: `${down.length} of ${instances.length} instances not running: ${which}` };
 }
 
 /** The chain's pool on each of its nodes, from their last stats sample. */

@@ -3,6 +3,13 @@
  * reported about itself, and the latest stats they streamed. A node whose
  * stats stream breaks is marked not ready and reconnected in the
  * background; placement only sees ready nodes.
+ *
+ * A node is known by its name, but a name can change under it (the host
+ * was renamed, --node-name changed): a ferryd that registers under a new
+ * name at the address a stored node had, or as the control plane's own
+ * local node when the stored local node had another name, is that node
+ * renamed. It keeps the old node's slot and labels, the old name is
+ * forgotten, and resolve() maps it to the new one so chains follow.
  */
 import { connectFerryd, type FerrydClient } from '../../ferryd/client.js';
 import type { InstanceEvent, NodeInfo, NodeStats } from '../../ferryd/proto.js';
@@ -37,6 +44,8 @@ export const hasPeerListener = (n: Pick<NodeEntry, 'info'>): boolean => n.info.p
 export type Connect = (address: string) => FerrydClient;
 
 const NODE_PREFIX = '/nodes/';
+/** Which stored node is the control plane's own (startControlPlane's localNode). */
+const LOCAL_NODE_KEY = '/local-node';
 const STATS_INTERVAL_MS = 1000;
 const RECONNECT_MS = 2000;
 
@@ -48,6 +57,10 @@ export class NodeRegistry {
   /** Per node: the ferryd process (its start time) and the last instance
    * event seen from it, so a reconnect replays only what was missed. */
   private readonly seen = new Map<string, { startedAtMs: number; seq: number }>();
+  /** Stored nodes not connected yet, being retried in the background. */
+  private readonly pending = new Map<string, NodeRecord>();
+  /** Old name -> new name, for nodes renamed since this control plane started. */
+  private readonly renames = new Map<string, string>();
   private closed = false;
   readonly rates = new RateMeter();
   /** Names chains for events (set by whoever knows them: the chain manager). */
@@ -60,8 +73,9 @@ export class NodeRegistry {
     private readonly connect: Connect = connectFerryd,
   ) {}
 
-  /** Connect to the ferryd at address, learn its name, remember it. */
-  async register(address: string, labels: Record<string, string> = {}): Promise<NodeEntry> {
+  /** Connect to the ferryd at address, learn its name, remember it.
+   * local: it is the control plane's own node (it runs in this process). */
+  async register(address: string, labels: Record<string, string> = {}, opts: { local?: boolean } = {}): Promise<NodeEntry> {
     const client = this.connect(address);
     let info: NodeInfo;
     try {
@@ -76,10 +90,15 @@ export class NodeRegistry {
       throw new Error(`a node named "${info.name}" is already registered at ${existing.address}; give the ferryd at ${address} another --name`);
     }
     existing?.client.close();
-    const slot = await this.slotFor(info.name);
+    const previous = existing ? undefined : await this.renamedFrom(info.name, address, opts.local === true);
+    if (previous) await this.forget(previous.record, info.name, previous.why);
+    const slot = previous?.record.slot ?? (await this.slotFor(info.name));
+    if (previous && Object.keys(labels).length === 0) labels = previous.record.labels;
     const entry: NodeEntry = { name: info.name, address, labels, slot, client, info, ready: true };
     this.nodes.set(info.name, entry);
+    this.pending.delete(info.name);
     await this.store.put<NodeRecord>(NODE_PREFIX + info.name, { name: info.name, address, labels, slot });
+    if (opts.local) await this.store.put(LOCAL_NODE_KEY, { name: info.name });
     this.watchStats(entry);
     this.watchInstanceEvents(entry);
     this.events.emit({ kind: 'node-ready', node: info.name, message: `node ${info.name} at ${address} (${info.dataplaneMode})` });
@@ -102,11 +121,28 @@ export class NodeRegistry {
     return this.nodes.get(name);
   }
 
+  /** The name a node goes by now (itself unless it was renamed). */
+  resolve(name: string): string {
+    const seen = new Set<string>();
+    while (this.renames.has(name) && !seen.has(name)) {
+      seen.add(name);
+      name = this.renames.get(name)!;
+    }
+    return name;
+  }
+
+  /** Registered: connected, or stored and being reconnected. A node that
+   * is neither is gone, and what ran on it must be placed elsewhere. */
+  async known(name: string): Promise<boolean> {
+    return this.nodes.has(name) || (await this.store.get<NodeRecord>(NODE_PREFIX + name)) !== undefined;
+  }
+
   /** A ready node, or an error that says which one is missing. */
   require(name: string): NodeEntry {
     const n = this.nodes.get(name);
-    if (!n) throw new Error(`node ${name} is not registered`);
-    if (!n.ready) throw new Error(`node ${name} (${n.address}) is not ready: its ferryd does not answer`);
+    const known = n ?? this.pending.get(name);
+    if (!known) throw new Error(`node ${name} is not registered`);
+    if (!n?.ready) throw new Error(`node ${name} (${known.address}) is not ready: its ferryd does not answer`);
     return n;
   }
 
@@ -141,6 +177,39 @@ export class NodeRegistry {
     for (const s of this.streams.values()) s.cancel();
     for (const s of this.eventStreams.values()) s.cancel();
     for (const n of this.nodes.values()) n.client.close();
+  }
+
+  /** The stored node this ferryd was before it changed its name: one not
+   * connected now, under another name, at this address or (for the local
+   * node) the one stored as local. */
+  private async renamedFrom(name: string, address: string, local: boolean): Promise<{ record: NodeRecord; why: string } | undefined> {
+    const stored = (await this.store.list<NodeRecord>(NODE_PREFIX)).map((e) => e.value);
+    if (stored.some((r) => r.name === name)) return undefined;
+    const free = stored.filter((r) => !this.nodes.get(r.name)?.ready);
+    const sameAddress = free.find((r) => r.address === address);
+    if (sameAddress) return { record: sameAddress, why: `same address ${address}` };
+    if (!local) return undefined;
+    const was = (await this.store.get<{ name: string }>(LOCAL_NODE_KEY))?.name;
+    const before = free.find((r) => r.name === was);
+    return before && { record: before, why: "the control plane's own node" };
+  }
+
+  /** Drop a node that came back under another name; chains follow resolve(). */
+  private async forget(old: NodeRecord, now: string, why: string): Promise<void> {
+    const entry = this.nodes.get(old.name);
+    if (entry) {
+      this.streams.get(old.name)?.cancel();
+      this.streams.delete(old.name);
+      this.eventStreams.get(old.name)?.cancel();
+      this.eventStreams.delete(old.name);
+      entry.client.close();
+      this.nodes.delete(old.name);
+    }
+    await this.store.delete(NODE_PREFIX + old.name);
+    this.pending.delete(old.name);
+    this.renames.set(old.name, now);
+    this.events.emit({ kind: 'node-renamed', node: now, message: `node ${old.name} is back as ${now} (${why}); its chains move with it` });
+    this.log.info('node renamed', { from: old.name, to: now, why });
   }
 
   /** The node's stored slot, or the lowest one no stored node holds. */
@@ -206,9 +275,11 @@ export class NodeRegistry {
 
   private retry(rec: NodeRecord): void {
     if (this.closed) return;
+    if (!this.nodes.has(rec.name)) this.pending.set(rec.name, rec);
     const t = setTimeout(() => {
       this.timers.delete(t);
-      if (this.closed) return;
+      // Renamed meanwhile: the node is back under its new name.
+      if (this.closed || this.renames.has(rec.name)) return;
       this.register(rec.address, rec.labels).catch(() => this.retry(rec));
     }, RECONNECT_MS);
     this.timers.add(t);
