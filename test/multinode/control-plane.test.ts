@@ -105,7 +105,16 @@ describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network nam
       60_000,
     );
     expect(back.text).toBe('after-restart|here@a|there@b|back@b');
-    expect(await post(b, 'solo', 'in-at-b')).toEqual({ status: 200, text: 'in-at-b|only@b' });
+    // Chains come back one after the other, each once its instances are ready.
+    const solo = await until(
+      'solo to serve again through b',
+      async () => {
+        const r = await post(b, 'solo', 'in-at-b').catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      },
+      60_000,
+    );
+    expect(solo).toEqual({ status: 200, text: 'in-at-b|only@b' });
     const nodes = JSON.parse(await ok('get', 'nodes', '-o', 'json')) as { name: string; ready: boolean }[];
     expect(nodes.every((n) => n.ready)).toBe(true);
   }, 90_000);

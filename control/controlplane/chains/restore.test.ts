@@ -142,6 +142,6 @@ describe('restoring stored chains', () => {
       now = await r.admin.call('GetChain', { name: 'greet' });
     }
     expect(now.state).toBe('DEGRADED');
-    expect(now.reason).toMatch(new RegExp(`^1 of 2 instances not running: ${victim.id}@c [A-Z_]+$`));
+    expect(now.reason).toMatch(new RegExp(`^1 of 2 instances not running: ${victim.id}@c [A-Z_]+( \\(killed by SIGKILL\\))?$`));
   });
 });
