@@ -167,6 +167,8 @@ export interface DescriptorLayout {
   version: number;
   stageReply: number;
   flagError: number;
+  flagResponse: number;
+  responseTagMax: number;
   maxHops: number;
   maxInstances: number;
   maxReplicas: number;

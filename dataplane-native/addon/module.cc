@@ -26,6 +26,8 @@ static Napi::Object Layout(Napi::Env env) {
   o.Set("version", FERRY_DESC_VERSION);
   o.Set("stageReply", FERRY_STAGE_REPLY);
   o.Set("flagError", FERRY_F_ERROR);
+  o.Set("flagResponse", FERRY_F_RESPONSE);
+  o.Set("responseTagMax", FERRY_RESPONSE_TAG_MAX);
   o.Set("maxHops", FERRY_MAX_HOPS);
   o.Set("maxInstances", FERRY_MAX_INSTANCES);
   o.Set("maxReplicas", FERRY_MAX_REPLICAS);

@@ -28,6 +28,11 @@ struct ferry_call {
 	int in_place;
 	int next_index;
 	char error[256];
+	/* ferry_respond / ferry_fail_status: answer the caller with an HTTP
+	 * status (0: no), and the content type or error code for it. */
+	unsigned http_status;
+	int http_error;
+	char tag[FERRY_RESPONSE_TAG_MAX + 1];
 };
 
 const uint8_t *ferry_input(const struct ferry_call *c, uint32_t *len)
@@ -99,6 +104,71 @@ int ferry_next(struct ferry_call *c, const char *stage_name)
 int ferry_fail(struct ferry_call *c, const char *message)
 {
 	snprintf(c->error, sizeof(c->error), "%s", message);
+	c->http_status = 0; /* a plain failure wins over an answer given before */
+	c->http_error = 0;
+	return -1;
+}
+
+/* The gateway checks the full grammar; here only what would make a
+ * confusing trailer or header: length and non-printable bytes. */
+static int printable(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (n == max || s[n] < 0x20 || s[n] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int code_chars(const char *s)
+{
+	size_t n = 0;
+
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+		return 0;
+	for (; s[n]; n++)
+		if (n == 64 || !(strchr("._-", s[n]) || (s[n] >= '0' && s[n] <= '9') ||
+				 (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z')))
+			return 0;
+	return 1;
+}
+
+int ferry_respond(struct ferry_call *c, unsigned status, const char *content_type)
+{
+	char msg[160];
+
+	if (status < 200 || status > 599) {
+		snprintf(msg, sizeof(msg), "ferry_respond: %u is not an HTTP status from 200 to 599", status);
+		ferry_fail(c, msg);
+		return -EINVAL;
+	}
+	if (!content_type)
+		content_type = "";
+	if (!printable(content_type, FERRY_RESPONSE_TAG_MAX)) {
+		ferry_fail(c, "ferry_respond: the content type must be at most 255 printable ASCII bytes");
+		return -EINVAL;
+	}
+	c->http_status = status;
+	c->http_error = 0;
+	snprintf(c->tag, sizeof(c->tag), "%s", content_type);
+	return 0;
+}
+
+int ferry_fail_status(struct ferry_call *c, unsigned status, const char *code, const char *message)
+{
+	char msg[160];
+
+	if (status < 400 || status > 599) {
+		snprintf(msg, sizeof(msg), "ferry_fail_status: %u is not an HTTP error status from 400 to 599", status);
+		return ferry_fail(c, msg);
+	}
+	if (code && *code && !code_chars(code))
+		return ferry_fail(c, "ferry_fail_status: the code must be a letter, then at most 63 of A-Z a-z 0-9 . _ -");
+	ferry_fail(c, message);
+	c->http_status = status;
+	c->http_error = 1;
+	snprintf(c->tag, sizeof(c->tag), "%s", code ? code : "");
 	return -1;
 }
 
@@ -118,6 +188,10 @@ static void handle_one(struct ferry_instance *in, ferry_handle_fn handle,
 	if (rc != 0 || call.error[0]) {
 		if (call.has_out)
 			ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
+		if (call.http_error) {
+			ferry_instance_fail_http(in, d, (uint16_t)call.http_status, call.tag, call.error);
+			return;
+		}
 		ferry_instance_fail(in, d,
 				    call.error[0] && strstr(call.error, "pool exhausted")
 					    ? FERRY_ST_POOL_EXHAUSTED
@@ -134,7 +208,10 @@ static void handle_one(struct ferry_instance *in, ferry_handle_fn handle,
 		ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
 	}
 	d->length = call.out_len;
-	ferry_instance_forward(in, d, call.next_index);
+	if (call.http_status)
+		ferry_instance_respond(in, d, (uint16_t)call.http_status, 0, call.tag);
+	else
+		ferry_instance_forward(in, d, call.next_index);
 }
 
 int main(int argc, char **argv)
