@@ -16,6 +16,7 @@ import { paths } from '../paths.js';
 import { ChainRoutes } from './chain-routes.js';
 import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
 import { InterruptSinks } from './interrupts.js';
+import { ServedRecord } from './served-record.js';
 import { splitRoutes, withEgress, type SplitRoutes } from './remote-routes.js';
 import type {
   CreatePoolRequest,
@@ -57,6 +58,12 @@ export interface NodeDaemonOptions {
   nodeName?: string;
   /** The links to other nodes; none: this ferryd serves only local hops. */
   peers?: { link: PeerLink; hops: RemoteHops };
+  /** Where ferryd keeps what must outlive it (the chains its gateway
+   * serves); none: nothing is kept, and after a restart the gateway answers
+   * 404 for its chains until the control plane programs them again. */
+  stateDir?: string;
+  /** How long chains served before a restart answer 503 restoring (default 60 s). */
+  restoreGraceMs?: number;
 }
 
 interface PoolRecord {
@@ -66,6 +73,7 @@ interface PoolRecord {
 }
 
 const DEFAULT_DRAIN_POLL_MS = 20;
+const DEFAULT_RESTORE_GRACE_MS = 60_000;
 
 const sameClasses = (a: SizeClass[], b: SizeClass[]) =>
   a.length === b.length && a.every((c, i) => c.size === b[i]?.size && c.count === b[i]?.count);
@@ -94,7 +102,13 @@ export class NodeDaemon {
     this.drainPollMs = opts.drainPollMs ?? DEFAULT_DRAIN_POLL_MS;
     this.interrupts = new InterruptSinks(this.log);
     this.routes = new ChainRoutes(this.dataPlane.router);
-    this.directory = new GatewayDirectory(this.dataPlane, this.interrupts);
+    this.directory = new GatewayDirectory(
+      this.dataPlane,
+      this.interrupts,
+      opts.stateDir === undefined
+        ? undefined
+        : { record: new ServedRecord(opts.stateDir, this.nodeName, this.log), graceMs: opts.restoreGraceMs ?? DEFAULT_RESTORE_GRACE_MS, log: this.log },
+    );
     this.supervisor = new Supervisor({
       dataPlane: this.dataPlane,
       log: this.log,

@@ -36,6 +36,10 @@ export interface FerrydOptions {
   backoff?: BackoffPolicy;
   /** SIGTERM-to-SIGKILL grace when stopping an instance. */
   stopGraceMs?: number;
+  /** Where ferryd keeps the chains its gateway serves, to answer 503
+   * restoring for them after a restart (see NodeDaemonOptions.stateDir). */
+  stateDir?: string;
+  restoreGraceMs?: number;
 }
 
 export interface Ferryd {
@@ -71,7 +75,16 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     await dataPlane.close();
     throw new Error(`ferryd could not start: peer listener on ${opts.peerAddress}: ${(err as Error).message}`, { cause: err });
   }
-  const daemon = new NodeDaemon({ dataPlane, log, backoff: opts.backoff, stopGraceMs: opts.stopGraceMs, nodeName: name, peers });
+  const daemon = new NodeDaemon({
+    dataPlane,
+    log,
+    backoff: opts.backoff,
+    stopGraceMs: opts.stopGraceMs,
+    nodeName: name,
+    peers,
+    stateDir: opts.stateDir,
+    restoreGraceMs: opts.restoreGraceMs,
+  });
   const server = new Server();
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });
   const streams = new Set<() => void>();

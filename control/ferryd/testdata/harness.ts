@@ -13,7 +13,7 @@ import type { DataPlaneMode } from '../../node/router/router.js';
 import { repoRoot } from '../../paths.js';
 import { connectFerryd, type FerrydClient } from '../client.js';
 import type { DeepPartial, ProgramChainRequest, StartInstanceRequest } from '../proto.js';
-import { startFerryd, type Ferryd } from '../server.js';
+import { startFerryd, type Ferryd, type FerrydOptions } from '../server.js';
 
 export const STAGE_REPLY = 0xffff;
 export const WORKER = join(repoRoot, 'control/ferryd/testdata/worker.ts');
@@ -32,7 +32,7 @@ export interface TestFerryd {
   cleanup(): Promise<void>;
 }
 
-export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node'): Promise<TestFerryd> {
+export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node', extra: Partial<FerrydOptions> = {}): Promise<TestFerryd> {
   const pinDir = testPinDir();
   const logs: string[] = [];
   const log = createLogger({ test: true }, 'debug', (l) => logs.push(l));
@@ -45,6 +45,7 @@ export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node'): 
     log,
     backoff: { initialMs: 50, maxMs: 500, resetAfterMs: 30_000 },
     stopGraceMs: 1000,
+    ...extra,
   });
   const client = connectFerryd(ferryd.grpcAddress);
   return {
@@ -82,6 +83,13 @@ export function chainProgram(chainId: number, base: number, gatewayId: number, n
     ],
     gateway: { chainName: name, entryStage: 0, maxBodyBytes: 0, timeoutMs: 5000, gatewayInstanceId: gatewayId },
   };
+}
+
+/** The test chain served as name: pool, both instances, routes, gateway. */
+export async function deployTestChain(client: FerrydClient, chainId: number, base: number, gatewayId: number, name: string): Promise<void> {
+  await client.createPool({ chainId, chainName: name });
+  for (const req of chainInstances(chainId, base)) await client.startInstance(req);
+  await client.programChain(chainProgram(chainId, base, gatewayId, name));
 }
 
 /** Poll until check returns a value (not undefined), or fail saying what was awaited. */
