@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/answer.h"
 #include "ferry/ferry_fn.h"
 #include "ferry/instance.h"
 
@@ -28,11 +29,7 @@ struct ferry_call {
 	int in_place;
 	int next_index;
 	char error[256];
-	/* ferry_respond / ferry_fail_status: answer the caller with an HTTP
-	 * status (0: no), and the content type or error code for it. */
-	unsigned http_status;
-	int http_error;
-	char tag[FERRY_RESPONSE_TAG_MAX + 1];
+	struct ferry_answer answer; /* ferry_respond / ferry_fail_status */
 };
 
 const uint8_t *ferry_input(const struct ferry_call *c, uint32_t *len)
@@ -104,72 +101,18 @@ int ferry_next(struct ferry_call *c, const char *stage_name)
 int ferry_fail(struct ferry_call *c, const char *message)
 {
 	snprintf(c->error, sizeof(c->error), "%s", message);
-	c->http_status = 0; /* a plain failure wins over an answer given before */
-	c->http_error = 0;
+	ferry_answer_set(&c->answer, 0, 0, NULL); /* a plain failure wins over an answer given before */
 	return -1;
-}
-
-/* The gateway checks the full grammar; here only what would make a
- * confusing trailer or header: length and non-printable bytes. */
-static int printable(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (n == max || s[n] < 0x20 || s[n] > 0x7e)
-			return 0;
-	return 1;
-}
-
-static int code_chars(const char *s)
-{
-	size_t n = 0;
-
-	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
-		return 0;
-	for (; s[n]; n++)
-		if (n == 64 || !(strchr("._-", s[n]) || (s[n] >= '0' && s[n] <= '9') ||
-				 (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z')))
-			return 0;
-	return 1;
 }
 
 int ferry_respond(struct ferry_call *c, unsigned status, const char *content_type)
 {
-	char msg[160];
-
-	if (status < 200 || status > 599) {
-		snprintf(msg, sizeof(msg), "ferry_respond: %u is not an HTTP status from 200 to 599", status);
-		ferry_fail(c, msg);
-		return -EINVAL;
-	}
-	if (!content_type)
-		content_type = "";
-	if (!printable(content_type, FERRY_RESPONSE_TAG_MAX)) {
-		ferry_fail(c, "ferry_respond: the content type must be at most 255 printable ASCII bytes");
-		return -EINVAL;
-	}
-	c->http_status = status;
-	c->http_error = 0;
-	snprintf(c->tag, sizeof(c->tag), "%s", content_type);
-	return 0;
+	return ferry_answer_respond(&c->answer, c->error, sizeof(c->error), status, content_type);
 }
 
 int ferry_fail_status(struct ferry_call *c, unsigned status, const char *code, const char *message)
 {
-	char msg[160];
-
-	if (status < 400 || status > 599) {
-		snprintf(msg, sizeof(msg), "ferry_fail_status: %u is not an HTTP error status from 400 to 599", status);
-		return ferry_fail(c, msg);
-	}
-	if (code && *code && !code_chars(code))
-		return ferry_fail(c, "ferry_fail_status: the code must be a letter, then at most 63 of A-Z a-z 0-9 . _ -");
-	ferry_fail(c, message);
-	c->http_status = status;
-	c->http_error = 1;
-	snprintf(c->tag, sizeof(c->tag), "%s", code ? code : "");
-	return -1;
+	return ferry_answer_fail(&c->answer, c->error, sizeof(c->error), status, code, message);
 }
 
 uint64_t ferry_request_id(const struct ferry_call *c)
@@ -188,8 +131,8 @@ static void handle_one(struct ferry_instance *in, ferry_handle_fn handle,
 	if (rc != 0 || call.error[0]) {
 		if (call.has_out)
 			ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
-		if (call.http_error) {
-			ferry_instance_fail_http(in, d, (uint16_t)call.http_status, call.tag, call.error);
+		if (call.answer.error) {
+			ferry_instance_fail_http(in, d, (uint16_t)call.answer.status, call.answer.tag, call.error);
 			return;
 		}
 		ferry_instance_fail(in, d,
@@ -208,8 +151,8 @@ static void handle_one(struct ferry_instance *in, ferry_handle_fn handle,
 		ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
 	}
 	d->length = call.out_len;
-	if (call.http_status)
-		ferry_instance_respond(in, d, (uint16_t)call.http_status, 0, call.tag);
+	if (call.answer.status)
+		ferry_instance_respond(in, d, (uint16_t)call.answer.status, 0, call.answer.tag);
 	else
 		ferry_instance_forward(in, d, call.next_index);
 }
