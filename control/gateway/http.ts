@@ -163,8 +163,10 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         return reply.send(Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength));
       } catch (err) {
         if (err instanceof BodyAbortedError) {
+          // Usually nobody is left to read it; a client whose body broke
+          // (a bad chunk) may be.
           log.debug('client went away', fields({ error: err.message }));
-          return reply.code(400).send();
+          return sendError(reply, new GatewayError(400, 'bodyAborted', `${err.message}: send the whole body`, name));
         }
         const e = err instanceof GatewayError ? err : injectError(err, name, chain?.maxBodyBytes ?? 0);
         log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message }));
