@@ -9,6 +9,7 @@
  *
  *   chain 51:  0 answer.ts (last)      1 answer.ts -> 2 upper.ts
  *              3 answer.so (last)      4 answer.so -> 2 upper.ts
+ *              5 answer.ts, misconfigured: no edge to the caller
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -62,16 +63,17 @@ describe.each(modes)('function answers (%s mode)', (mode) => {
       { stage: 2, stageName: 'upper', runtime: 'node' as const, handler: fn('upper.ts'), next: [] },
       { stage: 3, stageName: 'native-last', runtime: 'native' as const, handler: fixture('answer.so'), next: [] },
       { stage: 4, stageName: 'native-middle', runtime: 'native' as const, handler: fixture('answer.so'), next: upper },
+      { stage: 5, stageName: 'no-reply-edge', runtime: 'node' as const, handler: fn('answer.ts'), next: [] },
     ];
     for (const s of stages) {
       dp.spawn({ ...s, instanceId: 100 + s.stage, chainId: CHAIN });
       dp.setRoute(CHAIN, s.stage, [{ instance: 100 + s.stage, weight: 1 }]);
       dp.allow(CHAIN, STAGE_REPLY, s.stage);
-      dp.allow(CHAIN, s.stage, STAGE_REPLY);
+      if (s.stage !== 5) dp.allow(CHAIN, s.stage, STAGE_REPLY);
       for (const n of s.next) dp.allow(CHAIN, s.stage, n.id);
     }
     injector = new Injector(dp.openGateway(CHAIN, 1));
-    const chains: ServedChain[] = [0, 1, 3, 4].map((stage) => ({
+    const chains: ServedChain[] = [0, 1, 3, 4, 5].map((stage) => ({
       name: stages[stage]!.stageName,
       chainId: CHAIN,
       entryStage: stage,
@@ -182,6 +184,12 @@ describe.each(modes)('function answers (%s mode)', (mode) => {
       expect(alive(pid)).toBe(true);
       expect((await post('node-last', { respond: 200, body: 'still here' })).body.toString()).toBe('still here');
     });
+  });
+
+  it('turns an answer the router refuses into an ordinary 502 noRoute, not a garbled answer', async () => {
+    const r = await post('no-reply-edge', { respond: 201, body: 'never seen' });
+    expect(r.status, r.body.toString()).toBe(502);
+    expect(r.json().error).toMatchObject({ code: 'noRoute', chain: 'no-reply-edge' });
   });
 
   describe('native: ferry_respond and ferry_fail_status', () => {
