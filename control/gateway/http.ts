@@ -8,32 +8,22 @@
  *                        without running it: a HEAD must change nothing
  *   GET  /chains         the chains served here and their limits
  *   GET  /healthz        {ok: true}
- * Any other method on these paths: 405 with Allow.
+ * Any other method on these paths: 405 with Allow (edges.ts).
  *
  * The answer is the last stage's output (200), or a function's own answer
  * with its status and content type (answer.ts). Every failure, down to
  * malformed HTTP the parser refuses, answers
  * { "error": { "code", "message", "chain" } } (see errors.ts).
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { answerOf } from './answer.js';
 import { BodyAbortedError, BodyOverflowError, streamInto } from './body-stream.js';
 import type { ChainDirectory, ServedChain } from './directory.js';
-import {
-  bodyTooLarge,
-  frameworkError,
-  GatewayError,
-  injectError,
-  methodNotAllowed,
-  protocolError,
-  restoring,
-  unknownChain,
-} from './errors.js';
+import { edgeOptions, guardEdges, sendError } from './edges.js';
+import { bodyTooLarge, GatewayError, injectError, restoring, unknownChain } from './errors.js';
 import type { BodyWriter, Reply } from './injector.js';
 
 export interface GatewayOptions {
@@ -45,16 +35,6 @@ export interface GatewayOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** Longest chain name in a URL (names have at most 63 characters; room
- * for a tenant prefix). */
-const MAX_NAME_LENGTH = 256;
-
-/** The methods each path answers; any other gets 405 with Allow. */
-const ROUTES: { path: RegExp; allow: readonly string[] }[] = [
-  { path: /^\/chains\/[^/]*$/, allow: ['GET', 'HEAD', 'POST'] },
-  { path: /^\/chains\/?$/, allow: ['GET', 'HEAD'] },
-  { path: /^\/healthz\/?$/, allow: ['GET', 'HEAD'] },
-];
 
 type ChainRequest = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, unknown> }>;
 
@@ -62,58 +42,13 @@ type ChainRequest = FastifyRequest<{ Params: { name: string }; Querystring: Reco
 export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   const { directory } = opts;
   const log = opts.log.child({ component: 'gateway' });
-  const app = Fastify({
-    logger: false,
-    requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    routerOptions: { maxParamLength: MAX_NAME_LENGTH },
-    // Node would refuse a missing Host itself, in its own shape: the hook
-    // below does it in ferry's.
-    http: { requireHostHeader: false },
-    // Malformed HTTP, refused by node's parser before fastify sees a request.
-    clientErrorHandler: (err: Error & { code?: string; reason?: string }, socket: Socket) => {
-      if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      const e = protocolError(err);
-      log.warn('malformed request', { status: e.statusCode, code: e.code, error: err.message });
-      writeRawError(socket, e);
-      socket.destroy();
-    },
-    // Fastify's refusals before routing (bad URL encoding, a name too long).
-    frameworkErrors: (error, req, reply) => {
-      const err = frameworkError(error);
-      log.warn('request failed', { method: req.method, url: req.url, status: err.statusCode, code: err.code });
-      return sendError(reply, err);
-    },
-  });
-
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined)
-      return sendError(reply, new GatewayError(400, 'missingHost', 'an HTTP/1.1 request needs a Host header'));
-  });
-  // CONNECT never reaches a route: node hands the socket over bare.
-  app.server.on('connect', (req: { url?: string }, socket: Socket) => {
-    writeRawError(socket, methodNotAllowed('CONNECT', req.url ?? '', ROUTES[0]!.allow));
-    socket.destroy();
-  });
+  const app = Fastify({ logger: false, requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, ...edgeOptions(log) });
+  guardEdges(app, log);
 
   // Every body, whatever its type, reaches the handler as the raw socket
   // stream: it goes into the pool as it arrives, never into the heap.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    const route = ROUTES.find((r) => r.path.test(path));
-    const err = route
-      ? methodNotAllowed(req.method, path, route.allow)
-      : new GatewayError(404, 'notFound', `no route ${req.method} ${path}: use POST or GET /chains/NAME`);
-    log.warn('request failed', { method: req.method, url: req.url, status: err.statusCode, code: err.code });
-    return sendError(reply, err);
-  });
-  app.setErrorHandler((error: FastifyError, req, reply) => {
-    const err = frameworkError(error);
-    log.warn('request failed', { method: req.method, url: req.url, status: err.statusCode, code: err.code, error: error.message });
-    return sendError(reply, err);
-  });
 
   /** The chain served under name, or the error to answer. */
   const chainNamed = (name: string): ServedChain => {
@@ -188,23 +123,6 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   app.get('/chains/:name', { exposeHeadRoute: false }, serve(queryBody));
   app.head('/chains/:name', head);
   return app;
-}
-
-function sendError(reply: FastifyReply, err: GatewayError): FastifyReply {
-  return reply.code(err.statusCode).headers(err.headers).type('application/json; charset=utf-8').send(err.toJSON());
-}
-
-/** An error straight onto the socket (no request object exists yet),
- * unless a response already started on it. */
-function writeRawError(socket: Socket, err: GatewayError): void {
-  const started = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent;
-  if (!socket.writable || started) return;
-  const body = JSON.stringify(err.toJSON());
-  const headers = Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.write(
-    `HTTP/1.1 ${err.statusCode} ${STATUS_CODES[err.statusCode] ?? ''}\r\n` +
-      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`,
-  );
 }
 
 /** The declared body size: a number (0 when there is no body), or
