@@ -103,7 +103,8 @@ static __always_inline int fail_request(struct sk_msg_md *msg,
 	__u32 sender = ident->instance_id, gw = desc->reply_to;
 
 	count_drop(sender, reason);
-	desc->flags |= FERRY_F_ERROR;
+	/* An error reply carries an enum ferry_status, never an HTTP one. */
+	desc->flags = (desc->flags & ~FERRY_F_RESPONSE) | FERRY_F_ERROR;
 	desc->status = status;
 	desc->length = 0;
 	desc->stage = FERRY_STAGE_REPLY;

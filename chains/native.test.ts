@@ -4,7 +4,8 @@
  * malloc'ed buffers, calls a function once with a realistic input, then
  * thousands of times with mutations of it (truncated, flipped, inserted
  * bytes). A memory error aborts the harness; every output a mutated input
- * is accepted with must still be valid JSON.
+ * is accepted with must still be valid JSON, and a stage that reads the
+ * caller's own request must refuse every bad one with a 4xx, never a 500.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,13 +15,15 @@ import { repoRoot } from '../control/paths.js';
 const chains = join(repoRoot, 'chains');
 const harness = join(chains, 'out/native_harness');
 
-/** Each native stage with an input like the one its previous stage sends. */
+/** Each native stage with an input like the one its previous stage sends;
+ * caller: the input is the caller's request (as sent, or passed on as is),
+ * so whatever is wrong with it is the caller's to fix. */
 const cases = [
-  { fn: 'online-boutique/functions/currency', seed: 'online-boutique/requests/convert.json', next: '' },
-  { fn: 'online-boutique/functions/payment', seed: 'online-boutique/testdata/payment-order.json', next: 'email' },
-  { fn: 'parking/functions/detection', seed: 'parking/requests/entry.json', next: 'search' },
-  { fn: 'parking/functions/charging', seed: 'parking/testdata/charging-exit.json', next: '' },
-  { fn: 'motion/functions/sensor', seed: 'motion/requests/walk.json', next: 'actuator' },
+  { fn: 'online-boutique/functions/currency', seed: 'online-boutique/requests/convert.json', next: '', caller: true },
+  { fn: 'online-boutique/functions/payment', seed: 'online-boutique/testdata/payment-order.json', next: 'email', caller: false },
+  { fn: 'parking/functions/detection', seed: 'parking/requests/entry.json', next: 'search', caller: true },
+  { fn: 'parking/functions/charging', seed: 'parking/testdata/charging-exit.json', next: '', caller: false },
+  { fn: 'motion/functions/sensor', seed: 'motion/requests/walk.json', next: 'actuator', caller: true },
 ];
 
 function run(fn: string, seed: string, args: string[]) {
@@ -43,15 +46,23 @@ describe('native functions under sanitizers', () => {
     expect(() => JSON.parse(r.out)).not.toThrow();
   });
 
-  it.each(cases)('$fn survives 3000 malformed inputs without a memory error', ({ fn, seed, next }) => {
+  it.each(cases)('$fn survives 3000 malformed inputs without a memory error', ({ fn, seed, next, caller }) => {
     const r = run(fn, seed, ['--fuzz', '3000', '--seed', '7', ...(next ? ['--next', next] : [])]);
     expect(r.err).not.toMatch(/AddressSanitizer|runtime error/);
     expect(r.code, r.err).toBe(0);
-    const m = /fuzz runs=3000 ok=(\d+) failed=(\d+)/.exec(r.err);
+    const m = /fuzz runs=3000 ok=(\d+) failed=(\d+) \(4xx=(\d+) 5xx=(\d+)\)/.exec(r.err);
     expect(m, r.err).not.toBeNull();
     // Both kinds happened: some mutations still parse, most are refused.
     expect(Number(m![1])).toBeGreaterThan(0);
     expect(Number(m![2])).toBeGreaterThan(0);
+    // The caller's own mistakes are 4xx, each one.
+    if (caller) expect(Number(m![4]), r.err).toBe(0);
+  });
+
+  it('reports the HTTP status and code a function refused a request with', () => {
+    const r = spawnSync(harness, [join(chains, 'out/fuzz/parking/functions/detection.so'), '--next', 'search'], { input: '{"camera":"gate-1"}', encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ferry-harness: error: "reads" (the camera\'s plate reads) or "plate" is required (status 422, code badField)');
   });
 
   it('reports a function\'s failure message and exit status 1 for a bad request', () => {

@@ -15,7 +15,9 @@
  * Reads the request from FILE (or stdin), writes the output bytes to stdout
  * and one status line to stderr:
  *   ferry-harness: ok next=STAGE|(reply) output=in-place|alloc length=N
+ *   ferry-harness: ok answer=STATUS type=TYPE output=... length=N   (ferry_respond)
  *   ferry-harness: error: MESSAGE
+ *   ferry-harness: error: MESSAGE (status STATUS, code CODE)         (ferry_fail_status)
  * Exit status: 0 ok, 1 the function failed the request, 2 usage or load
  * error, 3 --check-json found the output not to be valid JSON.
  *
@@ -24,7 +26,8 @@
  * flipped, inserted, deleted and JSON-significant bytes). Built with
  * -fsanitize=address,undefined (and the function too), it catches memory
  * errors on malformed input; with --check-json every successful output
- * must be valid JSON. Prints a summary line; exit 0 unless a check failed.
+ * must be valid JSON. Prints a summary line (failures split into plain
+ * ones and HTTP errors by status class); exit 0 unless a check failed.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ferry/answer.h"
 #include "ferry/ferry_fn.h"
 #include "lib/minijson.h"
 
@@ -46,6 +50,7 @@ struct ferry_call {
 	int next_index;
 	uint64_t request_id;
 	char error[256];
+	struct ferry_answer answer; /* ferry_respond / ferry_fail_status, as in ferry-runner */
 };
 
 static const char *stage_name = "stage";
@@ -116,7 +121,18 @@ int ferry_next(struct ferry_call *c, const char *name)
 int ferry_fail(struct ferry_call *c, const char *message)
 {
 	snprintf(c->error, sizeof(c->error), "%s", message);
+	ferry_answer_set(&c->answer, 0, 0, NULL); /* a plain failure wins over an answer given before */
 	return -1;
+}
+
+int ferry_respond(struct ferry_call *c, unsigned status, const char *content_type)
+{
+	return ferry_answer_respond(&c->answer, c->error, sizeof(c->error), status, content_type);
+}
+
+int ferry_fail_status(struct ferry_call *c, unsigned status, const char *code, const char *message)
+{
+	return ferry_answer_fail(&c->answer, c->error, sizeof(c->error), status, code, message);
 }
 
 uint64_t ferry_request_id(const struct ferry_call *c)
@@ -334,11 +350,15 @@ int main(int argc, char **argv)
 
 	if (fuzz > 0) {
 		uint8_t *m = malloc(len + 8);
-		long ok = 0, failed = 0;
+		long ok = 0, failed = 0, rejected4xx = 0, failed5xx = 0;
 
 		for (long r = 0; r < fuzz; r++) {
 			uint32_t n = mutate(req, len, m);
 			int rc = call_once(handle, &c, m, n, n, request_id); /* capacity == length: tight */
+			if (rc != 0 && c.answer.error && c.answer.status < 500)
+				rejected4xx++;
+			else if (rc != 0)
+				failed5xx++;
 			if (rc == 0) {
 				ok++;
 				if (check_json && !valid_json(call_output(&c), c.out_len, err, sizeof(err))) {
@@ -351,7 +371,8 @@ int main(int argc, char **argv)
 				failed++;
 			call_free(&c);
 		}
-		fprintf(stderr, "ferry-harness: fuzz runs=%ld ok=%ld failed=%ld\n", fuzz, ok, failed);
+		fprintf(stderr, "ferry-harness: fuzz runs=%ld ok=%ld failed=%ld (4xx=%ld 5xx=%ld)\n", fuzz, ok, failed,
+			rejected4xx, failed5xx);
 		free(m);
 		free(req);
 		return 0;
@@ -359,7 +380,11 @@ int main(int argc, char **argv)
 
 	int rc = call_once(handle, &c, req, len, capacity, request_id);
 	if (rc) {
-		fprintf(stderr, "ferry-harness: error: %s\n", c.error);
+		if (c.answer.error)
+			fprintf(stderr, "ferry-harness: error: %s (status %u, code %s)\n", c.error, c.answer.status,
+				c.answer.tag[0] ? c.answer.tag : "-");
+		else
+			fprintf(stderr, "ferry-harness: error: %s\n", c.error);
 		call_free(&c);
 		free(req);
 		return 1;
@@ -367,9 +392,13 @@ int main(int argc, char **argv)
 	const uint8_t *out = call_output(&c);
 	fwrite(out, 1, c.out_len, stdout);
 	fflush(stdout);
-	fprintf(stderr, "ferry-harness: ok next=%s output=%s length=%u\n",
-		n_next ? next_names[c.next_index] : "(reply)", c.in_place || !c.has_out ? "in-place" : "alloc",
-		c.out_len);
+	if (c.answer.status)
+		fprintf(stderr, "ferry-harness: ok answer=%u type=%s output=%s length=%u\n", c.answer.status,
+			c.answer.tag[0] ? c.answer.tag : "-", c.in_place || !c.has_out ? "in-place" : "alloc", c.out_len);
+	else
+		fprintf(stderr, "ferry-harness: ok next=%s output=%s length=%u\n",
+			n_next ? next_names[c.next_index] : "(reply)", c.in_place || !c.has_out ? "in-place" : "alloc",
+			c.out_len);
 	int bad = check_json && !valid_json(out, c.out_len, err, sizeof(err));
 	if (bad)
 		fprintf(stderr, "ferry-harness: output is not valid JSON: %s\n", err);

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { compileChainFile } from '../control/chain/validate.js';
 import { allowEdges, routeTables, type Placed } from '../control/chain/routes.js';
 import type { ChainIR } from '../control/chain/ir.js';
+import { FLAG_RESPONSE } from '../control/dataplane/descriptor.js';
+import { answerOf } from '../control/gateway/answer.js';
+import { GatewayError } from '../control/gateway/errors.js';
 import { Injector, type Reply } from '../control/gateway/injector.js';
 import type { NodeDataPlane } from '../control/node/dataplane.js';
 import { modes, openDataPlane } from '../test/helpers/dataplane.js';
@@ -19,9 +22,20 @@ const NODE = 'local';
 const GATEWAY_ID = 1;
 const decoder = new TextDecoder();
 
+/** What an HTTP caller of the chain gets: the gateway's own rendering
+ * (control/gateway/answer.ts), without the HTTP. */
+export interface HttpOutcome {
+  status: number;
+  /** For an error: ferry's {code, message}. */
+  code?: string;
+  message?: string;
+}
+
 export interface ChainReply {
   status: string;
   error: boolean;
+  http: HttpOutcome;
+  /** The body (a function's answer without its trailer), or the error text. */
   text: string;
   /** The body parsed as JSON (undefined when it is not JSON). */
   json: unknown;
@@ -46,14 +60,24 @@ export interface StartOptions {
 }
 
 function decode(r: Reply): ChainReply {
-  const text = decoder.decode(r.body);
+  let http: HttpOutcome;
+  let text: string;
+  try {
+    const a = answerOf(r, 'chain');
+    http = { status: a.status };
+    text = decoder.decode(a.body);
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    http = { status: err.statusCode, code: err.code, message: err.message };
+    text = (r.flags & FLAG_RESPONSE) !== 0 ? err.message : decoder.decode(r.body);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  return { status: r.status, error: r.error, text, json, sameBuffer: r.offset === r.sent.offset && r.generation === r.sent.generation };
+  return { status: r.status, error: r.error, http, text, json, sameBuffer: r.offset === r.sent.offset && r.generation === r.sent.generation };
 }
 
 export async function startChain(chainFile: string, opts: StartOptions = {}): Promise<RunningChain> {
@@ -98,8 +122,10 @@ export interface ChainUnderTest {
   send(body: unknown): Promise<ChainReply>;
   /** The reply's JSON (any: tests look deep into it), failing the test unless the chain answered ok. */
   ok(body: unknown): Promise<any>;
-  /** The error text, failing the test unless a function failed the request. */
+  /** The error text, failing the test unless a function failed the request (500). */
   fails(body: unknown): Promise<string>;
+  /** The HTTP error a function refused the request with, failing the test unless it is a 4xx. */
+  rejects(body: unknown): Promise<HttpOutcome>;
 }
 
 /** Starts the chain before the file's tests and stops it after them. */
@@ -127,6 +153,12 @@ export function chainUnderTest(chainFile: string, opts: StartOptions | (() => St
       expect(r.status, r.text).toBe('functionError');
       expect(r.error).toBe(true);
       return r.text;
+    },
+    async rejects(body) {
+      const r = await t.send(body);
+      expect(r.http.status, r.text).toBeGreaterThanOrEqual(400);
+      expect(r.http.status, r.text).toBeLessThan(500);
+      return r.http;
     },
   };
   return t;

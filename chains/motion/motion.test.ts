@@ -1,7 +1,8 @@
 /**
  * The motion chain end to end on the real data plane: native motion
  * detection (median/MAD over the window) feeding the node actuator's
- * decision, with bad readings failing in the sensor stage.
+ * decision, with bad readings refused (4xx, saying what is wrong) in the
+ * sensor stage and bad light readings in the actuator.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ const samples = sampleRequests(CHAIN_FILE);
 
 describe('motion chain', () => {
   const t = chainUnderTest(CHAIN_FILE);
-  const { ok, fails: bad } = t;
+  const { ok, rejects } = t;
 
   it('compiles to sensor (native) -> actuator (node), with a test for each sample', () => {
     expect(t.chain.ir.stages.map((s) => `${s.name}:${s.runtime}`)).toEqual(['sensor:native', 'actuator:node']);
@@ -45,10 +46,18 @@ describe('motion chain', () => {
     expect(await ok(bright)).toMatchObject({ action: 'none', reason: 'bright enough (lux 320)' });
   });
 
-  it('fails in the native sensor on readings that are not numbers, too few, or not JSON', async () => {
-    expect(await bad({ samples: [1, 2, 'three', 4, 5] })).toBe('samples[2] is not a number');
-    expect(await bad({ samples: [1, 2, 3] })).toBe('"samples" needs at least 5 readings');
-    expect(await bad({ samples: [1, 2, 3, 4, 5], sampleHz: 0 })).toBe('"sampleHz" must be a number from 1 to 1000');
-    expect(await bad('[1, 2, 3')).toMatch(/^malformed JSON at byte 8: /);
+  it('refuses readings that are not numbers, too few, or not JSON in the native sensor, saying what is wrong', async () => {
+    const field = (message: string) => ({ status: 422, code: 'badField', message });
+    expect(await rejects({ samples: [1, 2, 'three', 4, 5] })).toEqual(field('samples[2] is not a number'));
+    expect(await rejects({ samples: [1, 2, 3] })).toEqual(field('"samples" needs at least 5 readings'));
+    expect(await rejects({ samples: [1, 2, 3, 4, 5], sampleHz: 0 })).toEqual(field('"sampleHz" must be a number from 1 to 1000'));
+    expect(await rejects('[1, 2, 3')).toMatchObject({ status: 400, code: 'badJson', message: expect.stringMatching(/^malformed JSON at byte 8: /) });
+    expect(await rejects('[1, 2, 3, 4, 5]')).toEqual({ status: 400, code: 'badJson', message: 'the readings must be a JSON object' });
+  });
+
+  it('refuses a light reading that is not a number in the node actuator', async () => {
+    const walk = JSON.parse(samples.walk!);
+    expect(await rejects({ ...walk, lux: 'dim' })).toEqual({ status: 422, code: 'badField', message: '"lux" must be a non-negative number' });
+    expect(await rejects({ ...walk, lux: undefined, hour: 25 })).toEqual({ status: 422, code: 'badField', message: '"hour" must be an integer from 0 to 23' });
   });
 });

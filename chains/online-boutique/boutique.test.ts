@@ -13,7 +13,7 @@ const samples = sampleRequests(CHAIN_FILE);
 
 describe('online-boutique chain', () => {
   const t = chainUnderTest(CHAIN_FILE);
-  const { ok, fails } = t;
+  const { ok, rejects } = t;
 
   it('compiles to 8 stages with frontend branching to five services', () => {
     expect(t.chain.ir.stages.map((s) => `${s.name}:${s.runtime}`)).toEqual([
@@ -85,24 +85,35 @@ describe('online-boutique chain', () => {
   });
 
   it('answers malformed JSON and unknown actions with the frontend\'s message', async () => {
-    expect(await fails('{"action": "cart", ')).toMatch(/^frontend: the request is not valid JSON/);
-    expect(await fails({ action: 'dance' })).toContain('unknown action "dance" (expected one of catalog, cart, convert, recommend, checkout)');
+    expect(await rejects('{"action": "cart", ')).toMatchObject({ status: 400, code: 'badJson', message: expect.stringMatching(/^the request is not valid JSON/) });
+    const unknown = 'unknown action "dance" (expected one of catalog, cart, convert, recommend, checkout)';
+    expect(await rejects({ action: 'dance' })).toEqual({ status: 422, code: 'badField', message: unknown });
+    // Not an own key of the routing table: no 500 from a prototype member.
+    expect(await rejects({ action: 'constructor' })).toMatchObject({ status: 422, code: 'badField' });
   });
 
-  it('refuses an unknown product in a cart', async () => {
-    const text = await fails({ action: 'cart', items: [{ productId: 'NOPE', quantity: 1 }] });
-    expect(text).toBe('cart: unknown product "NOPE"');
+  it('answers 404 for an unknown product, in a cart or the catalog', async () => {
+    const notFound = { status: 404, code: 'unknownProduct', message: 'unknown product "NOPE"' };
+    expect(await rejects({ action: 'cart', items: [{ productId: 'NOPE', quantity: 1 }] })).toEqual(notFound);
+    expect(await rejects({ action: 'catalog', productId: 'NOPE' })).toEqual(notFound);
+    expect(await rejects({ action: 'cart', items: [{ productId: 'OLJCESPC7Z', quantity: 1e9 }] })).toMatchObject({ status: 422, code: 'badField' });
   });
 
-  it('refuses an unsupported currency in the native currency stage', async () => {
-    expect(await fails({ action: 'convert', from: 'USD', to: 'XAU', amount: 1 })).toContain('"to": unsupported currency "XAU"');
+  it('refuses an unsupported currency in the native currency stage and in node stages alike', async () => {
+    expect(await rejects({ action: 'convert', from: 'USD', to: 'XAU', amount: 1 })).toMatchObject({
+      status: 422, code: 'unsupportedCurrency', message: expect.stringContaining('"to": unsupported currency "XAU"'),
+    });
+    expect(await rejects({ action: 'catalog', currency: 'XAU' })).toMatchObject({ status: 422, code: 'unsupportedCurrency' });
+    expect(await rejects({ action: 'convert', from: 'USD', to: 'EUR', amount: -1 })).toEqual({ status: 422, code: 'badField', message: 'the amount must not be negative' });
   });
 
   it('declines a card that fails the Luhn check or has expired, in the native payment stage', async () => {
     const order = JSON.parse(samples.checkout!);
     order.card.number = '4111 1111 1111 1112';
-    expect(await fails(order)).toContain('invalid card number: it fails the Luhn check');
+    expect(await rejects(order)).toEqual({ status: 422, code: 'invalidCard', message: 'invalid card number: it fails the Luhn check' });
     order.card = { number: '5555555555554444', expMonth: 1, expYear: 2020 };
-    expect(await fails(order)).toContain('the card expired on 01/2020');
+    expect(await rejects(order)).toEqual({ status: 422, code: 'cardExpired', message: 'the card expired on 01/2020' });
+    delete order.card;
+    expect(await rejects(order)).toMatchObject({ status: 422, code: 'invalidCard', message: expect.stringContaining('"card" is required') });
   });
 });

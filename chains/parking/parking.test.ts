@@ -2,7 +2,8 @@
  * The parking chain end to end on the real data plane: both routes (entry:
  * detection -> search -> index -> persist; exit: detection -> search ->
  * charging), plate voting, registry lookup, the day log on disk and the
- * tariff, plus bad input at the native and node stages.
+ * tariff, plus bad input refused (4xx, saying what is wrong) at the native
+ * and node stages.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ describe('parking chain', () => {
   const store = mkdtempSync(join(tmpdir(), 'ferry-parking-test-'));
   afterAll(() => rmSync(store, { recursive: true, force: true }));
   const t = chainUnderTest(CHAIN_FILE, { env: { FERRY_PARKING_STORE: store } });
-  const { ok, fails } = t;
+  const { ok, rejects } = t;
 
   it('compiles to 5 stages with search choosing between index and charging', () => {
     expect(t.chain.ir.stages.map((s) => `${s.name}:${s.runtime}->${s.next.map((n) => n.name).join('|')}`)).toEqual([
@@ -74,16 +75,23 @@ describe('parking chain', () => {
     expect(r.log.file).toBe(join(store, `main-${today}.jsonl`));
   });
 
-  it('fails in native detection when no plate wins enough votes or the body is not JSON', async () => {
+  it('refuses in native detection when no plate wins enough votes or the body is not JSON', async () => {
     const split = { reads: [{ text: 'AB 123', confidence: 0.5 }, { text: 'A8 123', confidence: 0.5 }, { text: 'AB I23', confidence: 0.4 }] };
-    expect(await fails(split)).toContain('no plate recognised with enough confidence: best "AB123" has 0.36 of the votes (needs 0.50)');
-    expect(await fails('{"plate": "AB 1')).toContain('malformed JSON at byte');
-    expect(await fails({ reads: [{ text: 'AB 123', confidence: 7 }] })).toContain('"confidence" must be a number in (0, 1]');
+    expect(await rejects(split)).toEqual({
+      status: 422, code: 'noPlate', message: 'no plate recognised with enough confidence: best "AB123" has 0.36 of the votes (needs 0.50)',
+    });
+    expect(await rejects('{"plate": "AB 1')).toMatchObject({ status: 400, code: 'badJson', message: expect.stringContaining('malformed JSON at byte') });
+    expect(await rejects({ reads: [{ text: 'AB 123', confidence: 7 }] })).toMatchObject({ status: 422, code: 'badField', message: expect.stringContaining('"confidence" must be a number in (0, 1]') });
+    expect(await rejects({ camera: 'gate-1' })).toMatchObject({ status: 422, message: expect.stringContaining('"reads" (the camera\'s plate reads) or "plate" is required') });
   });
 
-  it('fails in search on a bad event or time, and in charging when the exit precedes the entry', async () => {
-    expect(await fails({ plate: 'AB123', event: 'park' })).toBe('search: "event" must be "entry" or "exit", not "park"');
-    expect(await fails({ plate: 'AB123', event: 'exit', at: 'yesterday', enteredAt: 0 })).toContain('search: "at" must be an ISO-8601 time');
-    expect(await fails({ plate: 'AB123', event: 'exit', at: 1000, enteredAt: 2000 })).toBe('the exit time is before the entry time');
+  it('refuses in search a bad event, lot or time, and in charging an exit before the entry', async () => {
+    const field = (message: string) => ({ status: 422, code: 'badField', message });
+    expect(await rejects({ plate: 'AB123', event: 'park' })).toEqual(field('"event" must be "entry" or "exit", not "park"'));
+    expect(await rejects({ plate: 'AB123', lot: '../etc' })).toMatchObject({ status: 422, message: expect.stringContaining('"lot" must be a name') });
+    expect(await rejects({ plate: 'AB123', event: 'exit', at: 'yesterday', enteredAt: 0 })).toMatchObject({ status: 422, message: expect.stringContaining('"at" must be an ISO-8601 time') });
+    // A time past the year 9999 cannot name a day log: refused, not a 500 in index.
+    expect(await rejects({ plate: 'AB123', at: 1e20 })).toMatchObject({ status: 422, message: expect.stringContaining('before the year 10000') });
+    expect(await rejects({ plate: 'AB123', event: 'exit', at: 1000, enteredAt: 2000 })).toEqual(field('the exit time ("at") is before the entry time ("enteredAt")'));
   });
 });

@@ -29,6 +29,8 @@ export interface ControlPlaneOptions {
     peerAddress?: string;
     pinDir?: string;
     mode?: 'auto' | 'ebpf' | 'fallback';
+    /** Where ferryd keeps the chains its gateway serves (503 restoring after a restart). */
+    stateDir?: string;
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];

@@ -48,7 +48,15 @@ async function main(): Promise<void> {
     adminAddress: values.admin,
     localNode: values['no-local-node']
       ? undefined
-      : { name: values['node-name'], grpcAddress: values.ferryd, gatewayAddress: values.gateway, peerAddress: values.peer, pinDir: values['pin-dir'], mode },
+      : {
+          name: values['node-name'],
+          grpcAddress: values.ferryd,
+          gatewayAddress: values.gateway,
+          peerAddress: values.peer,
+          pinDir: values['pin-dir'],
+          mode,
+          stateDir: join(home, 'ferryd'),
+        },
     nodes: values.node,
     log,
   });

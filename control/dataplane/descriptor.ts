@@ -8,6 +8,9 @@ const F = L.fields;
 export const DESC_SIZE = L.size;
 export const STAGE_REPLY = L.stageReply;
 export const FLAG_ERROR = L.flagError;
+/** A function's own HTTP answer: status is the HTTP status and the payload
+ * ends in a trailer (abi.h; control/dataplane/response.ts reads it). */
+export const FLAG_RESPONSE = L.flagResponse;
 export const MAX_HOPS = L.maxHops;
 export const MAX_INSTANCES = L.maxInstances;
 export const MAX_REPLICAS = L.maxReplicas;
@@ -27,6 +30,12 @@ export interface Descriptor {
   hopCount: number;
   status: number;
   replyTo: number;
+}
+
+/** The flags of a request turned into an error reply: FLAG_ERROR, and
+ * never FLAG_RESPONSE, so status is an enum ferry_status again. */
+export function errorFlags(flags: number): number {
+  return (flags & ~FLAG_RESPONSE) | FLAG_ERROR;
 }
 
 export function statusName(code: number): StatusName | 'unknown' {

@@ -197,6 +197,8 @@ export interface DescriptorLayout {
   stageReply: number;
   flagError: number;
   control: { size: number; ready: number; ping: number; pong: number };
+  flagResponse: number;
+  responseTagMax: number;
   maxHops: number;
   maxInstances: number;
   maxReplicas: number;

@@ -5,12 +5,26 @@
  * here under the chain's name; ProgramChain without one, or DeleteChain,
  * closes it. The Injector also hears which requests a crashed instance
  * interrupted (it is the chain's InterruptSink), and fails them at once.
+ *
+ * With a ServedRecord, what it serves is also kept on disk; a new ferryd
+ * reads it back and, for a grace period, calls those chains "restoring"
+ * (the gateway answers 503 with Retry-After) until ProgramChain serves
+ * them again. After the grace period the ones not back are forgotten.
  */
 import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain, Unavailable } from '../gateway/directory.js';
 import { Injector } from '../gateway/injector.js';
+import type { Logger } from '../log.js';
 import type { InterruptSinks } from './interrupts.js';
 import { alreadyExists } from './rpc-error.js';
+import type { ServedEntry, ServedRecord } from './served-record.js';
+
+export interface RestoreOptions {
+  record: ServedRecord;
+  /** How long chains served before a restart answer 503 restoring. */
+  graceMs: number;
+  log: Logger;
+}
 
 export interface GatewayEndpoints {
   openGateway(chainId: number, instanceId: number): NativeInstance;
@@ -44,16 +58,34 @@ interface Served extends ServedChain {
 
 export class GatewayDirectory implements ChainDirectory {
   private readonly byChain = new Map<number, Served>();
+  /** Served before the restart, not yet served again. */
+  private readonly comingBack = new Map<string, ServedEntry>();
+  private graceTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly endpoints: GatewayEndpoints,
     private readonly sinks: InterruptSinks,
+    private readonly restore?: RestoreOptions,
     private readonly health: ChainHealth = ALWAYS_UP,
-  ) {}
+  ) {
+    if (!restore) return;
+    for (const e of restore.record.load()) this.comingBack.set(e.name, e);
+    if (this.comingBack.size === 0) return;
+    restore.log.info('restoring the chains this gateway served before; 503 restoring until reprogrammed', {
+      chains: [...this.comingBack.keys()],
+      graceMs: restore.graceMs,
+    });
+    this.graceTimer = setTimeout(() => this.endGrace(), restore.graceMs);
+    this.graceTimer.unref();
+  }
 
   lookup(name: string): ServedChain | undefined {
     for (const s of this.byChain.values()) if (s.name === name) return s;
     return undefined;
+  }
+
+  restoring(name: string): boolean {
+    return this.comingBack.has(name) && !this.lookup(name);
   }
 
   list(): ServedChain[] {
@@ -87,35 +119,64 @@ export class GatewayDirectory implements ChainDirectory {
     const old = this.byChain.get(chainId);
     if (old && old.gatewayInstanceId === g.gatewayInstanceId) {
       Object.assign(old, settings(g));
-      return;
+    } else {
+      const pool = this.endpoints.elasticPool(chainId);
+      const injector = new Injector(this.endpoints.openGateway(chainId, g.gatewayInstanceId), { relieve: (size) => pool.relieve(size) });
+      const removeSink = this.sinks.add(chainId, injector);
+      if (old) this.close(old);
+      const self: Served = {
+        ...settings(g),
+        chainId,
+        injector,
+        gatewayInstanceId: g.gatewayInstanceId,
+        removeSink,
+        unavailable: () => this.health.unavailable(chainId),
+        whenReady: (timeoutMs) => this.health.whenReady(chainId, timeoutMs),
+      };
+      this.byChain.set(chainId, self);
     }
-    const pool = this.endpoints.elasticPool(chainId);
-    const injector = new Injector(this.endpoints.openGateway(chainId, g.gatewayInstanceId), { relieve: (size) => pool.relieve(size) });
-    const removeSink = this.sinks.add(chainId, injector);
-    if (old) this.close(old);
-    const self: Served = {
-      ...settings(g),
-      chainId,
-      injector,
-      gatewayInstanceId: g.gatewayInstanceId,
-      removeSink,
-      unavailable: () => this.health.unavailable(chainId),
-      whenReady: (timeoutMs) => this.health.whenReady(chainId, timeoutMs),
-    };
-    this.byChain.set(chainId, self);
+    if (this.comingBack.delete(g.name)) this.restore?.log.info('chain restored', { chain: chainId, name: g.name });
+    if (!old || old.name !== g.name) this.persist();
   }
 
-  /** Stop serving the chain: requests waiting on it fail. */
+  /** Stop serving the chain (it was deleted, or moved to another node's
+   * gateway): requests waiting on it fail, and it is not restored. */
   unserve(chainId: number): boolean {
+    let forgot = false;
+    for (const [name, e] of this.comingBack) if (e.chainId === chainId) forgot = this.comingBack.delete(name) || forgot;
     const s = this.byChain.get(chainId);
-    if (!s) return false;
-    this.byChain.delete(chainId);
-    this.close(s);
-    return true;
+    if (s) {
+      this.byChain.delete(chainId);
+      this.close(s);
+    }
+    if (s || forgot) this.persist();
+    return s !== undefined;
   }
 
+  /** ferryd is stopping: close everything, but keep the record, so the
+   * next ferryd restores what this one served. */
   closeAll(): void {
-    for (const chainId of [...this.byChain.keys()]) this.unserve(chainId);
+    clearTimeout(this.graceTimer);
+    for (const s of this.byChain.values()) this.close(s);
+    this.byChain.clear();
+  }
+
+  private endGrace(): void {
+    if (this.comingBack.size === 0) return;
+    this.restore?.log.warn('chains served before the restart were not reprogrammed in time; they answer 404 now', {
+      chains: [...this.comingBack.keys()],
+      graceMs: this.restore.graceMs,
+    });
+    this.comingBack.clear();
+    this.persist();
+  }
+
+  /** What is served, and what is still coming back (a second restart
+   * before it came back must not forget it). */
+  private persist(): void {
+    if (!this.restore) return;
+    const served = [...this.byChain.values()].map((s) => ({ name: s.name, chainId: s.chainId }));
+    this.restore.record.save([...served, ...this.comingBack.values()].sort((a, b) => a.name.localeCompare(b.name)));
   }
 
   private close(s: Served): void {

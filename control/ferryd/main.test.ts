@@ -2,45 +2,14 @@
  * ferryd as its own process: says which data plane mode it runs in, serves
  * gRPC, and on SIGTERM stops its instances and exits cleanly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { modes } from '../../test/helpers/dataplane.js';
 import { RouterClass } from '../dataplane/native.js';
-import { paths, repoRoot } from '../paths.js';
 import { connectFerryd } from './client.js';
+import { runFerryd } from './testdata/ferryd-process.js';
 import { alive, chainInstances, testPinDir, waitFor } from './testdata/harness.js';
 
-const MAIN = join(repoRoot, 'control/ferryd/main.ts');
 const mode = modes[0]!;
-
-interface Started {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-function runFerryd(args: string[]): Started {
-  const child = spawn(process.execPath, ['--import', pathToFileURL(paths.tsxLoader).href, MAIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  let rest = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    const parts = (rest + d.toString()).split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) {
-      try {
-        lines.push(JSON.parse(p) as Record<string, unknown>);
-      } catch {
-        lines.push({ msg: p });
-      }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, lines, exited };
-}
 
 describe('ferryd main', () => {
   const cleanups: (() => void)[] = [];

@@ -3,6 +3,11 @@
  *
  *   node dist/control/ferryd/main.js --name N --grpc 127.0.0.1:7070 \
  *     --gateway 127.0.0.1:8080 [--peer 127.0.0.1:7071] [--pin-dir D] [--mode auto|ebpf|fallback]
+ *     [--state-dir DIR]
+ *
+ * --state-dir is where ferryd keeps the chains its gateway serves, so that
+ * after a restart it answers 503 restoring for them (not 404) until the
+ * control plane has programmed them again; without it nothing is kept.
  *
  * --peer is where other nodes' ferryd connect for inter-node hops; by
  * default the gRPC host with a port the kernel picks (GetNodeInfo tells it).
@@ -17,7 +22,8 @@ import type { ModeRequest } from '../node/router/select.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
 
-const USAGE = 'usage: ferryd [--name N] --grpc HOST:PORT [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback]';
+const USAGE =
+  'usage: ferryd [--name N] --grpc HOST:PORT [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR]';
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
 
 async function main(): Promise<void> {
@@ -30,6 +36,7 @@ async function main(): Promise<void> {
         gateway: { type: 'string' },
         peer: { type: 'string' },
         'pin-dir': { type: 'string' },
+        'state-dir': { type: 'string' },
         mode: { type: 'string', default: 'auto' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
       gatewayAddress: values.gateway,
       peerAddress,
       pinDir: values['pin-dir'],
+      stateDir: values['state-dir'],
       mode,
       log,
     });

@@ -18,6 +18,7 @@ import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
 import type { Unavailable } from '../gateway/directory.js';
 import { InstanceEventLog } from './instance-events.js';
 import { InterruptSinks } from './interrupts.js';
+import { ServedRecord } from './served-record.js';
 import { splitRoutes, withEgress, type SplitRoutes } from './remote-routes.js';
 import type {
   CreatePoolRequest,
@@ -64,6 +65,12 @@ export interface NodeDaemonOptions {
   probeTimeoutMs?: number;
   /** How long a new instance may take to say it is ready. */
   startTimeoutMs?: number;
+  /** Where ferryd keeps what must outlive it (the chains its gateway
+   * serves); none: nothing is kept, and after a restart the gateway answers
+   * 404 for its chains until the control plane programs them again. */
+  stateDir?: string;
+  /** How long chains served before a restart answer 503 restoring (default 60 s). */
+  restoreGraceMs?: number;
 }
 
 interface PoolRecord {
@@ -77,6 +84,7 @@ interface PoolRecord {
 
 const DEFAULT_DRAIN_POLL_MS = 20;
 const DEFAULT_PROBE_TIMEOUT_MS = 2000;
+const DEFAULT_RESTORE_GRACE_MS = 60_000;
 
 const sameClasses = (a: SizeClass[], b: SizeClass[]) => a.length === b.length && a.every((c, i) => c.size === b[i]?.size);
 
@@ -109,10 +117,17 @@ export class NodeDaemon {
     this.interrupts = new InterruptSinks(this.log);
     // ferryd's own endpoints (egress, proxies) are not supervised: always routable.
     this.routes = new ChainRoutes(this.dataPlane.router, (id) => !this.supervisor.has(id) || this.supervisor.isRoutable(id));
-    this.directory = new GatewayDirectory(this.dataPlane, this.interrupts, {
-      unavailable: (chainId) => this.chainHealth(chainId),
-      whenReady: (chainId, timeoutMs) => this.whenReady(chainId, timeoutMs),
-    });
+    this.directory = new GatewayDirectory(
+      this.dataPlane,
+      this.interrupts,
+      opts.stateDir === undefined
+        ? undefined
+        : { record: new ServedRecord(opts.stateDir, this.nodeName, this.log), graceMs: opts.restoreGraceMs ?? DEFAULT_RESTORE_GRACE_MS, log: this.log },
+      {
+        unavailable: (chainId) => this.chainHealth(chainId),
+        whenReady: (chainId, timeoutMs) => this.whenReady(chainId, timeoutMs),
+      },
+    );
     this.supervisor = new Supervisor({
       dataPlane: this.dataPlane,
       log: this.log,

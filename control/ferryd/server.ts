@@ -45,6 +45,10 @@ export interface FerrydOptions {
   tenantPoolBytes?: number;
   /** Request bodies one client address may have arriving at once. */
   bodiesPerClient?: number;
+  /** Where ferryd keeps the chains its gateway serves, to answer 503
+   * restoring for them after a restart (see NodeDaemonOptions.stateDir). */
+  stateDir?: string;
+  restoreGraceMs?: number;
 }
 
 export interface Ferryd {
@@ -89,6 +93,8 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     startTimeoutMs: opts.startTimeoutMs,
     nodeName: name,
     peers,
+    stateDir: opts.stateDir,
+    restoreGraceMs: opts.restoreGraceMs,
   });
   const server = new Server();
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });

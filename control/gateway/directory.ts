@@ -31,4 +31,7 @@ export interface ServedChain {
 export interface ChainDirectory {
   lookup(name: string): ServedChain | undefined;
   list(): ServedChain[];
+  /** A chain this gateway served before a restart and expects back soon
+   * (the gateway answers 503 restoring for it, not 404). */
+  restoring?(name: string): boolean;
 }

@@ -215,12 +215,12 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     }
   });
 
-  it('answers 404 for an unknown chain, listing the served ones', async () => {
+  it('answers 404 for an unknown chain, naming no chain it serves', async () => {
     const r = await post('nope', 'x');
     expect(r.status).toBe(404);
     expect(r.json().error).toMatchObject({ code: 'unknownChain', chain: 'nope' });
-    expect(r.json().error.message).toContain('"echo"');
-    expect(r.json().error.message).toContain('"tiny"');
+    // Served here are echo, upper, tiny...: other tenants' names.
+    for (const served of ['echo', 'upper', 'tiny', 'throw']) expect(r.json().error.message).not.toContain(`"${served}"`);
   });
 
   it('refuses a declared body over the limit with 413 and keeps serving the connection', async () => {
@@ -344,7 +344,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
   });
 
   it('answers other paths with a JSON 404', async () => {
-    const r = await call('DELETE', '/chains/echo');
+    const r = await call('GET', '/chain/echo');
     expect(r.status).toBe(404);
     expect(r.json().error.code).toBe('notFound');
   });

@@ -4,21 +4,28 @@
  *
  *   POST /chains/:name   body -> entry stage (streamed into the pool)
  *   GET  /chains/:name   query string as a JSON object -> entry stage
+ *   HEAD /chains/:name   whether the chain is served here (200, 404, 503),
+ *                        without running it: a HEAD must change nothing
  *   GET  /chains         the chains served here and their limits
  *   GET  /healthz        {ok: true}
+ * Any other method on these paths: 405 with Allow (edges.ts).
  *
- * Failures answer { "error": { "code", "message", "chain" } } (see errors.ts).
+ * The answer is the last stage's output (200), or a function's own answer
+ * with its status and content type (answer.ts). Every failure, down to
+ * malformed HTTP the parser refuses, answers
+ * { "error": { "code", "message", "chain" } } (see errors.ts).
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { native } from '../dataplane/native.js';
+import { answerOf } from './answer.js';
 import { BodyAbortedError, BodyOverflowError, BodyTimeoutError, streamInto } from './body-stream.js';
 import { ClientBodies } from './client-bodies.js';
-import { replyContentType } from './content-type.js';
 import type { ChainDirectory, ServedChain } from './directory.js';
-import { bodyTimeout, bodyTooLarge, GatewayError, injectError, replyError, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
+import { edgeOptions, guardEdges, sendError } from './edges.js';
+import { bodyTimeout, bodyTooLarge, GatewayError, injectError, restoring, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
 import { ClientGoneError, GRACE_MS, type BodyWriter, type Reply } from './injector.js';
 
 export interface GatewayOptions {
@@ -41,7 +48,8 @@ type ChainRequest = FastifyRequest<{ Params: { name: string }; Querystring: Reco
 export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   const { directory } = opts;
   const log = opts.log.child({ component: 'gateway' });
-  const app = Fastify({ logger: false, requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
+  const app = Fastify({ logger: false, requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, ...edgeOptions(log) });
+  guardEdges(app, log);
   const bodies = new ClientBodies(opts.bodiesPerClient);
   const bodyOpts = { bodies, minBytesPerSec: opts.minBodyBytesPerSec };
 
@@ -50,18 +58,12 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
-  app.setNotFoundHandler((req, reply) => {
-    const err = new GatewayError(404, 'notFound', `no route ${req.method} ${req.url}: use POST or GET /chains/:name`);
-    log.warn('request failed', { method: req.method, url: req.url, status: 404, code: err.code });
-    return sendError(reply, err);
-  });
-  app.setErrorHandler((error: FastifyError, req, reply) => {
-    // Fastify's own refusals (malformed request, bad media type) and bugs.
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    const err = new GatewayError(status, error.code ?? 'internal', error.message);
-    log.warn('request failed', { method: req.method, url: req.url, status, code: err.code, error: error.message });
-    return sendError(reply, err);
-  });
+  /** The chain served under name, or the error to answer. */
+  const chainNamed = (name: string): ServedChain => {
+    const chain = directory.lookup(name);
+    if (chain) return chain;
+    throw directory.restoring?.(name) ? restoring(name) : unknownChain(name);
+  };
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/chains', async () => ({
@@ -85,9 +87,9 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         ...extra,
       });
-      const chain = directory.lookup(name);
+      let chain: ServedChain | undefined;
       try {
-        if (!chain) throw unknownChain(name, directory.list().map((c) => c.name));
+        chain = chainNamed(name);
         // A stage whose instances are still loading is waited for (within
         // the request's timeout); one that cannot take requests for any other
         // reason (crash loop, failed start) is said at once, before the body
@@ -113,15 +115,18 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
           }
           throw injectError(err, name, chain.maxBodyBytes);
         }
-        const failed = replyError(answer, name);
-        if (failed) throw failed;
+        const out = answerOf(answer, name);
         const requestId = answer.requestId.toString(16);
-        log.debug('request served', fields({ status: 200, requestId, bytesIn, bytesOut: answer.body.byteLength }));
-        return reply.code(200).type(replyContentType(answer.body)).send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
+        log.debug('request served', fields({ status: out.status, requestId, bytesIn, bytesOut: out.body.byteLength }));
+        reply.code(out.status);
+        if (out.contentType) reply.type(out.contentType);
+        return reply.send(Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength));
       } catch (err) {
         if (err instanceof BodyAbortedError) {
+          // Usually nobody is left to read it; a client whose body broke
+          // (a bad chunk) may be.
           log.debug('client went away', fields({ error: err.message }));
-          return reply.code(400).send();
+          return sendError(reply, new GatewayError(400, 'bodyAborted', `${err.message}: send the whole body`, name));
         }
         if (err instanceof BodyTimeoutError) {
           // The rest of the body is not read: this connection is done.
@@ -135,13 +140,21 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
       }
     };
 
-  app.post('/chains/:name', serve(postedBody));
-  app.get('/chains/:name', serve(queryBody));
-  return app;
-}
+  /** HEAD never runs the chain: it answers whether GET or POST could. */
+  const head = async (req: ChainRequest, reply: FastifyReply) => {
+    try {
+      const down = chainNamed(req.params.name).unavailable();
+      if (down && !down.starting) throw stageUnavailable(req.params.name, down);
+      return reply.code(200).header('allow', 'GET, HEAD, POST').send();
+    } catch (err) {
+      return sendError(reply, err as GatewayError);
+    }
+  };
 
-function sendError(reply: FastifyReply, err: GatewayError): FastifyReply {
-  return reply.code(err.statusCode).headers(err.headers).type('application/json; charset=utf-8').send(err.toJSON());
+  app.post('/chains/:name', serve(postedBody));
+  app.get('/chains/:name', { exposeHeadRoute: false }, serve(queryBody));
+  app.head('/chains/:name', head);
+  return app;
 }
 
 /** The declared body size: a number (0 when there is no body), or

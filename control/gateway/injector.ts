@@ -23,6 +23,9 @@ export interface Reply {
   /** 'ok', or why the request failed (functionError, noRoute, ...). */
   status: string;
   error: boolean;
+  /** desc.flags and the raw desc.status (an HTTP status with FLAG_RESPONSE). */
+  flags: number;
+  statusCode: number;
   /** The last stage's body, copied out of the pool. */
   body: Uint8Array;
   hopCount: number;
@@ -298,6 +301,8 @@ export class Injector implements InterruptSink {
       requestId: d.requestId,
       status: statusName(d.status),
       error: (d.flags & FLAG_ERROR) !== 0,
+      flags: d.flags,
+      statusCode: d.status,
       body,
       hopCount: d.hopCount,
       fromStage: d.fromStage,

@@ -3,9 +3,19 @@
  * on a zero-copy view and hands its result on. Separate from the process
  * entry point so tests can drive it in-process.
  */
-import { frameView, Status } from '../dataplane/descriptor.js';
+import { FLAG_ERROR, FLAG_RESPONSE, frameView, Status } from '../dataplane/descriptor.js';
 import { native, type BufferRef, type NativeInstance } from '../dataplane/native.js';
-import { UnknownStageError, type FerryContext, type FerryHandler, type HandlerResult } from './sdk.js';
+import { ANSWER_STATUS, contentTypeProblem, ERROR_STATUS, errorCodeProblem, statusProblem, trailerSize, writeTrailer } from '../dataplane/response.js';
+import {
+  FerryResponse,
+  isFerryResponse,
+  isHttpError,
+  UnknownStageError,
+  type FerryContext,
+  type FerryHandler,
+  type HandlerResult,
+  type HttpError,
+} from './sdk.js';
 
 const F = native.layout.fields;
 const decoder = new TextDecoder();
@@ -37,6 +47,9 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
       if (i < 0) throw new UnknownStageError(stage, inst.next);
       call.nextIndex = i;
     },
+    respond(status: number, body?: HandlerResult, contentType?: string) {
+      return new FerryResponse(status, body, contentType);
+    },
     text() {
       return decoder.decode(this.payload);
     },
@@ -45,6 +58,8 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
     },
   });
 
+  /** Frees the handler's buffers but keep (whose ownership moves on);
+   * safe to call again. */
   const release = (call: Call, keep?: BufferRef) => {
     for (const a of call.allocs) {
       if (a === keep) continue;
@@ -55,42 +70,85 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
         // freed what it held (the pool counts the late free).
       }
     }
+    call.allocs = [];
   };
 
-  const deliver = (call: Call, result: HandlerResult) => {
+  /** Sends the output on, where it costs least: in place, in the
+   * handler's own buffer, or copied once; with room for a response
+   * trailer when there is one (tag). Copies before anything is freed: the
+   * output may be a view of a buffer the call releases. */
+  const send = (call: Call, result: HandlerResult, tag?: Uint8Array) => {
+    const extra = tag ? trailerSize(tag) : 0;
+    const seal = (offset: number, length: number) => (tag ? length + writeTrailer(pool, offset + length, tag) : length);
     if (result instanceof Uint8Array && result.buffer === inst.buffer) {
-      if (result.byteOffset === call.offset) {
+      if (result.byteOffset === call.offset && result.byteLength + extra <= inst.capacity(call.offset, call.generation)) {
         release(call);
-        inst.forward(call.frame, result.byteLength, call.nextIndex);
+        inst.forward(call.frame, seal(call.offset, result.byteLength), call.nextIndex);
         return;
       }
       const own = call.allocs.find((a) => a.offset === result.byteOffset);
-      if (own) {
+      if (own && result.byteLength + extra <= own.capacity) {
         release(call, own);
-        inst.forwardBuffer(call.frame, own.offset, own.generation, result.byteLength, call.nextIndex);
+        inst.forwardBuffer(call.frame, own.offset, own.generation, seal(own.offset, result.byteLength), call.nextIndex);
         return;
       }
     }
-    release(call);
     const bytes = toBytes(result);
-    const capacity = inst.capacity(call.offset, call.generation);
-    if (bytes.byteLength <= capacity) {
-      pool.set(bytes, call.offset);
-      inst.forward(call.frame, bytes.byteLength, call.nextIndex);
+    if (bytes.byteLength + extra <= inst.capacity(call.offset, call.generation)) {
+      pool.set(bytes, call.offset); // set() copies overlapping views of one buffer correctly
+      release(call);
+      inst.forward(call.frame, seal(call.offset, bytes.byteLength), call.nextIndex);
       return;
     }
-    const out = inst.alloc(bytes.byteLength, call.frame); // throws EPOOL_EXHAUSTED / ETOO_LARGE
+    const out = inst.alloc(bytes.byteLength + extra, call.frame); // throws EPOOL_EXHAUSTED / ETOO_LARGE
     pool.set(bytes, out.offset);
-    inst.forwardBuffer(call.frame, out.offset, out.generation, bytes.byteLength, call.nextIndex);
+    release(call);
+    inst.forwardBuffer(call.frame, out.offset, out.generation, seal(out.offset, bytes.byteLength), call.nextIndex);
   };
 
-  const fail = (call: Call, err: unknown) => {
+  /** Marks the frame as the function's own answer (abi.h FERRY_F_RESPONSE):
+   * the data plane sends it to the caller whatever the next stages. */
+  const answering = (call: Call, status: number, error: boolean) => {
+    const v = new DataView(call.frame.buffer, call.frame.byteOffset, call.frame.byteLength);
+    v.setUint16(F.flags, (v.getUint16(F.flags, true) & ~FLAG_ERROR) | FLAG_RESPONSE | (error ? FLAG_ERROR : 0), true);
+    v.setUint16(F.status, status, true);
+  };
+
+  const deliver = (call: Call, result: HandlerResult) => {
+    if (!isFerryResponse(result)) return send(call, result);
+    // Checked again: a response object may not come from ctx.respond.
+    const problem = statusProblem(result.status, ANSWER_STATUS) ?? contentTypeProblem(result.contentType ?? '');
+    if (problem) throw new TypeError(`ctx.respond: ${problem}`);
+    answering(call, result.status, false);
+    send(call, result.body, encoder.encode(result.contentType ?? ''));
+  };
+
+  const fail = (call: Call, err: unknown): void => {
+    if (isHttpError(err)) return failHttp(call, err);
     release(call);
     const code = (err as { code?: string } | null)?.code;
     const status =
       code === 'EPOOL_EXHAUSTED' ? Status.poolExhausted : code === 'ETOO_LARGE' ? Status.tooLarge : Status.functionError;
     const message = err instanceof Error ? err.message : String(err);
     inst.fail(call.frame, status, `${inst.stageName}: ${message}`);
+  };
+
+  /** The message, cut to fit the request's buffer with the code after it. */
+  const failHttp = (call: Call, err: HttpError): void => {
+    const problem = statusProblem(err.status, ERROR_STATUS) ?? errorCodeProblem(err.code ?? '');
+    if (problem) return fail(call, new TypeError(`HttpError: ${problem} (message: ${String(err.message)})`));
+    release(call);
+    const tag = encoder.encode(err.code ?? '');
+    const message = encoder.encode(String(err.message));
+    try {
+      const room = inst.capacity(call.offset, call.generation) - trailerSize(tag);
+      const length = Math.max(0, Math.min(message.byteLength, room));
+      pool.set(message.subarray(0, length), call.offset);
+      answering(call, err.status, true);
+      inst.forward(call.frame, length + writeTrailer(pool, call.offset + length, tag), 0);
+    } catch (e) {
+      fail(call, e);
+    }
   };
 
   inst.start((n) => {

@@ -12,8 +12,21 @@
  *   - any other Uint8Array, a string, or a JSON-able value: copied once into
  *     the pool (into the input buffer when it fits);
  *   - null / undefined: an empty body.
- * Throwing fails the request: the caller gets the message.
+ * Throwing fails the request: the caller gets the message (HTTP 500).
+ *
+ * A function may also answer the caller itself, from any stage (the
+ * request goes no further), with any status and content type:
+ *
+ *   if (!order.items) return ctx.respond(422, { missing: 'items' });
+ *   throw new HttpError(404, `no product "${id}"`, { code: 'unknownProduct' });
+ *
+ * ctx.respond's body is anything a handler may return, with the same copy
+ * rules; without a content type the gateway infers one, as for a plain
+ * reply. A thrown HttpError answers ferry's JSON error shape,
+ * {"error":{"code","message","chain"}}, with its status, code and message.
  */
+import { ANSWER_STATUS, contentTypeProblem, statusProblem } from '../dataplane/response.js';
+
 export interface FerryContext {
   /** The input, zero-copy (valid until the handler's result is delivered). */
   readonly payload: Uint8Array;
@@ -25,6 +38,10 @@ export interface FerryContext {
   alloc(size: number): Uint8Array;
   /** Choose the next stage (when `next` lists several); default: the first. */
   goto(stage: string): void;
+  /** An answer for the caller (return it): status 200..599, body as a
+   * handler's result, content type (default: inferred from the body).
+   * Throws for a status or content type HTTP cannot carry. */
+  respond(status: number, body?: HandlerResult, contentType?: string): FerryResponse;
   /** The payload decoded as UTF-8 / JSON. */
   text(): string;
   json<T = unknown>(): T;
@@ -33,6 +50,56 @@ export interface FerryContext {
 export type HandlerResult = Uint8Array | string | number | boolean | object | null | undefined;
 
 export type FerryHandler = (ctx: FerryContext) => HandlerResult | Promise<HandlerResult>;
+
+const RESPONSE = Symbol.for('ferry.response');
+const HTTP_ERROR = Symbol.for('ferry.httpError');
+
+/** A function's own answer (ctx.respond). Branded rather than matched with
+ * instanceof, so a handler bundling its own copy of this module still works. */
+export class FerryResponse {
+  readonly [RESPONSE] = true;
+  readonly contentType: string;
+
+  constructor(
+    readonly status: number,
+    readonly body: HandlerResult,
+    contentType = '',
+  ) {
+    const problem = statusProblem(status, ANSWER_STATUS) ?? contentTypeProblem(contentType);
+    if (problem) throw new TypeError(`ctx.respond: ${problem}`);
+    this.contentType = contentType;
+  }
+}
+
+export function isFerryResponse(v: unknown): v is FerryResponse {
+  return typeof v === 'object' && v !== null && (v as { [RESPONSE]?: unknown })[RESPONSE] === true;
+}
+
+/**
+ * Throw it to fail the request with an HTTP error (400..599) the caller
+ * can act on: the gateway answers {"error":{"code","message","chain"}} with
+ * this status, code (default: named after the status, e.g. "notFound") and
+ * message. The runtime checks status and code when it answers; out of
+ * bounds, the request fails with a 500 functionError saying why.
+ */
+export class HttpError extends Error {
+  readonly [HTTP_ERROR] = true;
+  readonly code: string;
+
+  constructor(
+    readonly status: number,
+    message: string,
+    opts: { code?: string } = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+    this.code = opts.code ?? '';
+  }
+}
+
+export function isHttpError(v: unknown): v is HttpError {
+  return typeof v === 'object' && v !== null && (v as { [HTTP_ERROR]?: unknown })[HTTP_ERROR] === true;
+}
 
 /** Thrown by ctx.goto for a stage not in the `next` list. */
 export class UnknownStageError extends Error {

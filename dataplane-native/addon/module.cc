@@ -36,6 +36,8 @@ static Napi::Object Layout(Napi::Env env) {
   ctl.Set("ping", FERRY_CTL_PING);
   ctl.Set("pong", FERRY_CTL_PONG);
   o.Set("control", ctl);
+  o.Set("flagResponse", FERRY_F_RESPONSE);
+  o.Set("responseTagMax", FERRY_RESPONSE_TAG_MAX);
   o.Set("maxHops", FERRY_MAX_HOPS);
   o.Set("maxInstances", FERRY_MAX_INSTANCES);
   o.Set("maxReplicas", FERRY_MAX_REPLICAS);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/answer.h"
 #include "ferry/ferry_fn.h"
 #include "ferry/instance.h"
 
@@ -31,6 +32,7 @@ struct ferry_call {
 	int in_place;
 	int next_index;
 	char error[256];
+	struct ferry_answer answer; /* ferry_respond / ferry_fail_status */
 };
 
 const uint8_t *ferry_input(const struct ferry_call *c, uint32_t *len)
@@ -101,7 +103,18 @@ int ferry_next(struct ferry_call *c, const char *stage_name)
 int ferry_fail(struct ferry_call *c, const char *message)
 {
 	snprintf(c->error, sizeof(c->error), "%s", message);
+	ferry_answer_set(&c->answer, 0, 0, NULL); /* a plain failure wins over an answer given before */
 	return -1;
+}
+
+int ferry_respond(struct ferry_call *c, unsigned status, const char *content_type)
+{
+	return ferry_answer_respond(&c->answer, c->error, sizeof(c->error), status, content_type);
+}
+
+int ferry_fail_status(struct ferry_call *c, unsigned status, const char *code, const char *message)
+{
+	return ferry_answer_fail(&c->answer, c->error, sizeof(c->error), status, code, message);
 }
 
 uint64_t ferry_request_id(const struct ferry_call *c)
@@ -127,6 +140,10 @@ static void handle_one(struct ferry_instance *in, ferry_handle_fn handle,
 	if (rc != 0 || call.error[0]) {
 		if (call.has_out)
 			ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
+		if (call.answer.error) {
+			ferry_instance_fail_http(in, d, (uint16_t)call.answer.status, call.answer.tag, call.error);
+			return;
+		}
 		ferry_instance_fail(in, d,
 				    call.error[0] && strstr(call.error, "pool exhausted")
 					    ? FERRY_ST_POOL_EXHAUSTED
@@ -143,7 +160,10 @@ static void handle_one(struct ferry_instance *in, ferry_handle_fn handle,
 		ferry_pool_free(&in->pool, call.out.offset, call.out.generation);
 	}
 	d->length = call.out_len;
-	ferry_instance_forward(in, d, call.next_index);
+	if (call.answer.status)
+		ferry_instance_respond(in, d, (uint16_t)call.answer.status, 0, call.answer.tag);
+	else
+		ferry_instance_forward(in, d, call.next_index);
 }
 
 int main(int argc, char **argv)

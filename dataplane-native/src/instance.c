@@ -167,6 +167,10 @@ int ferry_instance_accept(struct ferry_instance *in, struct ferry_desc *d)
 			return FERRY_REJECT_STALE;
 		}
 		ferry_pool_tag(&in->pool, d->offset, d->generation, (uint32_t)d->request_id);
+		/* Only a gateway reads FERRY_F_RESPONSE; a stage never answers
+		 * because the one before it set the flag. */
+		if (in->stage != FERRY_STAGE_REPLY)
+			d->flags &= (uint16_t)~FERRY_F_RESPONSE;
 		in->stats.accepted++;
 		return 0;
 	}
@@ -208,7 +212,7 @@ int ferry_instance_fail(struct ferry_instance *in, struct ferry_desc *d,
 		len = (size_t)cap;
 	memcpy(ferry_pool_ptr(&in->pool, d->offset), message, len);
 	d->length = (uint32_t)len;
-	d->flags |= FERRY_F_ERROR;
+	d->flags = (uint16_t)((d->flags & ~FERRY_F_RESPONSE) | FERRY_F_ERROR);
 	d->status = status;
 	d->stage = FERRY_STAGE_REPLY;
 	if (d->reply_to == 0) {
@@ -224,7 +228,7 @@ int ferry_instance_forward(struct ferry_instance *in, struct ferry_desc *d,
 	char msg[256];
 	int rc;
 
-	if (in->nnext == 0)
+	if (in->nnext == 0 || (d->flags & FERRY_F_RESPONSE))
 		d->stage = FERRY_STAGE_REPLY;
 	else if (next_index < 0 || (uint32_t)next_index >= in->nnext)
 		return ferry_instance_fail(in, d, FERRY_ST_NO_ROUTE,
@@ -243,4 +247,69 @@ int ferry_instance_forward(struct ferry_instance *in, struct ferry_desc *d,
 		 in->stage_name, d->stage, strerror(-rc));
 	ferry_instance_fail(in, d, FERRY_ST_NO_ROUTE, msg);
 	return rc;
+}
+
+int ferry_instance_respond(struct ferry_instance *in, struct ferry_desc *d,
+			   uint16_t http_status, uint16_t flags, const char *tag)
+{
+	size_t n = tag ? strlen(tag) : 0;
+	uint64_t need = (uint64_t)d->length + n + 1;
+	int cap = ferry_pool_check(&in->pool, d->offset, d->generation, d->length);
+	uint8_t *end;
+
+	if (cap < 0)
+		return cap; /* not a buffer we can write: nothing to free either */
+	if (n > FERRY_RESPONSE_TAG_MAX)
+		return ferry_instance_fail(in, d, FERRY_ST_FUNCTION_ERROR,
+					   "response content type or error code longer than 255 bytes");
+	if (need > (uint64_t)cap) {
+		struct ferry_buf out;
+		char msg[128];
+		int rc = need > UINT32_MAX ? FERRY_ETOO_LARGE
+					   : ferry_instance_alloc_for(in, d, (uint32_t)need, &out);
+
+		if (rc < 0) {
+			snprintf(msg, sizeof(msg), "no buffer for a response of %llu bytes: %s",
+				 (unsigned long long)need, ferry_pool_strerror(rc));
+			return ferry_instance_fail(in, d,
+						   rc == FERRY_ETOO_LARGE ? FERRY_ST_TOO_LARGE
+									  : FERRY_ST_POOL_EXHAUSTED,
+						   msg);
+		}
+		memcpy(ferry_pool_ptr(&in->pool, out.offset),
+		       ferry_pool_ptr(&in->pool, d->offset), d->length);
+		ferry_pool_free(&in->pool, d->offset, d->generation);
+		d->offset = out.offset;
+		d->generation = out.generation;
+	}
+	end = (uint8_t *)ferry_pool_ptr(&in->pool, d->offset) + d->length;
+	memcpy(end, tag ? tag : "", n);
+	end[n] = (uint8_t)n;
+	d->length = (uint32_t)need;
+	d->flags = (uint16_t)((d->flags & ~FERRY_F_ERROR) | FERRY_F_RESPONSE |
+			      (flags & FERRY_F_ERROR));
+	d->status = http_status;
+	return ferry_instance_forward(in, d, 0);
+}
+
+int ferry_instance_fail_http(struct ferry_instance *in, struct ferry_desc *d,
+			     uint16_t http_status, const char *code,
+			     const char *message)
+{
+	int cap = ferry_pool_check(&in->pool, d->offset, d->generation, 0);
+	size_t room, len = strlen(message), n = code ? strlen(code) : 0;
+
+	if (cap < 0)
+		return cap;
+	if (n > FERRY_RESPONSE_TAG_MAX)
+		return ferry_instance_fail(in, d, FERRY_ST_FUNCTION_ERROR,
+					   "error code longer than 255 bytes");
+	/* Every buffer holds more than a 255-byte code; the message is cut,
+	 * never the answer lost. */
+	room = (size_t)cap > n + 1 ? (size_t)cap - n - 1 : 0;
+	if (len > room)
+		len = room;
+	memcpy(ferry_pool_ptr(&in->pool, d->offset), message, len);
+	d->length = (uint32_t)len;
+	return ferry_instance_respond(in, d, http_status, FERRY_F_ERROR, code);
 }

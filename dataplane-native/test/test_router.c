@@ -295,7 +295,7 @@ static void expect_error(struct ep *who, const struct ferry_desc *sent,
 	      got.reply_to == reply_to,
 	      "%s: error reply names another request (reply_to %u)", what,
 	      got.reply_to);
-	CHECK((got.flags & FERRY_F_ERROR) && got.status == status &&
+	CHECK((got.flags & FERRY_F_ERROR) && !(got.flags & FERRY_F_RESPONSE) && got.status == status &&
 	      got.stage == FERRY_STAGE_REPLY && got.from_stage == from_stage &&
 	      got.length == 0,
 	      "%s: flags %#x status %u stage %#x from %u length %u", what,
@@ -473,12 +473,29 @@ static void test_reply(struct ferry_router *r)
 		CHECK(0, "second gateway");
 	}
 
-	/* Stage 0 may not answer the caller directly (no edge 0 -> REPLY). */
+	/* A function's own answer (an HTTP status in desc.status) reaches
+	 * the gateway as sent. */
+	d = mkdesc(FERRY_STAGE_REPLY);
+	d.reply_to = G.id.instance_id;
+	d.flags = FERRY_F_RESPONSE;
+	d.status = 404;
+	d.length = 9;
+	CHECK(send_desc(B.fd, &d) == 0 && recv_desc(G.fd, &got, 500), "answer not delivered");
+	CHECK(got.flags == FERRY_F_RESPONSE && got.status == 404 && got.length == 9,
+	      "answer changed on the way: flags %#x status %u", got.flags, got.status);
+
+	/* Stage 0 may not answer the caller directly (no edge 0 -> REPLY);
+	 * refused, an answer becomes an ordinary error reply (no HTTP status
+	 * left in it: expect_error checks FERRY_F_RESPONSE is gone). */
 	d = mkdesc(FERRY_STAGE_REPLY);
 	d.reply_to = G.id.instance_id;
 	d.length = 5;
 	refused(r, &A, &d, sizeof(d), FERRY_DROP_NOT_ALLOWED, "reply from stage 0");
 	expect_error(&G, &d, FERRY_ST_NO_ROUTE, 0, "reply from stage 0");
+	d.flags = FERRY_F_RESPONSE;
+	d.status = 200;
+	refused(r, &A, &d, sizeof(d), FERRY_DROP_NOT_ALLOWED, "answer from stage 0");
+	expect_error(&G, &d, FERRY_ST_NO_ROUTE, 0, "answer from stage 0");
 
 	/* Injection: the gateway's stage is REPLY, edge (REPLY -> 0). */
 	d = mkdesc(0);

@@ -12,7 +12,7 @@
  * ("hour", 0-23, default the current UTC hour: 19:00 to 07:00).
  */
 import type { FerryContext } from '../../../control/runtime/sdk.js';
-import { intField, requestOf } from '../../lib/request.js';
+import { badField, handedOn, intField } from '../../lib/request.js';
 
 const DARK_LUX = 50;
 
@@ -31,7 +31,7 @@ const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x
 
 function lighting(req: Record<string, unknown>): { dark: boolean; brightness: number; why: string } {
   if (req.lux !== undefined) {
-    if (typeof req.lux !== 'number' || !(req.lux >= 0)) throw new Error('"lux" must be a non-negative number');
+    if (typeof req.lux !== 'number' || !(req.lux >= 0)) throw badField('"lux" must be a non-negative number');
     return { dark: req.lux < DARK_LUX, brightness: clamp(Math.round(100 * (1 - req.lux / DARK_LUX)), 20, 100), why: `lux ${req.lux}` };
   }
   const hour = intField(req, 'hour', 0, 23, new Date().getUTCHours());
@@ -39,7 +39,7 @@ function lighting(req: Record<string, unknown>): { dark: boolean; brightness: nu
 }
 
 export default function actuator(ctx: FerryContext) {
-  const req = requestOf(ctx);
+  const req = handedOn(ctx, 'sensor');
   const f = req as unknown as Finding;
   if (typeof f.motion !== 'boolean') throw new Error('"motion" is missing: this stage runs after sensor');
   const zone = typeof f.zone === 'string' ? f.zone : 'default';

@@ -22,11 +22,13 @@
 
 #include "ferry/ferry_fn.h"
 #include "../../lib/output.h"
+#include "../../lib/reject.h"
 
 #define MAX_SAMPLES 4096
 #define MIN_SAMPLES 5
 #define MIN_RUN 3
 #define SIGMAS 4.0
+#define MAX_READING 1e9
 
 static int by_value(const void *a, const void *b)
 {
@@ -59,7 +61,7 @@ static int number_member(struct ferry_call *call, const struct mj_val *req, cons
 	if (mj_double(&v, out) == 0 && *out >= lo && *out <= hi)
 		return 0;
 	snprintf(msg, sizeof(msg), "\"%s\" must be a number from %g to %g", key, lo, hi);
-	return ferry_fail(call, msg);
+	return reject_field(call, msg);
 }
 
 int ferry_handle(struct ferry_call *call)
@@ -74,26 +76,31 @@ int ferry_handle(struct ferry_call *call)
 	int n = 0;
 
 	if (mj_parse(in, len, &req, err, sizeof(err)))
-		return ferry_fail(call, err);
+		return reject_json(call, err);
 	if (req.type != MJ_OBJECT)
-		return ferry_fail(call, "the readings must be a JSON object");
+		return reject_json(call, "the readings must be a JSON object");
 	if (number_member(call, &req, "sampleHz", 1, 1000, 10, &hz) ||
 	    number_member(call, &req, "minDelta", 0, 1e9, 1, &min_delta))
 		return -1;
 	if (!mj_get(&req, "samples", &arr) || arr.type != MJ_ARRAY)
-		return ferry_fail(call, "\"samples\" is required: an array of numbers");
+		return reject_field(call, "\"samples\" is required: an array of numbers");
 	mj_iter_init(&it, &arr);
 	while (mj_arr_next(&it, &v)) {
 		if (n == MAX_SAMPLES)
-			return ferry_fail(call, "\"samples\" has more than 4096 readings");
+			return reject_field(call, "\"samples\" has more than 4096 readings");
 		if (mj_double(&v, &samples[n])) {
 			snprintf(err, sizeof(err), "samples[%d] is not a number", n);
-			return ferry_fail(call, err);
+			return reject_field(call, err);
+		}
+		/* No sensor reads more; and the report's numbers keep a bounded width. */
+		if (samples[n] > MAX_READING || samples[n] < -MAX_READING) {
+			snprintf(err, sizeof(err), "samples[%d] is out of range: readings are at most 1e9 in magnitude", n);
+			return reject_field(call, err);
 		}
 		n++;
 	}
 	if (n < MIN_SAMPLES)
-		return ferry_fail(call, "\"samples\" needs at least 5 readings");
+		return reject_field(call, "\"samples\" needs at least 5 readings");
 
 	memcpy(scratch, samples, sizeof(double) * (size_t)n);
 	double base = median_in_place(scratch, n);

@@ -14,7 +14,7 @@
 import type { FerryContext } from '../../../control/runtime/sdk.js';
 import { PRODUCTS, product, words, type Product } from '../lib/catalog.js';
 import { convert, currencyOf, display, type Currency } from '../lib/money.js';
-import { requestOf } from '../../lib/request.js';
+import { badField, requestOf } from '../../lib/request.js';
 
 function score(p: Product, terms: string[]): number {
   const name = new Set(words(p.name));
@@ -38,14 +38,14 @@ export default function catalog(ctx: FerryContext) {
 
   let found = [...PRODUCTS];
   if (req.category !== undefined) {
-    if (typeof req.category !== 'string') throw new Error('"category" must be a string');
+    if (typeof req.category !== 'string') throw badField('"category" must be a string');
     const category = req.category.toLowerCase();
     found = found.filter((p) => p.categories.includes(category));
   }
   if (req.query === undefined) return { currency, count: found.length, products: found.map((p) => priced(p, currency)) };
-  if (typeof req.query !== 'string') throw new Error('"query" must be a string');
+  if (typeof req.query !== 'string') throw badField('"query" must be a string');
   const terms = words(req.query);
-  if (terms.length === 0) throw new Error(`"query" has no words to search for: "${req.query.slice(0, 32)}"`);
+  if (terms.length === 0) throw badField(`"query" has no words to search for: "${req.query.slice(0, 32)}"`);
   const ranked = found
     .map((p) => ({ p, s: score(p, terms) }))
     .filter((r) => r.s > 0)

@@ -19,7 +19,7 @@ import type { FerryContext } from '../../../control/runtime/sdk.js';
 import { product } from '../lib/catalog.js';
 import { priceItems, type PricedCart } from '../lib/cart.js';
 import { convert, currencyOf } from '../lib/money.js';
-import { requestOf, stringField, type Request } from '../../lib/request.js';
+import { badField, requestOf, stringField, type Request } from '../../lib/request.js';
 
 const SHIPPING_BASE_USD = 8_990_000;
 const SHIPPING_EXTRA_ITEM_USD = 1_500_000;
@@ -34,11 +34,11 @@ export function shippingUsd(cart: PricedCart): number {
 
 function address(req: Request): Record<string, string> {
   const a = req.address;
-  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new Error('"address" is required: {street, city, zip, country}');
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw badField('"address" is required: {street, city, zip, country}');
   const addr = a as Request;
   const out = Object.fromEntries(['street', 'city', 'zip'].map((f) => [f, stringField(addr, f, 100)]));
   const country = stringField(addr, 'country', 2).toUpperCase();
-  if (!/^[A-Z]{2}$/.test(country)) throw new Error('"address.country" must be a two-letter country code');
+  if (!/^[A-Z]{2}$/.test(country)) throw badField('"address.country" must be a two-letter country code');
   return { ...out, country };
 }
 
@@ -46,7 +46,7 @@ export default function checkout(ctx: FerryContext) {
   const req = requestOf(ctx);
   const userId = stringField(req, 'userId', 64);
   const email = stringField(req, 'email', 254);
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new Error(`"email" is not an email address: "${email.slice(0, 64)}"`);
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw badField(`"email" is not an email address: "${email.slice(0, 64)}"`);
   const shipTo = address(req);
   const cart = priceItems(req.items, currencyOf(req.currency));
   const shippingMicros = convert(shippingUsd(cart), 'USD', cart.currency);

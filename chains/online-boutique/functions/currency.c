@@ -20,6 +20,7 @@
 
 #include "ferry/ferry_fn.h"
 #include "../../lib/output.h"
+#include "../../lib/reject.h"
 
 #define MAX_AMOUNT_MICROS 1000000000000000LL /* one billion units */
 
@@ -46,7 +47,7 @@ static const struct currency *currency_field(struct ferry_call *call, const stru
 
 	if (!mj_get(req, field, &v)) {
 		snprintf(msg, sizeof(msg), "\"%s\" is required: a currency code (USD, EUR, JPY or GBP)", field);
-		ferry_fail(call, msg);
+		reject_field(call, msg);
 		return NULL;
 	}
 	n = mj_str(&v, code, sizeof(code));
@@ -58,12 +59,14 @@ static const struct currency *currency_field(struct ferry_call *call, const stru
 			if (memcmp(code, currencies[i].code, 4) == 0)
 				return &currencies[i];
 	}
-	if (v.type == MJ_STRING)
+	if (v.type == MJ_STRING) {
 		snprintf(msg, sizeof(msg), "\"%s\": unsupported currency \"%.16s\" (supported: USD, EUR, JPY, GBP)",
 			 field, n >= 0 ? code : "(too long)");
-	else
+		ferry_fail_status(call, 422, "unsupportedCurrency", msg);
+	} else {
 		snprintf(msg, sizeof(msg), "\"%s\" must be a currency code string (USD, EUR, JPY or GBP)", field);
-	ferry_fail(call, msg);
+		reject_field(call, msg);
+	}
 	return NULL;
 }
 
@@ -96,24 +99,24 @@ int ferry_handle(struct ferry_call *call)
 	struct mj_out o = { buf, 0, sizeof(buf), 0 };
 
 	if (mj_parse(in, len, &req, err, sizeof(err)))
-		return ferry_fail(call, err);
+		return reject_json(call, err);
 	if (req.type != MJ_OBJECT)
-		return ferry_fail(call, "the request must be a JSON object");
+		return reject_json(call, "the request must be a JSON object");
 	if (!(from = currency_field(call, &req, "from")) || !(to = currency_field(call, &req, "to")))
 		return -1;
 	if (mj_get(&req, "amountMicros", &v)) {
 		if (mj_int64(&v, &amount))
-			return ferry_fail(call, "\"amountMicros\" must be an integer number of millionths");
+			return reject_field(call, "\"amountMicros\" must be an integer number of millionths");
 	} else if (mj_get(&req, "amount", &v)) {
 		if (mj_fixed6(&v, &amount))
-			return ferry_fail(call, "\"amount\" must be a decimal number with at most 6 decimal places "
-						"(no exponent)");
+			return reject_field(call, "\"amount\" must be a decimal number with at most 6 decimal places "
+						  "(no exponent)");
 	} else
-		return ferry_fail(call, "\"amount\" (e.g. 19.99) or \"amountMicros\" (e.g. 19990000) is required");
+		return reject_field(call, "\"amount\" (e.g. 19.99) or \"amountMicros\" (e.g. 19990000) is required");
 	if (amount < 0)
-		return ferry_fail(call, "the amount must not be negative");
+		return reject_field(call, "the amount must not be negative");
 	if (amount > MAX_AMOUNT_MICROS)
-		return ferry_fail(call, "the amount is too large (at most 1e9 units)");
+		return reject_field(call, "the amount is too large (at most 1e9 units)");
 
 	int64_t converted = muldiv(amount, to->per_eur_e5, from->per_eur_e5);
 	int64_t rate = muldiv(1000000, to->per_eur_e5, from->per_eur_e5);

@@ -6,7 +6,7 @@
 import type { FerryContext } from '../../../control/runtime/sdk.js';
 import type { Line } from '../lib/cart.js';
 import { currencyOf, display } from '../lib/money.js';
-import { requestOf } from '../../lib/request.js';
+import { handedOn } from '../../lib/request.js';
 
 interface ChargedOrder {
   orderId: string;
@@ -21,7 +21,7 @@ interface ChargedOrder {
 }
 
 export default function email(ctx: FerryContext) {
-  const order = requestOf(ctx) as unknown as ChargedOrder;
+  const order = handedOn(ctx, 'payment') as unknown as ChargedOrder;
   if (order.payment?.status !== 'charged') throw new Error(`order ${order.orderId ?? '(no id)'} reached email without a charged payment`);
   const currency = currencyOf(order.currency);
   const money = (micros: number) => display(micros, currency);

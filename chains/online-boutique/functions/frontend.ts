@@ -5,7 +5,7 @@
  * made here.
  */
 import type { FerryContext } from '../../../control/runtime/sdk.js';
-import { requestOf } from '../../lib/request.js';
+import { badField, requestOf } from '../../lib/request.js';
 
 /** action -> the stage that serves it (each is in this stage's `next`). */
 const ROUTES: Record<string, string> = {
@@ -19,9 +19,9 @@ const ROUTES: Record<string, string> = {
 export default function frontend(ctx: FerryContext): Uint8Array {
   const { action } = requestOf(ctx);
   const known = Object.keys(ROUTES).join(', ');
-  if (typeof action !== 'string') throw new Error(`"action" is required: one of ${known}`);
-  const stage = ROUTES[action];
-  if (!stage) throw new Error(`unknown action "${action.slice(0, 32)}" (expected one of ${known})`);
+  if (typeof action !== 'string') throw badField(`"action" is required: one of ${known}`);
+  const stage = Object.hasOwn(ROUTES, action) ? ROUTES[action] : undefined;
+  if (!stage) throw badField(`unknown action "${action.slice(0, 32)}" (expected one of ${known})`);
   ctx.goto(stage);
   return ctx.payload;
 }

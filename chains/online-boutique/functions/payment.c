@@ -8,8 +8,10 @@
  * Checks, as Online Boutique's payment service does: the number has 12 to 19
  * digits (spaces and dashes allowed between them) and passes the Luhn check,
  * the network is VISA or MasterCard, the card has not expired; the amount is
- * a positive integer of micros in a supported currency. Anything else fails
- * the request with a message saying what was wrong.
+ * a positive integer of micros in a supported currency. A card that fails
+ * a check is the shopper's to fix: 422 invalidCard (cardExpired), with a
+ * message saying what is wrong; an order checkout should never have sent
+ * fails the request (500).
  *
  * Output (to `email`): the same order with the card removed (the number goes
  * no further than this stage) and a payment record in front:
@@ -25,11 +27,15 @@
 #include "ferry/ferry_fn.h"
 #include "../../lib/output.h"
 
+/* A card member is the shopper's to fix (422 invalidCard); any other is an
+ * order member checkout sets, so a problem there is a bug (500). */
 static int fail_field(struct ferry_call *call, const char *field, const char *what)
 {
 	char msg[160];
 
 	snprintf(msg, sizeof(msg), "\"%s\" %s", field, what);
+	if (strncmp(field, "card", 4) == 0)
+		return ferry_fail_status(call, 422, "invalidCard", msg);
 	return ferry_fail(call, msg);
 }
 
@@ -115,11 +121,11 @@ int ferry_handle(struct ferry_call *call)
 	if (nd < 12)
 		return fail_field(call, "card.number", "has fewer than 12 digits");
 	if (!luhn_ok(digits, nd))
-		return ferry_fail(call, "invalid card number: it fails the Luhn check");
+		return ferry_fail_status(call, 422, "invalidCard", "invalid card number: it fails the Luhn check");
 	const char *type = network(digits, nd);
 	if (strcmp(type, "visa") && strcmp(type, "mastercard")) {
 		snprintf(err, sizeof(err), "%s cards are not accepted: only VISA and MasterCard", type);
-		return ferry_fail(call, err);
+		return ferry_fail_status(call, 422, "invalidCard", err);
 	}
 
 	if (!mj_get(&card, "expMonth", &v) || mj_int64(&v, &exp_month) || exp_month < 1 || exp_month > 12)
@@ -140,7 +146,7 @@ int ferry_handle(struct ferry_call *call)
 	if (exp_year * 12 + exp_month < (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon + 1) {
 		snprintf(err, sizeof(err), "the card expired on %02lld/%04lld", (long long)exp_month,
 			 (long long)exp_year);
-		return ferry_fail(call, err);
+		return ferry_fail_status(call, 422, "cardExpired", err);
 	}
 
 	/* Charge (the example's ledger is the transaction id itself). */

@@ -14,7 +14,7 @@
  */
 import type { FerryContext } from '../../../control/runtime/sdk.js';
 import { PRODUCTS, product, type Product } from '../lib/catalog.js';
-import { intField, requestOf } from '../../lib/request.js';
+import { badField, intField, requestOf } from '../../lib/request.js';
 
 function jaccard(a: readonly string[], b: readonly string[]): number {
   const union = new Set([...a, ...b]);
@@ -29,7 +29,7 @@ function similarity(c: Product, b: Product): number {
 
 export default function recommendation(ctx: FerryContext) {
   const req = requestOf(ctx);
-  if (!Array.isArray(req.productIds) || req.productIds.length === 0) throw new Error('"productIds" must be a non-empty array of product ids');
+  if (!Array.isArray(req.productIds) || req.productIds.length === 0) throw badField('"productIds" must be a non-empty array of product ids');
   const basket = req.productIds.map((id: unknown, i) => product(id, `productIds[${i}]`));
   const limit = intField(req, 'limit', 1, PRODUCTS.length, 4);
   const seen = new Set(basket.map((p) => p.id));

@@ -3,6 +3,7 @@
  * and `checkout`. As in Online Boutique, each unit price is converted first
  * and then multiplied, so a line always equals quantity x the shown price.
  */
+import { badField } from '../../lib/request.js';
 import { product } from './catalog.js';
 import { convert, display, type Currency } from './money.js';
 
@@ -28,15 +29,15 @@ export interface PricedCart {
 
 /** items: [{productId, quantity}], repeated products merged (as AddItem does). */
 export function priceItems(items: unknown, currency: Currency): PricedCart {
-  if (!Array.isArray(items) || items.length === 0) throw new Error('"items" must be a non-empty array of {productId, quantity}');
-  if (items.length > MAX_LINES) throw new Error(`"items" has ${items.length} entries; at most ${MAX_LINES}`);
+  if (!Array.isArray(items) || items.length === 0) throw badField('"items" must be a non-empty array of {productId, quantity}');
+  if (items.length > MAX_LINES) throw badField(`"items" has ${items.length} entries; at most ${MAX_LINES}`);
   const quantities = new Map<string, number>();
   items.forEach((item: unknown, i) => {
-    if (typeof item !== 'object' || item === null) throw new Error(`items[${i}] must be an object {productId, quantity}`);
+    if (typeof item !== 'object' || item === null) throw badField(`items[${i}] must be an object {productId, quantity}`);
     const { productId, quantity } = item as { productId?: unknown; quantity?: unknown };
     const p = product(productId, `items[${i}].productId`);
     if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY)
-      throw new Error(`items[${i}].quantity must be an integer from 1 to ${MAX_QUANTITY}`);
+      throw badField(`items[${i}].quantity must be an integer from 1 to ${MAX_QUANTITY}`);
     quantities.set(p.id, (quantities.get(p.id) ?? 0) + quantity);
   });
   const lines = [...quantities].map(([id, quantity]): Line => {

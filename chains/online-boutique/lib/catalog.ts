@@ -1,3 +1,6 @@
+import { HttpError } from '../../../control/runtime/sdk.js';
+import { badField } from '../../lib/request.js';
+
 /**
  * The product catalog (Online Boutique's products.json, prices in USD
  * micros) and the lookups every node stage of the boutique shares.
@@ -27,9 +30,9 @@ const byId = new Map(PRODUCTS.map((p) => [p.id, p]));
 
 /** The product with this id; unknown ids are the caller's mistake. */
 export function product(id: unknown, field = 'productId'): Product {
-  if (typeof id !== 'string' || id === '') throw new Error(`"${field}" must be a product id string`);
+  if (typeof id !== 'string' || id === '') throw badField(`"${field}" must be a product id string`);
   const p = byId.get(id);
-  if (!p) throw new Error(`unknown product "${id.slice(0, 32)}"`);
+  if (!p) throw new HttpError(404, `unknown product "${id.slice(0, 32)}"`, { code: 'unknownProduct' });
   return p;
 }
 

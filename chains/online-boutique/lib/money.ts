@@ -6,6 +6,9 @@
  * price shown by `cart` equals what `currency` answers for the same amount.
  */
 
+import { HttpError } from '../../../control/runtime/sdk.js';
+import { badField } from '../../lib/request.js';
+
 /** Online Boutique's currency_conversion.json, the subset the shop sells in.
  * Keep in step with the table in functions/currency.c. */
 const CURRENCIES = {
@@ -21,9 +24,10 @@ export const SUPPORTED = Object.keys(CURRENCIES) as Currency[];
 /** The request's currency code (case-insensitive), USD when absent. */
 export function currencyOf(value: unknown, field = 'currency'): Currency {
   if (value === undefined) return 'USD';
-  if (typeof value !== 'string') throw new Error(`"${field}" must be a currency code string (${SUPPORTED.join(', ')})`);
+  if (typeof value !== 'string') throw badField(`"${field}" must be a currency code string (${SUPPORTED.join(', ')})`);
   const code = value.toUpperCase();
-  if (!(code in CURRENCIES)) throw new Error(`"${field}": unsupported currency "${value.slice(0, 16)}" (supported: ${SUPPORTED.join(', ')})`);
+  if (!Object.hasOwn(CURRENCIES, code))
+    throw new HttpError(422, `"${field}": unsupported currency "${value.slice(0, 16)}" (supported: ${SUPPORTED.join(', ')})`, { code: 'unsupportedCurrency' });
   return code as Currency;
 }
 

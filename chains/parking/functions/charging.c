@@ -19,6 +19,7 @@
 
 #include "ferry/ferry_fn.h"
 #include "../../lib/output.h"
+#include "../../lib/reject.h"
 
 #define GRACE_MINUTES 15
 #define HOUR_MICROS 2500000LL
@@ -72,10 +73,11 @@ int ferry_handle(struct ferry_call *call)
 		return -1;
 	if (epoch_member(call, &req, "enteredAtEpoch", &entered) || epoch_member(call, &req, "atEpoch", &exited))
 		return -1;
+	/* The times are the caller's ("at", "enteredAt"): theirs to fix. */
 	if (exited < entered)
-		return ferry_fail(call, "the exit time is before the entry time");
+		return reject_field(call, "the exit time (\"at\") is before the entry time (\"enteredAt\")");
 	if (exited - entered > MAX_STAY_SECONDS)
-		return ferry_fail(call, "a stay of more than a year: check the entry time");
+		return reject_field(call, "a stay of more than a year: check the entry time (\"enteredAt\")");
 
 	int64_t minutes = (exited - entered + 59) / 60; /* started minutes */
 	int64_t days = 0, hours = 0, amount = 0;

@@ -21,6 +21,7 @@
 
 #include "ferry/ferry_fn.h"
 #include "../../lib/output.h"
+#include "../../lib/reject.h"
 
 #define MAX_READS 32
 #define MIN_SHARE 0.5
@@ -68,9 +69,9 @@ static int read_one(struct ferry_call *call, const struct mj_val *text, double c
 	char raw[64], plate[11];
 
 	if (mj_str(text, raw, sizeof(raw)) < 0)
-		return ferry_fail(call, "a plate read's \"text\" must be a string of at most 63 bytes");
+		return reject_field(call, "a plate read's \"text\" must be a string of at most 63 bytes");
 	if (!(confidence > 0 && confidence <= 1))
-		return ferry_fail(call, "a plate read's \"confidence\" must be a number in (0, 1]");
+		return reject_field(call, "a plate read's \"confidence\" must be a number in (0, 1]");
 	*total += confidence;
 	if (normalize(raw, plate))
 		vote(cands, n, plate, confidence);
@@ -85,14 +86,14 @@ static int collect(struct ferry_call *call, const struct mj_val *req, struct can
 
 	if (mj_get(req, "reads", &v)) {
 		if (v.type != MJ_ARRAY)
-			return ferry_fail(call, "\"reads\" must be an array of {text, confidence}");
+			return reject_field(call, "\"reads\" must be an array of {text, confidence}");
 		mj_iter_init(&it, &v);
 		while (mj_arr_next(&it, &r)) {
 			double c;
 			if (++*reads > MAX_READS)
-				return ferry_fail(call, "\"reads\" has more than 32 reads");
+				return reject_field(call, "\"reads\" has more than 32 reads");
 			if (!mj_get(&r, "text", &text) || !mj_get(&r, "confidence", &conf) || mj_double(&conf, &c))
-				return ferry_fail(call, "each of \"reads\" must be {\"text\": string, \"confidence\": number}");
+				return reject_field(call, "each of \"reads\" must be {\"text\": string, \"confidence\": number}");
 			if (read_one(call, &text, c, cands, n, total))
 				return -1;
 		}
@@ -102,7 +103,7 @@ static int collect(struct ferry_call *call, const struct mj_val *req, struct can
 		*reads = 1;
 		return read_one(call, &v, 1.0, cands, n, total);
 	}
-	return ferry_fail(call, "\"reads\" (the camera's plate reads) or \"plate\" is required");
+	return reject_field(call, "\"reads\" (the camera's plate reads) or \"plate\" is required");
 }
 
 int ferry_handle(struct ferry_call *call)
@@ -116,21 +117,21 @@ int ferry_handle(struct ferry_call *call)
 	double total = 0;
 
 	if (mj_parse(in, len, &req, err, sizeof(err)))
-		return ferry_fail(call, err);
+		return reject_json(call, err);
 	if (req.type != MJ_OBJECT)
-		return ferry_fail(call, "the camera event must be a JSON object");
+		return reject_json(call, "the camera event must be a JSON object");
 	if (collect(call, &req, cands, &n, &total, &reads))
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (best < 0 || cands[i].votes > cands[best].votes)
 			best = i;
 	if (best < 0)
-		return ferry_fail(call, "no plate recognised: no read has 2 to 10 letters and digits");
+		return ferry_fail_status(call, 422, "noPlate", "no plate recognised: no read has 2 to 10 letters and digits");
 	double share = cands[best].votes / total;
 	if (share < MIN_SHARE) {
 		snprintf(err, sizeof(err), "no plate recognised with enough confidence: best \"%s\" has %.2f of the votes (needs %.2f)",
 			 cands[best].plate, share, MIN_SHARE);
-		return ferry_fail(call, err);
+		return ferry_fail_status(call, 422, "noPlate", err);
 	}
 
 	struct mj_out o;

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FerryContext } from '../../../control/runtime/sdk.js';
-import { requestOf } from '../../lib/request.js';
+import { handedOn } from '../../lib/request.js';
 import type { Vehicle } from '../lib/registry.js';
 
 export interface IndexedEvent {
@@ -26,7 +26,7 @@ export interface IndexedEvent {
 }
 
 export default function index(ctx: FerryContext): IndexedEvent {
-  const ev = requestOf(ctx) as { plate: string; lot: string; camera?: unknown; event: string; atEpoch: number; vehicle: Vehicle; confidence?: number };
+  const ev = handedOn(ctx, 'search') as { plate: string; lot: string; camera?: unknown; event: string; atEpoch: number; vehicle: Vehicle; confidence?: number };
   const camera = typeof ev.camera === 'string' ? ev.camera : 'unknown';
   const when = new Date(ev.atEpoch * 1000).toISOString();
   const day = when.slice(0, 10);

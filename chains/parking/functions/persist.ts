@@ -10,7 +10,7 @@ import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FerryContext } from '../../../control/runtime/sdk.js';
-import { requestOf } from '../../lib/request.js';
+import { handedOn } from '../../lib/request.js';
 import type { IndexedEvent } from './index.js';
 
 const store = process.env.FERRY_PARKING_STORE ?? join(tmpdir(), 'ferry-parking');
@@ -25,7 +25,7 @@ function sizeOf(file: string): number {
 }
 
 export default function persist(ctx: FerryContext) {
-  const ev = requestOf(ctx) as unknown as IndexedEvent;
+  const ev = handedOn(ctx, 'index') as unknown as IndexedEvent;
   if (typeof ev.eventId !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(ev.day ?? '')) throw new Error('not an indexed event: this stage runs after index');
   // search checked the lot is a plain name, so it is safe in a file name.
   const file = join(store, `${ev.lot}-${ev.day}.jsonl`);

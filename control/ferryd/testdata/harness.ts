@@ -85,6 +85,13 @@ export function chainProgram(chainId: number, base: number, gatewayId: number, n
   };
 }
 
+/** The test chain served as name: pool, both instances, routes, gateway. */
+export async function deployTestChain(client: FerrydClient, chainId: number, base: number, gatewayId: number, name: string): Promise<void> {
+  await client.createPool({ chainId, chainName: name });
+  for (const req of chainInstances(chainId, base)) await client.startInstance(req);
+  await client.programChain(chainProgram(chainId, base, gatewayId, name));
+}
+
 /** Poll until check returns a value (not undefined), or fail saying what was awaited. */
 export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

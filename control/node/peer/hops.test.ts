@@ -9,7 +9,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { STAGE_REPLY } from '../../dataplane/descriptor.js';
+import { FLAG_RESPONSE, STAGE_REPLY } from '../../dataplane/descriptor.js';
+import { readTrailer } from '../../dataplane/response.js';
 import { Injector, type Reply } from '../../gateway/injector.js';
 import { createLogger } from '../../log.js';
 import { repoRoot } from '../../paths.js';
@@ -153,6 +154,17 @@ describe.each(modes)('inter-node hops (%s mode)', (mode) => {
     expect(text(r)).toBe('entry|t0@b');
     expect(b.hops.counters.repliesForwarded).toBe(1);
     expect(b.dp.counters(2).rxMsgs).toBe(1); // the proxy under the gateway's id
+  });
+
+  it("carries a function's early answer, flag and HTTP status, back across the link unchanged", async () => {
+    // s1 on node b answers 418 itself: s2 (on a) never runs.
+    const r = await inj7.request(0, 'respond@b:418', { timeoutMs: 20_000 });
+    expect(r.flags).toBe(FLAG_RESPONSE);
+    expect(r.statusCode).toBe(418);
+    const t = readTrailer(r.body);
+    expect(t).toEqual({ body: new TextEncoder().encode('respond@b:418|s0@a|s1@b'), tag: 'text/x-tag' });
+    expect(a.dp.counters(12).rxMsgs).toBe(0);
+    expect(b.hops.counters.repliesForwarded).toBe(1); // through the proxy of a's gateway
   });
 
   it('fails the requests in flight on a peer that goes away at once, naming the node', async () => {

@@ -23,7 +23,7 @@
  * request's gateway. What cannot even be answered (a reply for a gateway
  * whose node is gone) is counted and logged.
  */
-import { decodeDescriptor, DESC_SIZE, encodeDescriptor, FLAG_ERROR, MAX_INSTANCES, STAGE_REPLY, Status, statusName, type Descriptor } from '../../dataplane/descriptor.js';
+import { decodeDescriptor, DESC_SIZE, encodeDescriptor, errorFlags, FLAG_ERROR, MAX_INSTANCES, STAGE_REPLY, Status, statusName, type Descriptor } from '../../dataplane/descriptor.js';
 import { errorCode, native, type BufferRef, type EndpointIdent, type NativeEndpoint, type NativePool } from '../../dataplane/native.js';
 import type { Logger } from '../../log.js';
 import type { InFlight } from './connection.js';
@@ -378,7 +378,7 @@ export class RemoteHops {
   private refuse(peer: string, h: FrameHeader, status: number, message: string): void {
     if (h.type === FrameType.Request && h.replyTo !== 0) {
       const conn = this.link.connection(peer);
-      const reply = { ...h, type: FrameType.Reply, stage: STAGE_REPLY, fromStage: h.stage, status, flags: h.flags | FLAG_ERROR };
+      const reply = { ...h, type: FrameType.Reply, stage: STAGE_REPLY, fromStage: h.stage, status, flags: errorFlags(h.flags) };
       if (conn?.write(encodeFrame(reply, new TextEncoder().encode(message)))) {
         this.counters.failed++;
         return;

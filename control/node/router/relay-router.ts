@@ -8,7 +8,7 @@
  */
 import {
   DESC_SIZE,
-  FLAG_ERROR,
+  errorFlags,
   MAX_HOPS,
   MAX_REPLICAS,
   STAGE_REPLY,
@@ -123,7 +123,7 @@ export class RelayRouter implements Router {
   private failRequest(from: EndpointRegistration, v: DataView, frame: Uint8Array, reason: DropReason, status: number, dead: number): void {
     const me = this.stats.get(from.ident.instanceId);
     if (me) me.drops[reason]++;
-    v.setUint16(F.flags, v.getUint16(F.flags, true) | FLAG_ERROR, true);
+    v.setUint16(F.flags, errorFlags(v.getUint16(F.flags, true)), true);
     v.setUint16(F.status, status, true);
     v.setUint32(F.length, 0, true);
     v.setUint16(F.stage, STAGE_REPLY, true);

@@ -23,7 +23,35 @@
 #define FERRY_STAGE_REPLY 0xFFFFu
 
 /* desc.flags */
-#define FERRY_F_ERROR 0x0001u /* payload is a UTF-8 error message, status says which */
+#define FERRY_F_ERROR    0x0001u /* payload is a UTF-8 error message, status says which */
+#define FERRY_F_RESPONSE 0x0002u /* a function's own HTTP answer (below) */
+
+/*
+ * FERRY_F_RESPONSE: a function answers the caller itself, with an HTTP
+ * status of its choosing, from any stage: the runtime sends it to
+ * FERRY_STAGE_REPLY whatever the stage's `next` list (every stage has that
+ * edge), so a middle stage can answer early. Then desc.status is the HTTP
+ * status, not an enum ferry_status, and the payload ends in a trailer:
+ *
+ *     [ body ][ tag: n bytes ][ n: 1 byte ]      length = body + n + 1
+ *
+ * A trailer, not a header, so that a body already in its buffer never moves.
+ *   - FERRY_F_RESPONSE alone: status 200..599, tag = the Content-Type
+ *     (n = 0: the gateway infers one from the body, as for a plain reply);
+ *   - with FERRY_F_ERROR: status 400..599, body = the message, tag = the
+ *     error code (n = 0: one named after the status); the gateway answers
+ *     ferry's JSON error {"error":{"code","message","chain"}}.
+ * Only the gateway interprets it, and it validates every part: a status,
+ * tag or trailer out of bounds answers 500 functionError instead.
+ *
+ * Whatever fails a request (runtimes, routers, the peer link) clears
+ * FERRY_F_RESPONSE, so FERRY_F_ERROR alone always carries an enum
+ * ferry_status; an instance clears it on what it accepts, so a stage cannot
+ * make the next one answer by forging it. Descriptors without the flag mean
+ * what they meant before: the version stays 1 (an older gateway answers a
+ * flagged reply with 502 badReply, never with the raw bytes).
+ */
+#define FERRY_RESPONSE_TAG_MAX 255
 
 /* desc.status: why a request failed (0 = ok). Shared by the SDKs and gateway. */
 enum ferry_status {

@@ -8,7 +8,9 @@
  *   forward: send on to the chosen stage; if the router refuses, turn the
  *            request into an error reply so the caller learns at once;
  *   fail:    write the message into the request's buffer and reply with it;
- *            if even that cannot be sent, free the buffer.
+ *            if even that cannot be sent, free the buffer;
+ *   respond: the function's own HTTP answer (FERRY_F_RESPONSE in abi.h)
+ *            straight to the caller, from any stage.
  */
 #ifndef FERRY_INSTANCE_H
 #define FERRY_INSTANCE_H
@@ -93,5 +95,21 @@ int ferry_instance_forward(struct ferry_instance *in, struct ferry_desc *d,
 /* Fail the request d (whose buffer we own) with status and message. */
 int ferry_instance_fail(struct ferry_instance *in, struct ferry_desc *d,
 			uint16_t status, const char *message);
+
+/* Answer the caller (FERRY_F_RESPONSE): d's buffer holds the body
+ * (d->length bytes); the trailer with tag (NUL-terminated, at most
+ * FERRY_RESPONSE_TAG_MAX bytes) goes after it, moving the body to a fresh
+ * buffer only when the trailer does not fit. flags: 0 (tag = content type)
+ * or FERRY_F_ERROR (body = message, tag = error code). The status and tag
+ * are the function's to choose and the gateway's to judge. Returns as
+ * ferry_instance_forward. */
+int ferry_instance_respond(struct ferry_instance *in, struct ferry_desc *d,
+			   uint16_t http_status, uint16_t flags, const char *tag);
+
+/* Fail the request d with an HTTP error status, code and message: the
+ * message goes into d's buffer, cut to leave room for the code. */
+int ferry_instance_fail_http(struct ferry_instance *in, struct ferry_desc *d,
+			     uint16_t http_status, const char *code,
+			     const char *message);
 
 #endif /* FERRY_INSTANCE_H */
