@@ -21,11 +21,12 @@ export interface ServedChain {
   /** How long a client may take to send a whole body. */
   bodyTimeoutMs: number;
   injector: Injector;
-  /** Undefined when every stage can take requests. */
-  unavailable(): Unavailable | undefined;
+  /** Undefined when every stage can take requests (absent: always can,
+   * as for a directory that does not supervise instances). */
+  unavailable?(): Unavailable | undefined;
   /** Resolves once it can (undefined), or with why it cannot for another
    * reason than starting, or after timeoutMs. */
-  whenReady(timeoutMs: number): Promise<Unavailable | undefined>;
+  whenReady?(timeoutMs: number): Promise<Unavailable | undefined>;
 }
 
 export interface ChainDirectory {

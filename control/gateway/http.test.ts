@@ -120,7 +120,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     });
 
     const served = (name: string, chainId: number, entryStage: number, maxBodyBytes: number, timeoutMs: number): ServedChain => ({
-      name, chainId, entryStage, maxBodyBytes, timeoutMs, bodyTimeoutMs: 10_000, injector: injectors.get(chainId)!, unavailable: () => undefined, whenReady: async () => undefined,
+      name, chainId, entryStage, maxBodyBytes, timeoutMs, bodyTimeoutMs: 10_000, injector: injectors.get(chainId)!,
     });
     const chains = [
       served('echo', CHAIN, 0, 2 * MiB, 10_000),

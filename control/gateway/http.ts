@@ -94,8 +94,8 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         // the request's timeout); one that cannot take requests for any other
         // reason (crash loop, failed start) is said at once, before the body
         // takes a buffer.
-        let down = chain.unavailable();
-        if (down?.starting) down = await chain.whenReady(chain.timeoutMs);
+        let down = chain.unavailable?.();
+        if (down?.starting) down = await chain.whenReady?.(chain.timeoutMs);
         if (down) throw stageUnavailable(name, down);
         const body = await bodyOf(req, chain, bodyOpts);
         const bytesIn = body.length;
@@ -143,7 +143,7 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   /** HEAD never runs the chain: it answers whether GET or POST could. */
   const head = async (req: ChainRequest, reply: FastifyReply) => {
     try {
-      const down = chainNamed(req.params.name).unavailable();
+      const down = chainNamed(req.params.name).unavailable?.();
       if (down && !down.starting) throw stageUnavailable(req.params.name, down);
       return reply.code(200).header('allow', 'GET, HEAD, POST').send();
     } catch (err) {
