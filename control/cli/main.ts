@@ -1,7 +1,7 @@
 /**
  * The `ferry` command. Global flags: -o json|table (--output), --admin
- * HOST:PORT. Exit status: 0 ok, 1 any error (printed as one clear message,
- * never a stack), 2 usage.
+ * HOST:PORT, --credentials DIR, --tenant NAME. Exit status: 0 ok, 1 any
+ * error (printed as one clear message, never a stack), 2 usage.
  */
 import { AdminError } from '../controlplane/admin/client.js';
 import { apply } from './commands/apply.js';
@@ -10,6 +10,7 @@ import { events } from './commands/events.js';
 import { get } from './commands/get.js';
 import { invoke } from './commands/invoke.js';
 import { node } from './commands/node.js';
+import { tenant } from './commands/tenant.js';
 import { down, up } from './commands/up.js';
 import { validate } from './commands/validate.js';
 import type { Command, CommandContext } from './context.js';
@@ -24,13 +25,14 @@ const COMMANDS: Record<string, [Command, string]> = {
   invoke: [invoke, 'invoke NAME --data JSON|@file: send one request'],
   validate: [validate, 'validate FILE...: check chain files without applying'],
   events: [events, 'events [--chain NAME]: follow what happens'],
-  node: [node, 'node add HOST:PORT: add a node to the cluster'],
+  node: [node, 'node add HOST:PORT | node cert NAME [--out DIR]: add a node; issue a node certificate'],
+  tenant: [tenant, 'tenant add NAME [--out DIR]: issue a credential that reaches only that tenant\'s chains'],
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return [
-    'usage: ferry COMMAND [ARGS] [-o json] [--admin HOST:PORT]',
+    'usage: ferry COMMAND [ARGS] [-o json] [--admin HOST:PORT] [--credentials DIR] [--tenant NAME]',
     '',
     ...Object.entries(COMMANDS).map(([name, [, help]]) => `  ${name.padEnd(width)}  ${help}`),
   ].join('\n');
@@ -41,6 +43,8 @@ function parseGlobal(argv: string[]): { command?: string; ctx: CommandContext } 
   const rest: string[] = [];
   let format: Format = 'table';
   let adminOverride: string | undefined;
+  let credentialsOverride: string | undefined;
+  let tenant: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -57,10 +61,12 @@ function parseGlobal(argv: string[]): { command?: string; ctx: CommandContext } 
       if (v !== 'json' && v !== 'table') throw new CliError(`${a}: expected json or table`, 2);
       format = v;
     } else if (a === '--admin') adminOverride = value();
+    else if (a === '--credentials') credentialsOverride = value();
+    else if (a === '--tenant') tenant = value();
     else rest.push(a);
   }
   const [command, ...args] = rest;
-  return { command, ctx: { args, format, adminOverride } };
+  return { command, ctx: { args, format, adminOverride, credentialsOverride, tenant } };
 }
 
 export async function run(argv: string[]): Promise<number> {

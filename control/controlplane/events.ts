@@ -13,6 +13,8 @@ export interface ClusterEvent {
     | 'node-ready'
     | 'node-lost';
   chain?: string;
+  /** The chain's tenant (events without one are the cluster's: nodes). */
+  tenant?: string;
   node?: string;
   instance?: number;
   message: string;

@@ -2,10 +2,12 @@
  * The chains this node's HTTP gateway serves. ProgramChain with a gateway
  * config opens a gateway endpoint for the chain (in the sockhash under the
  * control plane's gateway_instance_id), wraps it in an Injector and lists it
- * here under the chain's name; ProgramChain without one, or DeleteChain,
+ * here under the chain's tenant (from its CreatePool) and name; two tenants'
+ * chains of the same name are two entries; ProgramChain without one, or DeleteChain,
  * closes it. The Injector also hears which requests a crashed instance
  * interrupted (it is the chain's InterruptSink), and fails them at once.
  */
+import { DEFAULT_TENANT, formatChainRef } from '../chain/tenant.js';
 import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain } from '../gateway/directory.js';
 import { Injector } from '../gateway/injector.js';
@@ -19,6 +21,7 @@ export interface GatewayEndpoints {
 
 export interface GatewaySettings {
   name: string;
+  tenant: string;
   entryStage: number;
   /** Already resolved against the pool (never 0). */
   maxBodyBytes: number;
@@ -39,13 +42,13 @@ export class GatewayDirectory implements ChainDirectory {
     private readonly sinks: InterruptSinks,
   ) {}
 
-  lookup(name: string): ServedChain | undefined {
-    for (const s of this.byChain.values()) if (s.name === name) return s;
+  lookup(name: string, tenant = DEFAULT_TENANT): ServedChain | undefined {
+    for (const s of this.byChain.values()) if (s.name === name && s.tenant === tenant) return s;
     return undefined;
   }
 
-  list(): ServedChain[] {
-    return [...this.byChain.values()].sort((a, b) => a.name.localeCompare(b.name));
+  list(tenant?: string): ServedChain[] {
+    return [...this.byChain.values()].filter((s) => tenant === undefined || s.tenant === tenant).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   served(chainId: number): ServedChain | undefined {
@@ -60,9 +63,9 @@ export class GatewayDirectory implements ChainDirectory {
 
   /** Throws ALREADY_EXISTS when serve() would clash with another chain. */
   checkServe(chainId: number, g: GatewaySettings): void {
-    const byName = this.lookup(g.name);
+    const byName = this.lookup(g.name, g.tenant);
     if (byName && byName.chainId !== chainId)
-      throw alreadyExists(`gateway.chain_name: chain ${byName.chainId} is already served as "${g.name}" on this node`);
+      throw alreadyExists(`gateway.chain_name: chain ${byName.chainId} is already served as "${formatChainRef(g)}" on this node`);
     const owner = this.chainOfGateway(g.gatewayInstanceId);
     if (owner !== undefined && owner !== chainId)
       throw alreadyExists(`gateway.gateway_instance_id: ${g.gatewayInstanceId} is chain ${owner}'s gateway on this node`);
@@ -106,5 +109,5 @@ export class GatewayDirectory implements ChainDirectory {
 }
 
 function settings(g: GatewaySettings): Omit<ServedChain, 'chainId' | 'injector'> {
-  return { name: g.name, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs };
+  return { name: g.name, tenant: g.tenant, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs };
 }

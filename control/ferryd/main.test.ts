@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { modes } from '../../test/helpers/dataplane.js';
 import { RouterClass } from '../dataplane/native.js';
 import { paths, repoRoot } from '../paths.js';
-import { connectFerryd } from './client.js';
-import { alive, chainInstances, testPinDir, waitFor } from './testdata/harness.js';
+import { testCredentialDir } from '../../test/helpers/pki.js';
+import { alive, chainInstances, connectFerryd, testPinDir, waitFor } from './testdata/harness.js';
 
 const MAIN = join(repoRoot, 'control/ferryd/main.ts');
 const mode = modes[0]!;
@@ -50,7 +50,9 @@ describe('ferryd main', () => {
 
   it(`prints its mode, serves, and shuts down gracefully on SIGTERM (${mode})`, async () => {
     const pinDir = testPinDir();
-    const f = runFerryd(['--name', 'child', '--grpc', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--mode', mode]);
+    const tlsDir = await testCredentialDir({ kind: 'node', name: 'child' });
+    // The name comes from the certificate.
+    const f = runFerryd(['--tls-dir', tlsDir, '--grpc', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--mode', mode]);
     cleanups.push(() => {
       f.child.kill('SIGKILL');
       if (mode === 'ebpf') RouterClass.unpin(pinDir);

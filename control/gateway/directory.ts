@@ -6,6 +6,8 @@ import type { Injector } from './injector.js';
 
 export interface ServedChain {
   name: string;
+  /** Its tenant ("default" when the pool named none). */
+  tenant: string;
   chainId: number;
   entryStage: number;
   maxBodyBytes: number;
@@ -14,6 +16,8 @@ export interface ServedChain {
 }
 
 export interface ChainDirectory {
-  lookup(name: string): ServedChain | undefined;
-  list(): ServedChain[];
+  /** tenant: "default" when not given. */
+  lookup(name: string, tenant?: string): ServedChain | undefined;
+  /** Every chain served here, or one tenant's. */
+  list(tenant?: string): ServedChain[];
 }

@@ -7,11 +7,18 @@
  *   GET  /chains         the chains served here and their limits
  *   GET  /healthz        {ok: true}
  *
+ * /chains/... is tenant "default"'s; every tenant's chains (default's too)
+ * are under /tenants/:tenant/chains/... Only that: a bare name never
+ * reaches another tenant's chain, even one no other tenant shares, so a URL
+ * keeps its meaning when a second tenant picks the same name, and a 404
+ * lists the chains of the tenant asked for only.
+ *
  * Failures answer { "error": { "code", "message", "chain" } } (see errors.ts).
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { DEFAULT_TENANT } from '../chain/tenant.js';
 import type { Logger } from '../log.js';
 import { BodyAbortedError, BodyOverflowError, streamInto } from './body-stream.js';
 import { replyContentType } from './content-type.js';
@@ -29,7 +36,7 @@ export interface GatewayOptions {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-type ChainRequest = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, unknown> }>;
+type ChainRequest = FastifyRequest<{ Params: { name: string; tenant?: string }; Querystring: Record<string, unknown> }>;
 
 /** Builds the app; it does not listen (the caller does .listen({host, port})). */
 export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
@@ -56,30 +63,35 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/chains', async () => ({
-    chains: directory.list().map((c) => ({
+  const listing = async (req: FastifyRequest<{ Params: { tenant?: string } }>) => ({
+    chains: directory.list(req.params.tenant ?? DEFAULT_TENANT).map((c) => ({
       name: c.name,
+      tenant: c.tenant,
       chainId: c.chainId,
       entryStage: c.entryStage,
       maxBodyBytes: c.maxBodyBytes,
       timeoutMs: c.timeoutMs,
       inFlight: c.injector.inFlight,
     })),
-  }));
+  });
+  app.get('/chains', listing);
+  app.get('/tenants/:tenant/chains', listing);
 
   const serve = (bodyOf: (req: ChainRequest, chain: ServedChain) => Promise<BodyWriter>) =>
     async (req: ChainRequest, reply: FastifyReply) => {
       const started = process.hrtime.bigint();
       const name = req.params.name;
+      const tenant = req.params.tenant ?? DEFAULT_TENANT;
       const fields = (extra: Record<string, unknown>) => ({
         chain: name,
+        tenant,
         method: req.method,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         ...extra,
       });
-      const chain = directory.lookup(name);
+      const chain = directory.lookup(name, tenant);
       try {
-        if (!chain) throw unknownChain(name, directory.list().map((c) => c.name));
+        if (!chain) throw unknownChain(name, directory.list(tenant).map((c) => c.name));
         const body = await bodyOf(req, chain);
         const bytesIn = body.length;
         let answer: Reply;
@@ -104,8 +116,10 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
       }
     };
 
-  app.post('/chains/:name', serve(postedBody));
-  app.get('/chains/:name', serve(queryBody));
+  for (const prefix of ['', '/tenants/:tenant']) {
+    app.post(`${prefix}/chains/:name`, serve(postedBody));
+    app.get(`${prefix}/chains/:name`, serve(queryBody));
+  }
   return app;
 }
 

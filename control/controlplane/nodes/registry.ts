@@ -4,7 +4,8 @@
  * stats stream breaks is marked not ready and reconnected in the
  * background; placement only sees ready nodes.
  */
-import { connectFerryd, type FerrydClient } from '../../ferryd/client.js';
+import { describeIdentity } from '../../auth/identity.js';
+import type { FerrydClient } from '../../ferryd/client.js';
 import type { NodeInfo, NodeStats } from '../../ferryd/proto.js';
 import type { Arch } from '../../chain/ir.js';
 import type { Logger } from '../../log.js';
@@ -34,6 +35,7 @@ export interface NodeEntry extends NodeRecord {
 /** Its ferryd listens for other nodes' ferryd, so chains may cross it. */
 export const hasPeerListener = (n: Pick<NodeEntry, 'info'>): boolean => n.info.peerAddress !== '';
 
+/** A client of the ferryd at address (over the control plane's mutual TLS). */
 export type Connect = (address: string) => FerrydClient;
 
 const NODE_PREFIX = '/nodes/';
@@ -51,7 +53,7 @@ export class NodeRegistry {
     private readonly store: Store,
     private readonly events: EventBus,
     private readonly log: Logger,
-    private readonly connect: Connect = connectFerryd,
+    private readonly connect: Connect,
   ) {}
 
   /** Connect to the ferryd at address, learn its name, remember it. */
@@ -63,6 +65,12 @@ export class NodeRegistry {
     } catch (err) {
       client.close();
       throw new Error(`no ferryd answers at ${address}: ${(err as Error).message}; start it (ferryd --grpc ${address}) or check the address`);
+    }
+    // The name it gives must be the one its certificate proves.
+    const proven = client.server;
+    if (proven?.kind !== 'node' || proven.name !== info.name) {
+      client.close();
+      throw new Error(`the ferryd at ${address} says it is node ${info.name}, but its certificate is for ${proven ? describeIdentity(proven) : 'nobody'}`);
     }
     const existing = this.nodes.get(info.name);
     if (existing && existing.address !== address) {
