@@ -51,7 +51,7 @@ describe('ferry CLI', () => {
     expect(applied.stages.map((s) => s.instances.length)).toEqual([1, 1]);
     const reply = json<{ status: number; body: Record<string, unknown> }>(await ferry('invoke', 'greet', '--data', '{"name":"  Ferry "}', '-o', 'json'));
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual({ greeting: 'hello, ferry', letters: 5, reversed: 'yrref', node: 'n1' });
+    expect(reply.body).toEqual({ greeting: 'hello, ferry', letters: 5, reversed: 'yrref', node: 'n1', tenant: 'default' });
   });
 
   it('shows running instances per stage', async () => {
