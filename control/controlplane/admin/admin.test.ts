@@ -11,7 +11,8 @@ import { repoRoot } from '../../paths.js';
 import { testCredential } from '../../../test/helpers/pki.js';
 import { controlPlaneTls, nodeTls } from '../../ferryd/testdata/harness.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
-import { AdminClient, AdminError } from './client.js';
+import { rejection } from '../../../test/helpers/admin.js';
+import { AdminClient } from './client.js';
 import type { AdminEvent } from './proto.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'ferry-admin-'));
@@ -23,15 +24,6 @@ const log = createLogger({ test: 'admin' }, 'warn');
 let cp: ControlPlane;
 let admin: AdminClient;
 
-async function rejection(p: Promise<unknown>): Promise<AdminError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AdminError);
-    return err as AdminError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Admin API', () => {
   beforeAll(async () => {

@@ -17,7 +17,8 @@ import { controlPlaneTls, nodeTls } from '../../ferryd/testdata/harness.js';
 import { createLogger } from '../../log.js';
 import { repoRoot } from '../../paths.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
-import { AdminClient, AdminError } from './client.js';
+import { rejection } from '../../../test/helpers/admin.js';
+import { AdminClient } from './client.js';
 import { AdminClientCtor, type AdminEvent } from './proto.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'ferry-tenants-'));
@@ -35,15 +36,6 @@ async function as(id: Identity): Promise<AdminClient> {
   return c;
 }
 
-async function refusal(p: Promise<unknown>): Promise<AdminError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AdminError);
-    return err as AdminError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function post(path: string, name: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`http://${cp.gatewayAddress}${path}`, { method: 'POST', body: JSON.stringify({ name }) });
@@ -97,7 +89,7 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
   it.each<Forgery>(['self-signed', 'foreign-ca', 'expired'])('refuses an operator certificate that is %s', async (forgery) => {
     const forged = new AdminClient(cp.adminAddress, await forgedCredential(forgery, { kind: 'operator' }));
     clients.push(forged);
-    expect((await refusal(forged.call('ListNodes', {}, 10_000))).code).toBe('UNAVAILABLE');
+    expect((await rejection(forged.call('ListNodes', {}, 10_000))).code).toBe('UNAVAILABLE');
     await stillServes();
   });
 
@@ -105,7 +97,7 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
     'answers a %j certificate PERMISSION_DENIED on every call',
     async (id) => {
       const c = await as(id);
-      const err = await refusal(c.call('ListChains', {}));
+      const err = await rejection(c.call('ListChains', {}));
       expect(err.code).toBe('PERMISSION_DENIED');
       expect(err.message).toMatch(/may not call this; it needs the operator's credential or a tenant's/);
       await stillServes();
@@ -114,7 +106,7 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
 
   it('keeps node registration and the node list to the operator', async () => {
     for (const call of [acme.call('RegisterNode', { address: '127.0.0.1:1', labels: {} }), acme.call('ListNodes', {})]) {
-      const err = await refusal(call);
+      const err = await rejection(call);
       expect(err.code).toBe('PERMISSION_DENIED');
       expect(err.message).toContain("tenant acme may not call this; it needs the operator's credential");
     }
@@ -144,19 +136,19 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
     expect((await beta.call('ListChains', {})).chains.map((c) => `${c.tenant}/${c.name}`)).toEqual(['beta/greet']);
     expect((await beta.call('ListChains', { tenant: 'acme' })).chains).toEqual([]);
 
-    const get = await refusal(beta.call('GetChain', { name: 'greet', tenant: 'acme' }));
+    const get = await rejection(beta.call('GetChain', { name: 'greet', tenant: 'acme' }));
     expect(get.code).toBe('NOT_FOUND');
     expect(get.message).toBe('no chain named "greet" in tenant acme');
-    const del = await refusal(beta.call('DeleteChain', { name: 'greet', tenant: 'acme' }));
+    const del = await rejection(beta.call('DeleteChain', { name: 'greet', tenant: 'acme' }));
     expect(del.code).toBe('NOT_FOUND');
     // A lookup's NOT_FOUND lists the caller's own chains only.
-    const miss = await refusal(beta.call('GetChain', { name: 'nope' }));
+    const miss = await rejection(beta.call('GetChain', { name: 'nope' }));
     expect(miss.message).toBe('no chain named "nope" in tenant beta; its chains: greet');
 
-    const over = await refusal(beta.call('ApplyChain', { yaml: greetOf('acme'), file: greetFile }));
+    const over = await rejection(beta.call('ApplyChain', { yaml: greetOf('acme'), file: greetFile }));
     expect(over.code).toBe('PERMISSION_DENIED');
     expect(over.message).toContain("tenant beta's credential cannot apply chains of tenant acme");
-    const overByField = await refusal(beta.call('ApplyChain', { yaml: greetYaml, file: greetFile, tenant: 'acme' }));
+    const overByField = await rejection(beta.call('ApplyChain', { yaml: greetYaml, file: greetFile, tenant: 'acme' }));
     expect(overByField.code).toBe('PERMISSION_DENIED');
 
     const still = await acme.call('GetChain', { name: 'greet' });
@@ -188,9 +180,9 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
     const all = (await operator.call('ListChains', {})).chains.map((c) => `${c.tenant}/${c.name}`).sort();
     expect(all).toEqual(['acme/greet', 'beta/greet']);
     expect((await operator.call('GetChain', { name: 'greet', tenant: 'beta' })).tenant).toBe('beta');
-    const noDefault = await refusal(operator.call('GetChain', { name: 'greet' }));
+    const noDefault = await rejection(operator.call('GetChain', { name: 'greet' }));
     expect(noDefault.message).toBe('no chain named "greet" in tenant default; it has no chains');
-    const mismatch = await refusal(operator.call('ApplyChain', { yaml: greetOf('acme'), file: greetFile, tenant: 'beta' }));
+    const mismatch = await rejection(operator.call('ApplyChain', { yaml: greetOf('acme'), file: greetFile, tenant: 'beta' }));
     expect(mismatch.code).toBe('INVALID_ARGUMENT');
   });
 
