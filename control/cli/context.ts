@@ -6,10 +6,10 @@
  * `ferry up` made in $FERRY_HOME).
  */
 import { join } from 'node:path';
-import { readCredential, type Credential } from '../auth/credential.js';
+import { describeCredential, readCredential, type Credential } from '../auth/credential.js';
 import type { Identity } from '../auth/identity.js';
 import { DEFAULT_TENANT, parseChainRef, type ChainRef } from '../chain/tenant.js';
-import { AdminClient } from '../controlplane/admin/client.js';
+import { AdminClient, AdminError } from '../controlplane/admin/client.js';
 import { CliError, type Format } from './output.js';
 import { ferryHome, isAlive, readState, type LocalState } from './state.js';
 
@@ -64,11 +64,22 @@ export function chainArg(ctx: CommandContext, arg: string): ChainRef {
   }
 }
 
-/** Run fn with an Admin client, closing it afterwards. */
+/** Run fn with an Admin client, closing it afterwards. A server that
+ * cannot be reached, or that refuses the TLS handshake, is told apart from
+ * a refused call in what the error says to check. */
 export async function withAdmin<T>(ctx: CommandContext, fn: (c: AdminClient) => Promise<T>): Promise<T> {
-  const client = new AdminClient(adminAddress(ctx), credential(ctx));
+  const address = adminAddress(ctx);
+  const cred = credential(ctx);
+  const client = new AdminClient(address, cred);
   try {
     return await fn(client);
+  } catch (err) {
+    if (err instanceof AdminError && err.code === 'UNAVAILABLE' && /No connection established/.test(err.message))
+      throw new CliError(
+        `no TLS session with the Admin API at ${address} as ${describeCredential(cred)} (${credentialsDir(ctx)}): ${err.message}\n` +
+          'check that ferry runs there (`npx ferry up`) and that this credential was issued by its CA',
+      );
+    throw err;
   } finally {
     client.close();
   }

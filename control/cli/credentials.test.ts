@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferryCli, type Run } from '../../test/helpers/ferry-cli.js';
+import { createCa, issue } from '../auth/ca.js';
+import { writeCredential } from '../auth/credential.js';
 import { repoRoot } from '../paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ferry-creds-'));
@@ -97,6 +99,14 @@ describe('ferry up credentials and tenant credentials', () => {
     const none = await remote('--admin', admin, 'get', 'chains');
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no usable credential: .*operator\/ca\.pem is missing.*pass --credentials DIR/);
+    // Another cluster's operator credential: no handshake either way, and the CLI says what to check.
+    const foreign = join(root, 'foreign-tls');
+    const otherCa = await createCa('another cluster');
+    writeCredential(foreign, { ca: otherCa.cert, ...(await issue(otherCa, { kind: 'operator' })) });
+    const refused = await remote('--admin', admin, '--credentials', foreign, 'get', 'chains');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`no TLS session with the Admin API at ${admin} as the operator`);
+    expect(refused.stderr).toContain('this credential was issued by its CA');
     const noCa = await remote('tenant', 'add', 'beta');
     expect(noCa.code).toBe(1);
     expect(noCa.stderr).toContain('holds no CA: credentials are issued on the machine where `ferry up` made the cluster\'s CA');
