@@ -50,9 +50,17 @@ export function credential(ctx: CommandContext): Credential {
 }
 
 /** The tenant a chain named without one belongs to, for this CLI's caller:
- * --tenant, else a tenant credential's own tenant, else "default". */
-export function callerTenant(ctx: CommandContext, who: Identity = credential(ctx).identity): string {
-  return ctx.tenant ?? (who.kind === 'tenant' ? who.name : DEFAULT_TENANT);
+ * --tenant, else a tenant credential's own tenant, else "default" (also
+ * with no credential at all: `invoke --gateway` needs none). */
+export function callerTenant(ctx: CommandContext): string {
+  if (ctx.tenant) return ctx.tenant;
+  let who: Identity | undefined;
+  try {
+    who = readCredential(credentialsDir(ctx)).identity;
+  } catch {
+    who = undefined;
+  }
+  return who?.kind === 'tenant' ? who.name : DEFAULT_TENANT;
 }
 
 /** A chain argument: NAME or TENANT/NAME (--tenant names the tenant of a bare NAME). */

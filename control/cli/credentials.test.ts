@@ -96,6 +96,10 @@ describe('ferry up credentials and tenant credentials', () => {
       body: { greeting: string; tenant: string };
     };
     expect(r.body).toMatchObject({ greeting: 'hello, far', tenant: 'acme' });
+    // The gateway itself needs no credential: invoke with --gateway works without one.
+    const gateway = (JSON.parse(ok(await ferry('up', '-o', 'json'))) as { gateway: string }).gateway;
+    const open = JSON.parse(ok(await remote('invoke', 'acme/greet', '--gateway', gateway, '--data', '{"name":"Anyone"}', '-o', 'json'))) as { body: { tenant: string } };
+    expect(open.body.tenant).toBe('acme');
     const none = await remote('--admin', admin, 'get', 'chains');
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no usable credential: .*operator\/ca\.pem is missing.*pass --credentials DIR/);
