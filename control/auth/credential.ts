@@ -12,7 +12,7 @@
  * start with a message that names it rather than at the first handshake.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyPair } from './ca.js';
 import { describeIdentity, identityOfAltName, type Identity } from './identity.js';
@@ -67,6 +67,10 @@ export function readCredential(dir: string): Credential {
     if (!existsSync(path)) throw new CredentialError(`${path} is missing: a credential directory holds ${Object.values(CREDENTIAL_FILES).join(', ')}`);
     return readFileSync(path, 'utf8');
   };
+  // Like ssh: a key others can read is as good as theirs.
+  const keyPath = join(dir, CREDENTIAL_FILES.key);
+  const keyMode = existsSync(keyPath) ? statSync(keyPath).mode & 0o777 : 0;
+  if (keyMode & 0o077) throw new CredentialError(`${keyPath} may be read by others (mode ${keyMode.toString(8)}): chmod 600 ${keyPath}`);
   return toCredential(read(CREDENTIAL_FILES.ca), { cert: read(CREDENTIAL_FILES.cert), key: read(CREDENTIAL_FILES.key) }, dir);
 }
 

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Credential } from '../auth/credential.js';
+import { describeIdentity } from '../auth/identity.js';
 import { connectFerryd } from '../ferryd/client.js';
 import { startFerryd, type Ferryd } from '../ferryd/server.js';
 import type { Logger } from '../log.js';
@@ -53,6 +54,8 @@ export interface ControlPlane {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { log } = opts;
+  if (opts.tls.identity.kind !== 'controlplane')
+    throw new Error(`the control plane needs the control plane's certificate (ferry://controlplane), not ${describeIdentity(opts.tls.identity)}'s`);
   const store = await FileStore.open(join(opts.dataDir, 'store.json'));
   const events = new EventBus();
   events.subscribe((e) => log.info('event', { kind: e.kind, chain: e.chain, node: e.node, instance: e.instance, message: e.message }));

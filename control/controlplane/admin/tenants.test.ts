@@ -186,6 +186,12 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
     expect(mismatch.code).toBe('INVALID_ARGUMENT');
   });
 
+  it("will not start with another party's certificate", async () => {
+    await expect(
+      startControlPlane({ dataDir: join(dataDir, 'other'), adminAddress: '127.0.0.1:0', tls: await nodeTls('solo'), log: createLogger({}, 'error', () => undefined) }),
+    ).rejects.toThrow("the control plane needs the control plane's certificate (ferry://controlplane), not node solo's");
+  });
+
   it('moves records stored under cluster-wide names (the previous version) under their tenant on start', async () => {
     const before = await operator.call('GetChain', { name: 'greet', tenant: 'acme' });
     await cp.close();
