@@ -63,6 +63,8 @@ class GrpcFerrydClient implements FerrydClient {
     tls: Credential,
     node?: string,
   ) {
+    // Callers that predate TLS (tests too) get told, not a TypeError.
+    if (!tls) throw new Error('connectFerryd needs a credential (in tests: connectFerryd from control/ferryd/testdata/harness.ts)');
     const creds = channelCredentials(tls, expectServer(['node'], node), (id) => (this.server = id));
     this.client = new Client(address, creds, CHANNEL_OPTIONS);
   }

@@ -71,7 +71,9 @@ const DRIVERS = { kinds: ['controlplane', 'operator'] as const, needed: 'the con
 
 /** The node name the credential is for; throws when it is not a node
  * certificate, or is one for another name. */
-export function nodeNameOf(tls: Credential, name?: string): string {
+export function nodeNameOf(tls: Credential | undefined, name?: string): string {
+  // Callers that predate TLS (tests too) get told, not a TypeError.
+  if (!tls) throw new Error('ferryd needs its node credential (tls; in tests: nodeTls(name) from control/ferryd/testdata/harness.ts)');
   const id = tls.identity;
   if (id.kind !== 'node') throw new Error(`ferryd needs a node certificate, and this one is for ${describeIdentity(id)}: issue one with \`ferry node cert NAME\``);
   if (name !== undefined && id.name !== name)
