@@ -3,20 +3,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../paths.js';
-
-/** The ferry daemon (control plane + local node), and the supervisor `ferry up` runs it under. */
-export const DAEMON = join(repoRoot, 'dist/control/controlplane/main.js');
-export const SUPERVISOR = join(repoRoot, 'dist/control/cli/supervisor/main.js');
-/** Set by the supervisor for the daemon, which writes it into state.json,
- * so that `ferry down` stops the supervisor and not just the daemon. */
-export const SUPERVISOR_PID_ENV = 'FERRY_SUPERVISOR_PID';
 
 export interface LocalState {
-  /** The daemon's. */
   pid: number;
-  /** The supervisor restarting it, when it runs under one (`ferry up`). */
-  supervisorPid?: number;
   admin: string;
   gateway: string;
   ferryd: string;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalPki } from '../auth/local-pki.js';
 import { isName } from '../chain/tenant.js';
-import { clearState, ferryHome, SUPERVISOR_PID_ENV, writeState } from '../cli/state.js';
+import { clearState, ferryHome, writeState } from '../cli/state.js';
 import { createLogger } from '../log.js';
 import { startControlPlane } from './control-plane.js';
 
@@ -74,10 +74,8 @@ async function main(): Promise<void> {
     nodes: values.node,
     log,
   });
-  const supervisor = Number(process.env[SUPERVISOR_PID_ENV]);
   writeState({
     pid: process.pid,
-    supervisorPid: Number.isInteger(supervisor) && supervisor > 0 ? supervisor : undefined,
     admin: cp.adminAddress,
     gateway: cp.gatewayAddress ?? '',
     ferryd: cp.ferrydAddress ?? '',

@@ -3,18 +3,18 @@
  * machine's ferryd and gateway) in the background and wait until it
  * serves; --foreground keeps it attached. ferry down stops it. The daemon
  * makes the cluster's CA and credentials in $FERRY_HOME on its first start.
- * In the background the daemon runs under a supervisor that restarts it
- * when it crashes (supervisor/). `ferry up --admin H:P` is where the new
- * ferry's Admin API listens.
+ * `ferry up --admin H:P` is where the new ferry's Admin API listens.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { repoRoot } from '../../paths.js';
 import { localFerry, type Command } from '../context.js';
 import { CliError, print } from '../output.js';
-import { clearState, DAEMON, ferryHome, isAlive, readState, SUPERVISOR, type LocalState } from '../state.js';
+import { clearState, ferryHome, isAlive, readState, type LocalState } from '../state.js';
 
+const DAEMON = join(repoRoot, 'dist/control/controlplane/main.js');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -79,59 +79,38 @@ export const up: Command = async (ctx) => {
   }
   clearState();
   const log = join(home, 'ferry.log');
-  const logStart = existsSync(log) ? statSync(log).size : 0;
   const out = openSync(log, 'a');
-  // The supervisor restarts the daemon when it crashes; down stops both.
-  const child = spawn(process.execPath, [SUPERVISOR, ...args], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [DAEMON, ...args], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   process.stderr.write(`starting ferry (logs: ${log})...\n`);
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const s = readState();
-    if (s && s.supervisorPid === child.pid && isAlive(s.pid)) {
+    if (s && s.pid === child.pid) {
       print(ctx.format, s, () => summary(s));
       return;
     }
-    // A daemon that fails to start would be restarted for ever: say why now instead.
-    if (child.exitCode !== null || !isAlive(child.pid!) || failedToStart(log, logStart)) break;
+    if (child.exitCode !== null || !isAlive(child.pid!)) break;
     await sleep(100);
   }
-  if (child.pid && isAlive(child.pid)) await stopProcess(child.pid);
+  if (child.pid && isAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
   throw new CliError(`ferry did not start; the end of ${log}:\n${tail(log)}`);
 };
 
-/** The supervisor logged that the daemon exited before it was up. */
-function failedToStart(log: string, from: number): boolean {
-  try {
-    return readFileSync(log).subarray(from).toString().includes('"msg":"ferry exited; restarting"');
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after the grace; resolves when it is gone. */
-async function stopProcess(pid: number): Promise<boolean> {
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (!isAlive(pid)) return true;
-  process.kill(pid, 'SIGKILL');
-  return false;
-}
-
 export const down: Command = async (ctx) => {
   const s = readState();
-  // Stop the supervisor when there is one (it stops the daemon), or else
-  // the daemon: a supervisor between two restarts still counts as running.
-  const target = [s?.supervisorPid, s?.pid].find((pid): pid is number => pid !== undefined && isAlive(pid));
-  if (!s || target === undefined) {
+  if (!s || !isAlive(s.pid)) {
     clearState();
     print(ctx.format, { stopped: false }, () => 'ferry is not running');
     return;
   }
-  if (!(await stopProcess(target))) process.stderr.write(`ferry (pid ${target}) did not stop in ${STOP_TIMEOUT_MS / 1000}s; killed it\n`);
-  // The daemon too, should the supervisor have been killed before it could stop it.
-  if (isAlive(s.pid)) await stopProcess(s.pid);
+  process.kill(s.pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(s.pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(s.pid)) {
+    process.kill(s.pid, 'SIGKILL');
+    process.stderr.write(`ferry (pid ${s.pid}) did not stop in ${STOP_TIMEOUT_MS / 1000}s; killed it\n`);
+  }
   clearState();
   print(ctx.format, { stopped: true, pid: s.pid }, () => `ferry stopped (pid ${s.pid})`);
 };

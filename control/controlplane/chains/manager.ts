@@ -110,7 +110,6 @@ export class ChainManager {
       for (const r of await this.list()) {
         if (node && !chainNodes(r).includes(node)) continue;
         try {
-          if (await this.replaceIfNodesGone(r)) continue;
           const missing = await this.deployer.missingInstances(r);
           if (missing.length === 0) {
             await this.deployer.program(r);
@@ -130,27 +129,6 @@ export class ChainManager {
         }
       }
     });
-  }
-
-  /** A chain placed on nodes the cluster no longer knows at all (renamed,
-   * see NodeRegistry.forgetRenamed) is placed again on the nodes there are,
-   * under the same chain id. True when it was. */
-  private async replaceIfNodesGone(r: ChainRecord): Promise<boolean> {
-    const gone: string[] = [];
-    for (const n of chainNodes(r)) if (!(await this.nodes.isKnown(n))) gone.push(n);
-    if (gone.length === 0) return false;
-    const others = (await this.list()).filter((o) => o.chainId !== r.chainId);
-    const ids = new IdAllocator(others);
-    const instances = this.place(r.ir, ids, others);
-    const record: ChainRecord = { ...r, instances, gateways: this.gatewayNodes(instances).map((n) => ({ node: n, id: ids.take() })) };
-    await this.deployer.teardown(r);
-    await this.deployer.deploy(record);
-    await this.store.put(chainKey(r.tenant, r.name), record);
-    for (const i of r.instances) this.nodes.rates.forget(i.id);
-    const where = chainNodes(record).join(', ');
-    this.log.info('chain placed again: its nodes are gone', { chain: r.name, tenant: r.tenant, gone, now: where });
-    this.events.emit({ kind: 'chain-applied', chain: r.name, tenant: r.tenant, message: `chain ${formatChainRef(r)} restored on ${where} (node ${gone.join(', ')} is gone)` });
-    return true;
   }
 
   private async applyNow(yaml: string, file: string, opts: ApplyOptions): Promise<ChainRecord> {

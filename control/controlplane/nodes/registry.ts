@@ -78,7 +78,6 @@ export class NodeRegistry {
       throw new Error(`a node named "${info.name}" is already registered at ${existing.address}; give the ferryd at ${address} another --name`);
     }
     existing?.client.close();
-    await this.forgetRenamed(address, info.name);
     const slot = await this.slotFor(info.name);
     const entry: NodeEntry = { name: info.name, address, labels, slot, client, info, ready: true };
     this.nodes.set(info.name, entry);
@@ -98,11 +97,6 @@ export class NodeRegistry {
         this.retry(value);
       });
     }
-  }
-
-  /** Registered now, or remembered (a node that is down is still known). */
-  async isKnown(name: string): Promise<boolean> {
-    return this.nodes.has(name) || (await this.store.get<NodeRecord>(NODE_PREFIX + name)) !== undefined;
   }
 
   get(name: string): NodeEntry | undefined {
@@ -147,20 +141,6 @@ export class NodeRegistry {
     // A stats stream holds its ferryd's server open until cancelled.
     for (const s of this.streams.values()) s.cancel();
     for (const n of this.nodes.values()) n.client.close();
-  }
-
-  /** The ferryd at a stored node's address now answers under another name
-   * (its host or --node-name changed): that node is gone, and the chains
-   * placed on it are placed again (ChainManager.reconcile). */
-  private async forgetRenamed(address: string, name: string): Promise<void> {
-    for (const { key, value } of await this.store.list<NodeRecord>(NODE_PREFIX)) {
-      if (value.address !== address || value.name === name) continue;
-      await this.store.delete(key);
-      this.nodes.get(value.name)?.client.close();
-      this.nodes.delete(value.name);
-      this.log.warn('node renamed: forgetting its old name', { address, was: value.name, now: name });
-      this.events.emit({ kind: 'node-lost', node: value.name, message: `node ${value.name} at ${address} is now called ${name}; its chains move` });
-    }
   }
 
   /** The node's stored slot, or the lowest one no stored node holds. */
