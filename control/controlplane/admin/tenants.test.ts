@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgedCredential, testCredential, type Forgery } from '../../../test/helpers/pki.js';
 import type { Identity } from '../../auth/identity.js';
-import { controlPlaneTls, nodeTls } from '../../ferryd/testdata/harness.js';
+import { createCa, issue } from '../../auth/ca.js';
+import { toCredential } from '../../auth/credential.js';
+import { startFerryd } from '../../ferryd/server.js';
+import { controlPlaneTls, nodeTls, testPinDir } from '../../ferryd/testdata/harness.js';
 import { createLogger } from '../../log.js';
 import { repoRoot } from '../../paths.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
@@ -109,6 +112,25 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
       const err = await rejection(call);
       expect(err.code).toBe('PERMISSION_DENIED');
       expect(err.message).toContain("tenant acme may not call this; it needs the operator's credential");
+    }
+  });
+
+  it("refuses to register a ferryd whose node certificate is not from the cluster's CA", async () => {
+    const otherCa = await createCa('another cluster');
+    const rogue = await startFerryd({
+      tls: toCredential(otherCa.cert, await issue(otherCa, { kind: 'node', name: 'rogue' }), 'rogue'),
+      grpcAddress: '127.0.0.1:0',
+      pinDir: testPinDir(),
+      mode: 'fallback',
+      log: createLogger({}, 'error', () => undefined),
+    });
+    try {
+      const err = await rejection(operator.call('RegisterNode', { address: rogue.grpcAddress, labels: {} }));
+      expect(err.code).toBe('UNAVAILABLE');
+      expect(err.message).toMatch(new RegExp(`no ferryd answers at ${rogue.grpcAddress}: .*certificate`));
+      expect((await operator.call('ListNodes', {})).nodes.map((n) => n.name)).toEqual(['solo']);
+    } finally {
+      await rogue.close();
     }
   });
 
