@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgedCredential, testCredential, type Forgery } from '../../../test/helpers/pki.js';
+import { CHANNEL_OPTIONS } from '../../auth/grpc.js';
 import type { Identity } from '../../auth/identity.js';
 import { createCa, issue } from '../../auth/ca.js';
 import { toCredential } from '../../auth/credential.js';
@@ -81,7 +82,7 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
 
   it('refuses a plaintext client and one without a certificate', async () => {
     for (const creds of [credentials.createInsecure(), ChannelCredentials.createSsl(Buffer.from(controlPlaneTls.ca), null, null, { checkServerIdentity: () => undefined })]) {
-      const raw = new AdminClientCtor(cp.adminAddress, creds) as unknown as { ListNodes(r: object, o: object, cb: (e: { code: number } | null) => void): void; close(): void };
+      const raw = new AdminClientCtor(cp.adminAddress, creds, CHANNEL_OPTIONS) as unknown as { ListNodes(r: object, o: object, cb: (e: { code: number } | null) => void): void; close(): void };
       const code = await new Promise<number>((resolve) => raw.ListNodes({}, { deadline: Date.now() + 10_000 }, (e) => resolve(e?.code ?? 0)));
       raw.close();
       expect(code).toBe(14); // UNAVAILABLE: no TLS session with this server
