@@ -14,6 +14,7 @@ import { locatorOf, type SpecLocator } from './locate.js';
 import { parseCpu } from './resources.js';
 import { DEFAULTS, type ChainSpec, type FunctionSpec } from './schema.js';
 import { suggestionTail } from './suggest.js';
+import { DEFAULT_TENANT } from './tenant.js';
 
 export { allowEdges, routeTables, STAGE_REPLY, type Placed } from './routes.js';
 
@@ -27,6 +28,8 @@ export interface CompileOptions {
   fileExists?: FileExists;
   /** Positions for errors; by default the one the loader attached to `spec`. */
   locator?: SpecLocator;
+  /** The tenant of a chain whose metadata names none (default: "default"). */
+  defaultTenant?: string;
 }
 
 export function compileChain(spec: ChainSpec, opts: CompileOptions): ChainIR {
@@ -66,7 +69,7 @@ class Compilation {
     const limits = this.spec.spec.limits ?? {};
     const ir: ChainIR = {
       name: this.spec.metadata.name,
-      tenant: this.spec.metadata.tenant,
+      tenant: this.spec.metadata.tenant ?? this.opts.defaultTenant ?? DEFAULT_TENANT,
       entry: entry ?? 0,
       maxBodyBytes: limits.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
       timeoutMs: limits.timeoutMs ?? DEFAULTS.timeoutMs,

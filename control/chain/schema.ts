@@ -58,7 +58,8 @@ export interface FunctionSpec {
 export interface ChainSpec {
   apiVersion: typeof API_VERSION;
   kind: typeof KIND;
-  metadata: { name: string; tenant: string };
+  /** tenant: absent means "default" (chain/tenant.ts). */
+  metadata: { name: string; tenant?: string };
   spec: {
     entry: string;
     slo?: { p99Ms: number };
@@ -125,7 +126,7 @@ export const chainSchema = {
     metadata: {
       type: 'object',
       additionalProperties: false,
-      required: ['name', 'tenant'],
+      required: ['name'],
       properties: { name, tenant: name },
     },
     spec: {

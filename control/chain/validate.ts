@@ -8,10 +8,13 @@ import { ChainSpecError, ChainSpecErrors, formatErrors, sortErrors, type ChainSp
 import type { FileExists } from './handler.js';
 import type { Arch, ChainIR } from './ir.js';
 import { parseChainDocs, readChainText, type LoadedChain, type LoadOptions } from './load.js';
+import { DEFAULT_TENANT } from './tenant.js';
 
 export interface FrontEndOptions extends LoadOptions {
   nodeArchs?: readonly Arch[];
   fileExists?: FileExists;
+  /** The tenant of chains whose metadata names none (default: "default"). */
+  defaultTenant?: string;
 }
 
 /** Every chain in `text` compiled, or ChainSpecErrors with all problems. */
@@ -98,7 +101,7 @@ function compileDocs(
   const irs: ChainIR[] = [];
   const seen = new Map<string, number>();
   for (const c of parsed.chains) {
-    const key = `${c.spec.metadata.tenant}/${c.spec.metadata.name}`;
+    const key = `${c.spec.metadata.tenant ?? opts.defaultTenant ?? DEFAULT_TENANT}/${c.spec.metadata.name}`;
     const firstLine = seen.get(key);
     const site = c.locator.site(['metadata', 'name']);
     if (firstLine !== undefined) {
@@ -109,6 +112,7 @@ function compileDocs(
     const compileOpts: CompileOptions = { file: c.file, locator: c.locator };
     if (opts.nodeArchs) compileOpts.nodeArchs = opts.nodeArchs;
     if (opts.fileExists) compileOpts.fileExists = opts.fileExists;
+    if (opts.defaultTenant) compileOpts.defaultTenant = opts.defaultTenant;
     try {
       irs.push(compileChain(c.spec, compileOpts));
     } catch (err) {

@@ -51,7 +51,7 @@ describe('ferry CLI', () => {
     expect(applied.stages.map((s) => s.instances.length)).toEqual([1, 1]);
     const reply = json<{ status: number; body: Record<string, unknown> }>(await ferry('invoke', 'greet', '--data', '{"name":"  Ferry "}', '-o', 'json'));
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual({ greeting: 'hello, ferry', letters: 5, reversed: 'yrref', node: 'n1' });
+    expect(reply.body).toEqual({ greeting: 'hello, ferry', letters: 5, reversed: 'yrref', node: 'n1', tenant: 'default' });
   });
 
   it('shows running instances per stage', async () => {
@@ -102,7 +102,7 @@ describe('ferry CLI', () => {
 
   it('deletes a chain: its instances stop and its endpoint is gone', async () => {
     const d = json<{ name: string; stoppedInstances: number }[]>(await ferry('delete', 'greet', '-o', 'json'));
-    expect(d).toEqual([{ name: 'greet', stoppedInstances: 2 }]);
+    expect(d).toEqual([{ name: 'greet', tenant: 'default', stoppedInstances: 2 }]);
     expect((await ferry('invoke', 'greet', '--data', '{"name":"x"}')).stderr).toContain('answered 404');
     const again = await ferry('delete', 'greet');
     expect(again.code).toBe(1);

@@ -1,7 +1,7 @@
 /**
  * The `ferry` command. Global flags: -o json|table (--output), --admin
- * HOST:PORT. Exit status: 0 ok, 1 any error (printed as one clear message,
- * never a stack), 2 usage.
+ * HOST:PORT, --credentials DIR, --tenant NAME. Exit status: 0 ok, 1 any
+ * error (printed as one clear message, never a stack), 2 usage.
  */
 import { AdminError } from '../controlplane/admin/client.js';
 import { apply } from './commands/apply.js';
@@ -10,6 +10,7 @@ import { events } from './commands/events.js';
 import { get } from './commands/get.js';
 import { invoke } from './commands/invoke.js';
 import { node } from './commands/node.js';
+import { tenant } from './commands/tenant.js';
 import { down, up } from './commands/up.js';
 import { validate } from './commands/validate.js';
 import type { Command, CommandContext } from './context.js';
@@ -36,13 +37,14 @@ const COMMANDS: Record<string, CommandEntry> = {
   invoke: { run: invoke, help: 'invoke NAME --data JSON|@file [--gateway H:P]: send one request', admin: 'none' },
   validate: { run: validate, help: 'validate FILE...: check chain files without applying', admin: 'none' },
   events: { run: events, help: 'events [--chain NAME]: follow what happens', admin: 'connects' },
-  node: { run: node, help: 'node add HOST:PORT: add a node to the cluster', admin: 'connects' },
+  node: { run: node, help: 'node add HOST:PORT | node cert NAME [--out DIR]: add a node; issue a node certificate', admin: 'connects' },
+  tenant: { run: tenant, help: "tenant add NAME [--out DIR]: issue a credential that reaches only that tenant's chains", admin: 'none' },
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return [
-    'usage: ferry COMMAND [ARGS] [-o json] [--admin HOST:PORT]',
+    'usage: ferry COMMAND [ARGS] [-o json] [--admin HOST:PORT] [--credentials DIR] [--tenant NAME]',
     '',
     ...Object.entries(COMMANDS).map(([name, { help }]) => `  ${name.padEnd(width)}  ${help}`),
     '',
@@ -59,6 +61,8 @@ function parseGlobal(argv: string[]): { command?: string; ctx: CommandContext } 
   const rest: string[] = [];
   const adminFlags: string[][] = [];
   let format: Format = 'table';
+  let credentialsOverride: string | undefined;
+  let tenant: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -76,6 +80,8 @@ function parseGlobal(argv: string[]): { command?: string; ctx: CommandContext } 
       format = v;
     } else if (a === '--admin') adminFlags.push([a, value()]);
     else if (a.startsWith('--admin=')) adminFlags.push([a]);
+    else if (a === '--credentials') credentialsOverride = value();
+    else if (a === '--tenant') tenant = value();
     else rest.push(a);
   }
   const [command, ...args] = rest;
@@ -88,7 +94,7 @@ function parseGlobal(argv: string[]): { command?: string; ctx: CommandContext } 
     const last = adminFlags.at(-1)!;
     adminOverride = last.length === 2 ? last[1] : last[0]!.slice('--admin='.length);
   }
-  return { command, ctx: { args, format, adminOverride } };
+  return { command, ctx: { args, format, adminOverride, credentialsOverride, tenant } };
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -5,6 +5,9 @@
  * it drives remote ones.
  */
 import { join } from 'node:path';
+import type { Credential } from '../auth/credential.js';
+import { describeIdentity } from '../auth/identity.js';
+import { connectFerryd } from '../ferryd/client.js';
 import { startFerryd, type Ferryd } from '../ferryd/server.js';
 import type { Logger } from '../log.js';
 import { startAdminServer } from './admin/server.js';
@@ -20,9 +23,14 @@ export interface ControlPlaneOptions {
   dataDir: string;
   /** host:port of the Admin API (port 0: any). */
   adminAddress: string;
+  /** The control plane's credential: it serves Admin and drives every
+   * ferryd with it. */
+  tls: Credential;
   /** Start a ferryd for this machine in this process. */
   localNode?: {
     name: string;
+    /** Its node credential. */
+    tls: Credential;
     grpcAddress: string;
     gatewayAddress: string;
     /** host:port where other nodes' ferryd reach this one (multi-node). */
@@ -50,10 +58,12 @@ export interface ControlPlane {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { log } = opts;
+  if (opts.tls.identity.kind !== 'controlplane')
+    throw new Error(`the control plane needs the control plane's certificate (ferry://controlplane), not ${describeIdentity(opts.tls.identity)}'s`);
   const store = await FileStore.open(join(opts.dataDir, 'store.json'));
   const events = new EventBus();
   events.subscribe((e) => log.info('event', { kind: e.kind, chain: e.chain, node: e.node, instance: e.instance, message: e.message }));
-  const nodes = new NodeRegistry(store, events, log.child({ part: 'nodes' }));
+  const nodes = new NodeRegistry(store, events, log.child({ part: 'nodes' }), (address) => connectFerryd(address, opts.tls));
   let ferryd: Ferryd | undefined;
   const closers: (() => Promise<void> | void)[] = [];
   try {
@@ -68,6 +78,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const mesh = new PeerMesh(nodes, log.child({ part: 'peers' }));
     await mesh.sync().catch((err: Error) => log.warn('peer links incomplete', { error: err.message }));
     const chains = new ChainManager(store, nodes, defaultScheduler(), events, mesh, log.child({ part: 'chains' }));
+    await chains.migrateKeys();
     await chains.reconcile();
     // A node that joins or comes back (its ferryd restarted, forgetting
     // peers and instances) is linked to the others and gets its part of
@@ -81,7 +92,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         .catch((err: Error) => log.error('reconcile after node-ready failed; retried when the node next comes back or on apply', { node: e.node, error: err.message }));
     });
     closers.push(unsubscribe);
-    const admin = await startAdminServer(opts.adminAddress, { chains, nodes, events, log: log.child({ part: 'admin' }) });
+    const admin = await startAdminServer(opts.adminAddress, opts.tls, { chains, nodes, events, log: log.child({ part: 'admin' }) });
     closers.push(
       () =>
         new Promise<void>((resolve) => {

@@ -21,6 +21,8 @@ export interface ClusterEvent {
     | 'node-renamed'
     | `instance-${InstanceEventKind}`;
   chain?: string;
+  /** The chain's tenant (events without one are the cluster's: nodes). */
+  tenant?: string;
   node?: string;
   instance?: number;
   stage?: string;

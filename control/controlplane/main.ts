@@ -6,6 +6,10 @@
  * by hand) it writes state.json itself and removes it on exit. When its
  * supervisor goes away it stops, rather than run on unwatched.
  *
+ * The first start makes the cluster's CA and the operator's, the control
+ * plane's and the local node's credentials in $FERRY_HOME (auth/local-pki.ts);
+ * later starts reuse them. Every address defaults to loopback.
+ *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
  *     [--node H:P ...] [--no-local-node]
@@ -13,6 +17,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LocalPki } from '../auth/local-pki.js';
+import { isName } from '../chain/tenant.js';
 import { clearState, ferryHome, writeState } from '../cli/state.js';
 import { createLogger } from '../log.js';
 import { reportReady, supervised } from '../supervisor/daemon-link.js';
@@ -24,6 +30,12 @@ export const DEFAULTS = {
   gateway: '127.0.0.1:8080',
 };
 
+/** The host name as a node name (lowercase letters, digits and '-'). */
+function defaultNodeName(): string {
+  const n = (hostname().split('.')[0] ?? '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 63);
+  return isName(n) ? n : 'local';
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -31,7 +43,7 @@ async function main(): Promise<void> {
       ferryd: { type: 'string', default: DEFAULTS.ferryd },
       gateway: { type: 'string', default: DEFAULTS.gateway },
       peer: { type: 'string' },
-      'node-name': { type: 'string', default: hostname().split('.')[0] || 'local' },
+      'node-name': { type: 'string', default: defaultNodeName() },
       'pin-dir': { type: 'string' },
       mode: { type: 'string', default: 'auto' },
       node: { type: 'string', multiple: true, default: [] },
@@ -43,13 +55,20 @@ async function main(): Promise<void> {
   if (mode !== 'auto' && mode !== 'ebpf' && mode !== 'fallback') throw new Error(`--mode: "${mode}" is not one of auto, ebpf, fallback`);
   const log = createLogger({ service: 'ferry' });
   const home = ferryHome();
+  const pki = new LocalPki(home);
+  const { created } = await pki.ensure();
+  log.info(created ? 'made the cluster CA and credentials' : 'using the cluster CA and credentials', { home, operator: pki.credentialDir({ kind: 'operator' }) });
+  const nodeName = values['node-name'];
+  if (!isName(nodeName)) throw new Error(`--node-name: "${nodeName}" is not a node name (lowercase letters, digits and '-', starting with a letter)`);
   const cp = await startControlPlane({
     dataDir: join(home, 'data'),
     adminAddress: values.admin,
+    tls: await pki.credential({ kind: 'controlplane' }),
     localNode: values['no-local-node']
       ? undefined
       : {
-          name: values['node-name'],
+          name: nodeName,
+          tls: await pki.credential({ kind: 'node', name: nodeName }),
           grpcAddress: values.ferryd,
           gatewayAddress: values.gateway,
           peerAddress: values.peer,

@@ -4,7 +4,10 @@
  * camelCase; requests may leave fields out (proto3 defaults them),
  * responses arrive with every field present (see proto.ts).
  */
-import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { Credential } from '../auth/credential.js';
+import { CHANNEL_OPTIONS, channelCredentials, expectServer } from '../auth/grpc.js';
+import type { Identity } from '../auth/identity.js';
 import { rpcCodec, type DeepPartial, type InstanceEvent, type NodeStats, type RpcName, type RpcRequest, type RpcResponse } from './proto.js';
 
 /** What a method takes: any field may be left out, at any depth. */
@@ -33,6 +36,9 @@ export interface CallOptions {
 
 export interface FerrydClient {
   readonly address: string;
+  /** The node the last TLS handshake proved is at the other end (from its
+   * certificate); undefined before the first call connects. */
+  readonly server: Identity | undefined;
   getNodeInfo(opts?: CallOptions): Res<'GetNodeInfo'>;
   createPool(req: Req<'CreatePool'>, opts?: CallOptions): Res<'CreatePool'>;
   deleteChain(req: Req<'DeleteChain'>, opts?: CallOptions): Res<'DeleteChain'>;
@@ -53,9 +59,17 @@ export interface FerrydClient {
 
 class GrpcFerrydClient implements FerrydClient {
   private readonly client: Client;
+  server: Identity | undefined;
 
-  constructor(readonly address: string) {
-    this.client = new Client(address, credentials.createInsecure());
+  constructor(
+    readonly address: string,
+    tls: Credential,
+    node?: string,
+  ) {
+    // Callers that predate TLS (tests too) get told, not a TypeError.
+    if (!tls) throw new Error('connectFerryd needs a credential (in tests: connectFerryd from control/ferryd/testdata/harness.ts)');
+    const creds = channelCredentials(tls, expectServer(['node'], node), (id) => (this.server = id));
+    this.client = new Client(address, creds, CHANNEL_OPTIONS);
   }
 
   private unary<K extends Exclude<RpcName, 'StreamStats' | 'WatchInstanceEvents'>>(rpc: K, req: Req<K>, opts: CallOptions = {}): Res<K> {
@@ -108,7 +122,12 @@ class GrpcFerrydClient implements FerrydClient {
   }
 }
 
-/** A client for the ferryd at host:port (connects lazily, on first call). */
-export function connectFerryd(address: string): FerrydClient {
-  return new GrpcFerrydClient(address);
+/**
+ * A client for the ferryd at host:port (connects lazily, on first call),
+ * over mutual TLS with this credential (the control plane's or the
+ * operator's: ferryd refuses any other). The server must hold a node
+ * certificate from the same CA, for node `node` when given.
+ */
+export function connectFerryd(address: string, tls: Credential, node?: string): FerrydClient {
+  return new GrpcFerrydClient(address, tls, node);
 }

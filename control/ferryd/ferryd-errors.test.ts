@@ -2,11 +2,12 @@
  * Bad requests get the right gRPC code and a message naming what was
  * wrong, and none of them takes ferryd down.
  */
-import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modes } from '../../test/helpers/dataplane.js';
+import { CHANNEL_OPTIONS, channelCredentials, expectServer } from '../auth/grpc.js';
 import { FerrydError } from './client.js';
-import { chainInstances, chainProgram, startTestFerryd, type TestFerryd, untilReady } from './testdata/harness.js';
+import { chainInstances, chainProgram, controlPlaneTls, startTestFerryd, type TestFerryd, untilReady } from './testdata/harness.js';
 
 const CHAIN = 51;
 const BASE = 500;
@@ -91,7 +92,8 @@ describe(`ferryd refuses bad requests (${mode} mode)`, () => {
   });
 
   it('survives bytes that are no protobuf, and keeps answering', async () => {
-    const raw = new Client(t.ferryd.grpcAddress, credentials.createInsecure());
+    // As the control plane: the bytes must get past TLS to reach the decoder.
+    const raw = new Client(t.ferryd.grpcAddress, channelCredentials(controlPlaneTls, expectServer(['node'])), CHANNEL_OPTIONS);
     const garbage = Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x0a]);
     const err = await new Promise<ServiceError | null>((resolve) =>
       raw.makeUnaryRequest('/ferry.node.v1.NodeDaemon/StartInstance', (b: Buffer) => b, (b: Buffer) => b, garbage, new Metadata(), {}, (e) => resolve(e)),
@@ -99,6 +101,8 @@ describe(`ferryd refuses bad requests (${mode} mode)`, () => {
     raw.close();
     expect(err?.code).toBeDefined();
     expect(err?.code).not.toBe(status.OK);
+    // Refused by the decoder, not by the transport.
+    expect(err?.code).not.toBe(status.UNAVAILABLE);
     const info = await t.client.getNodeInfo();
     expect(info.name).toBe('test-node');
     // The instances are untouched.

@@ -3,13 +3,14 @@
  * real instance processes, real BPF as root) driven through the real
  * client, in both data plane modes.
  */
-import { credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { makeClientConstructor } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RequestInterruptedError, type Reply } from '../gateway/injector.js';
 import { modes } from '../../test/helpers/dataplane.js';
 import type { NodeStats } from './proto.js';
-import { alive, chainInstances, chainProgram, startTestFerryd, untilReady, waitFor, type TestFerryd } from './testdata/harness.js';
+import { CHANNEL_OPTIONS, channelCredentials, expectServer } from '../auth/grpc.js';
+import { alive, chainInstances, chainProgram, controlPlaneTls, startTestFerryd, untilReady, waitFor, type TestFerryd } from './testdata/harness.js';
 
 const CHAIN = 41;
 const BASE = 300;
@@ -30,7 +31,7 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
 
   /** Pool, both instances, routes and gateway: the chain ready to serve. */
   async function deployChain(tag = 'zz') {
-    await t.client.createPool({ chainId: CHAIN, chainName: NAME, tenant: 'acme' });
+    await t.client.createPool({ chainId: CHAIN, chainName: NAME });
     for (const req of chainInstances(CHAIN, BASE, tag)) await t.client.startInstance(req);
     await t.client.programChain(chainProgram(CHAIN, BASE, GW, NAME));
     await untilReady(t.client, CHAIN);
@@ -56,7 +57,7 @@ describe.each(modes)('ferryd (%s mode)', (mode) => {
 
   it('answers SERVING on the gRPC health service', async () => {
     const Health = makeClientConstructor(healthService, 'Health');
-    const health = new Health(t.ferryd.grpcAddress, credentials.createInsecure()) as unknown as {
+    const health = new Health(t.ferryd.grpcAddress, channelCredentials(controlPlaneTls, expectServer(['node'])), CHANNEL_OPTIONS) as unknown as {
       check(req: { service: string }, cb: (err: Error | null, res: { status: string }) => void): void;
       close(): void;
     };

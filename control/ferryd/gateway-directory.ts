@@ -2,7 +2,8 @@
  * The chains this node's HTTP gateway serves. ProgramChain with a gateway
  * config opens a gateway endpoint for the chain (in the sockhash under the
  * control plane's gateway_instance_id), wraps it in an Injector and lists it
- * here under the chain's name; ProgramChain without one, or DeleteChain,
+ * here under the chain's tenant (from its CreatePool) and name; two tenants'
+ * chains of the same name are two entries; ProgramChain without one, or DeleteChain,
  * closes it. The Injector also hears which requests a crashed instance
  * interrupted (it is the chain's InterruptSink), and fails them at once.
  *
@@ -11,6 +12,7 @@
  * (the gateway answers 503 with Retry-After) until ProgramChain serves
  * them again. After the grace period the ones not back are forgotten.
  */
+import { DEFAULT_TENANT, formatChainRef } from '../chain/tenant.js';
 import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain, Unavailable } from '../gateway/directory.js';
 import { Injector } from '../gateway/injector.js';
@@ -43,6 +45,7 @@ const ALWAYS_UP: ChainHealth = { unavailable: () => undefined, whenReady: async 
 
 export interface GatewaySettings {
   name: string;
+  tenant: string;
   entryStage: number;
   /** Already resolved against the pool (never 0). */
   maxBodyBytes: number;
@@ -79,17 +82,17 @@ export class GatewayDirectory implements ChainDirectory {
     this.graceTimer.unref();
   }
 
-  lookup(name: string): ServedChain | undefined {
-    for (const s of this.byChain.values()) if (s.name === name) return s;
+  lookup(name: string, tenant = DEFAULT_TENANT): ServedChain | undefined {
+    for (const s of this.byChain.values()) if (s.name === name && s.tenant === tenant) return s;
     return undefined;
   }
 
-  restoring(name: string): boolean {
-    return this.comingBack.has(name) && !this.lookup(name);
+  restoring(name: string, tenant = DEFAULT_TENANT): boolean {
+    return this.comingBack.has(formatChainRef({ tenant, name })) && !this.lookup(name, tenant);
   }
 
-  list(): ServedChain[] {
-    return [...this.byChain.values()].sort((a, b) => a.name.localeCompare(b.name));
+  list(tenant?: string): ServedChain[] {
+    return [...this.byChain.values()].filter((s) => tenant === undefined || s.tenant === tenant).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   served(chainId: number): ServedChain | undefined {
@@ -104,9 +107,9 @@ export class GatewayDirectory implements ChainDirectory {
 
   /** Throws ALREADY_EXISTS when serve() would clash with another chain. */
   checkServe(chainId: number, g: GatewaySettings): void {
-    const byName = this.lookup(g.name);
+    const byName = this.lookup(g.name, g.tenant);
     if (byName && byName.chainId !== chainId)
-      throw alreadyExists(`gateway.chain_name: chain ${byName.chainId} is already served as "${g.name}" on this node`);
+      throw alreadyExists(`gateway.chain_name: chain ${byName.chainId} is already served as "${formatChainRef(g)}" on this node`);
     const owner = this.chainOfGateway(g.gatewayInstanceId);
     if (owner !== undefined && owner !== chainId)
       throw alreadyExists(`gateway.gateway_instance_id: ${g.gatewayInstanceId} is chain ${owner}'s gateway on this node`);
@@ -135,8 +138,9 @@ export class GatewayDirectory implements ChainDirectory {
       };
       this.byChain.set(chainId, self);
     }
-    if (this.comingBack.delete(g.name)) this.restore?.log.info('chain restored', { chain: chainId, name: g.name });
-    if (!old || old.name !== g.name) this.persist();
+    // The record names chains as TENANT/NAME ("NAME" for the default tenant).
+    if (this.comingBack.delete(formatChainRef(g))) this.restore?.log.info('chain restored', { chain: chainId, name: formatChainRef(g) });
+    if (!old || old.name !== g.name || old.tenant !== g.tenant) this.persist();
   }
 
   /** Stop serving the chain (it was deleted, or moved to another node's
@@ -175,7 +179,7 @@ export class GatewayDirectory implements ChainDirectory {
    * before it came back must not forget it). */
   private persist(): void {
     if (!this.restore) return;
-    const served = [...this.byChain.values()].map((s) => ({ name: s.name, chainId: s.chainId }));
+    const served = [...this.byChain.values()].map((s) => ({ name: formatChainRef(s), chainId: s.chainId }));
     this.restore.record.save([...served, ...this.comingBack.values()].sort((a, b) => a.name.localeCompare(b.name)));
   }
 
@@ -189,5 +193,5 @@ export class GatewayDirectory implements ChainDirectory {
 }
 
 function settings(g: GatewaySettings): Omit<ServedChain, 'chainId' | 'injector' | 'unavailable' | 'whenReady'> {
-  return { name: g.name, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs, bodyTimeoutMs: g.bodyTimeoutMs };
+  return { name: g.name, tenant: g.tenant, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs, bodyTimeoutMs: g.bodyTimeoutMs };
 }

@@ -1,7 +1,7 @@
 /**
  * ferryd on the command line:
  *
- *   node dist/control/ferryd/main.js --name N --grpc 127.0.0.1:7070 \
+ *   node dist/control/ferryd/main.js --tls-dir DIR [--name N] --grpc 127.0.0.1:7070 \
  *     --gateway 127.0.0.1:8080 [--peer 127.0.0.1:7071] [--pin-dir D] [--mode auto|ebpf|fallback]
  *     [--state-dir DIR]
  *
@@ -9,21 +9,26 @@
  * after a restart it answers 503 restoring for them (not 404) until the
  * control plane has programmed them again; without it nothing is kept.
  *
+ * --tls-dir is the node's credential (ca.pem, cert.pem, key.pem: `ferry
+ * node cert NAME --out DIR` on the control plane's machine makes one); the
+ * node name defaults to the one in its certificate. Every address defaults
+ * to loopback: expose one by naming the interface's address.
+ *
  * --peer is where other nodes' ferryd connect for inter-node hops; by
  * default the gRPC host with a port the kernel picks (GetNodeInfo tells it).
  *
  * Logs are JSON lines on stderr. SIGTERM or SIGINT closes it gracefully:
  * instances stopped, servers closed; the pinned BPF maps stay.
  */
-import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { readCredential, type Credential } from '../auth/credential.js';
 import { createLogger } from '../log.js';
 import type { ModeRequest } from '../node/router/select.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
 
 const USAGE =
-  'usage: ferryd [--name N] --grpc HOST:PORT [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR]';
+  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR]';
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
 
 async function main(): Promise<void> {
@@ -31,7 +36,8 @@ async function main(): Promise<void> {
   try {
     ({ values } = parseArgs({
       options: {
-        name: { type: 'string', default: hostname() },
+        name: { type: 'string' },
+        'tls-dir': { type: 'string', default: process.env.FERRY_TLS_DIR },
         grpc: { type: 'string', default: '127.0.0.1:7070' },
         gateway: { type: 'string' },
         peer: { type: 'string' },
@@ -55,7 +61,19 @@ async function main(): Promise<void> {
     process.stderr.write(`ferryd: --mode must be one of ${MODES.join(', ')} (got "${values.mode}")\n${USAGE}\n`);
     process.exit(2);
   }
-  const log = createLogger({ component: 'ferryd', node: values.name });
+  if (!values['tls-dir']) {
+    process.stderr.write(`ferryd: --tls-dir is required: the node's credential directory (make one with \`ferry node cert NAME --out DIR\` where \`ferry up\` runs)\n${USAGE}\n`);
+    process.exit(2);
+  }
+  let tls: Credential;
+  try {
+    tls = readCredential(values['tls-dir']);
+  } catch (err) {
+    process.stderr.write(`ferryd: --tls-dir: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const name = values.name ?? (tls.identity.kind === 'node' ? tls.identity.name : undefined);
+  const log = createLogger({ component: 'ferryd', node: name });
   let peerAddress = values.peer;
   if (peerAddress === undefined) {
     try {
@@ -68,7 +86,8 @@ async function main(): Promise<void> {
   let ferryd;
   try {
     ferryd = await startFerryd({
-      name: values.name,
+      name,
+      tls,
       grpcAddress: values.grpc,
       gatewayAddress: values.gateway,
       peerAddress,

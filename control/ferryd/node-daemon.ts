@@ -6,6 +6,7 @@
  * RpcError.
  */
 import { existsSync } from 'node:fs';
+import { DEFAULT_TENANT } from '../chain/tenant.js';
 import { MAX_REPLICAS } from '../dataplane/descriptor.js';
 import type { SizeClass } from '../dataplane/native.js';
 import type { Logger } from '../log.js';
@@ -462,6 +463,7 @@ export class NodeDaemon {
       throw invalid('gateway.max_body_bytes', `${g.maxBodyBytes} is more than the pool's largest buffer (${largest} bytes)`);
     return {
       name: g.chainName,
+      tenant: this.pools.get(prog.chainId)?.tenant || DEFAULT_TENANT,
       entryStage: g.entryStage,
       maxBodyBytes: g.maxBodyBytes || largest,
       timeoutMs: g.timeoutMs,

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modes } from '../../test/helpers/dataplane.js';
 import { RouterClass } from '../dataplane/native.js';
 import { createLogger } from '../log.js';
-import { connectFerryd, type FerrydClient } from './client.js';
+import type { FerrydClient } from './client.js';
 import { startFerryd, type Ferryd } from './server.js';
-import { chainInstances, chainProgram, testPinDir } from './testdata/harness.js';
+import { chainInstances, chainProgram, connectFerryd, nodeTls, testPinDir } from './testdata/harness.js';
 
 const mode = modes[0]!;
 
@@ -17,6 +17,7 @@ async function start(peerAddress?: string): Promise<{ ferryd: Ferryd; client: Fe
   const pinDir = testPinDir();
   const ferryd = await startFerryd({
     name: 'n1',
+    tls: await nodeTls('n1'),
     grpcAddress: '127.0.0.1:0',
     peerAddress,
     pinDir,

@@ -1,10 +1,17 @@
 /**
  * ferryd: the node daemon. A gRPC server (NodeDaemon plus the standard
  * health service) over this node's data plane, and the node's HTTP gateway.
+ *
+ * gRPC and the peer link are mutual TLS with the node's credential (always:
+ * there is no plain mode): NodeDaemon takes only the control plane and the
+ * operator, the health service any certificate of the cluster CA, the peer
+ * link only other nodes.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { hostname } from 'node:os';
+import type { Credential } from '../auth/credential.js';
+import { requireCaller, serverCredentials } from '../auth/grpc.js';
+import { describeIdentity } from '../auth/identity.js';
 import { createLogger, type Logger } from '../log.js';
 import { NodeDataPlane } from '../node/dataplane.js';
 import { RemoteHops } from '../node/peer/hops.js';
@@ -19,8 +26,11 @@ import { NODE_SERVICE_NAME, nodeDaemonService, type NodeInfo } from './proto.js'
 import type { BackoffPolicy } from './supervisor.js';
 
 export interface FerrydOptions {
-  /** Node name; default: the host name. */
+  /** Node name; default: the name in the node certificate. */
   name?: string;
+  /** This node's credential: a node certificate from the cluster CA (for
+   * this name) with the CA to trust. */
+  tls: Credential;
   /** host:port for gRPC; port 0 picks a free one. */
   grpcAddress: string;
   /** host:port for the HTTP gateway (port 0 ok); none: no gateway. */
@@ -69,15 +79,30 @@ export interface Ferryd {
 /** How long close() lets unary calls in progress (a drain) finish. */
 const SHUTDOWN_GRACE_MS = 5000;
 
+/** Who may drive a node's ferryd. */
+const DRIVERS = { kinds: ['controlplane', 'operator'] as const, needed: 'the control plane\'s or the operator\'s credential' };
+
+/** The node name the credential is for; throws when it is not a node
+ * certificate, or is one for another name. */
+export function nodeNameOf(tls: Credential | undefined, name?: string): string {
+  // Callers that predate TLS (tests too) get told, not a TypeError.
+  if (!tls) throw new Error('ferryd needs its node credential (tls; in tests: nodeTls(name) from control/ferryd/testdata/harness.ts)');
+  const id = tls.identity;
+  if (id.kind !== 'node') throw new Error(`ferryd needs a node certificate, and this one is for ${describeIdentity(id)}: issue one with \`ferry node cert NAME\``);
+  if (name !== undefined && id.name !== name)
+    throw new Error(`the node certificate is for node ${id.name}, not ${name}: start with --name ${id.name} or issue one with \`ferry node cert ${name}\``);
+  return id.name;
+}
+
 export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
-  const name = opts.name ?? hostname();
+  const name = nodeNameOf(opts.tls, opts.name);
   const log = opts.log ?? createLogger({ component: 'ferryd', node: name });
   const grpcAt = parseHostPort(opts.grpcAddress, 'gRPC address');
   const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log, tenantPoolBytes: opts.tenantPoolBytes });
   let peers: { link: PeerLink; hops: RemoteHops } | undefined;
   try {
     if (opts.peerAddress) {
-      const link = await PeerLink.listen({ name, listen: opts.peerAddress, log: log.child({ part: 'peers' }) });
+      const link = await PeerLink.listen({ name, listen: opts.peerAddress, tls: opts.tls, log: log.child({ part: 'peers' }) });
       peers = { link, hops: new RemoteHops({ dataPlane, link, log }) };
     }
   } catch (err) {
@@ -125,10 +150,11 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
       peerAddress: peers?.link.address ?? '',
     });
     const fixedInfo = info;
-    server.addService(nodeDaemonService, nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams }));
+    const impl = nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams });
+    server.addService(nodeDaemonService, requireCaller(nodeDaemonService, impl, [...DRIVERS.kinds], DRIVERS.needed, log));
     health.addToServer(server);
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(formatHostPort(grpcAt), ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(formatHostPort(grpcAt), serverCredentials(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
     );
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'SERVING');
     const grpcAddress = formatHostPort({ host: grpcAt.host, port });

@@ -14,6 +14,8 @@ export interface Unavailable {
 
 export interface ServedChain {
   name: string;
+  /** Its tenant ("default" when the pool named none). */
+  tenant: string;
   chainId: number;
   entryStage: number;
   maxBodyBytes: number;
@@ -30,9 +32,11 @@ export interface ServedChain {
 }
 
 export interface ChainDirectory {
-  lookup(name: string): ServedChain | undefined;
-  list(): ServedChain[];
+  /** tenant: "default" when not given. */
+  lookup(name: string, tenant?: string): ServedChain | undefined;
+  /** Every chain served here, or one tenant's. */
+  list(tenant?: string): ServedChain[];
   /** A chain this gateway served before a restart and expects back soon
    * (the gateway answers 503 restoring for it, not 404). */
-  restoring?(name: string): boolean;
+  restoring?(name: string, tenant?: string): boolean;
 }

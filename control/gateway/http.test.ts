@@ -120,7 +120,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     });
 
     const served = (name: string, chainId: number, entryStage: number, maxBodyBytes: number, timeoutMs: number): ServedChain => ({
-      name, chainId, entryStage, maxBodyBytes, timeoutMs, bodyTimeoutMs: 10_000, injector: injectors.get(chainId)!,
+      name, tenant: 'default', chainId, entryStage, maxBodyBytes, timeoutMs, bodyTimeoutMs: 10_000, injector: injectors.get(chainId)!,
     });
     const chains = [
       served('echo', CHAIN, 0, 2 * MiB, 10_000),
@@ -135,8 +135,8 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
       served('tiny', TINY, 0, 2048, 10_000),
     ];
     const directory: ChainDirectory = {
-      lookup: (name) => chains.find((c) => c.name === name),
-      list: () => chains,
+      lookup: (name, tenant = 'default') => chains.find((c) => c.name === name && c.tenant === tenant),
+      list: (tenant) => chains.filter((c) => tenant === undefined || c.tenant === tenant),
     };
     app = buildGatewayServer({ directory, log: createLogger({ test: 'gateway' }, 'error') });
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -339,7 +339,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     expect(health.json()).toEqual({ ok: true });
     const list = await call('GET', '/chains');
     expect(list.status).toBe(200);
-    expect(list.json().chains).toContainEqual({ name: 'echo-small', chainId: CHAIN, entryStage: 0, maxBodyBytes: 1024, timeoutMs: 10_000, inFlight: 0 });
+    expect(list.json().chains).toContainEqual({ name: 'echo-small', tenant: 'default', chainId: CHAIN, entryStage: 0, maxBodyBytes: 1024, timeoutMs: 10_000, inFlight: 0 });
     expect(list.json().chains).toHaveLength(10);
   });
 

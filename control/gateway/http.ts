@@ -14,10 +14,17 @@
  * with its status and content type (answer.ts). Every failure, down to
  * malformed HTTP the parser refuses, answers
  * { "error": { "code", "message", "chain" } } (see errors.ts).
+ *
+ * /chains/... is tenant "default"'s; every tenant's chains (default's too)
+ * are under /tenants/:tenant/chains/... Only that: a bare name never
+ * reaches another tenant's chain, even one no other tenant shares, so a URL
+ * keeps its meaning when a second tenant picks the same name; a 404 names
+ * no chains at all.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { DEFAULT_TENANT } from '../chain/tenant.js';
 import type { Logger } from '../log.js';
 import { native } from '../dataplane/native.js';
 import { answerOf } from './answer.js';
@@ -42,7 +49,7 @@ export interface GatewayOptions {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-type ChainRequest = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, unknown> }>;
+type ChainRequest = FastifyRequest<{ Params: { name: string; tenant?: string }; Querystring: Record<string, unknown> }>;
 
 /** Builds the app; it does not listen (the caller does .listen({host, port})). */
 export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
@@ -58,38 +65,43 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
-  /** The chain served under name, or the error to answer. */
-  const chainNamed = (name: string): ServedChain => {
-    const chain = directory.lookup(name);
+  /** The chain served under (tenant, name), or the error to answer. */
+  const chainNamed = (name: string, tenant: string): ServedChain => {
+    const chain = directory.lookup(name, tenant);
     if (chain) return chain;
-    throw directory.restoring?.(name) ? restoring(name) : unknownChain(name);
+    throw directory.restoring?.(name, tenant) ? restoring(name) : unknownChain(name);
   };
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/chains', async () => ({
-    chains: directory.list().map((c) => ({
+  const listing = async (req: FastifyRequest<{ Params: { tenant?: string } }>) => ({
+    chains: directory.list(req.params.tenant ?? DEFAULT_TENANT).map((c) => ({
       name: c.name,
+      tenant: c.tenant,
       chainId: c.chainId,
       entryStage: c.entryStage,
       maxBodyBytes: c.maxBodyBytes,
       timeoutMs: c.timeoutMs,
       inFlight: c.injector.inFlight,
     })),
-  }));
+  });
+  app.get('/chains', listing);
+  app.get('/tenants/:tenant/chains', listing);
 
   const serve = (bodyOf: (req: ChainRequest, chain: ServedChain, o: BodyOptions) => Promise<BodyWriter>) =>
     async (req: ChainRequest, reply: FastifyReply) => {
       const started = process.hrtime.bigint();
       const name = req.params.name;
+      const tenant = req.params.tenant ?? DEFAULT_TENANT;
       const fields = (extra: Record<string, unknown>) => ({
         chain: name,
+        tenant,
         method: req.method,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         ...extra,
       });
       let chain: ServedChain | undefined;
       try {
-        chain = chainNamed(name);
+        chain = chainNamed(name, tenant);
         // A stage whose instances are still loading is waited for (within
         // the request's timeout); one that cannot take requests for any other
         // reason (crash loop, failed start) is said at once, before the body
@@ -143,7 +155,7 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   /** HEAD never runs the chain: it answers whether GET or POST could. */
   const head = async (req: ChainRequest, reply: FastifyReply) => {
     try {
-      const down = chainNamed(req.params.name).unavailable?.();
+      const down = chainNamed(req.params.name, req.params.tenant ?? DEFAULT_TENANT).unavailable?.();
       if (down && !down.starting) throw stageUnavailable(req.params.name, down);
       return reply.code(200).header('allow', 'GET, HEAD, POST').send();
     } catch (err) {
@@ -151,9 +163,11 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
     }
   };
 
-  app.post('/chains/:name', serve(postedBody));
-  app.get('/chains/:name', { exposeHeadRoute: false }, serve(queryBody));
-  app.head('/chains/:name', head);
+  for (const prefix of ['', '/tenants/:tenant']) {
+    app.post(`${prefix}/chains/:name`, serve(postedBody));
+    app.get(`${prefix}/chains/:name`, { exposeHeadRoute: false }, serve(queryBody));
+    app.head(`${prefix}/chains/:name`, head);
+  }
   return app;
 }
 

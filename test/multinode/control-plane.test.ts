@@ -24,6 +24,7 @@ const pair = new NetnsPair(`c${process.pid}`, netnsUnavailable ? 0 : claimSubnet
 const { a, b } = pair;
 
 const ferry = ferryCli(home);
+const tlsDir = (n: NetnsNode) => join(home, `tls-${n.name}`);
 
 async function ok(...args: string[]): Promise<string> {
   const r = await ferry(...args);
@@ -44,9 +45,11 @@ interface ChainView {
 describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network namespaces', () => {
   beforeAll(async () => {
     pair.up();
-    pair.start(a, { gateway: true });
-    pair.start(b, { gateway: true });
+    // As the README says: ferry up makes the CA, `ferry node cert` each node's credential.
     expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0')).toMatchObject({ code: 0 });
+    for (const n of [a, b]) expect(await ferry('node', 'cert', n.name, '--out', tlsDir(n))).toMatchObject({ code: 0 });
+    pair.start(a, { gateway: true, tlsDir: tlsDir(a) });
+    pair.start(b, { gateway: true, tlsDir: tlsDir(b) });
     // ferryd takes a moment to listen inside its namespace.
     await until('node a to join', async () => ((await ferry('node', 'add', `${a.hostIp}:7070`)).code === 0 ? true : undefined), 30_000);
     await until('node b to join', async () => ((await ferry('node', 'add', `${b.hostIp}:7070`, '--label', 'site=edge')).code === 0 ? true : undefined), 30_000);
@@ -95,7 +98,7 @@ describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network nam
     const down = await post(a, 'edge', 'while-b-is-down');
     expect(down.status).toBe(502);
 
-    pair.start(b, { gateway: true });
+    pair.start(b, { gateway: true, tlsDir: tlsDir(b) });
     const back = await until(
       'edge to serve again through a',
       async () => {

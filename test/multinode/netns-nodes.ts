@@ -2,7 +2,8 @@
  * Two ferry nodes on one machine for tests: network namespaces a and b
  * joined by veth (netns.sh), a real ferryd in each (its own bpffs pin dir,
  * gRPC on :7070, peer listener on the a <-> b link at :7071, HTTP gateway on
- * :8080 where asked), reachable from the host at hostIp.
+ * :8080 where asked), reachable from the host at hostIp. Each ferryd
+ * serves with the node credential in the directory it is given (--tls-dir).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -110,8 +111,8 @@ export class NetnsPair {
     this.netns('up', this.tag, String(this.x));
   }
 
-  /** Start n's ferryd; gateway: serve HTTP on :8080. */
-  start(n: NetnsNode, opts: { gateway: boolean }): void {
+  /** Start n's ferryd; gateway: serve HTTP on :8080; tlsDir: its node credential. */
+  start(n: NetnsNode, opts: { gateway: boolean; tlsDir: string }): void {
     const args = [
       `--net=/run/netns/${n.ns}`,
       process.execPath,
@@ -119,6 +120,7 @@ export class NetnsPair {
       pathToFileURL(paths.tsxLoader).href,
       FERRYD,
       '--name', n.name,
+      '--tls-dir', opts.tlsDir,
       '--grpc', '0.0.0.0:7070',
       '--peer', `${n.linkIp}:7071`,
       '--pin-dir', n.pinDir,

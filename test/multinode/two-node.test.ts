@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowEdges, routeTables, type Placed } from '../../control/chain/routes.js';
 import { compileChainFile } from '../../control/chain/validate.js';
 import type { ChainIR } from '../../control/chain/ir.js';
-import { connectFerryd, type FerrydClient } from '../../control/ferryd/client.js';
+import type { FerrydClient } from '../../control/ferryd/client.js';
 import type { NodeStats } from '../../control/ferryd/proto.js';
-import { waitFor as until } from '../../control/ferryd/testdata/harness.js';
+import { connectFerryd, waitFor as until } from '../../control/ferryd/testdata/harness.js';
+import { testCredentialDir } from '../helpers/pki.js';
 import { repoRoot } from '../../control/paths.js';
 import { claimSubnet, NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
 
@@ -41,9 +42,9 @@ const pair = new NetnsPair(String(process.pid), X);
 const a: Node = pair.a;
 const b: Node = pair.b;
 
-function startFerryd(n: Node): void {
-  pair.start(n, { gateway: n.name === 'a' });
-  n.client = connectFerryd(`${n.hostIp}:7070`);
+async function startFerryd(n: Node): Promise<void> {
+  pair.start(n, { gateway: n.name === 'a', tlsDir: await testCredentialDir({ kind: 'node', name: n.name }) });
+  n.client = connectFerryd(`${n.hostIp}:7070`, n.name);
 }
 
 async function post(body: string): Promise<{ status: number; text: string }> {
@@ -97,8 +98,8 @@ describe.skipIf(!!netnsUnavailable)('two nodes in two network namespaces', () =>
   beforeAll(async () => {
     [ir] = compileChainFile(join(repoRoot, 'test/multinode/relay.yaml')) as [ChainIR];
     pair.up();
-    startFerryd(a);
-    startFerryd(b);
+    await startFerryd(a);
+    await startFerryd(b);
     for (const n of [a, b]) {
       const info = await until(`ferryd ${n.name} to answer`, () => n.client!.getNodeInfo({ timeoutMs: 1000 }), 30_000);
       expect(info.name).toBe(n.name);

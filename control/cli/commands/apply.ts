@@ -1,7 +1,10 @@
-/** ferry apply -f FILE: validate, place and start a chain (or update it). */
+/** ferry apply -f FILE [--tenant T]: validate, place and start a chain (or
+ * update it). A file that names no tenant lands in --tenant, or the
+ * credential's own tenant, or "default". */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatChainRef } from '../../chain/tenant.js';
 import { withAdmin, type Command } from '../context.js';
 import { CliError, print } from '../output.js';
 import { describeChain } from './get.js';
@@ -19,9 +22,9 @@ export const apply: Command = async (ctx) => {
     } catch (err) {
       throw new CliError(`cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    const status = await withAdmin(ctx, (c) => c.call('ApplyChain', { yaml, file }));
+    const status = await withAdmin(ctx, (c) => c.call('ApplyChain', { yaml, file, tenant: ctx.tenant ?? '' }));
     applied.push(status);
-    if (ctx.format === 'table') process.stdout.write(`chain ${status.name} applied (generation ${status.generation})\n${describeChain(status)}\n`);
+    if (ctx.format === 'table') process.stdout.write(`chain ${formatChainRef(status)} applied (generation ${status.generation})\n${describeChain(status)}\n`);
   }
   if (ctx.format === 'json') print('json', applied.length === 1 ? applied[0] : applied, () => '');
 };

@@ -1,12 +1,14 @@
-/** ferry events [--chain NAME]: follow what happens (applies, crashes, nodes). */
+/** ferry events [--chain NAME|TENANT/NAME]: follow what happens (applies,
+ * crashes, nodes). A tenant's credential sees its own chains' events only. */
 import { parseArgs } from 'node:util';
-import { withAdmin, type Command } from '../context.js';
+import { chainArg, withAdmin, type Command } from '../context.js';
 
 export const events: Command = async (ctx) => {
   const { values } = parseArgs({ args: ctx.args, options: { chain: { type: 'string', default: '' } }, strict: true });
   await withAdmin(ctx, (c) =>
     new Promise<void>((resolve, reject) => {
-      const stream = c.watchEvents(values.chain);
+      const ref = values.chain ? chainArg(ctx, values.chain) : { name: '', tenant: ctx.tenant ?? '' };
+      const stream = c.watchEvents(ref.name, ref.tenant);
       stream.on('data', (e) => {
         const line = ctx.format === 'json' ? JSON.stringify(e) : `${new Date(e.timeMs).toISOString()}  ${e.kind.padEnd(18)} ${e.message}`;
         process.stdout.write(line + '\n');

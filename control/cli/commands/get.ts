@@ -1,6 +1,8 @@
-/** ferry get chains|nodes|instances [NAME]: what runs where. */
+/** ferry get chains|nodes|instances [NAME | TENANT/NAME]: what runs where.
+ * Without --tenant, `get chains` lists every chain the credential reaches. */
+import { formatChainRef } from '../../chain/tenant.js';
 import type { ChainStatus } from '../../controlplane/admin/proto.js';
-import { withAdmin, type Command } from '../context.js';
+import { chainArg, withAdmin, type Command } from '../context.js';
 import { CliError, print, table } from '../output.js';
 
 const mib = (bytes: number) => `${Math.round(bytes / (1 << 20))}Mi`;
@@ -67,11 +69,11 @@ export const get: Command = async (ctx) => {
     case 'chain':
     case 'chains': {
       if (name) {
-        const c = await withAdmin(ctx, (a) => a.call('GetChain', { name }));
-        print(ctx.format, c, () => `chain ${c.name} (generation ${c.generation})\n${describeChain(c)}`);
+        const c = await withAdmin(ctx, (a) => a.call('GetChain', chainArg(ctx, name)));
+        print(ctx.format, c, () => `chain ${formatChainRef(c)} (generation ${c.generation})\n${describeChain(c)}`);
         return;
       }
-      const { chains } = await withAdmin(ctx, (a) => a.call('ListChains', {}));
+      const { chains } = await withAdmin(ctx, (a) => a.call('ListChains', { tenant: ctx.tenant ?? '' }));
       const rows = chains.map((c) => ({
         name: c.name,
         tenant: c.tenant,
@@ -111,10 +113,9 @@ export const get: Command = async (ctx) => {
     }
     case 'instance':
     case 'instances': {
-      const { chains } = await withAdmin(ctx, (a) => a.call('ListChains', {}));
+      const { chains } = await withAdmin(ctx, async (a) => (name ? { chains: [await a.call('GetChain', chainArg(ctx, name))] } : a.call('ListChains', { tenant: ctx.tenant ?? '' })));
       const rows = chains
-        .filter((c) => !name || c.name === name)
-        .flatMap((c) => c.stages.flatMap((s) => s.instances.map((i) => ({ id: i.id, chain: c.name, stage: s.name, runtime: s.runtime, node: i.node, pid: i.pid, state: i.state, restarts: i.restarts }))));
+        .flatMap((c) => c.stages.flatMap((s) => s.instances.map((i) => ({ id: i.id, chain: c.name, tenant: c.tenant, stage: s.name, runtime: s.runtime, node: i.node, pid: i.pid, state: i.state, restarts: i.restarts }))));
       print(ctx.format, rows, () => table(rows));
       return;
     }

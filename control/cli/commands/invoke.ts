@@ -1,7 +1,13 @@
-/** ferry invoke NAME --data JSON|@FILE: send one request through a chain's gateway. */
+/**
+ * ferry invoke NAME|TENANT/NAME --data JSON|@FILE: send one request through
+ * a chain's gateway: --gateway, $FERRY_GATEWAY or the local ferry's; with
+ * none of those (a remote cluster), the chain's endpoint as the Admin API
+ * reports it, which a tenant's credential finds for its own chains only.
+ */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { localFerry, type Command } from '../context.js';
+import { chainPath, formatChainRef } from '../../chain/tenant.js';
+import { chainArg, localFerry, withAdmin, type Command, type CommandContext } from '../context.js';
 import { CliError, print } from '../output.js';
 
 export const invoke: Command = async (ctx) => {
@@ -11,10 +17,12 @@ export const invoke: Command = async (ctx) => {
     allowPositionals: true,
     strict: true,
   });
-  const [name] = positionals;
-  if (!name) throw new CliError('usage: ferry invoke CHAIN [--data JSON | --data @file] [--gateway HOST:PORT]');
+  const [arg] = positionals;
+  if (!arg) throw new CliError('usage: ferry invoke CHAIN|TENANT/CHAIN [--data JSON | --data @file] [--gateway HOST:PORT]');
+  const ref = chainArg(ctx, arg);
+  const name = formatChainRef(ref);
   const gateway = values.gateway ?? process.env.FERRY_GATEWAY ?? localFerry()?.gateway;
-  if (!gateway) throw new CliError('no gateway to send to: start ferry with `npx ferry up` or pass --gateway HOST:PORT');
+  const url = gateway ? `http://${gateway}${chainPath(ref)}` : await endpointOf(ctx, ref);
   let body: string | Blob = values.data;
   if (body.startsWith('@')) {
     try {
@@ -23,13 +31,12 @@ export const invoke: Command = async (ctx) => {
       throw new CliError(`--data ${values.data}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  const url = `http://${gateway}/chains/${encodeURIComponent(name)}`;
   const started = performance.now();
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   } catch (err) {
-    throw new CliError(`cannot reach the gateway at ${gateway}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`);
+    throw new CliError(`cannot reach the gateway at ${url}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`);
   }
   const text = await res.text();
   const ms = performance.now() - started;
@@ -56,3 +63,10 @@ export const invoke: Command = async (ctx) => {
   if (values.verbose) process.stderr.write(`${res.status} ${res.headers.get('content-type') ?? ''} in ${ms.toFixed(2)} ms\n`);
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 };
+
+/** Where the control plane says the chain is served. */
+async function endpointOf(ctx: CommandContext, ref: { tenant: string; name: string }): Promise<string> {
+  const { endpoints } = await withAdmin(ctx, (a) => a.call('GetChain', ref));
+  if (!endpoints[0]) throw new CliError(`chain ${formatChainRef(ref)} is served by no gateway now (see \`ferry get chains\`); or pass --gateway HOST:PORT`);
+  return endpoints[0];
+}

@@ -3,7 +3,9 @@
  * machine's ferryd and gateway) under ferry's supervisor, which restarts
  * the daemon when it dies (control/supervisor), in the background, and
  * wait until it serves; --foreground keeps the supervisor attached to the
- * terminal. ferry down stops the supervisor, which stops the daemon.
+ * terminal. ferry down stops the supervisor, which stops the daemon. The
+ * daemon makes the cluster's CA and credentials in $FERRY_HOME on its first
+ * start. `ferry up --admin H:P` is where the new ferry's Admin API listens.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -24,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function summary(s: LocalState): string {
   return [
     `ferry is up (pid ${s.pid}${s.daemon ? `, daemon pid ${s.daemon.pid}, supervised` : ''}, data plane: ${s.mode})`,
-    `  admin API  ${s.admin}`,
+    `  admin API  ${s.admin} (mutual TLS; the CLI uses ${join(ferryHome(), 'credentials', 'operator')})`,
     s.gateway ? `  gateway    http://${s.gateway}/chains/<name>` : '  gateway    none here (no local node); use a node\'s gateway',
     `  logs       ${s.log}`,
     `next: npx ferry apply -f chains/motion/chain.yaml && npx ferry invoke motion --data @chains/motion/requests/walk.json`,
@@ -56,6 +58,8 @@ export const up: Command = async (ctx) => {
     },
     strict: true,
   });
+  // --admin is a global flag; for up it says where to listen.
+  if (ctx.adminOverride) values.admin = ctx.adminOverride;
   const running = localFerry();
   if (running) {
     print(ctx.format, running, () => `already running\n${summary(running)}`);

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../log.js';
 import { repoRoot } from '../../paths.js';
+import { testCredential } from '../../../test/helpers/pki.js';
+import { controlPlaneTls, nodeTls } from '../../ferryd/testdata/harness.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
-import { AdminClient, AdminError } from './client.js';
+import { rejection } from '../../../test/helpers/admin.js';
+import { AdminClient } from './client.js';
 import type { AdminEvent } from './proto.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'ferry-admin-'));
@@ -21,25 +24,17 @@ const log = createLogger({ test: 'admin' }, 'warn');
 let cp: ControlPlane;
 let admin: AdminClient;
 
-async function rejection(p: Promise<unknown>): Promise<AdminError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AdminError);
-    return err as AdminError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Admin API', () => {
   beforeAll(async () => {
     cp = await startControlPlane({
       dataDir,
       adminAddress: '127.0.0.1:0',
-      localNode: { name: 'solo', grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', pinDir },
+      tls: controlPlaneTls,
+      localNode: { name: 'solo', tls: await nodeTls('solo'), grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', pinDir },
       log,
     });
-    admin = new AdminClient(cp.adminAddress);
+    admin = new AdminClient(cp.adminAddress, await testCredential({ kind: 'operator' }));
   });
 
   afterAll(async () => {
@@ -55,7 +50,7 @@ describe('Admin API', () => {
     stream.on('data', (e: AdminEvent) => seen.push(e));
     stream.on('error', () => undefined);
     const status = await admin.call('ApplyChain', { yaml: readFileSync(greetFile, 'utf8'), file: greetFile });
-    expect(status).toMatchObject({ name: 'greet', tenant: 'test', entry: 'parse', generation: 1 });
+    expect(status).toMatchObject({ name: 'greet', tenant: 'default', entry: 'parse', generation: 1 });
     expect(status.endpoints).toEqual([`http://${cp.gatewayAddress}/chains/greet`]);
     for (let i = 0; i < 50 && !seen.some((e) => e.kind === 'chain-applied'); i++) await new Promise((r) => setTimeout(r, 20));
     stream.cancel();

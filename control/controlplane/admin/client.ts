@@ -3,7 +3,9 @@
  * with AdminError: the gRPC code name, the server's message, and for an
  * invalid spec the structured errors.
  */
-import { credentials, status, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { status, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { Credential } from '../../auth/credential.js';
+import { CHANNEL_OPTIONS, channelCredentials, expectServer } from '../../auth/grpc.js';
 import { AdminClientCtor, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRpcName, type AdminRpcs, type SpecError } from './proto.js';
 
 export class AdminError extends Error {
@@ -36,8 +38,13 @@ type Method = (req: unknown, opts: { deadline: number }, cb: (err: ServiceError 
 export class AdminClient {
   private readonly client: Client;
 
-  constructor(readonly address: string) {
-    this.client = new AdminClientCtor(address, credentials.createInsecure());
+  /** Over mutual TLS with this credential (the operator's or a tenant's);
+   * the server must hold the control plane's certificate from the same CA. */
+  constructor(
+    readonly address: string,
+    tls: Credential,
+  ) {
+    this.client = new AdminClientCtor(address, channelCredentials(tls, expectServer(['controlplane'])), CHANNEL_OPTIONS);
   }
 
   call<K extends UnaryName>(rpc: K, req: AdminRpcs[K][0], timeoutMs = 120_000): Promise<AdminRpcs[K][1]> {
@@ -47,8 +54,9 @@ export class AdminClient {
     );
   }
 
-  watchEvents(chain = ''): ClientReadableStream<AdminEvent> {
-    return (this.client as unknown as { WatchEvents(req: { chain: string }): ClientReadableStream<AdminEvent> }).WatchEvents({ chain });
+  watchEvents(chain = '', tenant = ''): ClientReadableStream<AdminEvent> {
+    type Watch = { WatchEvents(req: AdminRpcs['WatchEvents'][0]): ClientReadableStream<AdminEvent> };
+    return (this.client as unknown as Watch).WatchEvents({ chain, tenant });
   }
 
   close(): void {

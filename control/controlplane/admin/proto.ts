@@ -26,6 +26,14 @@ export interface SpecError {
 export interface ApplyChainRequest {
   yaml: string;
   file: string;
+  /** Optional on the wire (proto3 fills in ''). */
+  tenant?: string;
+}
+
+/** A request naming a chain: tenant '' means the caller's own (or default). */
+export interface ChainNameRequest {
+  name: string;
+  tenant?: string;
 }
 
 export interface InstanceInfo {
@@ -108,6 +116,7 @@ export interface AdminEvent {
   node: string;
   instance: number;
   message: string;
+  tenant: string;
   stage: string;
   exitCode: number;
   signal: string;
@@ -115,12 +124,12 @@ export interface AdminEvent {
 
 export interface AdminRpcs {
   ApplyChain: [ApplyChainRequest, ChainStatus];
-  DeleteChain: [{ name: string }, { stoppedInstances: number }];
-  ListChains: [Record<string, never>, { chains: ChainStatus[] }];
-  GetChain: [{ name: string }, ChainStatus];
+  DeleteChain: [ChainNameRequest, { stoppedInstances: number }];
+  ListChains: [{ tenant?: string }, { chains: ChainStatus[] }];
+  GetChain: [ChainNameRequest, ChainStatus];
   ListNodes: [Record<string, never>, { nodes: NodeStatus[] }];
   RegisterNode: [{ address: string; labels: Record<string, string> }, NodeStatus];
-  WatchEvents: [{ chain: string }, AdminEvent];
+  WatchEvents: [{ chain: string; tenant?: string }, AdminEvent];
 }
 export type AdminRpcName = keyof AdminRpcs;
 

@@ -1,12 +1,13 @@
 /**
- * The Admin gRPC service over the chain manager and node registry. Each
- * handler maps the manager's failures to a gRPC status whose message says
- * what to fix; an invalid spec also carries its errors as JSON metadata.
+ * The Admin gRPC service over the chain manager and node registry, served
+ * over mutual TLS only. Each call is first checked against the caller's
+ * certificate (access.ts); each handler maps the manager's failures to a
+ * gRPC status whose message says what to fix; an invalid spec also carries
+ * its errors as JSON metadata.
  */
 import {
   Metadata,
   Server,
-  ServerCredentials,
   status,
   type sendUnaryData,
   type ServerUnaryCall,
@@ -14,12 +15,17 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { Credential } from '../../auth/credential.js';
+import { callerOf, serverCredentials } from '../../auth/grpc.js';
+import { describeIdentity } from '../../auth/identity.js';
 import { ChainSpecErrors } from '../../chain/errors.js';
 import type { Logger } from '../../log.js';
 import { ChainError, type ChainErrorKind, type ChainManager } from '../chains/manager.js';
+import type { ChainRecord } from '../chains/record.js';
 import { chainStatus, liveInstances, nodeStatus } from '../chains/status.js';
 import type { ClusterEvent, EventBus } from '../events.js';
 import type { NodeRegistry } from '../nodes/registry.js';
+import { AccessDenied, accessOf, applyTenant, chainRef, eventFilter, listedTenant, type Access } from './access.js';
 import { adminService, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRpcName, type AdminRpcs } from './proto.js';
 
 export interface AdminDeps {
@@ -35,9 +41,11 @@ const KIND_STATUS: Record<ChainErrorKind, status> = {
   conflict: status.ALREADY_EXISTS,
   unplaceable: status.RESOURCE_EXHAUSTED,
   unavailable: status.UNAVAILABLE,
+  forbidden: status.PERMISSION_DENIED,
 };
 
 function toServiceError(err: unknown): Partial<ServiceError> {
+  if (err instanceof AccessDenied) return err.status;
   if (err instanceof ChainSpecErrors) {
     const metadata = new Metadata();
     metadata.set(SPEC_ERRORS_METADATA, JSON.stringify(err.errors.map((e) => e.toJSON())));
@@ -47,18 +55,23 @@ function toServiceError(err: unknown): Partial<ServiceError> {
   return { code: status.INTERNAL, details: (err as Error).message ?? String(err) };
 }
 
-type Unary<K extends AdminRpcName> = (req: AdminRpcs[K][0]) => Promise<AdminRpcs[K][1]>;
+type Unary<K extends AdminRpcName> = (req: AdminRpcs[K][0], access: Access) => Promise<AdminRpcs[K][1]>;
 
 function unary<K extends AdminRpcName>(name: K, log: Logger, fn: Unary<K>) {
   return (call: ServerUnaryCall<AdminRpcs[K][0], AdminRpcs[K][1]>, cb: sendUnaryData<AdminRpcs[K][1]>) => {
-    fn(call.request).then(
-      (res) => cb(null, res),
-      (err: unknown) => {
-        const se = toServiceError(err);
-        log.info('admin call failed', { rpc: name, code: se.code, error: se.details });
-        cb(se);
-      },
-    );
+    const caller = callerOf(call);
+    Promise.resolve()
+      .then(() => fn(call.request, accessOf(caller, name)))
+      .then(
+        (res) => cb(null, res),
+        (err: unknown) => {
+          const se = toServiceError(err);
+          const fields = { rpc: name, caller: caller && describeIdentity(caller), code: se.code, error: se.details };
+          if (err instanceof AccessDenied) log.warn('admin call refused', { ...fields, peer: call.getPeer() });
+          else log.info('admin call failed', fields);
+          cb(se);
+        },
+      );
   };
 }
 
@@ -67,6 +80,7 @@ function toAdminEvent(e: ClusterEvent): AdminEvent {
     timeMs: e.timeMs,
     kind: e.kind,
     chain: e.chain ?? '',
+    tenant: e.tenant ?? '',
     node: e.node ?? '',
     instance: e.instance ?? 0,
     message: e.message,
@@ -77,22 +91,19 @@ function toAdminEvent(e: ClusterEvent): AdminEvent {
 }
 
 export function adminImplementation({ chains, nodes, events, log }: AdminDeps): UntypedServiceImplementation {
-  const statusOf = async (name: string) => {
-    const r = await chains.get(name);
-    return chainStatus(r, nodes, await liveInstances(r, nodes), chains.health(r.name));
-  };
+  const statusOf = async (r: ChainRecord) => chainStatus(r, nodes, await liveInstances(r, nodes), chains.health(r));
   return {
-    ApplyChain: unary('ApplyChain', log, async (req) => {
+    ApplyChain: unary('ApplyChain', log, async (req, access) => {
       if (!req.yaml.trim()) throw new ChainError('invalid', 'yaml: empty; send the chain file\'s text');
       if (!req.file) throw new ChainError('invalid', 'file: empty; send the chain file\'s absolute path (handlers resolve relative to it)');
-      const r = await chains.apply(req.yaml, req.file);
-      return statusOf(r.name);
+      return statusOf(await chains.apply(req.yaml, req.file, applyTenant(access, req.tenant)));
     }),
-    DeleteChain: unary('DeleteChain', log, async (req) => ({ stoppedInstances: await chains.delete(req.name) })),
-    ListChains: unary('ListChains', log, async () => ({
-      chains: await Promise.all((await chains.list()).map((r) => statusOf(r.name))),
-    })),
-    GetChain: unary('GetChain', log, (req) => statusOf(req.name)),
+    DeleteChain: unary('DeleteChain', log, async (req, access) => ({ stoppedInstances: await chains.delete(chainRef(access, req)) })),
+    ListChains: unary('ListChains', log, async (req, access) => {
+      const tenant = listedTenant(access, req.tenant);
+      return { chains: tenant === null ? [] : await Promise.all((await chains.list(tenant)).map(statusOf)) };
+    }),
+    GetChain: unary('GetChain', log, async (req, access) => statusOf(await chains.get(chainRef(access, req)))),
     ListNodes: unary('ListNodes', log, async () => ({ nodes: nodes.list().map(nodeStatus) })),
     RegisterNode: unary('RegisterNode', log, async (req) => {
       if (!/^[^:\s]+:\d+$/.test(req.address)) throw new ChainError('invalid', `address: "${req.address}" is not host:port`);
@@ -102,12 +113,20 @@ export function adminImplementation({ chains, nodes, events, log }: AdminDeps): 
         throw new ChainError('unavailable', (err as Error).message);
       }
     }),
-    WatchEvents: (call: ServerWritableStream<{ chain: string }, AdminEvent>) => {
-      const wanted = call.request.chain;
+    WatchEvents: (call: ServerWritableStream<AdminRpcs['WatchEvents'][0], AdminEvent>) => {
+      let wanted: (e: ClusterEvent) => boolean;
+      try {
+        wanted = eventFilter(accessOf(callerOf(call), 'WatchEvents'), call.request);
+      } catch (err) {
+        const se = toServiceError(err);
+        log.warn('admin call refused', { rpc: 'WatchEvents', peer: call.getPeer(), code: se.code, error: se.details });
+        call.emit('error', se);
+        return;
+      }
       const send = (e: ClusterEvent) => {
-        if (!wanted || e.chain === wanted) call.write(toAdminEvent(e));
+        if (wanted(e)) call.write(toAdminEvent(e));
       };
-      for (const e of events.history().slice(-50)) send(e);
+      for (const e of events.history().filter(wanted).slice(-50)) send(e);
       const off = events.subscribe(send);
       call.on('cancelled', off);
       call.on('close', off);
@@ -116,12 +135,13 @@ export function adminImplementation({ chains, nodes, events, log }: AdminDeps): 
   };
 }
 
-/** Serve the Admin API at address (host:port, port 0 for any); resolves with the bound address. */
-export async function startAdminServer(address: string, deps: AdminDeps): Promise<{ address: string; server: Server }> {
+/** Serve the Admin API at address (host:port, port 0 for any) with the
+ * control plane's credential; resolves with the bound address. */
+export async function startAdminServer(address: string, tls: Credential, deps: AdminDeps): Promise<{ address: string; server: Server }> {
   const server = new Server();
   server.addService(adminService, adminImplementation(deps));
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(address, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = address.slice(0, address.lastIndexOf(':'));
   return { address: `${host}:${port}`, server };

@@ -27,8 +27,10 @@ export interface ChainRecord {
   gateways: { node: string; id: number }[];
 }
 
+/** Records live at /chains/TENANT/NAME (before tenants were namespaces: /chains/NAME). */
 export const CHAIN_PREFIX = '/chains/';
-export const chainKey = (name: string) => CHAIN_PREFIX + name;
+export const chainKey = (tenant: string, name: string) => `${CHAIN_PREFIX}${tenant}/${name}`;
+export const tenantPrefix = (tenant: string) => `${CHAIN_PREFIX}${tenant}/`;
 
 /** Nodes a chain runs on (instances or gateway), sorted. */
 export function chainNodes(r: ChainRecord): string[] {

@@ -2,6 +2,7 @@
  * A chain as operators see it (admin ChainStatus): the stored record joined
  * with what the nodes last streamed about its instances.
  */
+import { chainPath } from '../../chain/tenant.js';
 import type { InstanceStats, InstanceStatus } from '../../ferryd/proto.js';
 import type { ChainState, ChainStatus, InstanceInfo, NodeStatus, PoolStatus } from '../admin/proto.js';
 import type { NodeEntry, NodeRegistry } from '../nodes/registry.js';
@@ -35,7 +36,7 @@ export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<numbe
     endpoints: r.gateways
       .map((g) => nodes.get(g.node)?.info.gatewayAddress)
       .filter((a): a is string => !!a)
-      .map((a) => `http://${a}/chains/${r.name}`),
+      .map((a) => `http://${a}${chainPath(r)}`),
     stages: r.ir.stages.map((s) => {
       const mine = r.instances.filter((i) => i.stage === s.id);
       return {

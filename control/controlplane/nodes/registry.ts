@@ -11,7 +11,9 @@
  * renamed. It keeps the old node's slot and labels, the old name is
  * forgotten, and resolve() maps it to the new one so chains follow.
  */
-import { connectFerryd, type FerrydClient } from '../../ferryd/client.js';
+import { describeIdentity } from '../../auth/identity.js';
+import type { ChainRef } from '../../chain/tenant.js';
+import type { FerrydClient } from '../../ferryd/client.js';
 import type { InstanceEvent, NodeInfo, NodeStats } from '../../ferryd/proto.js';
 import type { Arch } from '../../chain/ir.js';
 import type { Logger } from '../../log.js';
@@ -41,6 +43,7 @@ export interface NodeEntry extends NodeRecord {
 /** Its ferryd listens for other nodes' ferryd, so chains may cross it. */
 export const hasPeerListener = (n: Pick<NodeEntry, 'info'>): boolean => n.info.peerAddress !== '';
 
+/** A client of the ferryd at address (over the control plane's mutual TLS). */
 export type Connect = (address: string) => FerrydClient;
 
 const NODE_PREFIX = '/nodes/';
@@ -64,13 +67,13 @@ export class NodeRegistry {
   private closed = false;
   readonly rates = new RateMeter();
   /** Names chains for events (set by whoever knows them: the chain manager). */
-  chainName: (chainId: number) => string | undefined = () => undefined;
+  chainOf: (chainId: number) => ChainRef | undefined = () => undefined;
 
   constructor(
     private readonly store: Store,
     private readonly events: EventBus,
     private readonly log: Logger,
-    private readonly connect: Connect = connectFerryd,
+    private readonly connect: Connect,
   ) {}
 
   /** Connect to the ferryd at address, learn its name, remember it.
@@ -83,6 +86,12 @@ export class NodeRegistry {
     } catch (err) {
       client.close();
       throw new Error(`no ferryd answers at ${address}: ${(err as Error).message}; start it (ferryd --grpc ${address}) or check the address`);
+    }
+    // The name it gives must be the one its certificate proves.
+    const proven = client.server;
+    if (proven?.kind !== 'node' || proven.name !== info.name) {
+      client.close();
+      throw new Error(`the ferryd at ${address} says it is node ${info.name}, but its certificate is for ${proven ? describeIdentity(proven) : 'nobody'}`);
     }
     const existing = this.nodes.get(info.name);
     if (existing && existing.address !== address) {
@@ -260,7 +269,8 @@ export class NodeRegistry {
       seen.seq = e.seq;
       this.events.emit({
         kind: `instance-${e.kind}`,
-        chain: this.chainName(e.chainId),
+        chain: this.chainOf(e.chainId)?.name,
+        tenant: this.chainOf(e.chainId)?.tenant,
         node: entry.name,
         instance: e.instanceId,
         stage: e.stageName,

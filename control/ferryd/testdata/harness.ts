@@ -5,19 +5,35 @@
  *
  *   gateway -> 0 "work" (node, testdata/worker.ts) -> 1 "count" (native,
  *   chains/wordcount count.so) -> reply
+ *
+ * gRPC is mutual TLS as everywhere: a test CA (test/helpers/pki.ts) gives
+ * ferryd its node certificate and connectFerryd the control plane's, so
+ * tests need do nothing about it.
  */
 import { join } from 'node:path';
 import { RouterClass } from '../../dataplane/native.js';
 import { createLogger } from '../../log.js';
 import type { DataPlaneMode } from '../../node/router/router.js';
 import { repoRoot } from '../../paths.js';
-import { connectFerryd, type FerrydClient } from '../client.js';
+import { testCredential } from '../../../test/helpers/pki.js';
+import { connectFerryd as connectWith, type FerrydClient } from '../client.js';
 import type { DeepPartial, ProgramChainRequest, StartInstanceRequest } from '../proto.js';
 import { startFerryd, type Ferryd, type FerrydOptions } from '../server.js';
 
 export const STAGE_REPLY = 0xffff;
 export const WORKER = join(repoRoot, 'control/ferryd/testdata/worker.ts');
 export const COUNT_SO = join(repoRoot, 'chains/wordcount/functions/count.so');
+
+/** The control plane's test credential: what drives ferryd in tests. */
+export const controlPlaneTls = await testCredential({ kind: 'controlplane' });
+
+/** A client of the ferryd at address, as the control plane (node: the name its certificate must have). */
+export function connectFerryd(address: string, node?: string): FerrydClient {
+  return connectWith(address, controlPlaneTls, node);
+}
+
+/** A node's test credential (for startFerryd's tls). */
+export const nodeTls = (name: string) => testCredential({ kind: 'node', name });
 
 let seq = 0;
 export function testPinDir(): string {
@@ -38,6 +54,7 @@ export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node', e
   const log = createLogger({ test: true }, 'debug', (l) => logs.push(l));
   const ferryd = await startFerryd({
     name,
+    tls: await nodeTls(name),
     grpcAddress: '127.0.0.1:0',
     gatewayAddress: '127.0.0.1:0',
     pinDir,

@@ -1,5 +1,5 @@
 /**
- * One ferryd-to-ferryd TCP connection: frames in and out, the hello that
+ * One ferryd-to-ferryd TLS connection: frames in and out, the hello that
  * says which node is at the other end, and the requests this node forwarded
  * over it that have not come back yet (so a peer that disappears can have
  * them failed at once instead of left to time out).
@@ -38,6 +38,8 @@ export const inFlightKey = (chainId: number, requestId: bigint) => `${chainId}:$
 export class PeerConnection {
   /** The peer's node name, once its hello arrived. */
   peer: string | undefined;
+  /** The node name its TLS certificate proves (accepted connections). */
+  certifiedAs: string | undefined;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;

@@ -7,7 +7,7 @@
  *   chain 8:  gateway(a) -> 0 t0 (b) -> reply      (the reply crosses back)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect } from 'node:net';
+import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { FLAG_RESPONSE, STAGE_REPLY } from '../../dataplane/descriptor.js';
 import { readTrailer } from '../../dataplane/response.js';
@@ -15,6 +15,8 @@ import { Injector, type Reply } from '../../gateway/injector.js';
 import { createLogger } from '../../log.js';
 import { repoRoot } from '../../paths.js';
 import { modes, openDataPlane, sleep } from '../../../test/helpers/dataplane.js';
+import { TLS_SERVER_NAME } from '../../auth/grpc.js';
+import { nodeTls } from '../../ferryd/testdata/harness.js';
 import type { NodeDataPlane } from '../dataplane.js';
 import { encodeFrame, FrameType } from './frame.js';
 import { RemoteHops, type RemoteChain } from './hops.js';
@@ -45,7 +47,7 @@ async function startNode(mode: 'ebpf' | 'fallback', name: string, idBase: number
   const { dp, cleanup } = await openDataPlane(mode);
   const logs: string[] = [];
   const log = createLogger({ node: name }, 'debug', (l) => logs.push(l));
-  const link = await PeerLink.listen({ name, listen: '127.0.0.1:0', log, backoff: { initialMs: 20, maxMs: 200 } });
+  const link = await PeerLink.listen({ name, listen: '127.0.0.1:0', tls: await nodeTls(name), log, backoff: { initialMs: 20, maxMs: 200 } });
   const hops = new RemoteHops({ dataPlane: dp, link, log });
   hops.setInfraIds(idBase, 16);
   dp.createPool(7, `${name}-7`, { classes: [{ size: 2048, count: 64 }] });
@@ -194,9 +196,11 @@ describe.each(modes)('inter-node hops (%s mode)', (mode) => {
   });
 
   it('closes a connection that sends a bad frame, counts it, reconnects and keeps serving', async () => {
-    // A stranger that does not say hello.
-    const stranger = connect({ host: '127.0.0.1', port: Number(b.link.address.split(':')[1]) });
-    await new Promise((r) => stranger.once('connect', r));
+    // A stranger (with a node certificate: without one it never gets this
+    // far, see control/node/peer/link-tls.test.ts) that does not say hello.
+    const { ca, cert, key } = await nodeTls('c');
+    const stranger = connect({ host: '127.0.0.1', port: Number(b.link.address.split(':')[1]), ca, cert, key, servername: TLS_SERVER_NAME, checkServerIdentity: () => undefined });
+    await new Promise((r) => stranger.once('secureConnect', r));
     stranger.write(Buffer.alloc(64, 0xab));
     await new Promise((r) => stranger.once('close', r));
     expect(b.link.stats().badFrames).toBe(1);

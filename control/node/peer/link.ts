@@ -1,17 +1,25 @@
 /**
  * PeerLink: this ferryd's links to the other nodes' ferryds. One persistent
- * TCP connection per pair of nodes carries frames both ways; the node whose
- * name sorts first dials (with backoff, for as long as the peer is
+ * mutual-TLS connection per pair of nodes carries frames both ways; the node
+ * whose name sorts first dials (with backoff, for as long as the peer is
  * configured) and the other accepts, so the pair never ends up with two.
  *
- * Both ends open with a hello {from, to}: the acceptor takes only a peer it
- * was told about (SetPeers) that is meant to dial it, and answers with its
- * own hello; only then does the connection carry requests. A frame that
- * breaks the wire rules closes that connection (and is counted and logged);
- * the dialer then reconnects. Nothing a peer sends can throw out of here.
+ * Who is at the other end comes from its certificate (a node certificate
+ * from the cluster CA; both sides demand one), never from what it says: the
+ * dialer accepts only the certificate of the node it meant to reach, the
+ * acceptor only a node certificate. Both ends then open with a hello {from,
+ * to} whose names must match the certificates; the acceptor takes only a
+ * peer it was told about (SetPeers) that is meant to dial it, and answers
+ * with its own hello; only then does the connection carry requests. Every
+ * refusal is counted (stats().refused) and logged. A frame that breaks the
+ * wire rules closes that connection (and is counted and logged); the dialer
+ * then reconnects. Nothing a peer sends can throw out of here.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, connect, type Server } from 'node:net';
+import { connect, createServer, type PeerCertificate, type Server, type TLSSocket } from 'node:tls';
+import type { Credential } from '../../auth/credential.js';
+import { expectServer, TLS_SERVER_NAME } from '../../auth/grpc.js';
+import { describeIdentity, identityOfAltName } from '../../auth/identity.js';
 import { formatHostPort, parseHostPort } from '../../ferryd/address.js';
 import type { Logger } from '../../log.js';
 import { inFlightKey, PeerConnection, type InFlight } from './connection.js';
@@ -33,6 +41,8 @@ export interface PeerLinkOptions {
   name: string;
   /** host:port to listen on; port 0 picks one. */
   listen: string;
+  /** This node's credential (a node certificate for `name`). */
+  tls: Credential;
   log: Logger;
   maxPayload?: number;
   backoff?: Backoff;
@@ -85,6 +95,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private readonly backoff: Backoff;
   private readonly connOpts: { maxPayload: number; inFlightTtlMs: number };
   private readonly helloTimeoutMs: number;
+  private readonly tls: Credential;
   private badFrames = 0;
   private refused = 0;
   private closed = false;
@@ -97,7 +108,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 5000;
     this.connOpts = { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, inFlightTtlMs: opts.inFlightTtlMs ?? 10 * 60_000 };
-    this.server = createServer((socket) => this.accept(new PeerConnection(socket, this.acceptorEvents(), this.connOpts)));
+    this.tls = opts.tls;
+    const { ca, cert, key } = opts.tls;
+    this.server = createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket));
+    // A client without a certificate from the cluster CA never gets past the handshake.
+    this.server.on('tlsClientError', (err, socket) => this.refuse(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, `TLS handshake failed: ${err.message}`));
   }
 
   static async listen(opts: PeerLinkOptions): Promise<PeerLink> {
@@ -209,13 +224,31 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private dial(st: PeerState): void {
     if (this.closed || this.peers.get(st.spec.name) !== st) return;
     const { host, port } = parseHostPort(st.spec.address, `peer ${st.spec.name}`);
-    const socket = connect({ host, port });
+    const { ca, cert, key } = this.tls;
+    const checkPeer = expectServer(['node'], st.spec.name);
+    const socket = connect({
+      host,
+      port,
+      ca,
+      cert,
+      key,
+      servername: TLS_SERVER_NAME,
+      checkServerIdentity: (_host: string, peerCert: PeerCertificate) => {
+        const why = checkPeer(identityOfAltName(peerCert.subjectaltname));
+        if (!why) return undefined;
+        this.refuse(st.spec.address, why);
+        return new Error(`refused ${st.spec.address}: ${why}`);
+      },
+    });
     const conn = new PeerConnection(
       socket,
       {
         onHello: (c, hello) => {
-          if (hello.from !== st.spec.name || hello.to !== this.name)
-            throw new FrameError(`expected hello from ${st.spec.name} to ${this.name}, got from ${hello.from} to ${hello.to}`);
+          if (hello.from !== st.spec.name || hello.to !== this.name) {
+            const why = `expected hello from ${st.spec.name} (its certificate) to ${this.name}, got from ${hello.from} to ${hello.to}`;
+            this.refuse(c.remote, why, hello.from);
+            throw new FrameError(why);
+          }
           clearTimeout(timer);
           st.dialing = undefined;
           st.delayMs = this.backoff.initialMs;
@@ -233,7 +266,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     );
     st.dialing = conn;
     const timer = setTimeout(() => conn.close(`no hello from ${st.spec.name} within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
-    socket.once('connect', () => conn.sendHello({ from: this.name, to: st.spec.name }));
+    socket.once('secureConnect', () => conn.sendHello({ from: this.name, to: st.spec.name }));
   }
 
   private scheduleDial(st: PeerState, reason: string): void {
@@ -260,8 +293,15 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     };
   }
 
-  private accept(c: PeerConnection): void {
+  private accept(socket: TLSSocket): void {
+    const c = new PeerConnection(socket, this.acceptorEvents(), this.connOpts);
     if (this.closed) return c.close('ferryd shutting down');
+    const id = identityOfAltName(socket.getPeerCertificate().subjectaltname);
+    if (id?.kind !== 'node') {
+      this.refuse(c.remote, `its certificate is for ${id ? describeIdentity(id) : 'no ferry identity'}, not a node`);
+      return c.close('refused: not a node certificate');
+    }
+    c.certifiedAs = id.name;
     this.pending.add(c);
     const timer = setTimeout(() => {
       if (c.peer === undefined) c.close(`no hello within ${this.helloTimeoutMs} ms`);
@@ -272,18 +312,23 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private onAcceptedHello(c: PeerConnection, hello: HelloBody): void {
     const st = this.peers.get(hello.from);
     let why: string | undefined;
-    if (hello.to !== this.name) why = `it is for node ${hello.to}, this is ${this.name}`;
+    if (hello.from !== c.certifiedAs) why = `its hello says it is ${hello.from}, but its certificate is node ${c.certifiedAs}`;
+    else if (hello.to !== this.name) why = `it is for node ${hello.to}, this is ${this.name}`;
     else if (!st) why = `${hello.from} is not a configured peer`;
     else if (this.dials(hello.from)) why = `${this.name} dials ${hello.from}, not the other way`;
     if (why || !st) {
-      this.refused++;
-      this.log.warn('peer link: refused a connection', { remote: c.remote, from: hello.from, reason: why });
+      this.refuse(c.remote, why ?? 'unknown peer', hello.from);
       c.close(`refused: ${why}`);
       return;
     }
     this.pending.delete(c);
     c.sendHello({ from: this.name, to: hello.from });
     this.established(st, c);
+  }
+
+  private refuse(remote: string, reason: string, from?: string): void {
+    this.refused++;
+    this.log.warn('peer link: refused a connection', { remote, from, reason });
   }
 
   private established(st: PeerState, c: PeerConnection): void {
