@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { startFerryd, type Ferryd } from '../ferryd/server.js';
 import type { Logger } from '../log.js';
+import type { SandboxRequest } from '../node/sandbox/sandbox.js';
 import { startAdminServer } from './admin/server.js';
 import { ChainManager } from './chains/manager.js';
 import { EventBus } from './events.js';
@@ -29,6 +30,7 @@ export interface ControlPlaneOptions {
     peerAddress?: string;
     pinDir?: string;
     mode?: 'auto' | 'ebpf' | 'fallback';
+    sandbox?: SandboxRequest;
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];

@@ -5,6 +5,7 @@
  *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
+ *     [--sandbox auto|on|off]
  *     [--node H:P ...] [--no-local-node]
  */
 import { hostname } from 'node:os';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       'node-name': { type: 'string', default: hostname().split('.')[0] || 'local' },
       'pin-dir': { type: 'string' },
       mode: { type: 'string', default: 'auto' },
+      sandbox: { type: 'string' },
       node: { type: 'string', multiple: true, default: [] },
       'no-local-node': { type: 'boolean', default: false },
     },
@@ -37,6 +39,9 @@ async function main(): Promise<void> {
   });
   const mode = values.mode;
   if (mode !== 'auto' && mode !== 'ebpf' && mode !== 'fallback') throw new Error(`--mode: "${mode}" is not one of auto, ebpf, fallback`);
+  const sandbox = values.sandbox;
+  if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'on' && sandbox !== 'off')
+    throw new Error(`--sandbox: "${sandbox}" is not one of auto, on, off`);
   const log = createLogger({ service: 'ferry' });
   const home = ferryHome();
   const cp = await startControlPlane({
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
     adminAddress: values.admin,
     localNode: values['no-local-node']
       ? undefined
-      : { name: values['node-name'], grpcAddress: values.ferryd, gatewayAddress: values.gateway, peerAddress: values.peer, pinDir: values['pin-dir'], mode },
+      : { name: values['node-name'], grpcAddress: values.ferryd, gatewayAddress: values.gateway, peerAddress: values.peer, pinDir: values['pin-dir'], mode, sandbox },
     nodes: values.node,
     log,
   });

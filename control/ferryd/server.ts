@@ -6,7 +6,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../log.js';
-import { NodeDataPlane } from '../node/dataplane.js';
+import { NodeDataPlane, type DataPlaneOptions } from '../node/dataplane.js';
 import { RemoteHops } from '../node/peer/hops.js';
 import { PeerLink } from '../node/peer/link.js';
 import type { ModeRequest } from '../node/router/select.js';
@@ -31,6 +31,8 @@ export interface FerrydOptions {
   /** bpffs directory for the pinned program and maps. */
   pinDir?: string;
   mode?: ModeRequest;
+  /** How instances are confined (default auto: sandboxed where ferryd can). */
+  sandbox?: DataPlaneOptions['sandbox'];
   log?: Logger;
   /** Restart backoff of crashed instances. */
   backoff?: BackoffPolicy;
@@ -60,7 +62,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   const name = opts.name ?? hostname();
   const log = opts.log ?? createLogger({ component: 'ferryd', node: name });
   const grpcAt = parseHostPort(opts.grpcAddress, 'gRPC address');
-  const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log });
+  const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log, node: name, sandbox: opts.sandbox });
   let peers: { link: PeerLink; hops: RemoteHops } | undefined;
   try {
     if (opts.peerAddress) {
@@ -98,6 +100,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
       detail: dataPlane.router.description,
       gatewayAddress: gateway?.address ?? '',
       peerAddress: peers?.link.address ?? '',
+      sandbox: dataPlane.sandbox.status,
     });
     const fixedInfo = info;
     server.addService(nodeDaemonService, nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams }));
@@ -107,7 +110,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     );
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'SERVING');
     const grpcAddress = formatHostPort({ host: grpcAt.host, port });
-    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, peer: info.peerAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail });
+    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, peer: info.peerAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail, sandbox: info.sandbox });
     let closing: Promise<void> | undefined;
     return {
       grpcAddress,

@@ -178,7 +178,7 @@ export class Supervisor {
     const crashed = !rec.stopping && (exit.code !== 0 || exit.signal !== null);
     if (crashed) {
       rec.state = 'CRASHED';
-      rec.lastError = describeCrash(exit, rec.spawnError ?? running.stderr());
+      rec.lastError = describeCrash(exit, rec.spawnError ?? running.stderr(), rec.spec.resources?.memoryMb);
     } else if (rec.state !== 'CRASHED') {
       rec.state = 'EXITED';
     }
@@ -236,9 +236,14 @@ function view(rec: Supervised): InstanceStatus {
   };
 }
 
-/** "killed by SIGKILL" / "exited with code 3", then the tail of stderr. */
-function describeCrash(exit: InstanceExit, stderr: string): string {
-  const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+/** "killed: out of memory (limit 128 MiB)" / "killed by SIGKILL" /
+ * "exited with code 3", then the tail of stderr. */
+export function describeCrash(exit: InstanceExit, stderr: string, memoryMb?: number): string {
+  const how = exit.oomKilled
+    ? `killed: out of memory${memoryMb ? ` (limit ${memoryMb} MiB)` : ''}`
+    : exit.signal
+      ? `killed by ${exit.signal}`
+      : `exited with code ${exit.code}`;
   const tail = stderr.trim().slice(-LAST_ERROR_CHARS);
   return tail ? `${how}: ${tail}` : how;
 }

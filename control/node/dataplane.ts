@@ -18,9 +18,11 @@ import {
   type SizeClass,
 } from '../dataplane/native.js';
 import { createLogger, type Logger } from '../log.js';
-import { nextSpec, runtimeCommand, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
+import { nextSpec, runtimeCommand, runtimeFiles, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
 import type { Router } from './router/router.js';
 import { selectRouter, type ModeRequest } from './router/select.js';
+import { DEFAULT_TENANT, type FileNeed, type Sandbox, type SandboxRequest } from './sandbox/sandbox.js';
+import { selectSandbox, type SandboxSelection } from './sandbox/select.js';
 
 /** 2 KiB to 4 MiB; about 46 MiB of address space, touched only when used. */
 export const DEFAULT_SIZE_CLASSES: SizeClass[] = [
@@ -42,6 +44,20 @@ export interface InstanceSpec {
   command?: string[];
   role?: 'instance' | 'gateway';
   env?: Record<string, string>;
+  /** Whose instance it is: the sandbox runs each tenant as its own user.
+   * Default "default". */
+  tenant?: string;
+  /** Limits its cgroup enforces; absent or 0: no cpu quota, no memory
+   * limit, the sandbox's default pids limit. */
+  resources?: Partial<InstanceResources>;
+}
+
+export interface InstanceResources {
+  /** 500: 50 ms of CPU per 100 ms. */
+  cpuMilli: number;
+  memoryMb: number;
+  /** Most processes and threads at once. */
+  pids: number;
 }
 
 export interface InstanceExit {
@@ -52,6 +68,8 @@ export interface InstanceExit {
   /** Request tags (low 32 bits of request ids) those buffers carried: the
    * requests the exit interrupted. */
   interrupted: number[];
+  /** The kernel killed it for going over its memory limit. */
+  oomKilled: boolean;
 }
 
 export interface RunningInstance {
@@ -62,6 +80,8 @@ export interface RunningInstance {
   /** Resolves with the exit code (or signal) once the instance is reaped. */
   exited: Promise<InstanceExit>;
   stderr: () => string;
+  /** The user it runs as; undefined: ferryd's own (sandbox off). */
+  uid?: number;
 }
 
 export interface DataPlaneOptions {
@@ -69,21 +89,40 @@ export interface DataPlaneOptions {
   pinDir?: string;
   forceReload?: boolean;
   log?: Logger;
+  /** This node's name (names its cgroup tree). */
+  node?: string;
+  /** How instances are confined: a mode ("auto" by default, or
+   * $FERRY_SANDBOX), its settings, or a sandbox made elsewhere. */
+  sandbox?: SandboxRequest | Omit<SandboxSelection, 'node' | 'log'> | Sandbox;
 }
 
 export class NodeDataPlane extends EventEmitter {
   readonly router: Router;
+  readonly sandbox: Sandbox;
   readonly log: Logger;
   private readonly pools = new Map<number, NativePool>();
   private readonly instances = new Map<number, RunningInstance>();
   private readonly gateways = new Map<number, { instance: NativeInstance; peer: NativeEndpoint }>();
   /** ferryd's own endpoints (openEndpoint), by instance id. */
   private readonly endpoints = new Map<number, { chainId: number; endpoint: NativeEndpoint; peer: NativeEndpoint }>();
+  /** Sandbox clean-ups (cgroup removal) of exited instances still running. */
+  private readonly releases = new Set<Promise<void>>();
+  private launches = 0;
 
   constructor(opts: DataPlaneOptions = {}) {
     super();
     this.log = opts.log ?? createLogger({ component: 'ferryd' });
     this.router = selectRouter({ mode: opts.mode, pinDir: opts.pinDir, forceReload: opts.forceReload, log: this.log });
+    const sb = opts.sandbox;
+    try {
+      this.sandbox =
+        sb !== undefined && typeof sb === 'object' && 'prepare' in sb
+          ? sb
+          : selectSandbox({ ...(typeof sb === 'object' ? sb : { mode: sb }), node: opts.node ?? 'node', log: this.log });
+    } catch (err) {
+      this.router.close();
+      throw err;
+    }
   }
 
   get mode() {
@@ -127,14 +166,46 @@ export class NodeDataPlane extends EventEmitter {
     return true;
   }
 
-  /** Start an instance process and register its endpoint. */
+  /** Why the sandboxed instance could not reach its runtime or handler;
+   * undefined when it can. */
+  unreachable(spec: InstanceSpec): string | undefined {
+    return this.sandbox.unreachable(spec.tenant || DEFAULT_TENANT, this.filesOf(spec));
+  }
+
+  private filesOf(spec: InstanceSpec): FileNeed[] {
+    if (!spec.command) return runtimeFiles(spec.runtime ?? 'node', spec.handler ?? '');
+    const exe = spec.command[0];
+    return exe?.startsWith('/') ? [{ path: exe, need: 'exec' }] : [];
+  }
+
+  /** Start an instance process, confined by the sandbox, and register its
+   * endpoint. */
   spawn(spec: InstanceSpec): RunningInstance {
     if (this.instances.has(spec.instanceId) || this.gateways.has(spec.instanceId) || this.endpoints.has(spec.instanceId))
       throw new Error(`instance id ${spec.instanceId} is in use`);
     const pool = this.pool(spec.chainId);
     const command = spec.command ?? runtimeCommand(spec.runtime ?? 'node', spec.handler ?? '');
-    const { instanceFd, peer } = this.register({ instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' });
-    const child = spawnInstanceProcess({ ...spec, command, endpointFd: instanceFd, poolFd: pool.fd });
+    const tenant = spec.tenant || DEFAULT_TENANT;
+    const unreachable = this.unreachable(spec);
+    if (unreachable) throw new Error(unreachable);
+    const r = spec.resources ?? {};
+    const limits = { cpuMilli: r.cpuMilli ?? 0, memoryMb: r.memoryMb ?? 0, pids: r.pids || this.sandbox.defaultPids };
+    const launch = this.sandbox.prepare({ name: `${spec.instanceId}.${++this.launches}`, tenant, limits });
+    let registered: { instanceFd: number; peer: NativeEndpoint } | undefined;
+    let child: ChildProcess;
+    try {
+      registered = this.register({ instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' });
+      child = spawnInstanceProcess({ ...spec, command, endpointFd: registered.instanceFd, poolFd: pool.fd, prefix: launch.prefix });
+    } catch (err) {
+      if (registered) {
+        this.router.removeEndpoint(spec.instanceId);
+        native.closeFd(registered.instanceFd);
+        registered.peer.close();
+      }
+      this.release(launch.release());
+      throw err;
+    }
+    const { instanceFd, peer } = registered;
     // The child has its own copy; ours would keep a dead instance's socket
     // alive in the sockhash and hide its death from the router.
     native.closeFd(instanceFd);
@@ -156,18 +227,29 @@ export class NodeDataPlane extends EventEmitter {
         peer.close();
         this.instances.delete(spec.instanceId);
         const { count: reclaimed, tags: interrupted } = pool.reclaimTagged(spec.instanceId);
-        const fields = { code, signal, reclaimedBuffers: reclaimed, interrupted: interrupted.length, stderr: errText.trim() || undefined };
+        // Before its cgroup goes, which takes the OOM count with it.
+        const oomKilled = launch.oomKilled();
+        this.release(launch.release());
+        const fields = { code, signal, oomKilled: oomKilled || undefined, memoryLimitMb: oomKilled ? limits.memoryMb : undefined, reclaimedBuffers: reclaimed, interrupted: interrupted.length, stderr: errText.trim() || undefined };
         if (code === 0 || signal === 'SIGTERM') log.info('instance exited', fields);
         else log.warn('instance died', fields);
-        const exit: InstanceExit = { code, signal, reclaimed, interrupted };
+        const exit: InstanceExit = { code, signal, reclaimed, interrupted, oomKilled };
         this.emit('instance-exit', spec.instanceId, exit);
         resolve(exit);
       });
     });
-    const running: RunningInstance = { spec, pid: child.pid ?? -1, child, peer, exited, stderr: () => errText };
+    const running: RunningInstance = { spec, pid: child.pid ?? -1, child, peer, exited, stderr: () => errText, uid: launch.uid };
     this.instances.set(spec.instanceId, running);
-    log.info('instance started', { pid: running.pid, runtime: spec.runtime ?? 'command' });
+    log.info('instance started', { pid: running.pid, runtime: spec.runtime ?? 'command', tenant, uid: launch.uid, limits });
     return running;
+  }
+
+  /** Keep a clean-up running in the background until close() waits for it. */
+  private release(p: Promise<void>): void {
+    const tracked = p
+      .catch((err: Error) => this.log.warn('sandbox clean-up failed', { error: err.message }))
+      .finally(() => this.releases.delete(tracked));
+    this.releases.add(tracked);
   }
 
   /** An endpoint in this process that injects requests and receives replies. */
@@ -270,5 +352,7 @@ export class NodeDataPlane extends EventEmitter {
     this.router.close();
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
+    await Promise.all(this.releases);
+    await this.sandbox.close();
   }
 }
