@@ -13,7 +13,7 @@ import type { DataPlaneMode } from '../../node/router/router.js';
 import { repoRoot } from '../../paths.js';
 import { connectFerryd, type FerrydClient } from '../client.js';
 import type { DeepPartial, ProgramChainRequest, StartInstanceRequest } from '../proto.js';
-import { startFerryd, type Ferryd } from '../server.js';
+import { startFerryd, type Ferryd, type FerrydOptions } from '../server.js';
 
 export const STAGE_REPLY = 0xffff;
 export const WORKER = join(repoRoot, 'control/ferryd/testdata/worker.ts');
@@ -32,7 +32,7 @@ export interface TestFerryd {
   cleanup(): Promise<void>;
 }
 
-export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node'): Promise<TestFerryd> {
+export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node', extra: Partial<FerrydOptions> = {}): Promise<TestFerryd> {
   const pinDir = testPinDir();
   const logs: string[] = [];
   const log = createLogger({ test: true }, 'debug', (l) => logs.push(l));
@@ -45,6 +45,7 @@ export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node'): 
     log,
     backoff: { initialMs: 50, maxMs: 500, resetAfterMs: 30_000 },
     stopGraceMs: 1000,
+    ...extra,
   });
   const client = connectFerryd(ferryd.grpcAddress);
   return {

@@ -5,7 +5,7 @@
  * a list of directories.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from '../../../log.js';
 
 export interface Mount {
@@ -136,11 +136,11 @@ export async function emptyAndRemove(dirs: string[], opts: EmptyOptions = {}): P
 
 /** Remove what dead ferryd processes left under each <root>/ferry (its
  * instances killed): runs in the background while ferryd starts. */
-export async function cleanStale(ferryRoots: string[], opts: EmptyOptions): Promise<string[]> {
+export async function cleanStale(ferryRoots: string[], own: string, opts: EmptyOptions): Promise<string[]> {
   const cleaned: string[] = [];
   for (const root of ferryRoots) {
     for (const dir of subdirs(root)) {
-      if (!isStaleFerrydDir(dir)) continue;
+      if (basename(dir) === own || !isStaleFerrydDir(dir)) continue;
       if (await emptyAndRemove([...subdirs(dir), dir], opts)) cleaned.push(dir);
     }
   }

@@ -46,7 +46,7 @@ export class V1Cgroups implements Cgroups {
   static open(opts: V1Options): V1Cgroups {
     const cg = new V1Cgroups(opts);
     for (const c of V1_CONTROLLERS) makeDir(cg.dirs[c]);
-    cg.cleaning = cleanStale(Object.values(opts.ferryRoots), { log: opts.log });
+    cg.cleaning = cleanStale(Object.values(opts.ferryRoots), opts.dirName, { log: opts.log });
     return cg;
   }
 

@@ -81,7 +81,7 @@ export class V2Cgroups implements Cgroups {
     cg.delegate(root);
     makeDir(cg.dir);
     cg.delegate(cg.dir);
-    cg.cleaning = cleanStale([root], { log: opts.log, rmdir: cg.rmdir, killAll });
+    cg.cleaning = cleanStale([root], opts.dirName, { log: opts.log, rmdir: cg.rmdir, killAll });
     return cg;
   }
 
@@ -141,7 +141,7 @@ export class V2Cgroups implements Cgroups {
 }
 
 /** cgroup.kill where the kernel has it (5.14+). */
-function killAll(dir: string): boolean {
+export function killAll(dir: string): boolean {
   if (!existsSync(join(dir, 'cgroup.kill'))) return false;
   try {
     writeKnob(dir, 'cgroup.kill', 1);
