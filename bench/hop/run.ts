@@ -79,8 +79,8 @@ async function main(o: Options): Promise<void> {
 
   try {
     if (needDataPlane) {
-      dp = new NodeDataPlane({ mode: o.mode, pinDir, log: createLogger({ component: 'hop-bench' }, o.verbose ? 'info' : 'warn') });
-      progress(`data plane mode: ${dp.mode} (${dp.router.description})`);
+      dp = new NodeDataPlane({ mode: o.mode, pinDir, sandbox: o.sandbox, node: 'hop-bench', log: createLogger({ component: 'hop-bench' }, o.verbose ? 'info' : 'warn') });
+      progress(`data plane mode: ${dp.mode} (${dp.router.description}); sandbox: ${dp.sandbox.status}`);
       bench = new FerryBench(dp, o.echoHandlers);
     }
     const results: HopResult[] = [];
@@ -115,6 +115,7 @@ async function main(o: Options): Promise<void> {
     const r = ratios(results);
     const rep: HopReport = {
       mode: dp?.mode ?? 'none',
+      sandbox: dp?.sandbox.status ?? 'none',
       hop: HOP_DEFINITION,
       machine: machineInfo(o.pin),
       startedAt: started.toISOString(),

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../log.js';
@@ -58,12 +58,15 @@ describe.runIf(hasV1)('cgroup v1 (real cgroupfs)', () => {
     for (const c of V1_CONTROLLERS) expect(existsSync(join(roots()[c], 'limits@1-1'))).toBe(false);
   });
 
-  it('leaves cpu and memory unlimited when none are declared', async () => {
+  it('leaves cpu and memory unlimited when none are declared: no cpu cgroup at all, so scheduling is as without a sandbox', async () => {
     const cg = V1Cgroups.open({ ferryRoots: roots(), dirName: 'open@1-1', log });
-    cg.create('1.1', { cpuMilli: 0, memoryMb: 0, pids: 64 });
-    expect(readFileSync(join(roots().cpu, 'open@1-1/1.1/cpu.cfs_quota_us'), 'utf8').trim()).toBe('-1');
+    const inst = cg.create('1.1', { cpuMilli: 0, memoryMb: 0, pids: 64 });
+    expect(existsSync(join(roots().cpu, 'open@1-1/1.1'))).toBe(false);
+    expect(inst.procsFiles).toEqual([join(roots().memory, 'open@1-1/1.1/cgroup.procs'), join(roots().pids, 'open@1-1/1.1/cgroup.procs')]);
     expect(Number(readFileSync(join(roots().memory, 'open@1-1/1.1/memory.limit_in_bytes'), 'utf8'))).toBeGreaterThan(2 ** 60);
-    await emptyAndRemove(V1_CONTROLLERS.map((c) => join(roots()[c], 'open@1-1/1.1')));
+    // The tree weighs as all CPUs against the host's other tasks, not as one.
+    expect(readFileSync(join(roots().cpu, 'open@1-1/cpu.shares'), 'utf8').trim()).toBe(String(1024 * availableParallelism()));
+    await inst.remove();
     await cg.close();
   });
 
@@ -100,7 +103,7 @@ describe.runIf(hasV1)('cgroup v1 (real cgroupfs)', () => {
     const cg = V1Cgroups.open({ ferryRoots: roots(), dirName: 'oom@1-1', log });
     const inst = cg.create('4.1', { cpuMilli: 0, memoryMb: 16, pids: 8 });
     // Allocate and touch 64 MiB in a 16 MiB cgroup, from inside it.
-    const hog = spawn('sh', ['-c', `echo $$ > ${inst.procsFiles[1]!}; exec ${process.execPath} -e "const a=[]; for(;;) a.push(Buffer.alloc(1<<20, 1))"`], { stdio: 'ignore' });
+    const hog = spawn('sh', ['-c', `echo $$ > ${inst.procsFiles.find((f) => f.includes('/memory/'))!}; exec ${process.execPath} -e "const a=[]; for(;;) a.push(Buffer.alloc(1<<20, 1))"`], { stdio: 'ignore' });
     children.push(hog);
     const signal = await new Promise<NodeJS.Signals | null>((r) => hog.on('exit', (_c, s) => r(s)));
     expect(signal).toBe('SIGKILL');

@@ -11,6 +11,7 @@
  *   pids:   pids.max
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../../log.js';
 import { CPU_PERIOD_US, cpuQuotaUs, MiB, type Cgroups, type InstanceCgroup, type Limits } from '../cgroups.js';
@@ -26,6 +27,9 @@ export interface V1Options {
   dirName: string;
   log: Logger;
 }
+
+/** cpu.shares of ferryd's tree: 1024 per CPU. */
+export const treeShares = () => 1024 * availableParallelism();
 
 export class V1Cgroups implements Cgroups {
   readonly kind = 'cgroup-v1';
@@ -46,13 +50,19 @@ export class V1Cgroups implements Cgroups {
   static open(opts: V1Options): V1Cgroups {
     const cg = new V1Cgroups(opts);
     for (const c of V1_CONTROLLERS) makeDir(cg.dirs[c]);
+    // A cgroup weighs as one task against its siblings: left at the default
+    // 1024 shares, all instances together would get one task's share of a
+    // busy host. Weigh the tree as all CPUs, as kubelet does for its pods.
+    for (const d of [opts.ferryRoots.cpu, cg.dirs.cpu]) writeKnob(d, 'cpu.shares', treeShares());
     cg.cleaning = cleanStale(Object.values(opts.ferryRoots), opts.dirName, { log: opts.log });
     return cg;
   }
 
   create(name: string, limits: Limits): InstanceCgroup {
     const dir = (c: V1Controller) => join(this.dirs[c], name);
-    const all = V1_CONTROLLERS.map(dir);
+    // Without a quota the cpu controller has nothing to enforce: the
+    // instance stays in ferryd's cpu cgroup and is scheduled as before.
+    const all = V1_CONTROLLERS.filter((c) => c !== 'cpu' || limits.cpuMilli > 0).map(dir);
     try {
       for (const d of all) makeDir(d);
       if (limits.cpuMilli > 0) {

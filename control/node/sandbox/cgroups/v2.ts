@@ -19,6 +19,7 @@
  * for delegated services.
  */
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../../log.js';
 import { CPU_PERIOD_US, cpuQuotaUs, MiB, type Cgroups, type InstanceCgroup, type Limits } from '../cgroups.js';
@@ -81,6 +82,8 @@ export class V2Cgroups implements Cgroups {
     cg.delegate(root);
     makeDir(cg.dir);
     cg.delegate(cg.dir);
+    // Weigh the tree as all CPUs against its siblings (see v1.ts).
+    for (const d of [root, cg.dir]) writeKnob(d, 'cpu.weight', cpuWeight(1000 * availableParallelism()));
     cg.cleaning = cleanStale([root], opts.dirName, { log: opts.log, rmdir: cg.rmdir, killAll });
     return cg;
   }
