@@ -3,7 +3,7 @@
  * (uid, cgroups, private mounts) and not, alternated in one run so both
  * see the same machine. See bench/README.md ("Sandbox overhead").
  *
- *   node dist/bench/sandbox/overhead.js [--rounds N] [--seconds S] [--connections C]
+ *   node dist/bench/sandbox/overhead.js [--rounds N] [--seconds S] [--connections C] [--skip-hop] [--no-memory-limit]
  *
  * 1. hop: `bench:hop --transports ferry` (native and node echo, 64 B..1 MiB)
  *    with --sandbox on and off, alternately, N rounds each; p50 per case.
@@ -31,6 +31,9 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '8' },
     'skip-hop': { type: 'boolean', default: false },
+    // Also drop the memory limit in the sandbox-on rounds (isolates what
+    // the limit itself costs, e.g. V8 sizing its heap to it).
+    'no-memory-limit': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -135,7 +138,7 @@ async function chainRound(sandbox: 'on' | 'off', quotas: boolean) {
     await c.createPool({ chainId: 1, chainName: ir!.name, tenant: ir!.tenant });
     const placement = new Map<number, { instance: number; node: string; weight: number }[]>();
     for (const s of ir!.stages) {
-      const resources = quotas ? s.resources : { ...s.resources, cpuMilli: 0 };
+      const resources = quotas ? s.resources : { ...s.resources, cpuMilli: 0, memoryMb: values['no-memory-limit'] ? 0 : s.resources.memoryMb };
       await c.startInstance({ chainId: 1, instanceId: 10 + s.id, stage: s.id, stageName: s.name, runtime: s.runtime, handler: s.handler, next: s.next, tenant: ir!.tenant, resources });
       placement.set(s.id, [{ instance: 10 + s.id, node: 'bench', weight: 1 }]);
     }
