@@ -94,7 +94,13 @@ export interface DataPlaneOptions {
   /** How instances are confined: a mode ("auto" by default, or
    * $FERRY_SANDBOX), its settings, or a sandbox made elsewhere. */
   sandbox?: SandboxRequest | Omit<SandboxSelection, 'node' | 'log'> | Sandbox;
+  /** How long a new instance runs before its CPU quota applies (0: at
+   * once). A Node runtime needs about half a CPU-second to start: under a
+   * 50m quota that alone would take 10 s. */
+  cpuStartupBoostMs?: number;
 }
+
+export const DEFAULT_CPU_STARTUP_BOOST_MS = 10_000;
 
 export class NodeDataPlane extends EventEmitter {
   readonly router: Router;
@@ -108,11 +114,13 @@ export class NodeDataPlane extends EventEmitter {
   /** Sandbox clean-ups (cgroup removal) of exited instances still running. */
   private readonly releases = new Set<Promise<void>>();
   private launches = 0;
+  private readonly cpuStartupBoostMs: number;
 
   constructor(opts: DataPlaneOptions = {}) {
     super();
     this.log = opts.log ?? createLogger({ component: 'ferryd' });
     this.router = selectRouter({ mode: opts.mode, pinDir: opts.pinDir, forceReload: opts.forceReload, log: this.log });
+    this.cpuStartupBoostMs = opts.cpuStartupBoostMs ?? DEFAULT_CPU_STARTUP_BOOST_MS;
     const sb = opts.sandbox;
     try {
       this.sandbox =
@@ -189,7 +197,7 @@ export class NodeDataPlane extends EventEmitter {
     const unreachable = this.unreachable(spec);
     if (unreachable) throw new Error(unreachable);
     const r = spec.resources ?? {};
-    const limits = { cpuMilli: r.cpuMilli ?? 0, memoryMb: r.memoryMb ?? 0, pids: r.pids || this.sandbox.defaultPids };
+    const limits = { cpuMilli: r.cpuMilli ?? 0, memoryMb: r.memoryMb ?? 0, pids: r.pids || this.sandbox.defaultPids, deferCpuQuota: this.cpuStartupBoostMs > 0 };
     const launch = this.sandbox.prepare({ name: `${spec.instanceId}.${++this.launches}`, tenant, limits });
     let registered: { instanceFd: number; peer: NativeEndpoint } | undefined;
     let child: ChildProcess;
@@ -209,6 +217,7 @@ export class NodeDataPlane extends EventEmitter {
     // The child has its own copy; ours would keep a dead instance's socket
     // alive in the sockhash and hide its death from the router.
     native.closeFd(instanceFd);
+    const boost = limits.deferCpuQuota ? setTimeout(() => launch.startupOver(), this.cpuStartupBoostMs).unref() : undefined;
 
     let errText = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -218,6 +227,7 @@ export class NodeDataPlane extends EventEmitter {
     const log = this.log.child({ instance: spec.instanceId, stage: spec.stageName, chain: spec.chainId });
     const exited = new Promise<InstanceExit>((resolve) => {
       child.on('exit', (code, signal) => {
+        clearTimeout(boost);
         // Whatever the router says, the buffers must still be reclaimed.
         try {
           this.router.removeEndpoint(spec.instanceId);

@@ -70,6 +70,17 @@ describe.runIf(hasV1)('cgroup v1 (real cgroupfs)', () => {
     await cg.close();
   });
 
+  it('defers the CPU quota of a starting instance until told (its start-up runs unthrottled)', async () => {
+    const cg = V1Cgroups.open({ ferryRoots: roots(), dirName: 'boost@1-1', log });
+    const inst = cg.create('5.1', { cpuMilli: 50, memoryMb: 0, pids: 8, deferCpuQuota: true });
+    const quota = () => readFileSync(join(roots().cpu, 'boost@1-1/5.1/cpu.cfs_quota_us'), 'utf8').trim();
+    expect(quota()).toBe('-1');
+    inst.applyCpuQuota();
+    expect(quota()).toBe('5000');
+    await inst.remove();
+    await cg.close();
+  });
+
   it("kills what an instance left running in its cgroup (forked children) when it is removed", async () => {
     const cg = V1Cgroups.open({ ferryRoots: roots(), dirName: 'kill@1-1', log });
     const inst = cg.create('2.1', { cpuMilli: 0, memoryMb: 0, pids: 8 });

@@ -22,6 +22,8 @@ export interface Limits {
   memoryMb: number;
   /** Most tasks (processes and threads) at once. */
   pids: number;
+  /** Create without the CPU quota; applyCpuQuota() sets it later. */
+  deferCpuQuota?: boolean;
 }
 
 export interface InstanceCgroup {
@@ -31,6 +33,8 @@ export interface InstanceCgroup {
   readonly procsFiles: string[];
   /** The kernel's OOM killer killed a process in it. Read before remove(). */
   oomKilled(): boolean;
+  /** Set the CPU quota deferred at create(); nothing when there is none. */
+  applyCpuQuota(): void;
   /** Kill whatever still runs in it (an instance's forked children) and
    * remove it. Never rejects: a failure is logged by the implementation. */
   remove(): Promise<void>;

@@ -66,6 +66,14 @@ export class ConfinedSandbox implements Sandbox {
       uid: ids.uid,
       prefix: (passFds) => [this.opts.launcher, ...fixed, ...passFds.flatMap((fd) => ['--keep-fd', String(fd)]), '--'],
       oomKilled: () => cgroup.oomKilled(),
+      startupOver: () => {
+        try {
+          cgroup.applyCpuQuota();
+        } catch (err) {
+          // The instance may have exited (its cgroup gone) meanwhile.
+          this.opts.log.debug('cpu quota not applied', { cgroup: cgroup.path, error: (err as Error).message });
+        }
+      },
       release: () => cgroup.remove(),
     };
   }

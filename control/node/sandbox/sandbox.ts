@@ -27,6 +27,8 @@ export interface PreparedLaunch {
   /** The kernel killed it (or a child) for memory. Read at exit, before
    * release(). */
   oomKilled(): boolean;
+  /** Its start-up is over: from now on the CPU quota applies. */
+  startupOver(): void;
   /** Undo what prepare() set up (its cgroup): after the instance exited. */
   release(): Promise<void>;
 }

@@ -17,7 +17,7 @@ export class Unconfined implements Sandbox {
   }
 
   prepare(): PreparedLaunch {
-    return { prefix: () => [], oomKilled: () => false, release: async () => undefined };
+    return { prefix: () => [], oomKilled: () => false, startupOver: () => undefined, release: async () => undefined };
   }
 
   async close(): Promise<void> {}

@@ -8,7 +8,7 @@ export class NoCgroups implements Cgroups {
   constructor(readonly reason: string) {}
 
   create(_name: string, _limits: Limits): InstanceCgroup {
-    return { path: '', procsFiles: [], oomKilled: () => false, remove: async () => undefined };
+    return { path: '', procsFiles: [], oomKilled: () => false, applyCpuQuota: () => undefined, remove: async () => undefined };
   }
 
   async close(): Promise<void> {}

@@ -67,7 +67,7 @@ export class V1Cgroups implements Cgroups {
       for (const d of all) makeDir(d);
       if (limits.cpuMilli > 0) {
         writeKnob(dir('cpu'), 'cpu.cfs_period_us', CPU_PERIOD_US);
-        writeKnob(dir('cpu'), 'cpu.cfs_quota_us', cpuQuotaUs(limits.cpuMilli));
+        if (!limits.deferCpuQuota) writeKnob(dir('cpu'), 'cpu.cfs_quota_us', cpuQuotaUs(limits.cpuMilli));
         writeKnob(dir('cpu'), 'cpu.shares', Math.max(2, Math.round((1024 * limits.cpuMilli) / 1000)));
       }
       if (limits.memoryMb > 0) {
@@ -85,6 +85,9 @@ export class V1Cgroups implements Cgroups {
       path: dir('memory'),
       procsFiles: all.map((d) => join(d, 'cgroup.procs')),
       oomKilled: () => (readKeyed(join(dir('memory'), 'memory.oom_control'), 'oom_kill') ?? 0) > 0,
+      applyCpuQuota: () => {
+        if (limits.cpuMilli > 0) writeKnob(dir('cpu'), 'cpu.cfs_quota_us', cpuQuotaUs(limits.cpuMilli));
+      },
       remove: async () => {
         await emptyAndRemove(all, { log: this.opts.log });
       },

@@ -110,7 +110,7 @@ export class V2Cgroups implements Cgroups {
     try {
       makeDir(dir);
       if (limits.cpuMilli > 0) {
-        writeKnob(dir, 'cpu.max', `${cpuQuotaUs(limits.cpuMilli)} ${CPU_PERIOD_US}`);
+        if (!limits.deferCpuQuota) writeKnob(dir, 'cpu.max', `${cpuQuotaUs(limits.cpuMilli)} ${CPU_PERIOD_US}`);
         writeKnob(dir, 'cpu.weight', cpuWeight(limits.cpuMilli));
       }
       if (limits.memoryMb > 0) {
@@ -127,6 +127,9 @@ export class V2Cgroups implements Cgroups {
       path: dir,
       procsFiles: [join(dir, 'cgroup.procs')],
       oomKilled: () => (readKeyed(join(dir, 'memory.events'), 'oom_kill') ?? 0) > 0,
+      applyCpuQuota: () => {
+        if (limits.cpuMilli > 0) writeKnob(dir, 'cpu.max', `${cpuQuotaUs(limits.cpuMilli)} ${CPU_PERIOD_US}`);
+      },
       remove: async () => {
         await this.removeDirs([dir]);
       },
