@@ -21,6 +21,7 @@ export const paths = {
   addon: join(repoRoot, 'dataplane-native/build/Release/ferry_native.node'),
   bpfObject: join(repoRoot, 'bpf/build/sk_msg_router.bpf.o'),
   nativeRunner: join(repoRoot, 'dataplane-native/out/ferry-runner'),
+  sandboxLauncher: join(repoRoot, 'dataplane-native/out/ferry-sandbox'),
   nodeRunner: join(repoRoot, 'control/runtime/node-runner.ts'),
   tsxLoader: join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
 };

@@ -42,7 +42,7 @@ fi
 
 step "building BPF object (clang -target bpf)"
 make -s -C bpf
-step "building native library, runner and C tests"
+step "building native library, runner, sandbox launcher and C tests"
 make -s -C dataplane-native
 step "building native functions"
 make -s -C chains

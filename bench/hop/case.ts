@@ -1,5 +1,5 @@
 /** What every transport's case runner is given. */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HopCase, Pinning } from './options.js';
 
@@ -19,6 +19,8 @@ export function caseSetup(root: string, cases: HopCase[], budgetMs: number, pin:
     caseDir(name) {
       const dir = join(root, name);
       mkdirSync(dir, { recursive: true });
+      // A ferry pinger runs sandboxed, as another user than this process.
+      chmodSync(dir, 0o1777);
       return dir;
     },
   };

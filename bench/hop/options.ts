@@ -1,5 +1,6 @@
 /** Command-line flags of the hop benchmark and the per-case plan they imply. */
 import type { ModeRequest } from '../../control/node/router/select.js';
+import type { SandboxRequest } from '../../control/node/sandbox/sandbox.js';
 
 export const TRANSPORTS = ['ferry', 'tcp-loopback', 'http'] as const;
 export const RUNTIMES = ['native', 'node'] as const;
@@ -23,6 +24,8 @@ export interface Options {
   json: boolean;
   quick: boolean;
   mode: ModeRequest;
+  /** How the data plane confines the echo and pinger instances. */
+  sandbox: SandboxRequest;
   pin: Pinning;
   payloads: number[];
   transports: Transport[];
@@ -56,6 +59,7 @@ export const USAGE = `usage: npm run bench:hop -- [flags]
   --json                 print only the JSON result on stdout (progress on stderr)
   --quick                short cases (CI smoke): 250 ms per case instead of 2 s
   --mode auto|ebpf|fallback   data-plane routing (default auto)
+  --sandbox auto|on|off  confine the ferry instances as ferryd does (default auto)
   --pin same|split|none  CPU placement of each pinger/echo pair (default same)
   --payloads 64,4k,64k,1m     payload sizes (default all four)
   --transports ferry,tcp-loopback,http
@@ -95,6 +99,7 @@ export function parseOptions(argv: string[]): Options {
     json: false,
     quick: false,
     mode: 'auto',
+    sandbox: 'auto',
     pin: 'same',
     payloads: DEFAULT_PAYLOADS,
     transports: [...TRANSPORTS],
@@ -121,6 +126,7 @@ export function parseOptions(argv: string[]): Options {
       case '--verbose': o.verbose = true; break;
       case '--keep': o.keep = true; break;
       case '--mode': o.mode = listOf(value(), ['auto', 'ebpf', 'fallback'] as const, flag)[0]!; break;
+      case '--sandbox': o.sandbox = listOf(value(), ['auto', 'on', 'off'] as const, flag)[0]!; break;
       case '--pin': o.pin = listOf(value(), ['same', 'split', 'none'] as const, flag)[0]!; break;
       case '--payloads': o.payloads = value().split(',').map(parseSize); break;
       case '--transports': o.transports = listOf(value(), TRANSPORTS, flag); break;

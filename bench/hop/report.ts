@@ -29,6 +29,8 @@ export const HOP_DEFINITION =
 export interface HopReport {
   /** Data-plane routing of the ferry cases; none when no ferry case ran. */
   mode: 'ebpf' | 'fallback' | 'none';
+  /** How the ferry instances were confined (NodeInfo.sandbox's words). */
+  sandbox: string;
   hop: string;
   machine: MachineInfo;
   startedAt: string;
@@ -108,7 +110,7 @@ const size = (b: number) => (b >= 1 << 20 ? `${b / (1 << 20)} MiB` : b >= 1024 ?
 export function formatReport(rep: HopReport): string {
   const m = rep.machine;
   const lines = [
-    `ferry hop benchmark — data plane mode: ${rep.mode.toUpperCase()}${rep.quick ? ' (quick)' : ''}`,
+    `ferry hop benchmark — data plane mode: ${rep.mode.toUpperCase()}, sandbox: ${rep.sandbox}${rep.quick ? ' (quick)' : ''}`,
     `hop = ${rep.hop}`,
     `${m.cpus} x ${m.cpuModel}, kernel ${m.kernel}, node ${m.node}; pinning: ${m.pinning.mode}` +
       (m.pinning.mode === 'none' ? '' : ` (pinger cpu ${m.pinning.pingerCpu}, echo cpu ${m.pinning.echoCpu})`) +

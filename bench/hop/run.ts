@@ -6,8 +6,7 @@
  *   npm run bench:hop -- --json        one JSON object on stdout
  *   npm run bench:hop                  a table
  */
-import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RouterClass } from '../../control/dataplane/native.js';
 import { createLogger } from '../../control/log.js';
@@ -48,7 +47,9 @@ function errorRows(transport: Transport, runtime: Runtime, o: Options, err: unkn
 async function main(o: Options): Promise<void> {
   const started = new Date();
   if (o.runtimes.includes('native')) requireNativeDrivers();
-  const work = mkdtempSync(join(tmpdir(), 'ferry-hop-'));
+  // Not under /tmp: sandboxed pingers see their tenant's own /tmp there.
+  const work = mkdtempSync(join('/var/tmp', 'ferry-hop-'));
+  chmodSync(work, 0o711);
   const setup = caseSetup(work, o.payloads.map((s) => planCase(s, o)), o.budgetMs, o.pin);
   const needDataPlane = o.transports.includes('ferry') || o.idleSeconds > 0;
   // A pin directory of our own (options.ts): the benchmark never touches a
@@ -79,8 +80,8 @@ async function main(o: Options): Promise<void> {
 
   try {
     if (needDataPlane) {
-      dp = new NodeDataPlane({ mode: o.mode, pinDir, log: createLogger({ component: 'hop-bench' }, o.verbose ? 'info' : 'warn') });
-      progress(`data plane mode: ${dp.mode} (${dp.router.description})`);
+      dp = new NodeDataPlane({ mode: o.mode, pinDir, sandbox: o.sandbox, node: 'hop-bench', log: createLogger({ component: 'hop-bench' }, o.verbose ? 'info' : 'warn') });
+      progress(`data plane mode: ${dp.mode} (${dp.router.description}); sandbox: ${dp.sandbox.status}`);
       bench = new FerryBench(dp, o.echoHandlers);
     }
     const results: HopResult[] = [];
@@ -115,6 +116,7 @@ async function main(o: Options): Promise<void> {
     const r = ratios(results);
     const rep: HopReport = {
       mode: dp?.mode ?? 'none',
+      sandbox: dp?.sandbox.status ?? 'none',
       hop: HOP_DEFINITION,
       machine: machineInfo(o.pin),
       startedAt: started.toISOString(),

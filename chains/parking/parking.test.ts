@@ -5,18 +5,18 @@
  * tariff, plus bad input refused (4xx, saying what is wrong) at the native
  * and node stages.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../control/paths.js';
+import { sharedTempDir } from '../../test/helpers/dataplane.js';
 import { chainUnderTest, sampleRequests } from '../test-context.js';
 
 const CHAIN_FILE = join(repoRoot, 'chains/parking/chain.yaml');
 const samples = sampleRequests(CHAIN_FILE);
 
 describe('parking chain', () => {
-  const store = mkdtempSync(join(tmpdir(), 'ferry-parking-test-'));
+  const store = sharedTempDir('ferry-parking-test-');
   afterAll(() => rmSync(store, { recursive: true, force: true }));
   const t = chainUnderTest(CHAIN_FILE, { env: { FERRY_PARKING_STORE: store } });
   const { ok, rejects } = t;

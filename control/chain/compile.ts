@@ -143,7 +143,11 @@ class Compilation {
       runtime: fn.runtime,
       handler: handler.ok ? handler.path : fn.handler,
       archs,
-      resources: { cpuMilli, memoryMb: fn.resources?.memoryMb ?? DEFAULTS.resources.memoryMb },
+      resources: {
+        cpuMilli,
+        memoryMb: fn.resources?.memoryMb ?? DEFAULTS.resources.memoryMb,
+        ...(fn.resources?.pids !== undefined ? { pids: fn.resources.pids } : {}),
+      },
       scale: { min, max },
       next,
       data: { ...(fn.data ?? {}) },

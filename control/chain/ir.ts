@@ -13,7 +13,8 @@ export interface StageIR {
   /** Absolute path: a module for node, a shared object for native. */
   handler: string;
   archs: Arch[];
-  resources: { cpuMilli: number; memoryMb: number };
+  /** pids absent: the node's default. */
+  resources: { cpuMilli: number; memoryMb: number; pids?: number };
   scale: { min: number; max: number };
   /** Allowed next stages, by name and id; empty = replies to the caller. */
   next: { name: string; id: number }[];

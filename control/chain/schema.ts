@@ -49,7 +49,7 @@ export interface FunctionSpec {
   runtime: RuntimeKind;
   handler: string;
   archs?: Arch[];
-  resources?: { cpu?: string | number; memoryMb?: number };
+  resources?: { cpu?: string | number; memoryMb?: number; pids?: number };
   scale?: { min?: number; max?: number };
   next?: string[];
   data?: Record<string, string>;
@@ -96,6 +96,9 @@ const functionSchema = {
         // which can say precisely what is wrong with it.
         cpu: { type: ['string', 'number'], description: CPU_EXPECTED },
         memoryMb: { type: 'integer', minimum: 1 },
+        // Processes and threads the instance may have at once (its cgroup's
+        // pids.max); absent: the node's default (64).
+        pids: { type: 'integer', minimum: 1, maximum: 4194304 },
       },
     },
     scale: {

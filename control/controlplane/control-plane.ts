@@ -10,6 +10,7 @@ import { describeIdentity } from '../auth/identity.js';
 import { connectFerryd } from '../ferryd/client.js';
 import { startFerryd, type Ferryd } from '../ferryd/server.js';
 import type { Logger } from '../log.js';
+import type { SandboxRequest } from '../node/sandbox/sandbox.js';
 import { startAdminServer } from './admin/server.js';
 import { ChainManager } from './chains/manager.js';
 import { EventBus } from './events.js';
@@ -39,6 +40,7 @@ export interface ControlPlaneOptions {
     mode?: 'auto' | 'ebpf' | 'fallback';
     /** Where ferryd keeps the chains its gateway serves (503 restoring after a restart). */
     stateDir?: string;
+    sandbox?: SandboxRequest;
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];

@@ -12,6 +12,7 @@
  *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
+ *     [--sandbox auto|on|off]
  *     [--node H:P ...] [--no-local-node]
  */
 import { hostname } from 'node:os';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       'node-name': { type: 'string', default: defaultNodeName() },
       'pin-dir': { type: 'string' },
       mode: { type: 'string', default: 'auto' },
+      sandbox: { type: 'string' },
       node: { type: 'string', multiple: true, default: [] },
       'no-local-node': { type: 'boolean', default: false },
     },
@@ -53,6 +55,9 @@ async function main(): Promise<void> {
   });
   const mode = values.mode;
   if (mode !== 'auto' && mode !== 'ebpf' && mode !== 'fallback') throw new Error(`--mode: "${mode}" is not one of auto, ebpf, fallback`);
+  const sandbox = values.sandbox;
+  if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'on' && sandbox !== 'off')
+    throw new Error(`--sandbox: "${sandbox}" is not one of auto, on, off`);
   const log = createLogger({ service: 'ferry' });
   const home = ferryHome();
   const pki = new LocalPki(home);
@@ -75,6 +80,7 @@ async function main(): Promise<void> {
           pinDir: values['pin-dir'],
           mode,
           stateDir: join(home, 'ferryd'),
+          sandbox,
         },
     nodes: values.node,
     log,

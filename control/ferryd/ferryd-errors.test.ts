@@ -56,7 +56,26 @@ describe(`ferryd refuses bad requests (${mode} mode)`, () => {
     ['missing handler file', () => t.client.startInstance(start({ handler: '/nonexistent/f.ts' })), 'INVALID_ARGUMENT', /handler: \/nonexistent\/f\.ts does not exist/],
     ['relative handler path', () => t.client.startInstance(start({ handler: 'f.ts' })), 'INVALID_ARGUMENT', /handler: must be an absolute path/],
     ['handler that is a directory', () => t.client.startInstance(start({ handler: '/tmp' })), 'INVALID_ARGUMENT', /is not a file/],
-    ['env that overrides the runtime contract', () => t.client.startInstance(start({ env: { FERRY_POOL_FD: '9' } })), 'INVALID_ARGUMENT', /FERRY_POOL_FD.*set by ferryd/],
+    ['env that overrides the runtime contract', () => t.client.startInstance(start({ env: { FERRY_POOL_FD: '9' } })), 'INVALID_ARGUMENT', /env\["FERRY_POOL_FD"\]: is reserved: ferryd sets the FERRY_\* variables itself/],
+    // Code of the caller's choosing in the runtime (and, before the sandbox, as root).
+    ['env NODE_OPTIONS importing a data: URL', () => t.client.startInstance(start({ env: { NODE_OPTIONS: '--import=data:text/javascript,process.exit(9)' } })), 'INVALID_ARGUMENT', /env\["NODE_OPTIONS"\]: changes how Node\.js loads code.*not allowed for a function/],
+    ['env NODE_PATH', () => t.client.startInstance(start({ env: { NODE_PATH: '/tmp/evil' } })), 'INVALID_ARGUMENT', /env\["NODE_PATH"\]: changes how Node\.js loads code/],
+    ['env LD_PRELOAD', () => t.client.startInstance(start({ env: { LD_PRELOAD: '/tmp/evil.so' } })), 'INVALID_ARGUMENT', /env\["LD_PRELOAD"\]: changes how programs are linked and loaded/],
+    ['env GLIBC_TUNABLES', () => t.client.startInstance(start({ env: { GLIBC_TUNABLES: 'glibc.malloc.check=3' } })), 'INVALID_ARGUMENT', /env\["GLIBC_TUNABLES"\]/],
+    ['env MALLOC_ARENA_MAX', () => t.client.startInstance(start({ env: { MALLOC_ARENA_MAX: '1' } })), 'INVALID_ARGUMENT', /env\["MALLOC_ARENA_MAX"\]: changes glibc's allocator/],
+    ['env TSX_TSCONFIG_PATH', () => t.client.startInstance(start({ env: { TSX_TSCONFIG_PATH: '/tmp/t.json' } })), 'INVALID_ARGUMENT', /env\["TSX_TSCONFIG_PATH"\]: changes how tsx loads TypeScript/],
+    ['env UV_THREADPOOL_SIZE', () => t.client.startInstance(start({ env: { UV_THREADPOOL_SIZE: '128' } })), 'INVALID_ARGUMENT', /env\["UV_THREADPOOL_SIZE"\]/],
+    ['env OPENSSL_CONF', () => t.client.startInstance(start({ env: { OPENSSL_CONF: '/tmp/engine.cnf' } })), 'INVALID_ARGUMENT', /env\["OPENSSL_CONF"\]: makes OpenSSL load/],
+    ['env GCONV_PATH', () => t.client.startInstance(start({ env: { GCONV_PATH: '/tmp' } })), 'INVALID_ARGUMENT', /env\["GCONV_PATH"\]: makes glibc load files/],
+    ['env PATH', () => t.client.startInstance(start({ env: { PATH: '/tmp' } })), 'INVALID_ARGUMENT', /env\["PATH"\]: is fixed by ferryd/],
+    ['env FERRY_NODE', () => t.client.startInstance(start({ env: { FERRY_NODE: 'elsewhere' } })), 'INVALID_ARGUMENT', /env\["FERRY_NODE"\]: is reserved/],
+    ['env name in lower case', () => t.client.startInstance(start({ env: { node_options: '--require x' } })), 'INVALID_ARGUMENT', /env\["node_options"\]: is not a valid variable name/],
+    ['env name with a dash', () => t.client.startInstance(start({ env: { 'A-B': '1' } })), 'INVALID_ARGUMENT', /env\["A-B"\]: is not a valid variable name/],
+    ['env value with NUL', () => t.client.startInstance(start({ env: { GREETING: 'a\0LD_PRELOAD=x' } })), 'INVALID_ARGUMENT', /env\["GREETING"\]: must not contain NUL/],
+    ['env value too long', () => t.client.startInstance(start({ env: { BIG: 'x'.repeat(5000) } })), 'INVALID_ARGUMENT', /env\["BIG"\]: value of 5000 bytes is more than 4096/],
+    ['too many env entries', () => t.client.startInstance(start({ env: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`V${i}`, '1'])) })), 'INVALID_ARGUMENT', /env: at most 64 variables \(got 65\)/],
+    ['instance of another tenant than its pool', () => t.client.startInstance(start({ tenant: 'mallory' })), 'INVALID_ARGUMENT', /tenant: "mallory" is not the tenant of chain 51 on this node \("default", from CreatePool\)/],
+    ['memory limit past any machine', () => t.client.startInstance(start({ resources: { memoryMb: 1 << 30 } })), 'INVALID_ARGUMENT', /resources\.memory_mb: must be at most/],
     ['stage name with a separator', () => t.client.startInstance(start({ stageName: 'a,b' })), 'INVALID_ARGUMENT', /stage_name/],
     ['instance id already running', () => t.client.startInstance(start({ instanceId: BASE })), 'ALREADY_EXISTS', /instance 500 already exists/],
     ['stop of an unknown instance', () => t.client.stopInstance({ instanceId: 4242 }), 'NOT_FOUND', /instance 4242 is not on this node/],
@@ -74,6 +93,11 @@ describe(`ferryd refuses bad requests (${mode} mode)`, () => {
     const r = await refusal(call());
     expect(r.code).toBe(code);
     expect(r.message).toMatch(message);
+  });
+
+  it('started nothing for any refused request', async () => {
+    const { instances } = await t.client.listInstances({ chainId: CHAIN });
+    expect(instances.map((i) => i.instanceId)).toEqual([BASE, BASE + 1]);
   });
 
   it('refuses a gateway name another chain is served under', async () => {

@@ -3,7 +3,7 @@
  *
  *   node dist/control/ferryd/main.js --tls-dir DIR [--name N] --grpc 127.0.0.1:7070 \
  *     --gateway 127.0.0.1:8080 [--peer 127.0.0.1:7071] [--pin-dir D] [--mode auto|ebpf|fallback]
- *     [--state-dir DIR]
+ *     [--state-dir DIR] [--sandbox auto|on|off]
  *
  * --state-dir is where ferryd keeps the chains its gateway serves, so that
  * after a restart it answers 503 restoring for them (not 404) until the
@@ -16,6 +16,8 @@
  *
  * --peer is where other nodes' ferryd connect for inter-node hops; by
  * default the gRPC host with a port the kernel picks (GetNodeInfo tells it).
+ * --sandbox: instances as unprivileged users in cgroups (auto: where ferryd
+ * can, with a warning where it cannot; on: or fail to start; off: never).
  *
  * Logs are JSON lines on stderr. SIGTERM or SIGINT closes it gracefully:
  * instances stopped, servers closed; the pinned BPF maps stay.
@@ -24,12 +26,14 @@ import { parseArgs } from 'node:util';
 import { readCredential, type Credential } from '../auth/credential.js';
 import { createLogger } from '../log.js';
 import type { ModeRequest } from '../node/router/select.js';
+import type { SandboxRequest } from '../node/sandbox/sandbox.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
 
 const USAGE =
-  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR]';
+  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off]';
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
+const SANDBOX_MODES: SandboxRequest[] = ['auto', 'on', 'off'];
 
 async function main(): Promise<void> {
   let values;
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
         'pin-dir': { type: 'string' },
         'state-dir': { type: 'string' },
         mode: { type: 'string', default: 'auto' },
+        sandbox: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -72,6 +77,11 @@ async function main(): Promise<void> {
     process.stderr.write(`ferryd: --tls-dir: ${(err as Error).message}\n`);
     process.exit(2);
   }
+  const sandbox = values.sandbox as SandboxRequest | undefined;
+  if (sandbox !== undefined && !SANDBOX_MODES.includes(sandbox)) {
+    process.stderr.write(`ferryd: --sandbox must be one of ${SANDBOX_MODES.join(', ')} (got "${values.sandbox}")\n${USAGE}\n`);
+    process.exit(2);
+  }
   const name = values.name ?? (tls.identity.kind === 'node' ? tls.identity.name : undefined);
   const log = createLogger({ component: 'ferryd', node: name });
   let peerAddress = values.peer;
@@ -94,6 +104,7 @@ async function main(): Promise<void> {
       pinDir: values['pin-dir'],
       stateDir: values['state-dir'],
       mode,
+      sandbox,
       log,
     });
   } catch (err) {
@@ -106,6 +117,7 @@ async function main(): Promise<void> {
     grpc: ferryd.grpcAddress,
     gateway: ferryd.gatewayAddress || undefined,
     peer: ferryd.peerAddress || undefined,
+    sandbox: ferryd.info.sandbox,
   });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -321,6 +321,13 @@ export class NodeDaemon {
     this.notDeleting(spec.chainId);
     if (!this.dataPlane.hasPool(spec.chainId))
       throw failedPrecondition(`chain ${spec.chainId} has no pool on this node: call CreatePool first`);
+    // An instance runs as its chain's tenant: the pool it maps is that tenant's.
+    const pool = this.pools.get(spec.chainId);
+    const tenant = pool?.tenant || DEFAULT_TENANT;
+    if (spec.tenant && spec.tenant !== tenant)
+      throw invalid('tenant', `"${spec.tenant}" is not the tenant of chain ${spec.chainId} on this node ("${tenant}", from CreatePool)`);
+    spec.tenant = tenant;
+    spec.env = { ...spec.env, FERRY_NODE: this.nodeName, FERRY_CHAIN: pool?.name ?? '', FERRY_TENANT: tenant };
     const have = this.supervisor.status(spec.instanceId);
     if (have && have.state !== 'EXITED' && have.state !== 'CRASHED')
       throw alreadyExists(`instance ${spec.instanceId} already exists here (chain ${have.chainId}, stage ${have.stageName}, ${have.state})`);
@@ -328,6 +335,8 @@ export class NodeDaemon {
     if (gwChain !== undefined) throw alreadyExists(`instance_id: ${spec.instanceId} is chain ${gwChain}'s gateway endpoint on this node`);
     if (spec.runtime === 'native' && !existsSync(paths.nativeRunner))
       throw failedPrecondition(`runtime "native": the native runner ${paths.nativeRunner} is not built on this node (npm run setup)`);
+    const unreachable = this.dataPlane.unreachable(spec);
+    if (unreachable) throw failedPrecondition(unreachable);
     return this.supervisor.start(spec, restart);
   }
 

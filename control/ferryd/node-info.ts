@@ -31,6 +31,8 @@ export interface NodeInfoInput {
   gatewayAddress: string;
   /** '' when this ferryd links to no peers. */
   peerAddress: string;
+  /** How instances are confined (Sandbox.status). */
+  sandbox: string;
 }
 
 export function nodeInfo(i: NodeInfoInput): NodeInfo {
@@ -44,6 +46,7 @@ export function nodeInfo(i: NodeInfoInput): NodeInfo {
     gatewayAddress: i.gatewayAddress,
     peerAddress: i.peerAddress,
     version: FERRYD_VERSION,
+    sandbox: i.sandbox,
     // Sequence numbers of instance events restart with the process.
     startedAtMs: Date.now(),
   };

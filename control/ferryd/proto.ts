@@ -35,6 +35,7 @@ export interface NodeInfo {
   gatewayAddress: string;
   peerAddress: string;
   version: string;
+  sandbox: string;
   startedAtMs: number;
 }
 
@@ -83,6 +84,15 @@ export interface StartInstanceRequest {
   env: Record<string, string>;
   /** A number when the sender used a value this file does not know. */
   restart: RestartPolicy | number;
+  tenant: string;
+  /** null when not sent. */
+  resources: Resources | null;
+}
+
+export interface Resources {
+  cpuMilli: number;
+  memoryMb: number;
+  pids: number;
 }
 
 export interface InstanceStatus {

@@ -13,7 +13,7 @@ import type { Credential } from '../auth/credential.js';
 import { requireCaller, serverCredentials } from '../auth/grpc.js';
 import { describeIdentity } from '../auth/identity.js';
 import { createLogger, type Logger } from '../log.js';
-import { NodeDataPlane } from '../node/dataplane.js';
+import { NodeDataPlane, type DataPlaneOptions } from '../node/dataplane.js';
 import { RemoteHops } from '../node/peer/hops.js';
 import { PeerLink } from '../node/peer/link.js';
 import type { ModeRequest } from '../node/router/select.js';
@@ -41,6 +41,8 @@ export interface FerrydOptions {
   /** bpffs directory for the pinned program and maps. */
   pinDir?: string;
   mode?: ModeRequest;
+  /** How instances are confined (default auto: sandboxed where ferryd can). */
+  sandbox?: DataPlaneOptions['sandbox'];
   log?: Logger;
   /** Restart backoff of crashed instances. */
   backoff?: BackoffPolicy;
@@ -98,7 +100,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   const name = nodeNameOf(opts.tls, opts.name);
   const log = opts.log ?? createLogger({ component: 'ferryd', node: name });
   const grpcAt = parseHostPort(opts.grpcAddress, 'gRPC address');
-  const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log, tenantPoolBytes: opts.tenantPoolBytes });
+  const dataPlane = new NodeDataPlane({ mode: opts.mode, pinDir: opts.pinDir, log, tenantPoolBytes: opts.tenantPoolBytes, node: name, sandbox: opts.sandbox });
   let peers: { link: PeerLink; hops: RemoteHops } | undefined;
   try {
     if (opts.peerAddress) {
@@ -148,6 +150,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
       detail: dataPlane.router.description,
       gatewayAddress: gateway?.address ?? '',
       peerAddress: peers?.link.address ?? '',
+      sandbox: dataPlane.sandbox.status,
     });
     const fixedInfo = info;
     const impl = nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams });
@@ -158,7 +161,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     );
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'SERVING');
     const grpcAddress = formatHostPort({ host: grpcAt.host, port });
-    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, peer: info.peerAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail });
+    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, peer: info.peerAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail, sandbox: info.sandbox });
     let closing: Promise<void> | undefined;
     return {
       grpcAddress,

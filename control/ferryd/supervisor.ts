@@ -258,7 +258,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const wasRoutable = rec.state === 'RUNNING' || rec.state === 'DRAINING';
     if (crashed) {
       rec.state = 'CRASHED';
-      rec.lastError = describeCrash(exit, rec.killedFor?.reason ?? running.stderr(), rec.killedFor !== undefined);
+      rec.lastError = describeCrash(exit, rec.killedFor?.reason ?? running.stderr(), rec.killedFor !== undefined, rec.spec.resources?.memoryMb);
       if (rec.readyAt && Date.now() - rec.readyAt >= this.backoff.resetAfterMs) {
         rec.streak = 0;
         rec.backoffMs = this.backoff.initialMs;
@@ -362,12 +362,16 @@ function exitFields(exit: InstanceExit, pid: number): Partial<SupervisorEvent> {
   return { pid, exitCode: exit.code ?? -1, signal: exit.signal ?? '' };
 }
 
-/** "killed by SIGKILL" / "exited with code 3" / "exited before it was
- * ready", then why (our reason, or the tail of stderr). */
-function describeCrash(exit: InstanceExit, detail: string, ours: boolean): string {
-  let how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  if (exit.oomKilled) how = 'killed: out of memory (its memory limit)';
-  else if (!exit.wasReady && !ours) how += ' before it was ready';
+/** "killed: out of memory (limit 128 MiB)" / "killed by SIGKILL" /
+ * "exited with code 3" / "... before it was ready", then why (our reason,
+ * or the tail of stderr). */
+export function describeCrash(exit: InstanceExit, detail: string, ours = false, memoryMb?: number): string {
+  let how = exit.oomKilled
+    ? `killed: out of memory${memoryMb ? ` (limit ${memoryMb} MiB)` : ''}`
+    : exit.signal
+      ? `killed by ${exit.signal}`
+      : `exited with code ${exit.code}`;
+  if (!exit.oomKilled && !exit.wasReady && !ours) how += ' before it was ready';
   const tail = detail.trim().slice(-LAST_ERROR_CHARS);
   return tail ? `${how}: ${tail}` : how;
 }

@@ -8,10 +8,10 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { MAX_INSTANCES, MAX_REPLICAS, STAGE_REPLY } from '../dataplane/descriptor.js';
 import type { SizeClass } from '../dataplane/native.js';
-import { DEFAULT_LIFETIME_MS, DEFAULT_POOL_QUOTA, type InstanceSpec } from '../node/dataplane.js';
+import { DEFAULT_LIFETIME_MS, DEFAULT_POOL_QUOTA, type InstanceResources, type InstanceSpec } from '../node/dataplane.js';
 import { checkPlan, planClasses } from '../node/pool/size-classes.js';
 import { parseHostPort } from './address.js';
-import type { AllowEdge, CreatePoolRequest, GatewayConfig, Peer, ProgramChainRequest, RemoteGateway, RestartPolicy, SetPeersRequest,
+import type { AllowEdge, CreatePoolRequest, GatewayConfig, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
   StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
 import { invalid } from './rpc-error.js';
 
@@ -38,10 +38,49 @@ export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 /** Chain and stage names: URL-safe, and free of the ',' and '=' that
  * FERRY_NEXT uses as separators. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** What spawnInstanceProcess sets for the runtime; other FERRY_* names are
- * the caller's to use (the control plane passes FERRY_NODE, FERRY_CHAIN). */
-const RESERVED_ENV = new Set(['FERRY_INSTANCE_ID', 'FERRY_CHAIN_ID', 'FERRY_STAGE', 'FERRY_STAGE_NAME', 'FERRY_NEXT', 'FERRY_ENDPOINT_FD', 'FERRY_POOL_FD', 'FERRY_CONTROL_FD']);
+
+/**
+ * StartInstance's env is the caller's, handed to a function that may run
+ * code of another tenant's choosing in its runtime: nothing in it may change
+ * how that runtime loads or links code, or what ferryd sets itself.
+ */
+const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
+export const MAX_ENV_ENTRIES = 64;
+export const MAX_ENV_KEY_CHARS = 128;
+export const MAX_ENV_VALUE_BYTES = 4096;
+export const MAX_ENV_BYTES = 32 * 1024;
+const REFUSED_ENV_PREFIXES: [string, string][] = [
+  ['FERRY_', 'is reserved: ferryd sets the FERRY_* variables itself'],
+  ['NODE_', 'changes how Node.js loads code (NODE_OPTIONS, NODE_PATH, ...)'],
+  ['LD_', 'changes how programs are linked and loaded (LD_PRELOAD, LD_LIBRARY_PATH, ...)'],
+  ['MALLOC_', "changes glibc's allocator"],
+  ['GLIBC_', "changes glibc's behaviour (GLIBC_TUNABLES)"],
+  ['TSX_', 'changes how tsx loads TypeScript'],
+  ['UV_', "changes libuv's set-up (thread pool)"],
+  ['OPENSSL_', 'makes OpenSSL load other configuration, engines or providers'],
+];
+/** glibc's list of variables it drops for privileged programs
+ * (UNSECURE_ENVVARS), and what ferryd fixes. */
+const REFUSED_ENV = new Map<string, string>([
+  ['PATH', 'is fixed by ferryd'],
+  ['HOME', 'is fixed by ferryd (/tmp, the instance\'s own)'],
+  ...['GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR'].map(
+    (k): [string, string] => [k, 'makes glibc load files of its choosing (one of the variables glibc ignores in privileged programs)'],
+  ),
+]);
+
+/** Why an environment variable may not be set for an instance. */
+export function refusedEnv(key: string): string | undefined {
+  const exact = REFUSED_ENV.get(key);
+  if (exact) return exact;
+  return REFUSED_ENV_PREFIXES.find(([p]) => key.startsWith(p))?.[1];
+}
+
+/** Per StartInstance: what an instance may ask of its cgroup. */
+export const MAX_CPU_MILLI = 1_000_000;
+export const MAX_MEMORY_MB = 16 << 20;
+/** The kernel's PID_MAX_LIMIT. */
+export const MAX_PIDS = 4_194_304;
 
 function instanceId(v: number, field: string): number {
   if (!Number.isInteger(v) || v < 1 || v > MAX_INSTANCE_ID) throw invalid(field, `must be 1..${MAX_INSTANCE_ID} (got ${v})`);
@@ -82,9 +121,14 @@ export interface PoolRequest {
   lifetimeMs: number;
 }
 
+function tenantName(v: string): string {
+  if (v.length > 128) throw invalid('tenant', 'must be at most 128 characters');
+  if (v.includes('\0')) throw invalid('tenant', 'must not contain NUL');
+  return v;
+}
+
 export function checkCreatePool(req: CreatePoolRequest): PoolRequest {
-  const tenant = req.tenant;
-  if (tenant.length > 128) throw invalid('tenant', 'must be at most 128 characters');
+  const tenant = tenantName(req.tenant);
   const quotaBytes = req.quotaBytes || DEFAULT_POOL_QUOTA;
   if (!Number.isInteger(quotaBytes) || quotaBytes < 4096 || quotaBytes > MAX_POOL_QUOTA)
     throw invalid('quota_bytes', `must be 4096..${MAX_POOL_QUOTA} (got ${quotaBytes})`);
@@ -138,13 +182,6 @@ export function checkStartInstance(req: StartInstanceRequest): StartRequest {
     seen.add(n);
     return { name: n, id: stage(s.id, `next[${i}].id`) };
   });
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.env)) {
-    if (!ENV_KEY.test(k)) throw invalid(`env["${k}"]`, 'is not a valid environment variable name');
-    if (RESERVED_ENV.has(k)) throw invalid(`env["${k}"]`, `is set by ferryd itself (reserved: ${[...RESERVED_ENV].join(', ')})`);
-    if (v.includes('\0')) throw invalid(`env["${k}"]`, 'must not contain NUL');
-    env[k] = v;
-  }
   return {
     spec: {
       instanceId: id,
@@ -154,10 +191,41 @@ export function checkStartInstance(req: StartInstanceRequest): StartRequest {
       runtime: req.runtime,
       handler: handlerPath(req.handler),
       next,
-      env,
+      env: environment(req.env),
+      tenant: tenantName(req.tenant),
+      resources: resources(req.resources),
     },
     restart: req.restart,
   };
+}
+
+function environment(given: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(given);
+  if (entries.length > MAX_ENV_ENTRIES) throw invalid('env', `at most ${MAX_ENV_ENTRIES} variables (got ${entries.length})`);
+  let bytes = 0;
+  for (const [k, v] of entries) {
+    const f = `env["${k.slice(0, MAX_ENV_KEY_CHARS)}"]`;
+    if (k.length > MAX_ENV_KEY_CHARS) throw invalid(f, `name longer than ${MAX_ENV_KEY_CHARS} characters`);
+    if (!ENV_KEY.test(k)) throw invalid(f, 'is not a valid variable name: use upper-case letters, digits and _ ([A-Z_][A-Z0-9_]*)');
+    const why = refusedEnv(k);
+    if (why) throw invalid(f, `${why}: not allowed for a function; pass your setting under a name of your own`);
+    if (v.includes('\0')) throw invalid(f, 'must not contain NUL');
+    const size = Buffer.byteLength(v);
+    if (size > MAX_ENV_VALUE_BYTES) throw invalid(f, `value of ${size} bytes is more than ${MAX_ENV_VALUE_BYTES}`);
+    bytes += k.length + size;
+  }
+  if (bytes > MAX_ENV_BYTES) throw invalid('env', `${bytes} bytes of variables, more than ${MAX_ENV_BYTES}`);
+  return Object.fromEntries(entries);
+}
+
+function resources(r: Resources | null): InstanceResources {
+  const cpuMilli = r?.cpuMilli ?? 0;
+  const memoryMb = r?.memoryMb ?? 0;
+  const pids = r?.pids ?? 0;
+  if (cpuMilli > MAX_CPU_MILLI) throw invalid('resources.cpu_milli', `must be at most ${MAX_CPU_MILLI} (got ${cpuMilli})`);
+  if (memoryMb > MAX_MEMORY_MB) throw invalid('resources.memory_mb', `must be at most ${MAX_MEMORY_MB} (got ${memoryMb})`);
+  if (pids > MAX_PIDS) throw invalid('resources.pids', `must be at most ${MAX_PIDS} (got ${pids})`);
+  return { cpuMilli, memoryMb, pids };
 }
 
 function handlerPath(p: string): string {

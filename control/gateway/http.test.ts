@@ -7,15 +7,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { STAGE_REPLY } from '../dataplane/descriptor.js';
 import type { InstanceExit, NodeDataPlane } from '../node/dataplane.js';
 import { createLogger } from '../log.js';
-import { modes, openDataPlane } from '../../test/helpers/dataplane.js';
+import { modes, openDataPlane, sharedTempDir } from '../../test/helpers/dataplane.js';
 import type { ChainDirectory, ServedChain } from './directory.js';
 import { buildGatewayServer } from './http.js';
 import { Injector } from './injector.js';
@@ -98,7 +97,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
 
   beforeAll(async () => {
     ({ dp, cleanup } = await openDataPlane(mode));
-    tmp = mkdtempSync(join(tmpdir(), 'ferry-gw-test-'));
+    tmp = sharedTempDir('ferry-gw-test-');
     dp.createPool(CHAIN, 'gw-test', { classes: [
       { size: 2048, count: 64 },
       { size: 65536, count: 16 },

@@ -22,9 +22,11 @@ import {
 } from '../dataplane/native.js';
 import { createLogger, type Logger } from '../log.js';
 import { ControlChannel } from './control-channel.js';
-import { nextSpec, runtimeCommand, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
+import { nextSpec, runtimeCommand, runtimeFiles, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
 import { ElasticPool, type PoolOccupancy } from './pool/elastic-pool.js';
 import { TenantBudget } from './pool/tenant-budget.js';
+import { DEFAULT_TENANT, type FileNeed, type Sandbox, type SandboxRequest } from './sandbox/sandbox.js';
+import { selectSandbox, type SandboxSelection } from './sandbox/select.js';
 import type { Router } from './router/router.js';
 import { selectRouter, type ModeRequest } from './router/select.js';
 
@@ -71,6 +73,20 @@ export interface InstanceSpec {
    * (commands that do not speak the control protocol). Default: 'signal'
    * for a runtime, 'spawn' for a command. */
   readiness?: 'signal' | 'spawn';
+  /** Whose instance it is: the sandbox runs each tenant as its own user.
+   * Default "default". */
+  tenant?: string;
+  /** Limits its cgroup enforces; absent or 0: no cpu quota, no memory
+   * limit, the sandbox's default pids limit. */
+  resources?: Partial<InstanceResources>;
+}
+
+export interface InstanceResources {
+  /** 500: 50 ms of CPU per 100 ms. */
+  cpuMilli: number;
+  memoryMb: number;
+  /** Most processes and threads at once. */
+  pids: number;
 }
 
 export interface InstanceExit {
@@ -85,8 +101,8 @@ export interface InstanceExit {
   drained: number;
   /** It said it was ready before it exited. */
   wasReady: boolean;
-  /** The kernel killed it for its memory limit (set by the sandbox). */
-  oomKilled?: boolean;
+  /** The kernel killed it for going over its memory limit. */
+  oomKilled: boolean;
 }
 
 export interface RunningInstance {
@@ -100,6 +116,8 @@ export interface RunningInstance {
   control: ControlChannel;
   /** Routable: it said it is ready (or needs not). */
   readonly ready: boolean;
+  /** The user it runs as; undefined: ferryd's own (sandbox off). */
+  uid?: number;
 }
 
 export interface DataPlaneOptions {
@@ -109,7 +127,19 @@ export interface DataPlaneOptions {
   log?: Logger;
   /** What all of one tenant's pools on this node may hold together. */
   tenantPoolBytes?: number;
+  /** This node's name (names its cgroup tree). */
+  node?: string;
+  /** How instances are confined: a mode ("auto" by default, or
+   * $FERRY_SANDBOX), its settings, or a sandbox made elsewhere. */
+  sandbox?: SandboxRequest | Omit<SandboxSelection, 'node' | 'log'> | Sandbox;
+  /** How long a new instance runs before its CPU quota applies, at most
+   * (it applies as soon as the instance is ready; 0: at once). A Node
+   * runtime needs about half a CPU-second to start: under a 50m quota that
+   * alone would take 10 s. */
+  cpuStartupBoostMs?: number;
 }
+
+export const DEFAULT_CPU_STARTUP_BOOST_MS = 10_000;
 
 /**
  * Events: 'instance-ready' (id), 'instance-down' (id: it exited; listeners
@@ -127,6 +157,11 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
   readonly router: Router;
   readonly log: Logger;
   readonly budget: TenantBudget;
+  readonly sandbox: Sandbox;
+  /** Sandbox clean-ups (cgroup removal) of exited instances still running. */
+  private readonly releases = new Set<Promise<void>>();
+  private launches = 0;
+  private readonly cpuStartupBoostMs: number;
   private readonly pools = new Map<number, { pool: ElasticPool; lifetimeMs: number }>();
   private keeper: NodeJS.Timeout | undefined;
   private readonly instances = new Map<number, RunningInstance>();
@@ -139,6 +174,17 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
     this.log = opts.log ?? createLogger({ component: 'ferryd' });
     this.router = selectRouter({ mode: opts.mode, pinDir: opts.pinDir, forceReload: opts.forceReload, log: this.log });
     this.budget = new TenantBudget(opts.tenantPoolBytes ?? DEFAULT_TENANT_POOL_BYTES);
+    this.cpuStartupBoostMs = opts.cpuStartupBoostMs ?? DEFAULT_CPU_STARTUP_BOOST_MS;
+    const sb = opts.sandbox;
+    try {
+      this.sandbox =
+        sb !== undefined && typeof sb === 'object' && 'prepare' in sb
+          ? sb
+          : selectSandbox({ ...(typeof sb === 'object' ? sb : { mode: sb }), node: opts.node ?? 'node', log: this.log });
+    } catch (err) {
+      this.router.close();
+      throw err;
+    }
   }
 
   get mode() {
@@ -231,30 +277,55 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
     }
   }
 
-  /** Start an instance process and register its endpoint. */
+  /** Why the sandboxed instance could not reach its runtime or handler;
+   * undefined when it can. */
+  unreachable(spec: InstanceSpec): string | undefined {
+    return this.sandbox.unreachable(spec.tenant || DEFAULT_TENANT, this.filesOf(spec));
+  }
+
+  private filesOf(spec: InstanceSpec): FileNeed[] {
+    if (!spec.command) return runtimeFiles(spec.runtime ?? 'node', spec.handler ?? '');
+    const exe = spec.command[0];
+    return exe?.startsWith('/') ? [{ path: exe, need: 'exec' }] : [];
+  }
+
+  /** Start an instance process, confined by the sandbox, and register its
+   * endpoint. */
   spawn(spec: InstanceSpec): RunningInstance {
     if (this.instances.has(spec.instanceId) || this.gateways.has(spec.instanceId) || this.endpoints.has(spec.instanceId))
       throw new Error(`instance id ${spec.instanceId} is in use`);
     const pool = this.pool(spec.chainId);
     const command = spec.command ?? runtimeCommand(spec.runtime ?? 'node', spec.handler ?? '');
     const readiness = spec.readiness ?? (spec.command ? 'spawn' : 'signal');
-    const { instanceFd, peer } = this.register({ instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' });
+    const tenant = spec.tenant || DEFAULT_TENANT;
+    const unreachable = this.unreachable(spec);
+    if (unreachable) throw new Error(unreachable);
+    const r = spec.resources ?? {};
+    const limits = { cpuMilli: r.cpuMilli ?? 0, memoryMb: r.memoryMb ?? 0, pids: r.pids || this.sandbox.defaultPids, deferCpuQuota: this.cpuStartupBoostMs > 0 };
+    const launch = this.sandbox.prepare({ name: `${spec.instanceId}.${++this.launches}`, tenant, limits });
+    let registered: { instanceFd: number; peer: NativeEndpoint } | undefined;
     let child: ChildProcess;
-    let controlFd: number;
+    let controlFd = -1;
     try {
+      registered = this.register({ instanceId: spec.instanceId, chainId: spec.chainId, stage: spec.stage, role: spec.role ?? 'instance' });
       const [childCtl, ferrydCtl] = native.controlPair();
       controlFd = ferrydCtl;
       try {
-        child = spawnInstanceProcess({ ...spec, command, endpointFd: instanceFd, poolFd: pool.fd, controlFd: childCtl });
+        child = spawnInstanceProcess({ ...spec, command, endpointFd: registered.instanceFd, poolFd: pool.fd, controlFd: childCtl, prefix: launch.prefix });
       } finally {
         native.closeFd(childCtl);
       }
     } catch (err) {
-      this.router.removeEndpoint(spec.instanceId);
-      native.closeFd(instanceFd);
-      peer.close();
+      if (registered) {
+        this.router.removeEndpoint(spec.instanceId);
+        native.closeFd(registered.instanceFd);
+        registered.peer.close();
+      }
+      if (controlFd >= 0) native.closeFd(controlFd);
+      this.release(launch.release());
       throw err;
     }
+    const { instanceFd, peer } = registered;
     // ferryd keeps the instance's end of its endpoint: when the instance
     // dies, what was queued for it is still there to read back and fail at
     // once, instead of waiting out the requests' timeouts.
@@ -267,10 +338,16 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
     });
     child.stdout?.on('data', (d: Buffer) => this.log.debug('instance output', { instance: spec.instanceId, out: d.toString() }));
     const log = this.log.child({ instance: spec.instanceId, stage: spec.stageName, chain: spec.chainId });
+    // Its CPU quota applies once it is ready, or after the boost at most.
+    const boost = limits.deferCpuQuota ? setTimeout(() => launch.startupOver(), this.cpuStartupBoostMs).unref() : undefined;
     let ready = readiness === 'spawn';
     control.once('ready', () => {
       if (ready || !this.instances.has(spec.instanceId)) return;
       ready = true;
+      if (boost) {
+        clearTimeout(boost);
+        launch.startupOver();
+      }
       log.debug('instance ready', { pid: child.pid });
       this.emit('instance-ready', spec.instanceId);
     });
@@ -278,6 +355,7 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
       child.on('exit', (code, signal) => {
         const wasReady = ready;
         ready = false;
+        clearTimeout(boost);
         // Out of the routes first (listeners do that), then read back what
         // was queued for it, then unregister: once its socket leaves the
         // sockhash the kernel drops whatever it still queued.
@@ -295,10 +373,22 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
         this.instances.delete(spec.instanceId);
         const { count: reclaimed, tags } = pool.reclaimTagged(spec.instanceId);
         const interrupted = [...new Set([...tags, ...queued])];
-        const fields = { code, signal, reclaimedBuffers: reclaimed, drained: queued.length, interrupted: interrupted.length, stderr: errText.trim() || undefined };
+        // Before its cgroup goes, which takes the OOM count with it.
+        const oomKilled = launch.oomKilled();
+        this.release(launch.release());
+        const fields = {
+          code,
+          signal,
+          oomKilled: oomKilled || undefined,
+          memoryLimitMb: oomKilled ? limits.memoryMb : undefined,
+          reclaimedBuffers: reclaimed,
+          drained: queued.length,
+          interrupted: interrupted.length,
+          stderr: errText.trim() || undefined,
+        };
         if (code === 0 || signal === 'SIGTERM') log.info('instance exited', fields);
         else log.warn('instance died', fields);
-        const exit: InstanceExit = { code, signal, reclaimed, interrupted, drained: queued.length, wasReady };
+        const exit: InstanceExit = { code, signal, reclaimed, interrupted, drained: queued.length, wasReady, oomKilled };
         this.emit('instance-exit', spec.instanceId, exit);
         resolve(exit);
       });
@@ -314,9 +404,10 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
       get ready() {
         return ready;
       },
+      uid: launch.uid,
     };
     this.instances.set(spec.instanceId, running);
-    log.info('instance started', { pid: running.pid, runtime: spec.runtime ?? 'command' });
+    log.info('instance started', { pid: running.pid, runtime: spec.runtime ?? 'command', tenant, uid: launch.uid, limits });
     if (ready) queueMicrotask(() => this.instances.get(spec.instanceId) === running && this.emit('instance-ready', spec.instanceId));
     return running;
   }
@@ -342,6 +433,14 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
       this.log.warn('could not read back a dead instance\'s queue', { chain: chainId, error: (err as Error).message });
     }
     return tags;
+  }
+
+  /** Keep a clean-up running in the background until close() waits for it. */
+  private release(p: Promise<void>): void {
+    const tracked = p
+      .catch((err: Error) => this.log.warn('sandbox clean-up failed', { error: err.message }))
+      .finally(() => this.releases.delete(tracked));
+    this.releases.add(tracked);
   }
 
   /** Is the instance alive enough to answer on its control channel? */
@@ -451,5 +550,7 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
     this.router.close();
     for (const { pool } of this.pools.values()) pool.close();
     this.pools.clear();
+    await Promise.all(this.releases);
+    await this.sandbox.close();
   }
 }

@@ -1,6 +1,6 @@
 /** Shared set-up for data-plane tests: a real NodeDataPlane with its own
  * bpffs pin directory, torn down (and unpinned) afterwards. */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RouterClass } from '../../control/dataplane/native.js';
 import { NodeDataPlane } from '../../control/node/dataplane.js';
@@ -14,6 +14,15 @@ export const modes: DataPlaneMode[] = process.getuid?.() === 0 ? ['ebpf', 'fallb
 let seq = 0;
 export function testPinDir(): string {
   return `/sys/fs/bpf/ferry-test-${process.pid}-${seq++}`;
+}
+
+/** A temporary directory that sandboxed instances see at the same path and
+ * may write in (a test and its functions meet there): not under /tmp, which
+ * instances see as their tenant's own. The caller removes it. */
+export function sharedTempDir(prefix: string): string {
+  const dir = mkdtempSync(join('/var/tmp', prefix));
+  chmodSync(dir, 0o1777);
+  return dir;
 }
 
 export function fixture(name: string): string {

@@ -71,7 +71,7 @@ async function deploy(n: Node, other: Node): Promise<void> {
     const s = ir.stages[stage]!;
     await c.startInstance({
       chainId: CHAIN_ID, instanceId: p.instance, stage, stageName: s.name, runtime: s.runtime, handler: s.handler,
-      next: s.next, env: { FERRY_NODE: n.name },
+      next: s.next, // ferryd sets FERRY_NODE itself
     });
   }
   await c.setPeers({

@@ -99,6 +99,7 @@ export const get: Command = async (ctx) => {
             name: n.name,
             ready: n.ready ? 'yes' : 'NO',
             mode: n.dataplaneMode,
+            sandbox: n.sandbox,
             archs: n.archs.join(','),
             cpus: n.cpus,
             memory: mib(n.memoryBytes),

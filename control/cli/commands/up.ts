@@ -52,6 +52,7 @@ export const up: Command = async (ctx) => {
       peer: { type: 'string' },
       'pin-dir': { type: 'string' },
       mode: { type: 'string' },
+      sandbox: { type: 'string' },
       'node-name': { type: 'string' },
       node: { type: 'string', multiple: true },
       'no-local-node': { type: 'boolean' },

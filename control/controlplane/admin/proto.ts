@@ -107,6 +107,7 @@ export interface NodeStatus {
   instances: number;
   labels: Record<string, string>;
   peerAddress: string;
+  sandbox: string;
 }
 
 export interface AdminEvent {

@@ -125,8 +125,11 @@ export class Deployer {
         runtime: stage.runtime,
         handler: stage.handler,
         next: stage.next,
-        env: { FERRY_NODE: node, FERRY_CHAIN: r.name, FERRY_TENANT: r.tenant },
+        // ferryd sets FERRY_NODE, FERRY_CHAIN and FERRY_TENANT itself.
+        env: {},
         restart: 'RESTART_ALWAYS',
+        tenant: r.tenant,
+        resources: stage.resources,
       });
     }
     await this.programOn(r, node);

@@ -110,5 +110,6 @@ export function nodeStatus(n: NodeEntry): NodeStatus {
     instances: n.stats?.instances.length ?? 0,
     labels: n.labels,
     peerAddress: n.info.peerAddress,
+    sandbox: n.info.sandbox,
   };
 }
