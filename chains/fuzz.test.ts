@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../control/controlplane/admin/client.js';
+import { controlPlaneTls, nodeTls } from '../control/ferryd/testdata/harness.js';
+import { testCredential } from '../test/helpers/pki.js';
 import { startControlPlane, type ControlPlane } from '../control/controlplane/control-plane.js';
 import { createLogger } from '../control/log.js';
 import { repoRoot } from '../control/paths.js';
@@ -101,10 +103,11 @@ describe('example chains under malformed input, through the real gateway', () =>
     cp = await startControlPlane({
       dataDir,
       adminAddress: '127.0.0.1:0',
-      localNode: { name: 'fuzz', grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', pinDir, stateDir: join(dataDir, 'ferryd') },
+      tls: controlPlaneTls,
+      localNode: { name: 'fuzz', tls: await nodeTls('fuzz'), grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', pinDir, stateDir: join(dataDir, 'ferryd') },
       log: createLogger({ test: 'fuzz' }, 'error'),
     });
-    admin = new AdminClient(cp.adminAddress);
+    admin = new AdminClient(cp.adminAddress, await testCredential({ kind: 'operator' }));
     for (const name of CHAINS) await admin.call('ApplyChain', { yaml: readFileSync(chainFile(name), 'utf8'), file: chainFile(name) });
   }, 120_000);
 

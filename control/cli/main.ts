@@ -34,7 +34,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   apply: { run: apply, help: 'apply -f CHAIN.yaml: validate, place and start a chain', admin: 'connects' },
   delete: { run: del, help: 'delete NAME: stop a chain and forget it', admin: 'connects' },
   get: { run: get, help: 'get chains|nodes|instances [NAME]', admin: 'connects' },
-  invoke: { run: invoke, help: 'invoke NAME --data JSON|@file [--gateway H:P]: send one request', admin: 'none' },
+  invoke: { run: invoke, help: 'invoke NAME --data JSON|@file [--gateway H:P]: send one request (the endpoint comes from the admin API when no local ferry serves it)', admin: 'connects' },
   validate: { run: validate, help: 'validate FILE...: check chain files without applying', admin: 'none' },
   events: { run: events, help: 'events [--chain NAME]: follow what happens', admin: 'connects' },
   node: { run: node, help: 'node add HOST:PORT | node cert NAME [--out DIR]: add a node; issue a node certificate', admin: 'connects' },

@@ -87,9 +87,14 @@ describe('ferry up', () => {
     ok(r, 'up');
     expect(one.state()).toMatchObject({ admin: `127.0.0.1:${admin}`, ferryd: `127.0.0.1:${ferryd}`, gateway: `127.0.0.1:${gateway}` });
     // The global --admin of a command that talks to an admin API reaches it
-    // from anywhere, here from another (empty) FERRY_HOME.
+    // from anywhere, here from another (empty) FERRY_HOME, with the
+    // operator's credential.
     const elsewhere = ferryCli(two.home);
-    const nodes = JSON.parse(ok(await elsewhere('get', 'nodes', '--admin', `127.0.0.1:${admin}`, '-o', 'json'), 'get nodes')) as { name: string; address: string }[];
+    const credential = join(one.home, 'credentials', 'operator');
+    const nodes = JSON.parse(ok(await elsewhere('get', 'nodes', '--admin', `127.0.0.1:${admin}`, '--credentials', credential, '-o', 'json'), 'get nodes')) as {
+      name: string;
+      address: string;
+    }[];
     expect(nodes).toMatchObject([{ name: 'one', address: `127.0.0.1:${ferryd}` }]);
   });
 
@@ -162,7 +167,7 @@ describe('ferry up', () => {
     ok(r, 'up renamed');
     expect(await invoke(one, 'again')).toMatchObject({ greeting: 'hello, again', node: 'renamed' });
     const table = ok(await one.cli('get', 'chains'), 'get chains');
-    expect(table).toMatch(/^greet\s+test\s+RUNNING\s+2\s+2\s+2\s+\S+\s+1\s/m);
+    expect(table).toMatch(/^greet\s+default\s+RUNNING\s+2\s+2\s+2\s+\S+\s+1\s/m);
     const nodes = JSON.parse(ok(await one.cli('get', 'nodes', '-o', 'json'), 'get nodes')) as { name: string }[];
     expect(nodes.map((n) => n.name)).toEqual(['renamed']);
   });

@@ -27,7 +27,7 @@ describe.each(modes)('bounded request lives (%s mode)', (mode) => {
 
   beforeEach(async () => {
     t = await startTestFerryd(mode, 'life-node', { probeTimeoutMs: 500 });
-    url = `http://${t.ferryd.gatewayAddress}/chains/${NAME}`;
+    url = `http://${t.ferryd.gatewayAddress}/tenants/acme/chains/${NAME}`;
   });
 
   afterEach(async () => {
@@ -150,7 +150,7 @@ describe.each(modes)('bounded request lives (%s mode)', (mode) => {
 
   it('hands out no buffer with what an earlier request left in it', async () => {
     await deploy(10_000);
-    const inj = t.ferryd.daemon.directory.lookup(NAME)!.injector;
+    const inj = t.ferryd.daemon.directory.lookup(NAME, 'acme')!.injector;
     const secret = '4111 1111 1111 1111 exp 12/29 cvc 123';
     const card: Reply = await inj.request(0, JSON.stringify({ secret }), { timeoutMs: 5000 });
     expect(new TextDecoder().decode(card.body)).toBe(secret);

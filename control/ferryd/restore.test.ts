@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { modes } from '../../test/helpers/dataplane.js';
 import { RouterClass } from '../dataplane/native.js';
-import { connectFerryd } from './client.js';
 import { runFerryd } from './testdata/ferryd-process.js';
-import { deployTestChain, startTestFerryd, testPinDir, waitFor, type TestFerryd } from './testdata/harness.js';
+import { testCredentialDir } from '../../test/helpers/pki.js';
+import { connectFerryd, deployTestChain, startTestFerryd, testPinDir, waitFor, type TestFerryd } from './testdata/harness.js';
 
 const mode = modes[0]!;
 const CHAIN = 44;
@@ -126,11 +126,12 @@ describe(`restoring after a restart (${mode} mode)`, () => {
 
   it('restores across a restart of the real ferryd main (--state-dir)', async () => {
     const pinDir = testPinDir();
-    const args = ['--name', 'main-restore', '--grpc', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--mode', mode, '--state-dir', stateDir];
+    const tlsDir = await testCredentialDir({ kind: 'node', name: 'main-restore' });
+    const args = ['--tls-dir', tlsDir, '--grpc', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--mode', mode, '--state-dir', stateDir];
     const launch = async () => {
       const f = runFerryd(args);
       const ready = await waitFor('ferryd ready', () => f.lines.find((l) => l.msg === 'ferryd ready'));
-      return { f, client: connectFerryd(String(ready.grpc)), gateway: String(ready.gateway) };
+      return { f, client: connectFerryd(String(ready.grpc), 'main-restore'), gateway: String(ready.gateway) };
     };
     const stop = async (p: Awaited<ReturnType<typeof launch>>) => {
       p.client.close();

@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../control/controlplane/admin/client.js';
-import { connectFerryd } from '../../control/ferryd/client.js';
-import { testPinDir, waitFor } from '../../control/ferryd/testdata/harness.js';
+import { readCredential } from '../../control/auth/credential.js';
+import { connectFerryd, testPinDir, waitFor } from '../../control/ferryd/testdata/harness.js';
+import { testCredentialDir } from '../../test/helpers/pki.js';
 import { repoRoot } from '../../control/paths.js';
 
 const ANALYZE = '/usr/bin/systemd-analyze';
@@ -54,12 +55,15 @@ function execStart(text: string, argsVar: string): string[] {
 /** One call to the daemon's gRPC API (admin or ferryd). */
 async function answers(file: string, home: string, log: string): Promise<void> {
   if (file === 'ferry.service') {
-    const admin = new AdminClient((JSON.parse(readFileSync(join(home, 'state.json'), 'utf8')) as { admin: string }).admin);
+    const admin = new AdminClient(
+      (JSON.parse(readFileSync(join(home, 'state.json'), 'utf8')) as { admin: string }).admin,
+      readCredential(join(home, 'credentials', 'operator')),
+    );
     await admin.call('ListNodes', {}).finally(() => admin.close());
     return;
   }
   const grpc = /"msg":"data plane mode: fallback".*?"grpc":"([^"]+)"/.exec(log)![1]!;
-  const client = connectFerryd(grpc);
+  const client = connectFerryd(grpc, 'unit-test');
   await client.getNodeInfo().finally(() => client.close());
 }
 
@@ -85,9 +89,16 @@ describe.skipIf(!!missing)('systemd units', () => {
     const home = mkdtempSync(join(scratch, 'home-'));
     const pinDir = testPinDir();
     // Its own ports and pin dir, so a running ferry is left alone.
-    const argv = execStart(readFileSync(installed(file), 'utf8'), argsVar).map((w) => w.replace(/^127\.0\.0\.1:\d+$/, '127.0.0.1:0').replace('%l', 'unit-test'));
+    const argv = execStart(readFileSync(installed(file), 'utf8'), argsVar).map((w) =>
+      w.replace(/^127\.0\.0\.1:\d+$/, '127.0.0.1:0').replace('/var/lib/ferryd', join(home, 'ferryd')),
+    );
     const [cmd, ...args] = argv;
-    const child = spawn(cmd!, [...args, '--pin-dir', pinDir, '--mode', 'fallback'], { env: { ...process.env, FERRY_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // A node's credential in place of /etc/ferry/tls (the unit's FERRY_TLS_DIR).
+    const tls = await testCredentialDir({ kind: 'node', name: 'unit-test' });
+    const child = spawn(cmd!, [...args, '--pin-dir', pinDir, '--mode', 'fallback'], {
+      env: { ...process.env, FERRY_HOME: home, FERRY_TLS_DIR: tls },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

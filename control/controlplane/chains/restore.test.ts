@@ -9,9 +9,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { testPinDir } from '../../ferryd/testdata/harness.js';
 import { createLogger } from '../../log.js';
 import { repoRoot } from '../../paths.js';
+import { testCredential } from '../../../test/helpers/pki.js';
+import { controlPlaneTls, nodeTls, testPinDir } from '../../ferryd/testdata/harness.js';
 import { AdminClient } from '../admin/client.js';
 import type { AdminEvent, ChainStatus } from '../admin/proto.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
@@ -36,10 +37,11 @@ async function start(nodeName?: string): Promise<Running> {
   const cp = await startControlPlane({
     dataDir,
     adminAddress: '127.0.0.1:0',
-    localNode: nodeName ? { name: nodeName, grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', pinDir } : undefined,
+    tls: controlPlaneTls,
+    localNode: nodeName ? { name: nodeName, tls: await nodeTls(nodeName), grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', pinDir } : undefined,
     log: createLogger({ test: 'restore' }, 'error'),
   });
-  const admin = new AdminClient(cp.adminAddress);
+  const admin = new AdminClient(cp.adminAddress, await testCredential({ kind: 'operator' }));
   const events: AdminEvent[] = [];
   const stream = admin.watchEvents('');
   stream.on('data', (e: AdminEvent) => events.push(e));

@@ -107,6 +107,7 @@ export async function deployTestChain(client: FerrydClient, chainId: number, bas
   await client.createPool({ chainId, chainName: name });
   for (const req of chainInstances(chainId, base)) await client.startInstance(req);
   await client.programChain(chainProgram(chainId, base, gatewayId, name));
+  await untilReady(client, chainId);
 }
 
 /** Poll until check returns a value (not undefined), or fail saying what was awaited. */

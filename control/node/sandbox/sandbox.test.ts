@@ -104,7 +104,7 @@ describe.runIf(isRoot)(`an unsandboxed ferryd (${modes[0]} mode)`, () => {
     await t?.cleanup();
   });
 
-  const probe = async (body: string) => (await (await fetch(`http://${t.ferryd.gatewayAddress}/chains/probe`, { method: 'POST', body })).json()) as Record<string, unknown>;
+  const probe = async (body: string) => (await (await fetch(`http://${t.ferryd.gatewayAddress}/tenants/alpha/chains/probe`, { method: 'POST', body })).json()) as Record<string, unknown>;
 
   it('says so: a warning at start and in GetNodeInfo', async () => {
     expect((await t.client.getNodeInfo()).sandbox).toBe('off: --sandbox off was requested');
