@@ -15,11 +15,14 @@
 #define POOL_MAGIC   0x4c4f4f5059525246ull /* "FRRYPOOL" */
 #define POOL_VERSION 2u
 #define REGION_ALIGN 4096u
-/* Freed buffers at least this large are zeroed by giving their pages back
- * (MADV_REMOVE: the next touch maps fresh zero pages) rather than by
- * memset, which costs more past this size and keeps idle memory committed.
- * bench/pool measures both. */
-#define PUNCH_MIN    (64u * 1024u)
+/* How a freed buffer is zeroed: 1, memset (the default); 2, by giving its
+ * pages back (MADV_REMOVE: the next touch maps fresh zero pages); 0, not at
+ * all. bench/pool builds this file all three ways: giving pages back costs
+ * 50-100 times a memset per request (every page faults in again), so it is
+ * kept for shrinking idle classes, where memory matters and time does not. */
+#ifndef FERRY_POOL_SCRUB
+#define FERRY_POOL_SCRUB 1
+#endif
 
 /* In-memory header, shared by every process mapping the pool. */
 struct pool_class_hdr {
@@ -172,7 +175,7 @@ static int drop_pages(const struct ferry_pool *p, uint32_t c, uint32_t idx)
 /* No request may see what an earlier one left in a buffer. */
 static void scrub(const struct ferry_pool *p, uint32_t c, uint32_t idx)
 {
-	if (p->cls[c].buf_size >= PUNCH_MIN && drop_pages(p, c, idx) == 0)
+	if (FERRY_POOL_SCRUB == 0 || (FERRY_POOL_SCRUB == 2 && drop_pages(p, c, idx) == 0))
 		return;
 	memset(slot_ptr(p, c, idx), 0, p->cls[c].buf_size);
 }

@@ -296,8 +296,8 @@ static void test_expire(void)
 	ferry_pool_detach(&p);
 }
 
-/* Nothing a request wrote survives into the next allocation, for memset
- * classes and for classes whose pages are dropped. */
+/* Nothing a request wrote survives into the next allocation, whatever the
+ * class size (and after a reclaim too). */
 static void test_scrub_on_free(void)
 {
 	static const struct ferry_pool_class_spec cls[] = {
