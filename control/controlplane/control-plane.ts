@@ -41,6 +41,8 @@ export interface ControlPlaneOptions {
     /** Where ferryd keeps the chains its gateway serves (503 restoring after a restart). */
     stateDir?: string;
     sandbox?: SandboxRequest;
+    /** What all of one tenant's pools on this node may hold together. */
+    tenantPoolBytes?: number;
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];

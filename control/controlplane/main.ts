@@ -12,7 +12,7 @@
  *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
- *     [--sandbox auto|on|off]
+ *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE]
  *     [--node H:P ...] [--no-local-node]
  */
 import { hostname } from 'node:os';
@@ -23,6 +23,7 @@ import { isName } from '../chain/tenant.js';
 import { clearState, ferryHome, writeState } from '../cli/state.js';
 import { createLogger } from '../log.js';
 import { reportReady, supervised } from '../supervisor/daemon-link.js';
+import { parseByteSize } from '../node/pool/size-classes.js';
 import { startControlPlane } from './control-plane.js';
 
 export const DEFAULTS = {
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       'pin-dir': { type: 'string' },
       mode: { type: 'string', default: 'auto' },
       sandbox: { type: 'string' },
+      'tenant-pool-bytes': { type: 'string' },
       node: { type: 'string', multiple: true, default: [] },
       'no-local-node': { type: 'boolean', default: false },
     },
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
           mode,
           stateDir: join(home, 'ferryd'),
           sandbox,
+          tenantPoolBytes: values['tenant-pool-bytes'] === undefined ? undefined : parseByteSize(values['tenant-pool-bytes'], '--tenant-pool-bytes'),
         },
     nodes: values.node,
     log,

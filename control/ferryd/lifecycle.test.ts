@@ -229,6 +229,30 @@ describe.each(modes)('bounded request lives (%s mode)', (mode) => {
   });
 });
 
+describe('pool quotas per tenant', () => {
+  it('refuses a pool past what its tenant may hold on the node, and lets other tenants be', async () => {
+    const t = await startTestFerryd(modes[0]!, 'quota-node', { tenantPoolBytes: 8 * MiB });
+    try {
+      const first = await t.client.createPool({ chainId: 71, chainName: 'one', tenant: 'acme' });
+      expect(first.quotaBytes).toBe(64 * MiB);
+      const refused = await t.client.createPool({ chainId: 72, chainName: 'two', tenant: 'acme' }).then(
+        () => undefined,
+        (err: Error & { codeName?: string; details?: string }) => err,
+      );
+      expect(refused?.codeName).toBe('RESOURCE_EXHAUSTED');
+      expect(refused?.details).toMatch(/tenant "acme" has \d+ of its 8388608 pool bytes on this node in service/);
+      expect(t.ferryd.dataPlane.hasPool(72)).toBe(false);
+      // Another tenant has its own budget.
+      await t.client.createPool({ chainId: 73, chainName: 'three', tenant: 'globex' });
+      // Deleting acme's chain gives its bytes back.
+      await t.client.deleteChain({ chainId: 71 });
+      await t.client.createPool({ chainId: 72, chainName: 'two', tenant: 'acme' });
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
 interface SlowAnswer {
   status: number;
   afterMs: number;

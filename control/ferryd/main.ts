@@ -26,12 +26,13 @@ import { parseArgs } from 'node:util';
 import { readCredential, type Credential } from '../auth/credential.js';
 import { createLogger } from '../log.js';
 import type { ModeRequest } from '../node/router/select.js';
+import { parseByteSize } from '../node/pool/size-classes.js';
 import type { SandboxRequest } from '../node/sandbox/sandbox.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
 
 const USAGE =
-  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off]';
+  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE]';
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
 const SANDBOX_MODES: SandboxRequest[] = ['auto', 'on', 'off'];
 
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
         'state-dir': { type: 'string' },
         mode: { type: 'string', default: 'auto' },
         sandbox: { type: 'string' },
+        'tenant-pool-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -75,6 +77,13 @@ async function main(): Promise<void> {
     tls = readCredential(values['tls-dir']);
   } catch (err) {
     process.stderr.write(`ferryd: --tls-dir: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  let tenantPoolBytes: number | undefined;
+  try {
+    tenantPoolBytes = values['tenant-pool-bytes'] === undefined ? undefined : parseByteSize(values['tenant-pool-bytes'], '--tenant-pool-bytes');
+  } catch (err) {
+    process.stderr.write(`ferryd: ${(err as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
   const sandbox = values.sandbox as SandboxRequest | undefined;
@@ -105,6 +114,7 @@ async function main(): Promise<void> {
       stateDir: values['state-dir'],
       mode,
       sandbox,
+      tenantPoolBytes,
       log,
     });
   } catch (err) {

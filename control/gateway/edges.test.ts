@@ -90,6 +90,9 @@ describe(`gateway HTTP edges (${mode} mode)`, () => {
       expectFerryError(list, 405, 'methodNotAllowed');
       expect(list.headers.allow).toBe('GET, HEAD');
       expect((await call('POST', '/healthz', '{}')).headers.allow).toBe('GET, HEAD');
+      // The tenant-qualified paths are the same paths.
+      expect((await call('PUT', '/tenants/acme/chains/echo', '{}')).headers.allow).toBe('GET, HEAD, POST');
+      expect((await call('DELETE', '/tenants/acme/chains')).headers.allow).toBe('GET, HEAD');
       const connect = await rawHttp(port, 'CONNECT /chains/echo HTTP/1.1\r\nHost: a\r\n\r\n');
       expectFerryError(connect, 405, 'methodNotAllowed');
       expect(connect.headers.allow).toBe('GET, HEAD, POST');

@@ -18,8 +18,8 @@ const MAX_NAME_LENGTH = 256;
 /** The methods each path answers (http.ts serves them); any other gets
  * 405 with Allow. */
 const ROUTES: { path: RegExp; allow: readonly string[] }[] = [
-  { path: /^\/chains\/[^/]*$/, allow: ['GET', 'HEAD', 'POST'] },
-  { path: /^\/chains\/?$/, allow: ['GET', 'HEAD'] },
+  { path: /^(\/tenants\/[^/]+)?\/chains\/[^/]*$/, allow: ['GET', 'HEAD', 'POST'] },
+  { path: /^(\/tenants\/[^/]+)?\/chains\/?$/, allow: ['GET', 'HEAD'] },
   { path: /^\/healthz\/?$/, allow: ['GET', 'HEAD'] },
 ];
 

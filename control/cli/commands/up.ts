@@ -53,6 +53,7 @@ export const up: Command = async (ctx) => {
       'pin-dir': { type: 'string' },
       mode: { type: 'string' },
       sandbox: { type: 'string' },
+      'tenant-pool-bytes': { type: 'string' },
       'node-name': { type: 'string' },
       node: { type: 'string', multiple: true },
       'no-local-node': { type: 'boolean' },

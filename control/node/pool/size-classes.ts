@@ -82,3 +82,11 @@ export function checkPlan(plan: PoolPlan): string | undefined {
     return `the pool would reserve ${span} bytes of address space (more than ${MAX_POOL_SPAN}); lower poolBytes or use fewer size classes`;
   return undefined;
 }
+
+/** "1073741824", "512Mi", "1Gi", "64Ki" -> bytes; throws what it expected. */
+export function parseByteSize(text: string, what: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(text.trim());
+  const n = m ? Number(m[1]) * { '': 1, Ki: 1024, Mi: 1 << 20, Gi: 2 ** 30 }[m[2] ?? '']! : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${what}: "${text}" is not a size: bytes, or a number with Ki, Mi or Gi (e.g. 512Mi)`);
+  return n;
+}
