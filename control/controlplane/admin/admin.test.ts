@@ -116,6 +116,24 @@ describe('Admin API', () => {
     expect(dead.message).toContain('no ferryd answers at 127.0.0.1:1');
   });
 
+  it('fails an apply whose function throws as it loads, with its error, keeps nothing, and says so on the chain\'s events', async () => {
+    const brokenFile = join(repoRoot, 'control/cli/testdata/broken.yaml');
+    const seen: AdminEvent[] = [];
+    const stream = admin.watchEvents('broken');
+    stream.on('data', (e: AdminEvent) => seen.push(e));
+    stream.on('error', () => undefined);
+    const err = await rejection(admin.call('ApplyChain', { yaml: readFileSync(brokenFile, 'utf8'), file: brokenFile }));
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.message).toMatch(/stage load: instance \d+ on solo exited with code \d+ before it was ready: .*cannot load: the config file is missing/s);
+    expect((await admin.call('ListChains', {})).chains.map((c) => c.name)).toEqual(['greet']);
+    for (let i = 0; i < 50 && !seen.some((e) => e.kind === 'instance-crashed'); i++) await new Promise((r) => setTimeout(r, 20));
+    stream.cancel();
+    // A watcher of this chain alone sees its instance's start and crash.
+    expect(seen.map((e) => e.kind)).toEqual(expect.arrayContaining(['instance-started', 'instance-crashed']));
+    expect(seen.every((e) => e.chain === 'broken')).toBe(true);
+    expect(seen.find((e) => e.kind === 'instance-crashed')).toMatchObject({ node: 'solo', stage: 'load' });
+  });
+
   it('updates a chain in place on re-apply (new generation, same chain id)', async () => {
     const before = await admin.call('GetChain', { name: 'greet' });
     const after = await admin.call('ApplyChain', { yaml: readFileSync(greetFile, 'utf8'), file: greetFile });
