@@ -338,9 +338,10 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
     });
     child.stdout?.on('data', (d: Buffer) => this.log.debug('instance output', { instance: spec.instanceId, out: d.toString() }));
     const log = this.log.child({ instance: spec.instanceId, stage: spec.stageName, chain: spec.chainId });
-    // Its CPU quota applies once it is ready, or after the boost at most.
-    const boost = limits.deferCpuQuota ? setTimeout(() => launch.startupOver(), this.cpuStartupBoostMs).unref() : undefined;
     let ready = readiness === 'spawn';
+    // Its CPU quota applies once it is ready, or after the boost at most.
+    if (limits.deferCpuQuota && ready) launch.startupOver();
+    const boost = limits.deferCpuQuota && !ready ? setTimeout(() => launch.startupOver(), this.cpuStartupBoostMs).unref() : undefined;
     control.once('ready', () => {
       if (ready || !this.instances.has(spec.instanceId)) return;
       ready = true;
