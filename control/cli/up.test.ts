@@ -167,7 +167,7 @@ describe('ferry up', () => {
     ok(r, 'up renamed');
     expect(await invoke(one, 'again')).toMatchObject({ greeting: 'hello, again', node: 'renamed' });
     const table = ok(await one.cli('get', 'chains'), 'get chains');
-    expect(table).toMatch(/^greet\s+default\s+RUNNING\s+2\s+2\s+2\s+\S+\s+1\s/m);
+    expect(table).toMatch(/^greet\s+default\s+RUNNING\s+2\s+2\s+2\s+(\S+\s+){4}1\s/m);
     const nodes = JSON.parse(ok(await one.cli('get', 'nodes', '-o', 'json'), 'get nodes')) as { name: string }[];
     expect(nodes.map((n) => n.name)).toEqual(['renamed']);
   });

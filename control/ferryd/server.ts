@@ -55,6 +55,8 @@ export interface FerrydOptions {
   startTimeoutMs?: number;
   /** What all of one tenant's pools on this node may hold together. */
   tenantPoolBytes?: number;
+  /** How often instances with traffic are asked for their service times. */
+  signalIntervalMs?: number;
   /** Request bodies one client address may have arriving at once. */
   bodiesPerClient?: number;
   /** Where ferryd keeps the chains its gateway serves, to answer 503
@@ -117,6 +119,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     backoff: opts.backoff,
     stopGraceMs: opts.stopGraceMs,
     probeTimeoutMs: opts.probeTimeoutMs,
+    signalIntervalMs: opts.signalIntervalMs,
     startTimeoutMs: opts.startTimeoutMs,
     nodeName: name,
     peers,
