@@ -86,15 +86,7 @@ export class SignalCollector {
           let mine = this.byInstance.get(s.instanceId);
           if (!mine) this.byInstance.set(s.instanceId, (mine = { completions: 0, service: new Histogram() }));
           mine.completions += report.completions;
-          const buckets: number[] = [];
-          const counts: number[] = [];
-          report.buckets.forEach((n, i) => {
-            if (n > 0) {
-              buckets.push(i);
-              counts.push(n);
-            }
-          });
-          mine.service.merge({ buckets, counts }, report.busyUs);
+          mine.service.mergeDense(report.buckets, report.busyUs);
         });
       await Promise.all(asks);
     } catch (err) {

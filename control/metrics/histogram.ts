@@ -93,6 +93,19 @@ export class Histogram {
     return this;
   }
 
+  /** Add counts given bucket by bucket (as an instance reports them). */
+  mergeDense(counts: ArrayLike<number>, sum: number): this {
+    const n = Math.min(counts.length, BUCKETS);
+    for (let i = 0; i < n; i++) {
+      const c = counts[i]!;
+      if (!(c > 0)) continue;
+      this.counts[i]! += c;
+      this.total += c;
+    }
+    this.sum += sum;
+    return this;
+  }
+
   /** The value (µs) at quantile q (0..1): the upper edge of the bucket the
    * q-th value falls in, so a quantile is never under-reported. 0 when empty. */
   quantile(q: number): number {
