@@ -292,6 +292,12 @@ export class NodeDaemon {
     };
   }
 
+  /** The chain's name and tenant here (from its CreatePool), for labels. */
+  chainLabels(chainId: number): { chain: string; tenant: string } {
+    const p = this.pools.get(chainId);
+    return { chain: p?.name ?? String(chainId), tenant: p?.tenant || DEFAULT_TENANT };
+  }
+
   /** Buffers freed past their deadline in the chain's pool, since it was made. */
   expiredBuffers(chainId: number): number {
     return this.pools.get(chainId)?.expired ?? 0;

@@ -18,6 +18,8 @@ import { RemoteHops } from '../node/peer/hops.js';
 import { PeerLink } from '../node/peer/link.js';
 import type { ModeRequest } from '../node/router/select.js';
 import { formatHostPort, parseHostPort } from './address.js';
+import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/prometheus.js';
+import { ferrydMetrics } from './metrics.js';
 import { startGatewayServer, type GatewayServer } from './gateway-server.js';
 import { nodeDaemonImplementation } from './grpc-service.js';
 import { NodeDaemon } from './node-daemon.js';
@@ -63,6 +65,8 @@ export interface FerrydOptions {
    * restoring for them after a restart (see NodeDaemonOptions.stateDir). */
   stateDir?: string;
   restoreGraceMs?: number;
+  /** host:port for Prometheus /metrics (port 0 ok); none: no metrics listener. */
+  metricsAddress?: string;
 }
 
 export interface Ferryd {
@@ -72,6 +76,8 @@ export interface Ferryd {
   gatewayAddress: string;
   /** As bound; '' without a peer listener. */
   peerAddress: string;
+  /** As bound; '' without a metrics listener. */
+  metricsAddress: string;
   /** The links to other nodes and the hops over them, when listening. */
   peers?: { link: PeerLink; hops: RemoteHops };
   info: NodeInfo;
@@ -130,12 +136,14 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });
   const streams = new Set<() => void>();
   let gateway: GatewayServer | undefined;
+  let metrics: MetricsServer | undefined;
   let info: NodeInfo | undefined;
 
   const shutdown = async () => {
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'NOT_SERVING');
     for (const end of [...streams]) end();
     await gateway?.close().catch((err: Error) => log.warn('gateway close failed', { error: err.message }));
+    await metrics?.close();
     await grpcShutdown(server);
     // Peers see the link go down and fail what they had sent here.
     await peers?.link.close();
@@ -155,6 +163,8 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
       peerAddress: peers?.link.address ?? '',
       sandbox: dataPlane.sandbox.status,
     });
+    if (opts.metricsAddress)
+      metrics = await serveMetrics(opts.metricsAddress, metricsRegistry(ferrydMetrics(daemon, name), 'ferryd_'), log.child({ part: 'metrics' }));
     const fixedInfo = info;
     const impl = nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams });
     server.addService(nodeDaemonService, requireCaller(nodeDaemonService, impl, [...DRIVERS.kinds], DRIVERS.needed, log));
@@ -164,12 +174,21 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     );
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'SERVING');
     const grpcAddress = formatHostPort({ host: grpcAt.host, port });
-    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, peer: info.peerAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail, sandbox: info.sandbox });
+    log.info('ferryd ready', {
+      grpc: grpcAddress,
+      gateway: info.gatewayAddress || undefined,
+      peer: info.peerAddress || undefined,
+      metrics: metrics?.address,
+      mode: info.dataplaneMode,
+      detail: info.dataplaneDetail,
+      sandbox: info.sandbox,
+    });
     let closing: Promise<void> | undefined;
     return {
       grpcAddress,
       gatewayAddress: info.gatewayAddress,
       peerAddress: info.peerAddress,
+      metricsAddress: metrics?.address ?? '',
       peers,
       info,
       dataPlane,
