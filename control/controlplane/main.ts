@@ -103,8 +103,6 @@ async function main(): Promise<void> {
     mode: cp.dataplaneMode ?? '',
   };
   const underSupervisor = supervised();
-  if (underSupervisor) reportReady({ kind: 'ready', ...ready, peer: cp.peerAddress ?? '' });
-  else writeState({ pid: process.pid, ...ready, startedAtMs: Date.now(), dataDir: join(home, 'data'), log: join(home, 'ferry.log') });
   let closing = false;
   const stop = (signal: string) => {
     if (closing) return;
@@ -121,6 +119,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // The supervisor was killed: nobody would restart or stop this daemon.
   process.on('disconnect', () => stop('supervisor gone'));
+  // Only now say where it serves: whoever reads that may stop it at once,
+  // and a SIGTERM before the handlers above would kill it uncleanly.
+  if (underSupervisor) reportReady({ kind: 'ready', ...ready, peer: cp.peerAddress ?? '' });
+  else writeState({ pid: process.pid, ...ready, startedAtMs: Date.now(), dataDir: join(home, 'data'), log: join(home, 'ferry.log') });
 }
 
 main().catch((err: Error) => {

@@ -123,15 +123,6 @@ async function main(): Promise<void> {
     log.error((err as Error).message);
     process.exit(1);
   }
-  log.info(`data plane mode: ${ferryd.info.dataplaneMode}`, {
-    mode: ferryd.info.dataplaneMode,
-    detail: ferryd.info.dataplaneDetail,
-    grpc: ferryd.grpcAddress,
-    gateway: ferryd.gatewayAddress || undefined,
-    peer: ferryd.peerAddress || undefined,
-    metrics: ferryd.metricsAddress || undefined,
-    sandbox: ferryd.info.sandbox,
-  });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -147,6 +138,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Said last: whoever waits for this line may stop ferryd at once.
+  log.info(`data plane mode: ${ferryd.info.dataplaneMode}`, {
+    mode: ferryd.info.dataplaneMode,
+    detail: ferryd.info.dataplaneDetail,
+    grpc: ferryd.grpcAddress,
+    gateway: ferryd.gatewayAddress || undefined,
+    peer: ferryd.peerAddress || undefined,
+    metrics: ferryd.metricsAddress || undefined,
+    sandbox: ferryd.info.sandbox,
+  });
 }
 
 void main();
