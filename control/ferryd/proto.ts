@@ -183,6 +183,7 @@ export interface InstanceStats {
   completions: number;
   serviceTime: HistogramMsg;
   inFlight: number;
+  ready: boolean;
 }
 
 /** A sparse cumulative histogram on the wire (control/metrics/histogram.ts). */

@@ -98,6 +98,7 @@ export class StatsSampler {
       completions: this.src.service?.(s.instanceId)?.completions ?? 0,
       serviceTime: histogramMsg(this.src.service?.(s.instanceId)?.service),
       inFlight: inFlight(c),
+      ready: s.ready,
     };
   }
 

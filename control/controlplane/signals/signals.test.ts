@@ -19,11 +19,11 @@ function times(...runs: [number, number][]): Histogram {
 
 /** A node's sample at second t where instance 7 has done `done` requests
  * so far, taking `h`, and the gateway answered them all with 200. */
-function sample(t: number, done: number, h: Histogram, inFlight = 0): NodeStats {
+function sample(t: number, done: number, h: Histogram, inFlight = 0, more: Partial<InstanceStats> = {}): NodeStats {
   const msg = { ...h.sparse(), sumUs: h.sum };
   const inst: InstanceStats = {
     instanceId: 7, chainId: 3, stage: 1, rxMsgs: done + inFlight, rxBytes: 0, txMsgs: done, txBytes: 0, drops, pid: 1, cpuTicks: 0, rssBytes: 0,
-    state: 'RUNNING', completions: done, serviceTime: msg, inFlight,
+    state: 'RUNNING', completions: done, serviceTime: msg, inFlight, ready: true, ...more,
   };
   return {
     node: 'n', timeMs: t * 1000, loadavg: [0, 0, 0], cpuBusy: 0, memoryTotalBytes: 1, memoryAvailableBytes: 1, instances: [inst], pools: [],
@@ -63,5 +63,17 @@ describe('Signals', () => {
     expect(i.serviceMs.p50).toBeGreaterThanOrEqual(5);
     expect(s.stageService(1, [{ id: 7, node: 'n', stage: 1 }]).p99).toBeGreaterThanOrEqual(5);
     expect(s.chain(99)).toBeUndefined();
+  });
+
+  it('reads CPU use per second of one process, and readiness as the instance said it', () => {
+    const s = new Signals();
+    const at = [{ id: 7, node: 'n', stage: 1 }];
+    // 30 ticks (300 ms of CPU) over 10 s: 30 ms/s.
+    s.observe('n', sample(0, 0, times(), 0, { cpuTicks: 100 }));
+    s.observe('n', sample(10, 0, times(), 0, { cpuTicks: 130 }));
+    expect(s.stage(3, 1, at).instances[0]).toMatchObject({ cpuMsPerSec: 30, ready: true });
+    // Restarted (another pid): its ticks started over, no rate until a window of it.
+    s.observe('n', sample(20, 0, times(), 0, { cpuTicks: 5, pid: 2, ready: false }));
+    expect(s.stage(3, 1, at).instances[0]).toMatchObject({ cpuMsPerSec: 0, ready: false });
   });
 });

@@ -26,6 +26,9 @@ export interface InstanceSignals {
   arrivalsPerSec: number;
   completionsPerSec: number;
   serviceMs: LatencySummary & { mean: number };
+  /** CPU time it used per second of the window (a quota is spent on CPU;
+   * service time on a shared node is mostly waiting for one). */
+  cpuMsPerSec: number;
 }
 
 export interface LatencySummary {
@@ -48,6 +51,8 @@ export interface PlacedRef {
 }
 
 const KEEP_MS = 120_000;
+/** /proc's clock ticks (USER_HZ, 100 on Linux). */
+const TICK_MS = 10;
 export const DEFAULT_WINDOW_MS = 10_000;
 
 interface Sample {
@@ -128,11 +133,13 @@ export class Signals {
         return {
           id: p.id,
           node: p.node,
-          ready: now?.state === 'RUNNING',
+          ready: now?.state === 'RUNNING' && now.ready,
           inFlight: now?.inFlight ?? 0,
           arrivalsPerSec: rate((i) => i.rxMsgs),
           completionsPerSec: rate((i) => i.completions),
           serviceMs: summary(service),
+          // Ticks of the same process only: a restart starts them over.
+          cpuMsPerSec: now && then && now.pid === then.pid ? rate((i) => i.cpuTicks) * TICK_MS : 0,
         };
       });
     const chain = this.chain(chainId, windowMs);
