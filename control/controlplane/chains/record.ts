@@ -10,6 +10,10 @@ export interface PlacedInstance {
   stage: number;
   node: string;
   weight: number;
+  /** What it runs (versions.ts stageVersion): a re-apply rolls the
+   * instances whose version is not their stage's now. Absent in records
+   * from before versions were kept. */
+  version?: string;
 }
 
 export interface ChainRecord {
@@ -25,6 +29,11 @@ export interface ChainRecord {
   instances: PlacedInstance[];
   /** The gateway endpoint id of the chain on each node that serves it. */
   gateways: { node: string; id: number }[];
+  /** While a re-apply rolls the chain (and after one that stopped
+   * part-way): the IR its instances of another version were started from.
+   * Their stages keep their routes and their edges stay allowed until they
+   * are gone. */
+  prior?: ChainIR;
 }
 
 /** Records live at /chains/TENANT/NAME (before tenants were namespaces: /chains/NAME). */

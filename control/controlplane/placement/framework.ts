@@ -1,17 +1,30 @@
 /**
  * Placement as a pipeline of plugins, after the Kubernetes scheduler
- * framework: filters remove nodes that cannot run an instance, scorers rank
- * the rest, and the best node takes the instance. Plugins see the nodes as
- * they are being filled, so packing and locality decisions compound.
+ * framework (kubernetes/kubernetes pkg/scheduler/framework): for each
+ * instance, filter plugins drop the nodes that cannot run it, score plugins
+ * rate the rest, each plugin's scores are normalised to 0..100 (its
+ * NormalizeScore, by default plugins/helper DefaultNormalizeScore: divide by
+ * the highest), multiplied by the plugin's configured weight and summed;
+ * the best node takes the instance. Plugins see the nodes as they are being
+ * filled, so packing and locality decisions compound.
+ *
+ * Which plugins run and their weights come from configuration (config.ts),
+ * the plugins themselves from a registry (registry.ts): nothing here names
+ * one.
  */
 import type { Arch, ChainIR, StageIR } from '../../chain/ir.js';
+
+export interface Resources {
+  cpuMilli: number;
+  memoryMb: number;
+}
 
 export interface NodeView {
   name: string;
   archs: Arch[];
   cpuMilli: number;
   memoryMb: number;
-  /** What instances placed so far (this chain and others) take. */
+  /** What instances placed so far (this chain's and others') take. */
   usedCpuMilli: number;
   usedMemoryMb: number;
   labels: Record<string, string>;
@@ -22,28 +35,70 @@ export interface NodeView {
 export interface PlacementContext {
   chain: ChainIR;
   stage: StageIR;
-  /** Node of every instance of this chain placed so far, by stage id. */
-  placed: Map<number, string[]>;
+  /** Node of every instance of this chain, by stage id: those already
+   * running and those placed so far by this call. */
+  placed: ReadonlyMap<number, readonly string[]>;
   /** Every node being placed on, as filled so far. */
-  nodes: NodeView[];
+  nodes: readonly NodeView[];
+  byName: ReadonlyMap<string, NodeView>;
+  /** What each tenant's instances take across the cluster, this call's included. */
+  tenants: ReadonlyMap<string, Resources>;
+  /** All the nodes' capacity together. */
+  capacity: Resources;
 }
 
+/** Filters answer for one node: undefined when it fits, else why not
+ * (shown to the user). prepare runs once per instance placed (the
+ * framework's PreFilter), so per-instance work is not repeated per node. */
 export interface FilterPlugin {
   readonly name: string;
-  /** undefined when the node fits; otherwise why not (shown to the user). */
-  filter(ctx: PlacementContext, node: NodeView): string | undefined;
+  prepare(ctx: PlacementContext): (node: NodeView) => string | undefined;
 }
 
+/** Scores are raw (>= 0, higher is better) until normalised. prepare runs
+ * once per instance placed (PreScore). */
 export interface ScorePlugin {
   readonly name: string;
-  readonly weight: number;
-  /** 0..100, higher is better. */
-  score(ctx: PlacementContext, node: NodeView): number;
+  prepare(ctx: PlacementContext): (node: NodeView) => number;
+  /** Map the feasible nodes' raw scores onto 0..100 in place; absent:
+   * normalizeByMax. */
+  normalize?(scores: Float64Array): void;
+}
+
+export interface WeightedScore {
+  plugin: ScorePlugin;
+  /** 1..100 (config.ts); a plugin with weight 0 is not run. */
+  weight: number;
 }
 
 export interface Assignment {
   stage: number;
   node: string;
+}
+
+export interface PlacementRequest {
+  chain: ChainIR;
+  /** Ready nodes, their usage including every instance that stays
+   * (other chains' and this chain's `running`). Updated in place. */
+  nodes: NodeView[];
+  /** New instances wanted, per stage id. */
+  add: ReadonlyMap<number, number>;
+  /** Where this chain's instances that stay run: locality counts them. */
+  running?: readonly Assignment[];
+  /** Per tenant, what its instances take now (fairness); updated in place. */
+  tenants?: Map<string, Resources>;
+}
+
+/** The highest score becomes 100, the others in proportion; all 0 stays 0
+ * (Kubernetes' DefaultNormalizeScore with maxPriority 100, not reversed). */
+export function normalizeByMax(scores: Float64Array): void {
+  let max = 0;
+  for (const s of scores) if (s > max) max = s;
+  if (max <= 0) {
+    scores.fill(0);
+    return;
+  }
+  for (let i = 0; i < scores.length; i++) scores[i] = (100 * Math.max(0, scores[i]!)) / max;
 }
 
 export class PlacementError extends Error {
@@ -64,41 +119,68 @@ export class PlacementError extends Error {
 
 export class Scheduler {
   constructor(
-    private readonly filters: FilterPlugin[],
-    private readonly scorers: ScorePlugin[],
+    readonly filters: readonly FilterPlugin[],
+    readonly scores: readonly WeightedScore[],
   ) {}
 
-  /** Place `replicas[stage]` instances of each stage; nodes are updated in place. */
-  place(chain: ChainIR, nodes: NodeView[], replicas: Map<number, number>): Assignment[] {
+  /** Place `add[stage]` new instances of each stage, in stage order. */
+  place(req: PlacementRequest): Assignment[] {
+    const { chain, nodes } = req;
     const placed = new Map<number, string[]>();
+    for (const a of req.running ?? []) placed.set(a.stage, [...(placed.get(a.stage) ?? []), a.node]);
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const tenants = req.tenants ?? new Map<string, Resources>();
+    const capacity = nodes.reduce((c, n) => ({ cpuMilli: c.cpuMilli + n.cpuMilli, memoryMb: c.memoryMb + n.memoryMb }), { cpuMilli: 0, memoryMb: 0 });
     const out: Assignment[] = [];
     for (const stage of chain.stages) {
-      for (let i = 0; i < (replicas.get(stage.id) ?? 0); i++) {
-        const ctx: PlacementContext = { chain, stage, placed, nodes };
-        const reasons: Record<string, string> = {};
-        const fit = nodes.filter((n) => {
-          for (const f of this.filters) {
-            const why = f.filter(ctx, n);
-            if (why) {
-              reasons[n.name] = `${f.name}: ${why}`;
-              return false;
-            }
-          }
-          return true;
-        });
-        if (fit.length === 0) throw new PlacementError(stage.name, nodes.length ? reasons : { cluster: 'no nodes are ready' });
-        let best = fit[0]!;
-        let bestScore = -Infinity;
-        for (const n of fit) {
-          const s = this.scorers.reduce((sum, p) => sum + p.weight * p.score(ctx, n), 0);
-          if (s > bestScore) [best, bestScore] = [n, s];
-        }
+      for (let i = 0; i < (req.add.get(stage.id) ?? 0); i++) {
+        const ctx: PlacementContext = { chain, stage, placed, nodes, byName, tenants, capacity };
+        const best = this.best(ctx, this.feasible(ctx));
         best.usedCpuMilli += stage.resources.cpuMilli;
         best.usedMemoryMb += stage.resources.memoryMb;
+        const t = tenants.get(chain.tenant) ?? { cpuMilli: 0, memoryMb: 0 };
+        tenants.set(chain.tenant, { cpuMilli: t.cpuMilli + stage.resources.cpuMilli, memoryMb: t.memoryMb + stage.resources.memoryMb });
         placed.set(stage.id, [...(placed.get(stage.id) ?? []), best.name]);
         out.push({ stage: stage.id, node: best.name });
       }
     }
     return out;
+  }
+
+  /** The nodes every filter lets through; none: a PlacementError saying,
+   * per node, the first filter that refused it. */
+  private feasible(ctx: PlacementContext): NodeView[] {
+    const checks = this.filters.map((f) => ({ name: f.name, check: f.prepare(ctx) }));
+    const reasons: Record<string, string> = {};
+    const fit = ctx.nodes.filter((n) => {
+      for (const { name, check } of checks) {
+        const why = check(n);
+        if (why !== undefined) {
+          reasons[n.name] = `${name}: ${why}`;
+          return false;
+        }
+      }
+      return true;
+    });
+    if (fit.length === 0) throw new PlacementError(ctx.stage.name, ctx.nodes.length ? reasons : { cluster: 'no nodes are ready' });
+    return fit;
+  }
+
+  /** The feasible node with the highest weighted sum of normalised
+   * scores; ties go to the first (nodes come sorted by name). */
+  private best(ctx: PlacementContext, fit: NodeView[]): NodeView {
+    if (fit.length === 1) return fit[0]!;
+    const total = new Float64Array(fit.length);
+    const raw = new Float64Array(fit.length);
+    for (const { plugin, weight } of this.scores) {
+      if (weight === 0) continue;
+      const score = plugin.prepare(ctx);
+      for (let i = 0; i < fit.length; i++) raw[i] = score(fit[i]!);
+      (plugin.normalize ?? normalizeByMax)(raw);
+      for (let i = 0; i < fit.length; i++) total[i] = total[i]! + weight * raw[i]!;
+    }
+    let best = 0;
+    for (let i = 1; i < fit.length; i++) if (total[i]! > total[best]!) best = i;
+    return fit[best]!;
   }
 }
