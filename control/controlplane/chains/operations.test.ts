@@ -53,6 +53,22 @@ const BROKEN = `throw new Error('greet v3 cannot load: GREETING_KEY is not set')
 export default function greet() { return {}; }
 `;
 
+/** Loads once: every later load (counted in a file beside it) throws. */
+const loadsOnce = (counter: string) => `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+const loads = existsSync('${counter}') ? Number(readFileSync('${counter}', 'utf8')) : 0;
+writeFileSync('${counter}', String(loads + 1));
+if (loads >= 1) throw new Error('greet v4 cannot load a second time');
+export default function greet(ctx) {
+  return { greeting: 'hello, ' + ctx.json().name, version: 4, pid: process.pid };
+}
+`;
+
+const SHOUT = `export default function shout(ctx) {
+  const r = ctx.json();
+  return { ...r, greeting: r.greeting.toUpperCase() };
+}
+`;
+
 interface Reply {
   greeting: string;
   version: number;
@@ -253,6 +269,64 @@ describe.each(modes)('operations on a running chain under load (%s mode)', (mode
     } finally {
       writeFileSync(join(dir, 'greet.ts'), greetVersion(2));
     }
+  });
+
+  it('stops a roll part-way when a later instance cannot load: both versions serve, and the next apply finishes it', async () => {
+    const before = await get();
+    const counter = join(dir, 'loads');
+    writeFileSync(join(dir, 'greet.ts'), loadsOnce(counter));
+    let err: Awaited<ReturnType<typeof rejection>> | undefined;
+    const r = await underLoad(async () => {
+      err = await rejection(apply());
+    });
+    ok(r);
+    expect(err!.code).toBe('UNAVAILABLE');
+    expect(err!.message).toMatch(/^chain roll: the roll stopped part-way: stage greet: instance \d+ on solo .*greet v4 cannot load a second time.*; instances not rolled keep the previous version/s);
+    const mixed = await get();
+    expect(mixed.state).toBe('RUNNING');
+    const greets = stage(mixed, 'greet').instances;
+    expect(greets).toHaveLength(2);
+    expect(new Set(greets.map((i) => i.version)).size).toBe(2);
+    expect(new Set(r.replies.slice(-20).map((x) => x.version))).toEqual(new Set([2, 4]));
+    // The one left on the old version rolls on the next apply; the new one stays.
+    const rolled = greets.find((i) => !stage(before, 'greet').instances.some((o) => o.id === i.id))!;
+    writeFileSync(counter, '0');
+    const done = await underLoad(apply);
+    ok(done);
+    const now = stage(done.result, 'greet').instances;
+    expect(now.map((i) => i.version)).toEqual([rolled.version, rolled.version]);
+    expect(now.find((i) => i.id === rolled.id)?.pid).toBe(rolled.pid);
+    expect(done.replies.at(-1)).toMatchObject({ version: 4 });
+    // What later tests load: the same version, loadable any number of times.
+    writeFileSync(join(dir, 'greet.ts'), greetVersion(4));
+  });
+
+  it('adds a stage at the end and reroutes to it, then removes it again, with no failed request', async () => {
+    const original = readFileSync(chainFile, 'utf8');
+    writeFileSync(join(dir, 'shout.ts'), SHOUT);
+    writeFileSync(
+      chainFile,
+      original.replace(/next: \[\]\n$/, 'next: [shout]\n') + '    - name: shout\n      runtime: node\n      handler: ./shout.ts\n      next: []\n',
+    );
+    const before = await get();
+    const added = await underLoad(apply);
+    ok(added);
+    expect(added.result.stages.map((s) => [s.name, s.next, s.instances.length])).toEqual([
+      ['parse', ['greet'], 1],
+      ['greet', ['shout'], 2],
+      ['shout', [], 1],
+    ]);
+    expect(pids(added.result, 'parse')).toEqual(pids(before, 'parse'));
+    expect(added.replies.at(-1)).toMatchObject({ greeting: 'HELLO, FERRY' });
+    writeFileSync(chainFile, original);
+    const removed = await underLoad(apply);
+    ok(removed);
+    expect(removed.result.stages.map((s) => [s.name, s.next, s.instances.length])).toEqual([
+      ['parse', ['greet'], 1],
+      ['greet', [], 2],
+    ]);
+    expect(removed.replies.at(-1)).toMatchObject({ greeting: 'hello, ferry' });
+    expect(pidAlive(pids(added.result, 'shout')[0]!)).toBe(false);
   });
 
   it('refuses to scale past scale.max or scale.min, an unknown stage, and another tenant\'s chain', async () => {
