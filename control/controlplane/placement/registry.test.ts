@@ -28,7 +28,7 @@ describe('scheduler configuration', () => {
   it('has a cluster default that builds, with every score plugin weighted', () => {
     const s = buildScheduler();
     expect(s.filters.map((f) => f.name)).toEqual(DEFAULT_SCHEDULER_CONFIG.filters);
-    expect(Object.fromEntries(s.scores.map((w) => [w.plugin.name, w.weight]))).toEqual({ DataLocality: 4, ChainLocality: 3, Spread: 1, DominantResourceFairness: 1 });
+    expect(Object.fromEntries(s.scores.map((w) => [w.plugin.name, w.weight]))).toEqual({ DataLocality: 4, ChainLocality: 3, Spread: 1, DominantResourceFairness: 2 });
   });
 
   it('takes weights as NAME=WEIGHT,... over the default', () => {
@@ -52,8 +52,8 @@ describe('scheduler configuration', () => {
     expect((err as SchedulerConfigError).problems).toEqual([
       'DataLocality=101: a weight is a whole number 0..100 (0 turns it off)',
       'ChainLocality=2.5: a weight is a whole number 0..100 (0 turns it off)',
-      'Spread=-1: a weight is a whole number 0..100 (0 turns it off)',
       'DominantResourceFairness=not a number: a weight is a whole number 0..100 (0 turns it off)',
+      'Spread=-1: a weight is a whole number 0..100 (0 turns it off)',
       'Sprad is not a placement plugin (score plugins: ChainLocality, DataLocality, DominantResourceFairness, Spread)',
       'ResourceFit is a filter: filters have no weight, they only say which nodes fit',
     ]);

@@ -5,13 +5,13 @@ import type { ScorePlugin } from '../framework.js';
  * default weight is above chain locality's (config.ts): moving a request to
  * its data costs one network hop of the request, moving the data to the
  * function costs the data, which is usually the larger. Raw score: the
- * share of the wanted labels the node has, 0..100; 50 everywhere for a
+ * share of the wanted labels the node has, 0..100; nothing to say for a
  * stage that wants none. */
 export const dataLocality: ScorePlugin = {
   name: 'DataLocality',
   prepare: (ctx) => {
     const wanted = Object.entries(ctx.stage.data);
-    if (wanted.length === 0) return () => 50;
+    if (wanted.length === 0) return undefined;
     return (node) => (100 * wanted.filter(([k, v]) => node.labels[k] === v).length) / wanted.length;
   },
 };

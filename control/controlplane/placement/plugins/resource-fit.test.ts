@@ -4,7 +4,7 @@ import { resourceFit } from './resource-fit.js';
 
 describe('ResourceFit', () => {
   const ir = chain([stage(0, 'a', { resources: { cpuMilli: 500, memoryMb: 256 } })]);
-  const check = (n: ReturnType<typeof node>) => resourceFit.prepare(context(ir, 0, [n]))(n);
+  const check = (n: ReturnType<typeof node>) => resourceFit.prepare(context(ir, 0, [n]))!(n);
 
   it('lets through a node with room, up to exactly full', () => {
     expect(check(node('n', { cpuMilli: 1000, usedCpuMilli: 500, memoryMb: 512, usedMemoryMb: 256 }))).toBeUndefined();

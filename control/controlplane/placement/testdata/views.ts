@@ -56,7 +56,7 @@ export function context(
     stage: ir.stages[stageId]!,
     placed: new Map(Object.entries(over.placed ?? {}).map(([k, v]) => [Number(k), v])),
     nodes,
-    byName: new Map(nodes.map((n) => [n.name, n])),
+    node: (name) => nodes.find((n) => n.name === name),
     tenants: new Map(Object.entries(over.tenants ?? {})),
     capacity: nodes.reduce((c, n) => ({ cpuMilli: c.cpuMilli + n.cpuMilli, memoryMb: c.memoryMb + n.memoryMb }), { cpuMilli: 0, memoryMb: 0 }),
   };
