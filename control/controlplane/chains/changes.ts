@@ -126,7 +126,7 @@ export class ChainChanges {
     }
     const moving = new Set([...plan.roll, ...plan.remove].map((i) => i.id));
     const kept = old.instances.map((i) => (moving.has(i.id) ? i : { ...i, version: versions.get(i.stage) }));
-    let live: ChainRecord = { ...next, instances: kept, gateways: old.gateways, prior: old.ir };
+    let live: ChainRecord = { ...next, instances: kept, gateways: old.gateways, prior: [old.ir, ...(old.prior ?? [])] };
     if (plan.roll.length === 0 && plan.add.size === 0 && plan.remove.length === 0) {
       live = { ...live, prior: undefined };
       await this.reprogramIfChanged(old, live);

@@ -12,7 +12,7 @@ import type { DeepPartial, ProgramChainRequest } from '../../ferryd/proto.js';
 import type { Logger } from '../../log.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
-import { chainNodes, type ChainRecord, type PlacedInstance } from './record.js';
+import { chainNodes, stageOf, type ChainRecord, type PlacedInstance } from './record.js';
 
 /** Buffers of a request may outlive its timeout by this much (the
  * gateway's GRACE_MS): a reply racing the timeout is still freed by it. */
@@ -24,12 +24,15 @@ const READY_POLL_MS = 50;
 const MAX_DRAIN_MS = 10 * 60_000;
 
 /** The chain as routes see it: its stages, and while a roll is under way
- * the prior IR's stages that still have instances (stages removed from the
- * end of the list), with the edges of both versions allowed. */
+ * the prior IRs' stages that still have instances (stages removed from the
+ * end of the list), with the edges of every version allowed. */
 function routedView(r: ChainRecord): { ir: ChainIR; allow: AllowEdge[] } {
-  if (!r.prior) return { ir: r.ir, allow: allowEdges(r.ir) };
-  const leaving = r.prior.stages.filter((s) => s.id >= r.ir.stages.length && r.instances.some((i) => i.stage === s.id));
-  const edges = new Map([...allowEdges(r.prior), ...allowEdges(r.ir)].map((e) => [`${e[0]}/${e[1]}`, e]));
+  if (!r.prior?.length) return { ir: r.ir, allow: allowEdges(r.ir) };
+  const leaving = [...new Set(r.instances.map((i) => i.stage))]
+    .filter((id) => id >= r.ir.stages.length)
+    .sort((a, b) => a - b)
+    .map((id) => stageOf(r, id)!);
+  const edges = new Map([r.ir, ...r.prior].flatMap(allowEdges).map((e) => [`${e[0]}/${e[1]}`, e]));
   return { ir: { ...r.ir, stages: [...r.ir.stages, ...leaving] }, allow: [...edges.values()] };
 }
 

@@ -311,6 +311,8 @@ export class ChainManager {
       throw new ChainError('unavailable', `chain ${formatChainRef(r)}: ${(err as Error).message}`);
     }
     if (after !== r) await this.store.put(chainKey(after.tenant, after.name), after);
+    // Ids of stopped instances may be handed out again: their rates go with them.
+    for (const i of r.instances) if (!after.instances.some((a) => a.id === i.id)) this.nodes.rates.forget(i.id);
     return after;
   }
 

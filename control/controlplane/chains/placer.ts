@@ -12,15 +12,11 @@ import type { NodeRegistry } from '../nodes/registry.js';
 import type { Resources, Scheduler } from '../placement/framework.js';
 import type { IdAllocator } from './ids.js';
 import { ChainError } from './errors.js';
-import type { ChainRecord, PlacedInstance } from './record.js';
+import { stageOf, type ChainRecord, type PlacedInstance } from './record.js';
 
 /** A chain's instances with the IRs they were started from. */
 export type Running = Pick<ChainRecord, 'ir' | 'instances' | 'prior'>;
 
-/** What one instance of the chain takes (its stage in the IR, or in the prior one). */
-function resourcesOf(r: Running, i: PlacedInstance): Resources | undefined {
-  return (r.ir.stages[i.stage] ?? r.prior?.stages[i.stage])?.resources;
-}
 
 export class Placer {
   constructor(
@@ -41,7 +37,7 @@ export class Placer {
     const tenants = new Map<string, Resources>();
     const take = (r: Running, tenant: string) => {
       for (const i of r.instances) {
-        const res = resourcesOf(r, i);
+        const res = stageOf(r, i.stage)?.resources;
         if (!res) continue;
         const n = byName.get(i.node);
         if (n) [n.usedCpuMilli, n.usedMemoryMb] = [n.usedCpuMilli + res.cpuMilli, n.usedMemoryMb + res.memoryMb];

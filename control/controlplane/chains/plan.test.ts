@@ -53,6 +53,11 @@ describe('planApply', () => {
     expect(planApply(running(), two, V1)).toMatchObject({ remove: [{ id: 3 }], changes: ['stage c removed'] });
   });
 
+  it('removes what a roll that stopped part-way left of a stage no version has any more', () => {
+    const r = { ...record(line(['a', 'b']), numbered([[0, 'a1'], [1, 'b1'], [2, 'c1']])), prior: [line()] };
+    expect(planApply(r, line(['a', 'b']), V1)).toMatchObject({ remove: [{ id: 3 }], changes: ['stage c removed'] });
+  });
+
   it('keeps a count the autoscaler set within the new scale bounds, and clamps it to them', () => {
     const r = record(line(), numbered([[0, 'a1'], [1, 'b1'], [1, 'b1'], [1, 'b1'], [2, 'c1']]));
     expect(planApply(r, line(), V1)).toMatchObject({ roll: [], remove: [], add: new Map() });

@@ -9,7 +9,7 @@
  * the chain is redeployed, and why.
  */
 import type { ChainIR, StageIR } from '../../chain/ir.js';
-import type { ChainRecord, PlacedInstance } from './record.js';
+import { stageOf, type ChainRecord, type PlacedInstance } from './record.js';
 import { stageSpec } from './versions.js';
 
 export type ApplyPlan =
@@ -97,10 +97,10 @@ export function planApply(old: ChainRecord, ir: ChainIR, versions: ReadonlyMap<n
     if (stale.length) changes.push(`stage ${s.name} rolls to version ${want} (${stale.length} instance${stale.length > 1 ? 's' : ''})`);
     if (target !== mine.length) changes.push(`stage ${s.name} scaled ${mine.length} -> ${target} (scale ${s.scale.min}..${s.scale.max})`);
   }
-  for (const s of old.ir.stages.slice(ir.stages.length)) {
-    const mine = old.instances.filter((i) => i.stage === s.id);
-    remove.push(...mine);
-    changes.push(`stage ${s.name} removed`);
+  // Stages past the new list's end, also those a roll that stopped part-way left behind.
+  for (const id of [...new Set(old.instances.map((i) => i.stage))].filter((x) => x >= ir.stages.length).sort((a, b) => a - b)) {
+    remove.push(...old.instances.filter((i) => i.stage === id));
+    changes.push(`stage ${stageOf(old, id)?.name ?? id} removed`);
   }
   return { kind: 'incremental', roll, add, remove, changes };
 }
