@@ -352,6 +352,24 @@ describe.each(modes)('operations on a running chain under load (%s mode)', (mode
     expect(stage(await get(), 'greet').instances).toHaveLength(2);
   });
 
+  it('scales a stage whose scale.min is 0 to no instance (its requests answered 503 at once) and back', async () => {
+    const zeroFile = join(dir, 'zero.yaml');
+    writeFileSync(zeroFile, readFileSync(chainFile, 'utf8').replace('metadata: { name: roll }', 'metadata: { name: zero }').replace(/scale: \{ min: 1, max: 4 \}\n(\s+)next: \[\]/, 'scale: { min: 0, max: 4 }\n$1next: []'));
+    await admin.call('ApplyChain', { yaml: readFileSync(zeroFile, 'utf8'), file: zeroFile });
+    const zeroUrl = `http://${cp.gatewayAddress}/chains/zero`;
+    try {
+      const none = await admin.call('ScaleStage', { name: 'zero', stage: 'greet', instances: 0 });
+      expect(stage(none, 'greet').instances).toEqual([]);
+      const held = await fetch(zeroUrl, { method: 'POST', body: '{"name":"z"}' });
+      expect(held.status).toBe(503);
+      expect(((await held.json()) as { error: { code: string } }).error.code).toBe('stageUnavailable');
+      await admin.call('ScaleStage', { name: 'zero', stage: 'greet', instances: 1 });
+      expect((await fetch(zeroUrl, { method: 'POST', body: '{"name":"z"}' })).status).toBe(200);
+    } finally {
+      await admin.call('DeleteChain', { name: 'zero' });
+    }
+  });
+
   it("refuses to scale past the nodes' resources, saying which resource is short", async () => {
     const { nodes } = await admin.call('ListNodes', {});
     const memoryMb = Math.floor((nodes[0]!.memoryBytes / (1 << 20)) * 0.6);
