@@ -17,7 +17,7 @@ const badNext = join(repoRoot, 'control/cli/testdata/bad-next.yaml');
 
 const ferry = ferryCli(home);
 
-const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n1');
+const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--ferryd-metrics', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n1');
 
 function json<T>(r: Run): T {
   expect(r.stderr + r.stdout).not.toMatch(/^error:/m);

@@ -18,6 +18,8 @@ import { PeerMesh } from './nodes/peer-mesh.js';
 import { NodeRegistry } from './nodes/registry.js';
 import { buildScheduler, withWeights } from './placement/config.js';
 import { FileStore } from './store/file-store.js';
+import { controlPlaneMetrics } from './metrics.js';
+import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/prometheus.js';
 
 export interface ControlPlaneOptions {
   /** Where the store lives. */
@@ -43,12 +45,16 @@ export interface ControlPlaneOptions {
     sandbox?: SandboxRequest;
     /** What all of one tenant's pools on this node may hold together. */
     tenantPoolBytes?: number;
+    /** host:port of the local ferryd's /metrics (port 0 ok). */
+    metricsAddress?: string;
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];
   /** Score plugin weights over the cluster default (placement/config.ts),
    * e.g. { ChainLocality: 3, Spread: 1 }; checked before anything starts. */
   placementWeights?: Record<string, number>;
+  /** host:port of the control plane's Prometheus /metrics (port 0 ok); none: no listener. */
+  metricsAddress?: string;
   log: Logger;
 }
 
@@ -60,6 +66,9 @@ export interface ControlPlane {
   /** The local ferryd's peer listener, when it has one. */
   peerAddress?: string;
   dataplaneMode?: string;
+  /** The control plane's /metrics, and the local ferryd's, when listening. */
+  metricsAddress?: string;
+  ferrydMetricsAddress?: string;
   close(): Promise<void>;
 }
 
@@ -112,13 +121,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           });
         }),
     );
-    log.info('control plane ready', { admin: admin.address, gateway: ferryd?.gatewayAddress, mode: ferryd?.info.dataplaneMode });
+    let metrics: MetricsServer | undefined;
+    if (opts.metricsAddress) {
+      metrics = await serveMetrics(opts.metricsAddress, metricsRegistry(controlPlaneMetrics(chains, nodes, events), 'ferry_controlplane_'), log.child({ part: 'metrics' }));
+      const m = metrics;
+      closers.push(() => m.close());
+    }
+    log.info('control plane ready', { admin: admin.address, gateway: ferryd?.gatewayAddress, mode: ferryd?.info.dataplaneMode, metrics: metrics?.address, ferrydMetrics: ferryd?.metricsAddress || undefined });
     return {
       adminAddress: admin.address,
       gatewayAddress: ferryd?.gatewayAddress,
       ferrydAddress: ferryd?.grpcAddress,
       peerAddress: ferryd?.peerAddress || undefined,
       dataplaneMode: ferryd?.info.dataplaneMode,
+      metricsAddress: metrics?.address,
+      ferrydMetricsAddress: ferryd?.metricsAddress || undefined,
       close: async () => {
         // Admin first (no new work), then nodes, then the local ferryd.
         for (const c of closers.reverse()) await c();

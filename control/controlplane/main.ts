@@ -32,6 +32,8 @@ export const DEFAULTS = {
   admin: '127.0.0.1:7700',
   ferryd: '127.0.0.1:7701',
   gateway: '127.0.0.1:8080',
+  metrics: '127.0.0.1:9700',
+  ferrydMetrics: '127.0.0.1:9701',
 };
 
 /** The host name as a node name (lowercase letters, digits and '-'). */
@@ -46,6 +48,8 @@ async function main(): Promise<void> {
       admin: { type: 'string', default: DEFAULTS.admin },
       ferryd: { type: 'string', default: DEFAULTS.ferryd },
       gateway: { type: 'string', default: DEFAULTS.gateway },
+      metrics: { type: 'string', default: DEFAULTS.metrics },
+      'ferryd-metrics': { type: 'string', default: DEFAULTS.ferrydMetrics },
       peer: { type: 'string' },
       'node-name': { type: 'string', default: defaultNodeName() },
       'pin-dir': { type: 'string' },
@@ -87,15 +91,19 @@ async function main(): Promise<void> {
           stateDir: join(home, 'ferryd'),
           sandbox,
           tenantPoolBytes: values['tenant-pool-bytes'] === undefined ? undefined : parseByteSize(values['tenant-pool-bytes'], '--tenant-pool-bytes'),
+          metricsAddress: values['ferryd-metrics'] || undefined,
         },
     nodes: values.node,
     placementWeights: values['placement-weights'] === undefined ? undefined : parseWeights(values['placement-weights']),
+    metricsAddress: values.metrics || undefined,
     log,
   });
   const ready = {
     admin: cp.adminAddress,
     gateway: cp.gatewayAddress ?? '',
     ferryd: cp.ferrydAddress ?? '',
+    metrics: cp.metricsAddress ?? '',
+    ferrydMetrics: cp.ferrydMetricsAddress ?? '',
     mode: cp.dataplaneMode ?? '',
   };
   const underSupervisor = supervised();

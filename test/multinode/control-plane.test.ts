@@ -46,7 +46,7 @@ describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network nam
   beforeAll(async () => {
     pair.up();
     // As the README says: ferry up makes the CA, `ferry node cert` each node's credential.
-    expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0')).toMatchObject({ code: 0 });
+    expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0', '--metrics', '127.0.0.1:0')).toMatchObject({ code: 0 });
     for (const n of [a, b]) expect(await ferry('node', 'cert', n.name, '--out', tlsDir(n))).toMatchObject({ code: 0 });
     pair.start(a, { gateway: true, tlsDir: tlsDir(a) });
     pair.start(b, { gateway: true, tlsDir: tlsDir(b) });

@@ -28,6 +28,7 @@ function summary(s: LocalState): string {
   return [
     `ferry is up (pid ${s.pid}${s.daemon ? `, daemon pid ${s.daemon.pid}, supervised` : ''}, data plane: ${s.mode})`,
     `  admin API  ${s.admin} (mutual TLS; the CLI uses ${join(ferryHome(), 'credentials', 'operator')})`,
+    ...(s.metrics ? [`  metrics    http://${s.metrics}/metrics (control plane), http://${s.ferrydMetrics}/metrics (this node)`] : []),
     s.gateway ? `  gateway    http://${s.gateway}/chains/<name>` : '  gateway    none here (no local node); use a node\'s gateway',
     `  logs       ${s.log}`,
     `next: npx ferry apply -f chains/motion/chain.yaml && npx ferry invoke motion --data @chains/motion/requests/walk.json`,
@@ -50,6 +51,8 @@ export const up: Command = async (ctx) => {
       admin: { type: 'string' },
       ferryd: { type: 'string' },
       gateway: { type: 'string' },
+      metrics: { type: 'string' },
+      'ferryd-metrics': { type: 'string' },
       peer: { type: 'string' },
       'pin-dir': { type: 'string' },
       mode: { type: 'string' },

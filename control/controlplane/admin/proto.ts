@@ -84,6 +84,10 @@ export interface StageStatus {
   rxPerSec: number;
   rxMsgs: number;
   drops: number;
+  serviceP50Ms: number;
+  serviceP99Ms: number;
+  inFlight: number;
+  completionsPerSec: number;
 }
 
 export interface ChainStatus {
@@ -100,6 +104,9 @@ export interface ChainStatus {
   /** Why it is not RUNNING; '' when it is. */
   reason: string;
   pools: PoolStatus[];
+  requestsPerSec: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
 }
 
 export type ChainState = 'RUNNING' | 'DEGRADED' | 'RESTORING' | 'FAILED';
