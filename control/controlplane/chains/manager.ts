@@ -39,6 +39,9 @@ import { liveInstances } from './status.js';
 
 export { ChainError, type ChainErrorKind } from './errors.js';
 
+/** Where the search for a free instance id starts next (ids.ts). */
+const NEXT_INSTANCE_ID_KEY = '/counters/next-instance-id';
+
 export interface ApplyOptions {
   /** The tenant of a chain whose file names none (default: "default"). */
   tenant?: string;
@@ -302,13 +305,16 @@ export class ChainManager {
   private async changing(r: ChainRecord, change: (others: ChainRecord[], ids: IdAllocator) => Promise<ChainRecord>): Promise<ChainRecord> {
     const all = await this.list();
     const others = all.filter((o) => o.name !== r.name || o.tenant !== r.tenant);
+    const ids = new IdAllocator(all, await this.store.get<number>(NEXT_INSTANCE_ID_KEY));
     let after: ChainRecord;
     try {
-      after = await change(others, new IdAllocator(all));
+      after = await change(others, ids);
     } catch (err) {
       if (err instanceof PartialChange) await this.store.put(chainKey(err.record.tenant, err.record.name), err.record);
       if (err instanceof ChainError || err instanceof ChainSpecErrors) throw err;
       throw new ChainError('unavailable', `chain ${formatChainRef(r)}: ${(err as Error).message}`);
+    } finally {
+      await this.store.put(NEXT_INSTANCE_ID_KEY, ids.nextId);
     }
     if (after !== r) await this.store.put(chainKey(after.tenant, after.name), after);
     // Ids of stopped instances may be handed out again: their rates go with them.

@@ -95,6 +95,8 @@ describe.each(modes)('operations on a running chain under load (%s mode)', (mode
   let cp: ControlPlane;
   let admin: AdminClient;
   const events: AdminEvent[] = [];
+  /** Ids of the instances the scale test ran (some stopped since). */
+  let freed: number[] = [];
   let cancelEvents = () => undefined as void;
 
   const apply = () => admin.call('ApplyChain', { yaml: readFileSync(chainFile, 'utf8'), file: chainFile });
@@ -177,6 +179,7 @@ describe.each(modes)('operations on a running chain under load (%s mode)', (mode
     // The other stage was not touched.
     expect(pids(up.result, 'parse')).toEqual(pids(before, 'parse'));
 
+    freed = stage(up.result, 'greet').instances.map((i) => i.id);
     const down = await underLoad(() => admin.call('ScaleStage', { name: 'roll', stage: 'greet', instances: 1 }));
     ok(down);
     expect(stage(down.result, 'greet').instances).toHaveLength(1);
@@ -196,6 +199,8 @@ describe.each(modes)('operations on a running chain under load (%s mode)', (mode
     const after = stage(r.result, 'greet').instances;
     expect(after).toHaveLength(1);
     expect(after[0]!.id).not.toBe(before.id);
+    // Ids the scale-down freed are not handed out again at once.
+    expect(freed).not.toContain(after[0]!.id);
     expect(after[0]).toMatchObject({ state: 'RUNNING', ready: true });
     expect(pidAlive(before.pid)).toBe(false);
     expect(r.replies.at(-1)!.pid).toBe(after[0]!.pid);
