@@ -16,7 +16,7 @@ import { ChainManager } from './chains/manager.js';
 import { EventBus } from './events.js';
 import { PeerMesh } from './nodes/peer-mesh.js';
 import { NodeRegistry } from './nodes/registry.js';
-import { defaultScheduler } from './placement/default.js';
+import { buildScheduler, withWeights } from './placement/config.js';
 import { FileStore } from './store/file-store.js';
 import { controlPlaneMetrics } from './metrics.js';
 import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/prometheus.js';
@@ -50,6 +50,9 @@ export interface ControlPlaneOptions {
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];
+  /** Score plugin weights over the cluster default (placement/config.ts),
+   * e.g. { ChainLocality: 3, Spread: 1 }; checked before anything starts. */
+  placementWeights?: Record<string, number>;
   /** host:port of the control plane's Prometheus /metrics (port 0 ok); none: no listener. */
   metricsAddress?: string;
   log: Logger;
@@ -71,6 +74,7 @@ export interface ControlPlane {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { log } = opts;
+  const scheduler = buildScheduler(withWeights(opts.placementWeights ?? {}));
   if (opts.tls.identity.kind !== 'controlplane')
     throw new Error(`the control plane needs the control plane's certificate (ferry://controlplane), not ${describeIdentity(opts.tls.identity)}'s`);
   const store = await FileStore.open(join(opts.dataDir, 'store.json'));
@@ -90,7 +94,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     closers.push(() => nodes.close());
     const mesh = new PeerMesh(nodes, log.child({ part: 'peers' }));
     await mesh.sync().catch((err: Error) => log.warn('peer links incomplete', { error: err.message }));
-    const chains = new ChainManager(store, nodes, defaultScheduler(), events, mesh, log.child({ part: 'chains' }));
+    const chains = new ChainManager(store, nodes, scheduler, events, mesh, log.child({ part: 'chains' }));
     await chains.migrateKeys();
     await chains.reconcile();
     // A node that joins or comes back (its ferryd restarted, forgetting

@@ -13,6 +13,7 @@
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
  *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE]
+ *     [--placement-weights NAME=WEIGHT,...]
  *     [--node H:P ...] [--no-local-node]
  */
 import { hostname } from 'node:os';
@@ -25,6 +26,7 @@ import { createLogger } from '../log.js';
 import { reportReady, supervised } from '../supervisor/daemon-link.js';
 import { parseByteSize } from '../node/pool/size-classes.js';
 import { startControlPlane } from './control-plane.js';
+import { parseWeights } from './placement/config.js';
 
 export const DEFAULTS = {
   admin: '127.0.0.1:7700',
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
       mode: { type: 'string', default: 'auto' },
       sandbox: { type: 'string' },
       'tenant-pool-bytes': { type: 'string' },
+      'placement-weights': { type: 'string' },
       node: { type: 'string', multiple: true, default: [] },
       'no-local-node': { type: 'boolean', default: false },
     },
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
           metricsAddress: values['ferryd-metrics'] || undefined,
         },
     nodes: values.node,
+    placementWeights: values['placement-weights'] === undefined ? undefined : parseWeights(values['placement-weights']),
     metricsAddress: values.metrics || undefined,
     log,
   });

@@ -128,7 +128,7 @@ export const get: Command = async (ctx) => {
     case 'instances': {
       const { chains } = await withAdmin(ctx, async (a) => (name ? { chains: [await a.call('GetChain', chainArg(ctx, name))] } : a.call('ListChains', { tenant: ctx.tenant ?? '' })));
       const rows = chains
-        .flatMap((c) => c.stages.flatMap((s) => s.instances.map((i) => ({ id: i.id, chain: c.name, tenant: c.tenant, stage: s.name, runtime: s.runtime, node: i.node, pid: i.pid, state: i.state, restarts: i.restarts }))));
+        .flatMap((c) => c.stages.flatMap((s) => s.instances.map((i) => ({ id: i.id, chain: c.name, tenant: c.tenant, stage: s.name, runtime: s.runtime, node: i.node, pid: i.pid, state: i.state, restarts: i.restarts, version: i.version }))));
       print(ctx.format, rows, () => table(rows));
       return;
     }

@@ -36,6 +36,15 @@ export interface ChainNameRequest {
   tenant?: string;
 }
 
+export interface ScaleStageRequest extends ChainNameRequest {
+  stage: string;
+  instances: number;
+}
+
+export interface ReplaceInstanceRequest extends ChainNameRequest {
+  instanceId: number;
+}
+
 export interface InstanceInfo {
   id: number;
   node: string;
@@ -46,6 +55,7 @@ export interface InstanceInfo {
   ready: boolean;
   lastError: string;
   restartInMs: number;
+  version: string;
 }
 
 export interface PoolClassStatus {
@@ -138,6 +148,8 @@ export interface AdminRpcs {
   ListNodes: [Record<string, never>, { nodes: NodeStatus[] }];
   RegisterNode: [{ address: string; labels: Record<string, string> }, NodeStatus];
   WatchEvents: [{ chain: string; tenant?: string }, AdminEvent];
+  ScaleStage: [ScaleStageRequest, ChainStatus];
+  ReplaceInstance: [ReplaceInstanceRequest, ChainStatus];
 }
 export type AdminRpcName = keyof AdminRpcs;
 

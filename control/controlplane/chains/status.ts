@@ -69,6 +69,7 @@ export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<numbe
             ready: st?.ready ?? false,
             lastError: st?.lastError ?? '',
             restartInMs: st?.restartInMs ?? 0,
+            version: i.version ?? '',
           };
         }),
         rxPerSec: mine.reduce((sum, i) => sum + nodes.rates.perSec(i.id), 0),
