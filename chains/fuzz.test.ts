@@ -123,7 +123,7 @@ describe('example chains under malformed input, through the real gateway', () =>
   async function post(chain: string, body: string | Buffer): Promise<Outcome> {
     const res = await fetch(`http://${cp.gatewayAddress}/chains/${chain}`, {
       method: 'POST',
-      body,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
       headers: { 'content-type': typeof body === 'string' ? 'application/json' : 'application/octet-stream' },
     });
     return { status: res.status, body: await res.text(), contentType: res.headers.get('content-type') ?? '' };

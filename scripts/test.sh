@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== C tests (pool, instance protocol, eBPF router)" >&2
 make -s -C dataplane-native test
+echo "== type check (sources and tests)" >&2
+node_modules/.bin/tsc -p tsconfig.test.json
 echo "== vitest" >&2
 node_modules/.bin/vitest run "$@"

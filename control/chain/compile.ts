@@ -79,6 +79,8 @@ class Compilation {
       source: { file: this.opts.file },
     };
     if (limits.sizeClasses) ir.sizeClasses = [...limits.sizeClasses];
+    if (limits.holdRequests !== undefined) ir.holdRequests = limits.holdRequests;
+    if (limits.holdTimeoutMs !== undefined) ir.holdTimeoutMs = limits.holdTimeoutMs;
     this.checkPool(ir);
     if (this.spec.spec.slo) ir.slo = { p99Ms: this.spec.spec.slo.p99Ms };
     return ir;

@@ -34,6 +34,11 @@ export interface ChainIR {
   timeoutMs: number;
   /** How long a client may take to send a whole body. */
   bodyTimeoutMs: number;
+  /** While a stage is scaled to zero, the most requests each gateway holds
+   * for it and how long each may wait; absent: ferryd's defaults (1000,
+   * timeoutMs). */
+  holdRequests?: number;
+  holdTimeoutMs?: number;
   /** The chain's pool quota on each node it runs on. */
   poolBytes: number;
   /** Buffer sizes asked for; absent: derived from maxBodyBytes. */

@@ -28,6 +28,8 @@ function chain(min1 = 1): ChainIR {
     entry: 0,
     maxBodyBytes: 1 << 20,
     timeoutMs: 1000,
+    bodyTimeoutMs: 1000,
+    poolBytes: 64 << 20,
     stages: [stage(0, 's0', [1]), stage(1, 's1', [2], min1), stage(2, 's2', [])],
     source: { file: 'c.yaml' },
   };

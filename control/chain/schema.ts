@@ -63,7 +63,15 @@ export interface ChainSpec {
   spec: {
     entry: string;
     slo?: { p99Ms: number };
-    limits?: { maxBodyBytes?: number; timeoutMs?: number; bodyTimeoutMs?: number; poolBytes?: number; sizeClasses?: number[] };
+    limits?: {
+      maxBodyBytes?: number;
+      timeoutMs?: number;
+      bodyTimeoutMs?: number;
+      poolBytes?: number;
+      sizeClasses?: number[];
+      holdRequests?: number;
+      holdTimeoutMs?: number;
+    };
     functions: FunctionSpec[];
   };
 }
@@ -151,6 +159,10 @@ export const chainSchema = {
             maxBodyBytes: { type: 'integer', minimum: 1, maximum: MAX_BODY_BYTES_LIMIT },
             timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
             bodyTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+            // While a stage is scaled to zero: the most requests each
+            // gateway holds for it, and how long each may wait.
+            holdRequests: { type: 'integer', minimum: 1, maximum: 100_000 },
+            holdTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
             poolBytes: { type: 'integer', minimum: MIN_POOL_BYTES, maximum: MAX_POOL_BYTES },
             // Sizes are checked together (ascending, multiples of 64, the
             // largest holding a body) in compile.ts.

@@ -12,6 +12,7 @@ import { startFerryd, type Ferryd } from '../ferryd/server.js';
 import type { Logger } from '../log.js';
 import type { SandboxRequest } from '../node/sandbox/sandbox.js';
 import { startAdminServer } from './admin/server.js';
+import { Activator } from './autoscale/activator.js';
 import { ChainManager } from './chains/manager.js';
 import { EventBus } from './events.js';
 import { PeerMesh } from './nodes/peer-mesh.js';
@@ -109,6 +110,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         .catch((err: Error) => log.error('reconcile after node-ready failed; retried when the node next comes back or on apply', { node: e.node, error: err.message }));
     });
     closers.push(unsubscribe);
+    const activator = new Activator(nodes, chains, events, log.child({ part: 'activator' }));
+    closers.push(() => activator.close());
     const admin = await startAdminServer(opts.adminAddress, opts.tls, { chains, nodes, events, log: log.child({ part: 'admin' }) });
     closers.push(
       () =>

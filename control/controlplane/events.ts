@@ -23,6 +23,9 @@ export interface ClusterEvent {
     | 'scaled'
     /** An instance was replaced by a new one (ChainManager.replace). */
     | 'instance-replaced'
+    /** The autoscaler could not give a stage the instances it decided on
+     * (scale from zero included); the message says why. */
+    | 'autoscale-failed'
     | `instance-${InstanceEventKind}`;
   chain?: string;
   /** The chain's tenant (events without one are the cluster's: nodes). */

@@ -34,6 +34,16 @@ export function controlPlaneMetrics(chains: ChainManager, nodes: NodeRegistry, e
       for (const { stats } of latest()) for (const g of stats.gateways) byChain.of({ chain: g.chain, tenant: g.tenant }).merge(g.latency, g.latency.sumUs);
       return byChain.samples();
     }),
+    new SnapshotMetric('ferry_chain_cold_start_seconds', 'Arrival to reply of a chain\'s requests that were held while a stage started from zero, over every gateway.', 'histogram', () => {
+      const byChain = new HistogramsBy('ferry_chain_cold_start_seconds');
+      for (const { stats } of latest()) for (const g of stats.gateways) if (g.coldStart) byChain.of({ chain: g.chain, tenant: g.tenant }).merge(g.coldStart, g.coldStart.sumUs);
+      return byChain.samples();
+    }),
+    new SnapshotMetric('ferry_chain_held_requests', 'Requests the gateways hold now for a chain\'s stage scaled to zero.', 'gauge', () => {
+      const sums = new SumsBy();
+      for (const { stats } of latest()) for (const g of stats.gateways) sums.add({ chain: g.chain, tenant: g.tenant }, g.held);
+      return sums.samples();
+    }),
     new SnapshotMetric('ferry_stage_service_duration_seconds', 'Service time of a stage\'s requests over all its instances, as they measured them.', 'histogram', async () => {
       const names = await catalogue();
       const byStage = new HistogramsBy('ferry_stage_service_duration_seconds');

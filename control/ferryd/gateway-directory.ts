@@ -17,8 +17,10 @@ import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain, Unavailable } from '../gateway/directory.js';
 import { Injector } from '../gateway/injector.js';
 import { GatewayMeter } from '../gateway/meter.js';
+import { HoldQueue } from '../gateway/hold.js';
 import type { Logger } from '../log.js';
 import type { InterruptSinks } from './interrupts.js';
+import type { IdleStage } from './proto.js';
 import { alreadyExists } from './rpc-error.js';
 import type { ServedEntry, ServedRecord } from './served-record.js';
 
@@ -40,9 +42,11 @@ export interface GatewayEndpoints {
 export interface ChainHealth {
   unavailable(chainId: number): Unavailable | undefined;
   whenReady(chainId: number, timeoutMs: number): Promise<Unavailable | undefined>;
+  /** Requests wait for the chain's idle stages: ask for instances. */
+  demand(chainId: number): void;
 }
 
-const ALWAYS_UP: ChainHealth = { unavailable: () => undefined, whenReady: async () => undefined };
+const ALWAYS_UP: ChainHealth = { unavailable: () => undefined, whenReady: async () => undefined, demand: () => undefined };
 
 export interface GatewaySettings {
   name: string;
@@ -53,10 +57,16 @@ export interface GatewaySettings {
   timeoutMs: number;
   bodyTimeoutMs: number;
   gatewayInstanceId: number;
+  /** Stages with no instance anywhere (scaled to zero). */
+  idle: IdleStage[];
+  holdRequests: number;
+  holdTimeoutMs: number;
 }
 
 interface Served extends ServedChain {
   gatewayInstanceId: number;
+  idle: IdleStage[];
+  hold: HoldQueue;
   removeSink: () => void;
 }
 
@@ -100,6 +110,11 @@ export class GatewayDirectory implements ChainDirectory {
     return this.byChain.get(chainId);
   }
 
+  /** The chain's stages scaled to zero, as its ProgramChain said. */
+  idleStages(chainId: number): IdleStage[] {
+    return this.byChain.get(chainId)?.idle ?? [];
+  }
+
   /** The chain id whose gateway endpoint has this instance id, if any. */
   chainOfGateway(instanceId: number): number | undefined {
     for (const [chainId, s] of this.byChain) if (s.gatewayInstanceId === instanceId) return chainId;
@@ -134,6 +149,7 @@ export class GatewayDirectory implements ChainDirectory {
         injector,
         // The chain's counts survive a new gateway endpoint for it.
         meter: old?.meter ?? new GatewayMeter(),
+        hold: old?.hold ?? new HoldQueue(() => this.health.demand(chainId)),
         gatewayInstanceId: g.gatewayInstanceId,
         removeSink,
         unavailable: () => this.health.unavailable(chainId),
@@ -154,6 +170,7 @@ export class GatewayDirectory implements ChainDirectory {
     const s = this.byChain.get(chainId);
     if (s) {
       this.byChain.delete(chainId);
+      s.hold.stop();
       this.close(s);
     }
     if (s || forgot) this.persist();
@@ -164,7 +181,10 @@ export class GatewayDirectory implements ChainDirectory {
    * next ferryd restores what this one served. */
   closeAll(): void {
     clearTimeout(this.graceTimer);
-    for (const s of this.byChain.values()) this.close(s);
+    for (const s of this.byChain.values()) {
+      s.hold.stop();
+      this.close(s);
+    }
     this.byChain.clear();
   }
 
@@ -195,6 +215,16 @@ export class GatewayDirectory implements ChainDirectory {
   }
 }
 
-function settings(g: GatewaySettings): Omit<ServedChain, 'chainId' | 'injector' | 'unavailable' | 'whenReady'> {
-  return { name: g.name, tenant: g.tenant, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs, bodyTimeoutMs: g.bodyTimeoutMs };
+function settings(g: GatewaySettings) {
+  return {
+    name: g.name,
+    tenant: g.tenant,
+    entryStage: g.entryStage,
+    maxBodyBytes: g.maxBodyBytes,
+    timeoutMs: g.timeoutMs,
+    bodyTimeoutMs: g.bodyTimeoutMs,
+    idle: g.idle,
+    holdRequests: g.holdRequests,
+    holdTimeoutMs: g.holdTimeoutMs,
+  };
 }

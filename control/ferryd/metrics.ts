@@ -38,6 +38,14 @@ export function ferrydMetrics(daemon: NodeDaemon, node: string): SnapshotMetric[
         g.meter ? histogramSamples('ferry_gateway_request_duration_seconds', { node, chain: g.name, tenant: g.tenant }, g.meter.latency) : [],
       ),
     ),
+    new SnapshotMetric('ferry_gateway_held_requests', 'Requests this node\'s gateway holds now for a stage scaled to zero.', 'gauge', () =>
+      daemon.directory.list().map((g) => ({ labels: { node, chain: g.name, tenant: g.tenant }, value: g.hold?.held ?? 0 })),
+    ),
+    new SnapshotMetric('ferry_gateway_cold_start_seconds', 'Arrival to reply of requests this node\'s gateway held while a stage started from zero.', 'histogram', () =>
+      daemon.directory.list().flatMap((g) =>
+        g.meter ? histogramSamples('ferry_gateway_cold_start_seconds', { node, chain: g.name, tenant: g.tenant }, g.meter.coldStart) : [],
+      ),
+    ),
     new SnapshotMetric('ferry_stage_service_duration_seconds', 'Service time of a stage\'s requests on this node, as its instances measured them (accepted to handed on).', 'histogram', () => {
       const byStage = new HistogramsBy('ferry_stage_service_duration_seconds');
       for (const s of instances()) {

@@ -5,6 +5,7 @@
  * every method validates first and changes nothing when it throws an
  * RpcError.
  */
+import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { DEFAULT_TENANT } from '../chain/tenant.js';
 import { MAX_REPLICAS } from '../dataplane/descriptor.js';
@@ -104,6 +105,8 @@ export class NodeDaemon {
   readonly signals: SignalCollector;
   private readonly log: Logger;
   private readonly probing = new Set<number>();
+  /** 'chain' (chainId): a ProgramChain of it took effect. */
+  private readonly programmed = new EventEmitter<{ chain: [number] }>();
   private readonly probeTimeoutMs: number;
   private readonly pools = new Map<number, PoolRecord>();
   /** Chains being deleted, and the deletion in progress. */
@@ -131,6 +134,7 @@ export class NodeDaemon {
       {
         unavailable: (chainId) => this.chainHealth(chainId),
         whenReady: (chainId, timeoutMs) => this.whenReady(chainId, timeoutMs),
+        demand: (chainId) => this.demand(chainId),
       },
     );
     this.supervisor = new Supervisor({
@@ -220,8 +224,17 @@ export class NodeDaemon {
     };
   }
 
-  /** The first stage of the chain here that cannot take requests now. */
+  /** The first stage of the chain here that cannot take requests now: one
+   * scaled to zero first (requests wait for it), then local ones. */
   chainHealth(chainId: number): Unavailable | undefined {
+    const idle = this.directory.idleStages(chainId);
+    if (idle.length > 0)
+      return {
+        reason: `stage ${idle.map((s) => s.name).join(', ')} of this chain is scaled to zero; an instance is being started`,
+        retryAfterMs: 1000,
+        starting: true,
+        idle: true,
+      };
     for (const stage of this.routes.stages(chainId)) {
       const h = this.stageHealth(chainId, stage);
       if (h) return h;
@@ -238,6 +251,7 @@ export class NodeDaemon {
         if (timer) clearTimeout(timer);
         this.supervisor.off('routable', onChange);
         this.supervisor.off('event', onEvent);
+        this.programmed.off('chain', onProgrammed);
         resolve(h);
       };
       const check = () => {
@@ -245,12 +259,36 @@ export class NodeDaemon {
         if (!h?.starting) done(h);
       };
       const onChange = (_id: number, c: number) => c === chainId && check();
+      const onProgrammed = (c: number) => c === chainId && check();
       const onEvent = (e: { chainId: number }) => e.chainId === chainId && check();
       this.supervisor.on('routable', onChange);
       this.supervisor.on('event', onEvent);
+      // A ProgramChain that names no idle stage any more lets held requests in.
+      this.programmed.on('chain', onProgrammed);
       timer = setTimeout(() => done(this.chainHealth(chainId)), timeoutMs);
       check();
     });
+  }
+
+  /** The gateway holds requests for the chain's idle stages: ask the
+   * control plane (watching instance events) for an instance of each. */
+  demand(chainId: number): void {
+    const served = this.directory.served(chainId);
+    const held = served?.hold?.held ?? 0;
+    for (const s of this.directory.idleStages(chainId))
+      this.events.record({
+        kind: 'demand',
+        instanceId: 0,
+        chainId,
+        stage: s.stage,
+        stageName: s.name,
+        pid: 0,
+        exitCode: 0,
+        signal: '',
+        restarts: 0,
+        backoffMs: 0,
+        message: `the gateway holds ${held} request${held === 1 ? '' : 's'} for stage ${s.name}, which has no instance: start one`,
+      });
   }
 
   createPool(req: CreatePoolRequest): CreatePoolResponse {
@@ -403,6 +441,7 @@ export class NodeDaemon {
     if (gateway) this.directory.serve(prog.chainId, gateway);
     else this.directory.unserve(prog.chainId);
     this.routes.program(prog.chainId, withEgress(split, egress), prog.allow);
+    this.programmed.emit('chain', prog.chainId);
     this.log.info('chain programmed', {
       chain: prog.chainId,
       stages: prog.routes.length,
@@ -492,6 +531,9 @@ export class NodeDaemon {
       timeoutMs: g.timeoutMs,
       bodyTimeoutMs: g.bodyTimeoutMs,
       gatewayInstanceId: g.gatewayInstanceId,
+      idle: g.idle,
+      holdRequests: g.holdRequests,
+      holdTimeoutMs: g.holdTimeoutMs,
     };
   }
 

@@ -145,6 +145,14 @@ export interface GatewayConfig {
   timeoutMs: number;
   gatewayInstanceId: number;
   bodyTimeoutMs: number;
+  idle: IdleStage[];
+  holdRequests: number;
+  holdTimeoutMs: number;
+}
+
+export interface IdleStage {
+  stage: number;
+  name: string;
 }
 
 export interface RemoteGateway {
@@ -200,6 +208,10 @@ export interface GatewayStats {
   /** "200", "504 timeout", ... -> count. */
   responses: Record<string, number>;
   latency: HistogramMsg;
+  held: number;
+  heldTotal: number;
+  coldStart: HistogramMsg;
+  inFlight: number;
 }
 
 export interface PoolClassStats {
@@ -264,7 +276,9 @@ export type InstanceEventKind =
   | 'start-failed'
   | 'restarting'
   | 'crash-loop'
-  | 'stopped';
+  | 'stopped'
+  /** Not an instance's: the gateway holds requests for an idle stage. */
+  | 'demand';
 
 export interface InstanceEvent {
   seq: number;

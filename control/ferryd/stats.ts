@@ -75,6 +75,10 @@ export class StatsSampler {
         tenant: g.tenant,
         responses: Object.fromEntries(g.meter?.responses ?? []),
         latency: histogramMsg(g.meter?.latency),
+        held: g.hold?.held ?? 0,
+        heldTotal: g.hold?.total ?? 0,
+        coldStart: histogramMsg(g.meter?.coldStart),
+        inFlight: g.injector.inFlight,
       })),
     };
   }

@@ -11,7 +11,7 @@ import type { SizeClass } from '../dataplane/native.js';
 import { DEFAULT_LIFETIME_MS, DEFAULT_POOL_QUOTA, type InstanceResources, type InstanceSpec } from '../node/dataplane.js';
 import { checkPlan, planClasses } from '../node/pool/size-classes.js';
 import { parseHostPort } from './address.js';
-import type { AllowEdge, CreatePoolRequest, GatewayConfig, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
+import type { AllowEdge, CreatePoolRequest, GatewayConfig, IdleStage, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
   StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
 import { invalid } from './rpc-error.js';
 
@@ -34,6 +34,7 @@ export const MIN_STATS_INTERVAL_MS = 10;
 export const MAX_STATS_INTERVAL_MS = 3_600_000;
 export const DEFAULT_GATEWAY_TIMEOUT_MS = 30_000;
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+export const DEFAULT_HOLD_REQUESTS = 1000;
 
 /** Chain and stage names: URL-safe, and free of the ',' and '=' that
  * FERRY_NEXT uses as separators. */
@@ -102,6 +103,17 @@ function name(v: string, field: string): string {
 function stage(v: number, field: string): number {
   if (!Number.isInteger(v) || v < 0 || v >= STAGE_REPLY) throw invalid(field, `must be 0..${STAGE_REPLY - 1} (got ${v})`);
   return v;
+}
+
+/** The gateway's idle stages: each once, each a stage with a name. */
+function idleStages(idle: IdleStage[]): IdleStage[] {
+  const seen = new Set<number>();
+  return idle.map((x, i) => {
+    const st = stage(x.stage, `gateway.idle[${i}].stage`);
+    if (seen.has(st)) throw invalid(`gateway.idle[${i}].stage`, `stage ${st} is listed twice`);
+    seen.add(st);
+    return { stage: st, name: name(x.name, `gateway.idle[${i}].name`) };
+  });
 }
 
 /** Either side of an allow-list edge; 65535 stands for the gateway. */
@@ -307,6 +319,9 @@ export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
       timeoutMs: g.timeoutMs || DEFAULT_GATEWAY_TIMEOUT_MS,
       gatewayInstanceId: instanceId(g.gatewayInstanceId, 'gateway.gateway_instance_id'),
       bodyTimeoutMs: g.bodyTimeoutMs || DEFAULT_BODY_TIMEOUT_MS,
+      idle: idleStages(g.idle),
+      holdRequests: g.holdRequests || DEFAULT_HOLD_REQUESTS,
+      holdTimeoutMs: g.holdTimeoutMs || g.timeoutMs || DEFAULT_GATEWAY_TIMEOUT_MS,
     };
   }
   const gwIds = new Set<number>();

@@ -52,10 +52,12 @@ describe.each(modes)('function answers (%s mode)', (mode) => {
 
   beforeAll(async () => {
     ({ dp, cleanup } = await openDataPlane(mode));
-    dp.createPool(CHAIN, 'answers', [
-      { size: 2048, count: 32 },
-      { size: 8192, count: 8 },
-    ]);
+    dp.createPool(CHAIN, 'answers', {
+      classes: [
+        { size: 2048, count: 32 },
+        { size: 8192, count: 8 },
+      ],
+    });
     const upper = [{ name: 'upper', id: 2 }];
     const stages = [
       { stage: 0, stageName: 'node-last', runtime: 'node' as const, handler: fn('answer.ts'), next: [] },
@@ -75,10 +77,12 @@ describe.each(modes)('function answers (%s mode)', (mode) => {
     injector = new Injector(dp.openGateway(CHAIN, 1));
     const chains: ServedChain[] = [0, 1, 3, 4, 5].map((stage) => ({
       name: stages[stage]!.stageName,
+      tenant: 'default',
       chainId: CHAIN,
       entryStage: stage,
       maxBodyBytes: 8192,
       timeoutMs: 10_000,
+      bodyTimeoutMs: 10_000,
       injector,
     }));
     const directory: ChainDirectory = { lookup: (name) => chains.find((c) => c.name === name), list: () => chains };

@@ -2,6 +2,7 @@
  * What the HTTP gateway needs to serve a chain on this node; ferryd keeps
  * one entry per programmed chain (ProgramChain with a gateway config).
  */
+import type { HoldQueue } from './hold.js';
 import type { Injector } from './injector.js';
 import type { GatewayMeter } from './meter.js';
 
@@ -11,6 +12,9 @@ export interface Unavailable {
   retryAfterMs: number;
   /** Only because instances are still loading their function: worth a wait. */
   starting: boolean;
+  /** A stage has no instance at all (scaled to zero): requests are held
+   * while one is started (implies starting). */
+  idle?: boolean;
 }
 
 export interface ServedChain {
@@ -26,6 +30,11 @@ export interface ServedChain {
   injector: Injector;
   /** Where the gateway counts what it answered (absent: not counted). */
   meter?: GatewayMeter;
+  /** Where requests wait while a stage is scaled to zero (absent: they
+   * are answered 503 at once), how many may, and how long each may. */
+  hold?: HoldQueue;
+  holdRequests?: number;
+  holdTimeoutMs?: number;
   /** Undefined when every stage can take requests (absent: always can,
    * as for a directory that does not supervise instances). */
   unavailable?(): Unavailable | undefined;

@@ -49,13 +49,13 @@ describe(`gateway HTTP edges (${mode} mode)`, () => {
 
   beforeAll(async () => {
     ({ dp, cleanup } = await openDataPlane(mode));
-    dp.createPool(CHAIN, 'edges', [{ size: 2048, count: 16 }]);
+    dp.createPool(CHAIN, 'edges', { classes: [{ size: 2048, count: 16 }] });
     dp.spawn({ instanceId: ECHO, chainId: CHAIN, stage: 0, stageName: 'echo', runtime: 'node', handler: join(import.meta.dirname, 'testdata/echo.ts'), next: [] });
     dp.setRoute(CHAIN, 0, [{ instance: ECHO, weight: 1 }]);
     dp.allow(CHAIN, STAGE_REPLY, 0);
     dp.allow(CHAIN, 0, STAGE_REPLY);
     injector = new Injector(dp.openGateway(CHAIN, 1));
-    const echo: ServedChain = { name: 'echo', chainId: CHAIN, entryStage: 0, maxBodyBytes: 2048, timeoutMs: 10_000, injector };
+    const echo: ServedChain = { name: 'echo', tenant: 'default', chainId: CHAIN, entryStage: 0, maxBodyBytes: 2048, timeoutMs: 10_000, bodyTimeoutMs: 10_000, injector };
     const secret: ServedChain = { ...echo, name: 'other-tenants-payroll' };
     const directory: ChainDirectory = {
       lookup: (name) => [echo, secret].find((c) => c.name === name),

@@ -109,6 +109,13 @@ export function stageUnavailable(chain: string, why: { reason: string; retryAfte
   return new GatewayError(503, 'stageUnavailable', why.reason, chain, { 'retry-after': String(Math.max(1, Math.ceil(why.retryAfterMs / 1000))) });
 }
 
+/** The chain's hold queue (requests waiting for a stage scaled to zero) is full. */
+export function holdFull(chain: string, why: { reason: string }, limit: number): GatewayError {
+  return new GatewayError(503, 'stageUnavailable', `${why.reason}; ${limit} requests already wait for it, the most this gateway holds: retry shortly`, chain, {
+    'retry-after': '1',
+  });
+}
+
 /** The client already has its share of bodies arriving. */
 export function tooManyBodies(chain: string, limit: number): GatewayError {
   return new GatewayError(

@@ -30,9 +30,9 @@ import { native } from '../dataplane/native.js';
 import { answerOf } from './answer.js';
 import { BodyAbortedError, BodyOverflowError, BodyTimeoutError, streamInto } from './body-stream.js';
 import { ClientBodies } from './client-bodies.js';
-import type { ChainDirectory, ServedChain } from './directory.js';
+import type { ChainDirectory, ServedChain, Unavailable } from './directory.js';
 import { edgeOptions, guardEdges, sendError } from './edges.js';
-import { bodyTimeout, bodyTooLarge, GatewayError, injectError, restoring, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
+import { bodyTimeout, bodyTooLarge, GatewayError, holdFull, injectError, restoring, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
 import { ClientGoneError, GRACE_MS, type BodyWriter, type Reply } from './injector.js';
 
 export interface GatewayOptions {
@@ -106,11 +106,22 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
       try {
         chain = chainNamed(name, tenant);
         // A stage whose instances are still loading is waited for (within
-        // the request's timeout); one that cannot take requests for any other
-        // reason (crash loop, failed start) is said at once, before the body
-        // takes a buffer.
+        // the request's timeout); one scaled to zero is waited for in the
+        // chain's hold queue while an instance starts; one that cannot take
+        // requests for any other reason (crash loop, failed start) is said
+        // at once. All before the body takes a buffer.
         let down = chain.unavailable?.();
-        if (down?.starting) down = await chain.whenReady?.(chain.timeoutMs);
+        let held = false;
+        if (down?.idle && chain.hold) {
+          held = true;
+          const waited = await holdFor(chain, down, reply);
+          if (waited === 'gone') {
+            log.debug('client went away while held for a stage to start', fields({}));
+            chain.meter?.observe(499, 'clientGone');
+            return reply;
+          }
+          down = waited;
+        } else if (down?.starting) down = await chain.whenReady?.(chain.timeoutMs);
         if (down) throw stageUnavailable(name, down);
         const body = await bodyOf(req, chain, bodyOpts);
         const bytesIn = body.length;
@@ -134,6 +145,7 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         }
         const out = answerOf(answer, name);
         chain.meter?.observe(out.status, undefined, sinceDispatch());
+        if (held) chain.meter?.observeColdStart(Number(process.hrtime.bigint() - started) / 1e6);
         const requestId = answer.requestId.toString(16);
         log.debug('request served', fields({ status: out.status, requestId, bytesIn, bytesOut: out.body.byteLength }));
         reply.code(out.status);
@@ -179,6 +191,30 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   }
   return app;
 }
+
+/**
+ * Wait in the chain's hold queue until no stage is idle, the hold timeout
+ * passes, or the client leaves ('gone'): undefined when the chain can take
+ * the request, else why not. A full queue is refused at once.
+ */
+async function holdFor(chain: ServedChain, idle: Unavailable, reply: FastifyReply): Promise<Unavailable | undefined | 'gone'> {
+  const hold = chain.hold!;
+  const limit = chain.holdRequests ?? DEFAULT_HOLD_REQUESTS;
+  if (!hold.enter(limit)) throw holdFull(chain.name, idle, limit);
+  const timeoutMs = chain.holdTimeoutMs ?? chain.timeoutMs;
+  let onClose: (() => void) | undefined;
+  const gone = new Promise<'gone'>((resolve) => reply.raw.once('close', (onClose = () => resolve('gone'))));
+  try {
+    const down = await Promise.race([chain.whenReady?.(timeoutMs) ?? Promise.resolve(undefined), gone]);
+    if (down === 'gone' || !down?.idle) return down;
+    return { ...down, reason: `${down.reason}; none was ready within ${timeoutMs} ms (the chain's hold timeout)` };
+  } finally {
+    if (onClose) reply.raw.off('close', onClose);
+    hold.leave();
+  }
+}
+
+const DEFAULT_HOLD_REQUESTS = 1000;
 
 /** The declared body size: a number (0 when there is no body), or
  * undefined for a chunked body whose size is known only at its end. */

@@ -38,7 +38,7 @@ async function post(n: NetnsNode, chain: string, body: string): Promise<{ status
 }
 
 interface ChainView {
-  stages: { name: string; instances: { id: number; node: string; state: string }[] }[];
+  stages: { name: string; instances: { id: number; node: string; state: string; pid: number }[] }[];
   gateways?: { node: string }[];
 }
 
@@ -87,7 +87,7 @@ describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network nam
   });
 
   it('scales a stage up next to the stage it talks to, though the other node is emptier, and keeps everything on an unchanged re-apply', async () => {
-    type Pids = ChainView & { generation: number; stages: { instances: { pid: number }[] }[] };
+    type Pids = ChainView & { generation: number };
     await ok('scale', 'edge', 'back', '2');
     const scaled = JSON.parse(await ok('get', 'chains', 'edge', '-o', 'json')) as Pids;
     expect(scaled.stages.map((s) => [s.name, s.instances.map((i) => i.node)])).toEqual([

@@ -69,7 +69,11 @@ export function describeChain(c: ChainStatus): string {
   const errors = c.stages
     .flatMap((s) => s.instances.filter((i) => i.lastError && i.state !== 'RUNNING').map((i) => `  ${s.name} ${i.id}: ${i.lastError}`))
     .join('\n');
-  return `${head}\n${table(rows)}${describePools(c)}${urls}${errors ? `\nnot running:\n${errors}` : ''}`;
+  const cold =
+    c.heldRequests > 0 || c.coldStartP99Ms > 0
+      ? `\nscale from zero: ${c.heldRequests} request(s) held now; cold starts (arrival to reply, last 10 s) p50 ${latency(c.coldStartP50Ms)} ms, p99 ${latency(c.coldStartP99Ms)} ms`
+      : '';
+  return `${head}\n${table(rows)}${describePools(c)}${cold}${urls}${errors ? `\nnot running:\n${errors}` : ''}`;
 }
 
 export const get: Command = async (ctx) => {

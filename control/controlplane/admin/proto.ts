@@ -107,6 +107,9 @@ export interface ChainStatus {
   requestsPerSec: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  heldRequests: number;
+  coldStartP50Ms: number;
+  coldStartP99Ms: number;
 }
 
 export type ChainState = 'RUNNING' | 'DEGRADED' | 'RESTORING' | 'FAILED';

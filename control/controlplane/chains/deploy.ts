@@ -160,13 +160,15 @@ export class Deployer {
   }
 
   /** Rewrite routes, allow-lists and gateways only (instances untouched). */
-  async program(r: ChainRecord): Promise<void> {
+  async program(r: ChainRecord, hold: readonly number[] = []): Promise<void> {
     await this.linkNodes(r);
-    for (const node of chainNodes(r)) await this.programOn(r, node);
+    for (const node of chainNodes(r)) await this.programOn(r, node, hold);
   }
 
-  /** What ProgramChain tells `node` about the chain. */
-  programRequest(r: ChainRecord, node: string): DeepPartial<ProgramChainRequest> {
+  /** What ProgramChain tells `node` about the chain. `hold`: stages the
+   * gateways treat as scaled to zero though they still have instances
+   * (they are about to go: new requests wait, those in flight finish). */
+  programRequest(r: ChainRecord, node: string, hold: readonly number[] = []): DeepPartial<ProgramChainRequest> {
     const view = routedView(r);
     const placement = new Map<number, Placed[]>();
     for (const i of r.instances) placement.set(i.stage, [...(placement.get(i.stage) ?? []), { instance: i.id, node: i.node, weight: i.weight }]);
@@ -185,6 +187,10 @@ export class Deployer {
             timeoutMs: r.ir.timeoutMs,
             bodyTimeoutMs: r.ir.bodyTimeoutMs,
             gatewayInstanceId: gateway.id,
+            // Stages scaled to zero: the gateway holds their requests and asks for an instance.
+            idle: r.ir.stages.filter((s) => hold.includes(s.id) || !r.instances.some((i) => i.stage === s.id)).map((s) => ({ stage: s.id, name: s.name })),
+            holdRequests: r.ir.holdRequests ?? 0,
+            holdTimeoutMs: r.ir.holdTimeoutMs ?? 0,
           }
         : null,
       remoteGateways,
@@ -211,9 +217,9 @@ export class Deployer {
     });
   }
 
-  private async programOn(r: ChainRecord, node: string): Promise<void> {
+  private async programOn(r: ChainRecord, node: string, hold: readonly number[] = []): Promise<void> {
     // A gateway-only node gets the pool its gateway needs.
     if (!r.instances.some((i) => i.node === node)) await this.ensurePool(r, node);
-    await this.nodes.require(node).client.programChain(this.programRequest(r, node));
+    await this.nodes.require(node).client.programChain(this.programRequest(r, node, hold));
   }
 }

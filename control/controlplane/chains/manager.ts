@@ -98,31 +98,44 @@ export class ChainManager {
 
   /** Give a stage n instances (within its scale.min..scale.max and the
    * nodes' room), without failing a request. The autoscaler's one way to
-   * change a chain. */
-  scale(ref: ChainRef, stageName: string, n: number): Promise<ChainRecord> {
+   * change a chain; `why` goes into the event. */
+  scale(ref: ChainRef, stageName: string, n: number, why?: string): Promise<ChainRecord> {
+    return this.serial(async () => this.scaleNow(await this.get(ref), stageName, n, why));
+  }
+
+  /** One instance for a stage that has none (scale from zero); a stage
+   * that has some by the time this runs is left as it is. */
+  scaleFromZero(ref: ChainRef, stage: number, why: string): Promise<ChainRecord> {
     return this.serial(async () => {
       const r = await this.get(ref);
-      const live = await liveInstances(r, this.nodes);
-      const after = await this.changing(r, (others, ids) => this.changes.scale(r, stageName, n, others, ids, (id) => live.get(id)?.ready ?? false));
-      if (after === r) return r;
-      const id = r.ir.stages.find((s) => s.name === stageName)!.id;
-      const before = r.instances.filter((i) => i.stage === id);
-      const now = after.instances.filter((i) => i.stage === id);
-      const started = now.filter((i) => !before.some((b) => b.id === i.id));
-      const stopped = before.filter((b) => !now.some((i) => i.id === b.id));
-      const list = (xs: typeof now) => xs.map((i) => `${i.id}@${i.node}`).join(', ');
-      this.events.emit({
-        kind: 'scaled',
-        chain: r.name,
-        tenant: r.tenant,
-        stage: stageName,
-        message:
-          `stage ${stageName} of chain ${formatChainRef(r)} scaled ${before.length} -> ${now.length}` +
-          (started.length ? `: started ${list(started)}` : '') +
-          (stopped.length ? `: drained and stopped ${list(stopped)}` : ''),
-      });
-      return after;
+      const s = r.ir.stages[stage];
+      if (!s || r.instances.some((i) => i.stage === stage)) return r;
+      return this.scaleNow(r, s.name, 1, why);
     });
+  }
+
+  private async scaleNow(r: ChainRecord, stageName: string, n: number, why?: string): Promise<ChainRecord> {
+    const live = await liveInstances(r, this.nodes);
+    const after = await this.changing(r, (others, ids) => this.changes.scale(r, stageName, n, others, ids, (id) => live.get(id)?.ready ?? false));
+    if (after === r) return r;
+    const id = r.ir.stages.find((s) => s.name === stageName)!.id;
+    const before = r.instances.filter((i) => i.stage === id);
+    const now = after.instances.filter((i) => i.stage === id);
+    const started = now.filter((i) => !before.some((b) => b.id === i.id));
+    const stopped = before.filter((b) => !now.some((i) => i.id === b.id));
+    const list = (xs: typeof now) => xs.map((i) => `${i.id}@${i.node}`).join(', ');
+    this.events.emit({
+      kind: 'scaled',
+      chain: r.name,
+      tenant: r.tenant,
+      stage: stageName,
+      message:
+        `stage ${stageName} of chain ${formatChainRef(r)} scaled ${before.length} -> ${now.length}` +
+        (started.length ? `: started ${list(started)}` : '') +
+        (stopped.length ? `: drained and stopped ${list(stopped)}` : '') +
+        (why ? ` (${why})` : ''),
+    });
+    return after;
   }
 
   /** A new instance in place of one (started, ready, routed, then the old

@@ -64,6 +64,12 @@ export class Rollout {
     const leaving = new Set(step.remove ?? []);
     const instances = [...r.instances.filter((i) => !leaving.has(i.id)), ...(step.add ?? [])];
     const next: ChainRecord = { ...r, instances, gateways: gatewaysFor(this.nodes, instances, r.gateways, ids) };
+    // A stage left with no instance (scaled to zero) would strand the
+    // requests already in the chain on their way to it: first the gateways
+    // hold new requests, then the ones in flight finish through the old
+    // routes, and only then are the routes taken away.
+    const goingIdle = r.ir.stages.filter((s) => r.instances.some((i) => i.stage === s.id) && !instances.some((i) => i.stage === s.id)).map((s) => s.id);
+    if (goingIdle.length > 0) await this.quiesce(r, goingIdle);
     try {
       await this.deployer.program(next);
     } catch (err) {
@@ -76,4 +82,27 @@ export class Rollout {
     for (const node of chainNodes(r)) if (!chainNodes(next).includes(node)) await this.deployer.leave(r, node);
     return next;
   }
+
+  /** Hold new requests at the chain's gateways as if `stages` had no
+   * instance, and wait until no request is in the chain any more: every
+   * gateway node reports none in flight, in a stats sample taken after the
+   * hold began. Requests that outlive the chain's timeout are failed by
+   * their gateway anyway, so that bounds the wait. */
+  private async quiesce(r: ChainRecord, stages: readonly number[]): Promise<void> {
+    await this.deployer.program(r, stages);
+    const since = Date.now();
+    const deadline = since + r.ir.timeoutMs + QUIESCE_SLACK_MS;
+    const gatewayNodes = r.gateways.map((g) => g.node);
+    const quiet = () =>
+      gatewayNodes.every((node) => {
+        const stats = this.nodes.get(node)?.stats;
+        if (!stats) return true; // a node that is gone holds nothing
+        return stats.timeMs > since && (stats.gateways.find((g) => g.chainId === r.chainId)?.inFlight ?? 0) === 0;
+      });
+    while (!quiet() && Date.now() < deadline) await new Promise((res) => setTimeout(res, QUIESCE_POLL_MS));
+    if (!quiet()) this.log.warn('requests still in the chain after its timeout; taking the routes away', { chain: r.name, stages });
+  }
 }
+
+const QUIESCE_POLL_MS = 50;
+const QUIESCE_SLACK_MS = 2000;

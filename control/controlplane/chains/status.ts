@@ -82,6 +82,9 @@ export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<numbe
     requestsPerSec: round(traffic?.requestsPerSec ?? 0),
     latencyP50Ms: traffic?.latencyMs.p50 ?? 0,
     latencyP99Ms: traffic?.latencyMs.p99 ?? 0,
+    heldRequests: traffic?.held ?? 0,
+    coldStartP50Ms: traffic?.coldStartMs.p50 ?? 0,
+    coldStartP99Ms: traffic?.coldStartMs.p99 ?? 0,
   };
   return { ...status, ...(health ?? runningState(status.stages.flatMap((s) => s.instances))) };
 }

@@ -11,6 +11,7 @@
  * renamed. It keeps the old node's slot and labels, the old name is
  * forgotten, and resolve() maps it to the new one so chains follow.
  */
+import { EventEmitter } from 'node:events';
 import { describeIdentity } from '../../auth/identity.js';
 import type { ChainRef } from '../../chain/tenant.js';
 import type { FerrydClient } from '../../ferryd/client.js';
@@ -53,6 +54,17 @@ const LOCAL_NODE_KEY = '/local-node';
 const STATS_INTERVAL_MS = 1000;
 const RECONNECT_MS = 2000;
 
+const DEMAND_STALE_MS = 5000;
+
+/** A gateway's ask for an instance of an idle stage. */
+export interface Demand {
+  node: string;
+  chainId: number;
+  stage: number;
+  stageName: string;
+  message: string;
+}
+
 export class NodeRegistry {
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -69,6 +81,9 @@ export class NodeRegistry {
   readonly rates = new RateMeter();
   /** Rates, in-flight counts and latencies from every node's stats stream. */
   readonly signals = new Signals();
+  /** 'demand' (Demand): a node's gateway holds requests for a stage with
+   * no instance (scaled to zero); the autoscaler starts one. */
+  readonly demands = new EventEmitter<{ demand: [Demand] }>();
   /** Names chains for events (set by whoever knows them: the chain manager). */
   chainOf: (chainId: number) => ChainRef | undefined = () => undefined;
 
@@ -271,6 +286,14 @@ export class NodeRegistry {
     stream.on('data', (e: InstanceEvent) => {
       if (e.seq <= seen.seq) return;
       seen.seq = e.seq;
+      if (e.kind === 'demand') {
+        // Not an event for people: what the autoscaler does about it is.
+        // One replayed from before this control plane started is stale: a
+        // gateway that still holds requests asks again every second.
+        if (Date.now() - e.timeMs > DEMAND_STALE_MS) return;
+        this.demands.emit('demand', { node: entry.name, chainId: e.chainId, stage: e.stage, stageName: e.stageName, message: e.message });
+        return;
+      }
       this.events.emit({
         kind: `instance-${e.kind}`,
         chain: this.chainOf(e.chainId)?.name,

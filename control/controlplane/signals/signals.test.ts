@@ -27,7 +27,9 @@ function sample(t: number, done: number, h: Histogram, inFlight = 0, more: Parti
   };
   return {
     node: 'n', timeMs: t * 1000, loadavg: [0, 0, 0], cpuBusy: 0, memoryTotalBytes: 1, memoryAvailableBytes: 1, instances: [inst], pools: [],
-    gateways: [{ chainId: 3, chain: 'c', tenant: 'default', responses: { '200': done }, latency: msg }],
+    gateways: [
+      { chainId: 3, chain: 'c', tenant: 'default', responses: { '200': done }, latency: msg, held: 0, heldTotal: 0, coldStart: { buckets: [], counts: [], sumUs: 0 }, inFlight },
+    ],
   };
 }
 

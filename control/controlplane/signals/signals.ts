@@ -41,6 +41,12 @@ export interface ChainTraffic {
   latencyMs: LatencySummary & { mean: number };
   /** Answers in the window by "status code" ("200", "504 timeout"). */
   responses: Record<string, number>;
+  /** Requests the gateways hold now for a stage scaled to zero, and the
+   * rate requests came to be held over the window. */
+  held: number;
+  heldPerSec: number;
+  /** Arrival to reply of the requests that were held (count 0: none). */
+  coldStartMs: LatencySummary & { count: number };
 }
 
 /** Placed instance of a chain (what the chain record says runs where). */
@@ -156,8 +162,11 @@ export class Signals {
   /** The chain's traffic at every gateway that serves it, over windowMs. */
   chain(chainId: number, windowMs = DEFAULT_WINDOW_MS): ChainTraffic | undefined {
     const latency = new Histogram();
+    const coldStart = new Histogram();
     const responses: Record<string, number> = {};
     let requests = 0;
+    let held = 0;
+    let heldInWindow = 0;
     let secs = 0;
     let seen = false;
     for (const node of this.samples.keys()) {
@@ -167,6 +176,9 @@ export class Signals {
       seen = true;
       const then: GatewayStats | undefined = w.then?.stats.gateways.find((g) => g.chainId === chainId);
       latency.merge(windowHistogram(now.latency, then?.latency));
+      coldStart.merge(windowHistogram(now.coldStart, then?.coldStart));
+      held += now.held;
+      heldInWindow += Math.max(0, now.heldTotal - (then?.heldTotal ?? 0));
       for (const [key, n] of Object.entries(now.responses)) {
         const d = Math.max(0, n - (then?.responses[key] ?? 0));
         if (d > 0) responses[key] = (responses[key] ?? 0) + d;
@@ -175,6 +187,14 @@ export class Signals {
       secs = Math.max(secs, w.secs);
     }
     if (!seen) return undefined;
-    return { requestsPerSec: secs > 0 ? requests / secs : 0, latencyMs: summary(latency), responses };
+    const cold = summary(coldStart);
+    return {
+      requestsPerSec: secs > 0 ? requests / secs : 0,
+      latencyMs: summary(latency),
+      responses,
+      held,
+      heldPerSec: secs > 0 ? heldInWindow / secs : 0,
+      coldStartMs: { p50: cold.p50, p99: cold.p99, count: coldStart.total },
+    };
   }
 }
