@@ -26,11 +26,11 @@ export class Activator {
     private readonly events: EventBus,
     private readonly log: Logger,
   ) {
-    nodes.demands.on('demand', this.onDemand);
+    nodes.fromNodes.on('demand', this.onDemand);
   }
 
   close(): void {
-    this.nodes.demands.off('demand', this.onDemand);
+    this.nodes.fromNodes.off('demand', this.onDemand);
   }
 
   /** Give the stage of the demand one instance, unless it has some or is getting one. */

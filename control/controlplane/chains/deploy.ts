@@ -8,7 +8,7 @@
  */
 import type { AllowEdge, ChainIR } from '../../chain/ir.js';
 import { allowEdges, routeTables, type Placed } from '../../chain/routes.js';
-import type { DeepPartial, ProgramChainRequest } from '../../ferryd/proto.js';
+import type { DeepPartial, InstanceEvent, ProgramChainRequest } from '../../ferryd/proto.js';
 import type { Logger } from '../../log.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
@@ -19,7 +19,7 @@ import { chainNodes, stageOf, type ChainRecord, type PlacedInstance } from './re
 const LIFETIME_GRACE_MS = 1000;
 /** How long a deployment waits for its instances to load their functions. */
 const READY_TIMEOUT_MS = 60_000;
-const READY_POLL_MS = 50;
+const READY_POLL_MS = 250;
 /** ferryd's MAX_DRAIN_TIMEOUT_MS. */
 const MAX_DRAIN_MS = 10 * 60_000;
 
@@ -92,6 +92,37 @@ export class Deployer {
    */
   async untilReady(r: ChainRecord, instances: readonly PlacedInstance[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    // Looked at again as soon as one of them has news (a start from zero
+    // waits on this), else every READY_POLL_MS.
+    // News that came while a check ran cuts the next sleep short too.
+    let news = false;
+    let wake = () => undefined as void;
+    const onEvent = (node: string, e: InstanceEvent) => {
+      if (!instances.some((i) => i.id === e.instanceId && i.node === node)) return;
+      news = true;
+      wake();
+    };
+    const sleep = (ms: number) =>
+      new Promise<void>((res) => {
+        const done = () => {
+          clearTimeout(t);
+          wake = () => undefined;
+          res();
+        };
+        const t = setTimeout(done, ms);
+        wake = done;
+        if (news) done();
+        news = false;
+      });
+    this.nodes.fromNodes.on('instance', onEvent);
+    try {
+      await this.pollReady(r, instances, deadline, timeoutMs, sleep);
+    } finally {
+      this.nodes.fromNodes.off('instance', onEvent);
+    }
+  }
+
+  private async pollReady(r: ChainRecord, instances: readonly PlacedInstance[], deadline: number, timeoutMs: number, sleep: (ms: number) => Promise<void>): Promise<void> {
     for (;;) {
       const waiting: string[] = [];
       for (const node of new Set(instances.map((i) => i.node))) {
@@ -109,7 +140,7 @@ export class Deployer {
       }
       if (waiting.length === 0) return;
       if (Date.now() >= deadline) throw new Error(`not ready after ${timeoutMs} ms: ${waiting.join(', ')}`);
-      await new Promise((res) => setTimeout(res, READY_POLL_MS));
+      await sleep(READY_POLL_MS);
     }
   }
 

@@ -81,9 +81,11 @@ export class NodeRegistry {
   readonly rates = new RateMeter();
   /** Rates, in-flight counts and latencies from every node's stats stream. */
   readonly signals = new Signals();
-  /** 'demand' (Demand): a node's gateway holds requests for a stage with
-   * no instance (scaled to zero); the autoscaler starts one. */
-  readonly demands = new EventEmitter<{ demand: [Demand] }>();
+  /** As nodes stream them: 'demand' (Demand), a node's gateway holds
+   * requests for a stage with no instance (scaled to zero), for the
+   * activator; 'instance' (node, event), every instance event, for whoever
+   * waits on an instance (readiness) without polling. */
+  readonly fromNodes = new EventEmitter<{ demand: [Demand]; instance: [string, InstanceEvent] }>();
   /** Names chains for events (set by whoever knows them: the chain manager). */
   chainOf: (chainId: number) => ChainRef | undefined = () => undefined;
 
@@ -291,9 +293,10 @@ export class NodeRegistry {
         // One replayed from before this control plane started is stale: a
         // gateway that still holds requests asks again every second.
         if (Date.now() - e.timeMs > DEMAND_STALE_MS) return;
-        this.demands.emit('demand', { node: entry.name, chainId: e.chainId, stage: e.stage, stageName: e.stageName, message: e.message });
+        this.fromNodes.emit('demand', { node: entry.name, chainId: e.chainId, stage: e.stage, stageName: e.stageName, message: e.message });
         return;
       }
+      this.fromNodes.emit('instance', entry.name, e);
       this.events.emit({
         kind: `instance-${e.kind}`,
         chain: this.chainOf(e.chainId)?.name,
