@@ -29,6 +29,7 @@ import type { Logger } from '../../log.js';
 import type { InFlight } from './connection.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from './frame.js';
 import { IdBlock } from './id-block.js';
+import { pickWeighted } from '../router/pick.js';
 import type { PeerLink } from './link.js';
 
 /** What hops need of the node's data plane (NodeDataPlane). */
@@ -316,16 +317,10 @@ export class RemoteHops {
     this.free(st, d.offset, d.generation);
   }
 
-  /** Weighted pick among the connected nodes. */
+  /** Weighted pick among the connected nodes, as the routers pick
+   * (router/pick.ts): a node without a link weighs nothing. */
   private pick(nodes: NodeWeight[]): string | undefined {
-    const live = nodes.filter((n) => n.weight > 0 && this.link.connection(n.node));
-    const total = live.reduce((s, n) => s + n.weight, 0);
-    let roll = Math.random() * total;
-    for (const n of live) {
-      if (roll < n.weight) return n.node;
-      roll -= n.weight;
-    }
-    return live.at(-1)?.node;
+    return pickWeighted(nodes.map((n) => ({ node: n.node, weight: this.link.connection(n.node) ? n.weight : 0 })))?.node;
   }
 
   // ---- in from peers ----
