@@ -12,6 +12,7 @@
  * (the gateway answers 503 with Retry-After) until ProgramChain serves
  * them again. After the grace period the ones not back are forgotten.
  */
+import type { RequestKeySource } from '../balance/registry.js';
 import { DEFAULT_TENANT, formatChainRef } from '../chain/tenant.js';
 import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain, Unavailable } from '../gateway/directory.js';
@@ -52,6 +53,8 @@ export interface GatewaySettings {
   timeoutMs: number;
   bodyTimeoutMs: number;
   gatewayInstanceId: number;
+  /** Where the request key is read (a consistent-hash stage). */
+  requestKey?: RequestKeySource;
 }
 
 interface Served extends ServedChain {
@@ -193,5 +196,13 @@ export class GatewayDirectory implements ChainDirectory {
 }
 
 function settings(g: GatewaySettings): Omit<ServedChain, 'chainId' | 'injector' | 'unavailable' | 'whenReady'> {
-  return { name: g.name, tenant: g.tenant, entryStage: g.entryStage, maxBodyBytes: g.maxBodyBytes, timeoutMs: g.timeoutMs, bodyTimeoutMs: g.bodyTimeoutMs };
+  return {
+    name: g.name,
+    tenant: g.tenant,
+    entryStage: g.entryStage,
+    maxBodyBytes: g.maxBodyBytes,
+    timeoutMs: g.timeoutMs,
+    bodyTimeoutMs: g.bodyTimeoutMs,
+    requestKey: g.requestKey,
+  };
 }

@@ -81,6 +81,7 @@ function streamStats(call: ServerWritableStream<StreamStatsRequest, NodeStats>, 
     instances: () => daemon.supervisor.list(),
     dataPlane: daemon.dataPlane,
     expired: (chainId) => daemon.expiredBuffers(chainId),
+    balance: () => daemon.balancer.stats(),
   });
   const tick = () => {
     try {

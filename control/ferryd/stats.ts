@@ -9,7 +9,7 @@ import type { RouterCounters } from '../dataplane/native.js';
 import type { NodeDataPlane } from '../node/dataplane.js';
 import { emptyCounters } from '../node/router/router.js';
 import { cpuBusy, cpuSample, memoryInfo, processUsage, type CpuSample } from './procfs.js';
-import type { InstanceStats, InstanceStatus, NodeStats, PoolStats } from './proto.js';
+import type { InstanceStats, InstanceStatus, NodeStats, PoolStats, StageBalance } from './proto.js';
 
 export interface StatsSources {
   name: string;
@@ -17,6 +17,8 @@ export interface StatsSources {
   dataPlane: Pick<NodeDataPlane, 'counters' | 'poolChains' | 'occupancy'>;
   /** Buffers freed past their deadline, per chain. */
   expired?: (chainId: number) => number;
+  /** Every stage's balance policy and the weights it wrote. */
+  balance?: () => StageBalance[];
 }
 
 /** Counters of an endpoint; zeros when the router has none (an instance
@@ -55,6 +57,7 @@ export class StatsSampler {
       memoryAvailableBytes: mem.availableBytes,
       instances: this.src.instances().map((s) => this.instance(s)),
       pools: this.src.dataPlane.poolChains().sort((a, b) => a - b).map((c) => this.pool(c)),
+      balance: this.src.balance?.() ?? [],
     };
   }
 

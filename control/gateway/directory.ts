@@ -2,6 +2,7 @@
  * What the HTTP gateway needs to serve a chain on this node; ferryd keeps
  * one entry per programmed chain (ProgramChain with a gateway config).
  */
+import type { RequestKeySource } from '../balance/registry.js';
 import type { Injector } from './injector.js';
 
 /** Why a chain cannot take requests here right now, and when to retry. */
@@ -22,6 +23,8 @@ export interface ServedChain {
   timeoutMs: number;
   /** How long a client may take to send a whole body. */
   bodyTimeoutMs: number;
+  /** Where the request key is read, when a stage hashes on one. */
+  requestKey?: RequestKeySource;
   injector: Injector;
   /** Undefined when every stage can take requests (absent: always can,
    * as for a directory that does not supervise instances). */

@@ -3,7 +3,7 @@ import type { TargetSample } from '../policy.js';
 import { checkBalance } from '../registry.js';
 import { ONE_SLOW, ONE_SLOW_RATE, runFluid } from '../testdata/fluid.js';
 import { inverse, quadratic, solve } from './linalg.js';
-import { linucb } from './linucb.js';
+import { clampToSeen, linucb } from './linucb.js';
 
 const params = (p: Record<string, number> = {}) => checkBalance({ policy: 'linucb', params: p }).spec!.params;
 const t = (id: string, latencyMs: number, cpu: number, mem = 0.3): TargetSample => ({
@@ -41,6 +41,19 @@ describe('linucb', () => {
     expect(run(0)[1]).toBeGreaterThan(0.9);
     // ...with it, the one with room does.
     expect(run(1)[0]).toBeGreaterThan(0.9);
+  });
+
+  it('does not extrapolate to a CPU an arm was never seen at: a slow arm starved of traffic is not promised an idle miracle', () => {
+    const p = linucb(params({ step: 0.99, gamma: 1 }));
+    // slow is only ever observed busy (60..90% CPU) and slow; fast at 30%.
+    for (let i = 0; i < 40; i++)
+      p.decide({ nowMs: 0, tickMs: 250, targets: [t('fast', 3, 0.3), t('slow', [10, 30, 80][i % 3]!, 0.6 + 0.15 * (i % 3))] });
+    // Starved, slow's CPU drops to 0; a line through its busy points would
+    // predict a great reward there, the clamped context does not.
+    const d = p.decide({ nowMs: 0, tickMs: 250, targets: [t('fast', 3, 0.3), { ...t('slow', 20, 0.02), completions: 0, latencyMs: undefined }] });
+    expect(d.shares[0]).toBeGreaterThan(0.9);
+    expect(clampToSeen([1, 0.02, 0.3], [[1, 0.6, 0.3], [1, 0.9, 0.5]])).toEqual([1, 0.6, 0.3]);
+    expect(clampToSeen([1, 0.5], [])).toEqual([1, 0.5]);
   });
 
   it('solves its small linear systems', () => {

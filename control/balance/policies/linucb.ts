@@ -11,6 +11,13 @@
  * memory-pressure penalty. Like the others here, A and b are discounted by
  * gamma per tick (toward the identity) for a load that changes, and the
  * shares move a step toward the choice every tick (shares.ts).
+ *
+ * One guard the paper does not need: the context is partly our own doing
+ * (a target given less traffic uses less CPU), so an arm is only ever
+ * learnt at the loads it was given, and a linear fit extrapolated to an
+ * idle CPU it was never seen at can promise anything. Each arm's context is
+ * therefore clamped, feature by feature, into the range of the contexts it
+ * was last observed in (the last 64), before it is scored.
  */
 import type { ParamSpecs, PolicyParams } from '../params.js';
 import type { BalancePolicy, TargetSample } from '../policy.js';
@@ -33,12 +40,22 @@ export function context(t: TargetSample): number[] {
 interface Model {
   A: number[][];
   b: number[];
+  /** Contexts of the last observations, newest last. */
+  seen: number[][];
+}
+
+const SEEN = 64;
+
+/** x with each feature clamped into the range the arm was observed at. */
+export function clampToSeen(x: readonly number[], seen: readonly (readonly number[])[]): number[] {
+  if (seen.length === 0) return [...x];
+  return x.map((v, j) => Math.min(Math.max(v, Math.min(...seen.map((s) => s[j]!))), Math.max(...seen.map((s) => s[j]!))));
 }
 
 const identity = () => Array.from({ length: D }, (_, i) => Array.from({ length: D }, (_, j) => (i === j ? 1 : 0)));
 
 export function linucb(p: PolicyParams): BalancePolicy {
-  const models = new PerTarget<Model>(() => ({ A: identity(), b: new Array<number>(D).fill(0) }));
+  const models = new PerTarget<Model>(() => ({ A: identity(), b: new Array<number>(D).fill(0), seen: [] }));
   const smooth = new SmoothedShares(p.step!);
   const g = p.gamma!;
   return {
@@ -55,9 +72,11 @@ export function linucb(p: PolicyParams): BalancePolicy {
         if (r === undefined) return;
         m.A = m.A.map((row, ri) => row.map((v, c) => v + x[ri]! * x[c]!));
         m.b = m.b.map((v, ri) => v + r * x[ri]!);
+        m.seen.push(x);
+        if (m.seen.length > SEEN) m.seen.shift();
       });
       const ucb = ms.map((m, i) => {
-        const x = context(ts[i]!);
+        const x = clampToSeen(context(ts[i]!), m.seen);
         const theta = solve(m.A, m.b);
         const mean = theta.reduce((s, v, j) => s + v * x[j]!, 0);
         return mean + p.alpha! * Math.sqrt(Math.max(0, quadratic(inverse(m.A), x)));
