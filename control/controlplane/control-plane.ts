@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Credential } from '../auth/credential.js';
+import type { BalanceSpec } from '../balance/registry.js';
 import { describeIdentity } from '../auth/identity.js';
 import { connectFerryd } from '../ferryd/client.js';
 import { startFerryd, type Ferryd } from '../ferryd/server.js';
@@ -46,6 +47,9 @@ export interface ControlPlaneOptions {
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];
+  /** The cluster's balance policy for stages whose chain YAML names none
+   * (absent: each ferryd's default, random). */
+  defaultBalance?: BalanceSpec;
   log: Logger;
 }
 
@@ -81,7 +85,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     closers.push(() => nodes.close());
     const mesh = new PeerMesh(nodes, log.child({ part: 'peers' }));
     await mesh.sync().catch((err: Error) => log.warn('peer links incomplete', { error: err.message }));
-    const chains = new ChainManager(store, nodes, defaultScheduler(), events, mesh, log.child({ part: 'chains' }));
+    const chains = new ChainManager(store, nodes, defaultScheduler(), events, mesh, log.child({ part: 'chains' }), opts.defaultBalance);
     await chains.migrateKeys();
     await chains.reconcile();
     // A node that joins or comes back (its ferryd restarted, forgetting

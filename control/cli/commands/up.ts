@@ -54,6 +54,7 @@ export const up: Command = async (ctx) => {
       mode: { type: 'string' },
       sandbox: { type: 'string' },
       'tenant-pool-bytes': { type: 'string' },
+      balance: { type: 'string' },
       'node-name': { type: 'string' },
       node: { type: 'string', multiple: true },
       'no-local-node': { type: 'boolean' },

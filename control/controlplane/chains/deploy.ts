@@ -4,7 +4,9 @@
  * through ferryd's gRPC API, so a remote node and the local one are driven
  * the same way.
  */
+import type { BalanceSpec } from '../../balance/registry.js';
 import { allowEdges, routeTables, type Placed } from '../../chain/routes.js';
+import type { BalancePolicy } from '../../ferryd/proto.js';
 import type { Logger } from '../../log.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
@@ -17,11 +19,24 @@ const LIFETIME_GRACE_MS = 1000;
 const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 50;
 
+/** A stage's balance policy as ProgramChain carries it. */
+export function balancePolicy(spec: BalanceSpec): BalancePolicy {
+  const key = spec.key;
+  return {
+    name: spec.policy,
+    params: { ...spec.params },
+    keyHeader: key && 'header' in key ? key.header : '',
+    keyField: key && 'field' in key ? key.field : '',
+  };
+}
+
 export class Deployer {
   constructor(
     private readonly nodes: NodeRegistry,
     private readonly mesh: PeerMesh,
     private readonly log: Logger,
+    /** The policy of stages whose YAML names none (absent: ferryd's own default). */
+    private readonly defaultBalance?: BalanceSpec,
   ) {}
 
   /** Start the chain everywhere it is placed. On any failure, what was
@@ -145,7 +160,10 @@ export class Deployer {
     const remoteGateways = r.gateways.filter((g) => g.node !== node).map((g) => ({ instance: g.id, node: g.node }));
     await n.client.programChain({
       chainId: r.chainId,
-      routes: routeTables(r.ir, placement, node).map((s) => ({ stage: s.stage, targets: s.targets })),
+      routes: routeTables(r.ir, placement, node).map((s) => {
+        const balance = r.ir.stages[s.stage]?.balance ?? this.defaultBalance;
+        return { stage: s.stage, targets: s.targets, balance: balance ? balancePolicy(balance) : null };
+      }),
       allow: allowEdges(r.ir).map(([fromStage, toStage]) => ({ fromStage, toStage })),
       gateway: gateway
         ? {

@@ -24,6 +24,7 @@ import type { PeerMesh } from '../nodes/peer-mesh.js';
 import { hasPeerListener, type NodeRegistry } from '../nodes/registry.js';
 import type { Scheduler } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
+import type { BalanceSpec } from '../../balance/registry.js';
 import { Deployer } from './deploy.js';
 import { IdAllocator } from './ids.js';
 import { CHAIN_PREFIX, chainKey, chainNodes, tenantPrefix, type ChainRecord, type PlacedInstance } from './record.js';
@@ -69,8 +70,10 @@ export class ChainManager {
     private readonly events: EventBus,
     mesh: PeerMesh,
     private readonly log: Logger,
+    /** The cluster's balance policy for stages whose YAML names none. */
+    defaultBalance?: BalanceSpec,
   ) {
-    this.deployer = new Deployer(nodes, mesh, log);
+    this.deployer = new Deployer(nodes, mesh, log, defaultBalance);
     nodes.chainOf = (id) => this.names.get(id);
   }
 
