@@ -23,10 +23,11 @@ export interface RewardOptions {
   memThreshold: number;
 }
 
-/** What a tick's sample teaches: a reward, when the target had warm
- * completions with a latency. */
+/** What a tick's sample teaches: a reward, when the target is warm and
+ * its latency is known (from its completions, or from a queue that did not
+ * move, which is worth hearing about at once). */
 export function observedReward(t: TargetSample, o: Pick<RewardOptions, 'lambda' | 'memThreshold'>): number | undefined {
-  if (!t.warm || t.completions <= 0 || t.latencyMs === undefined) return undefined;
+  if (!t.warm || t.latencyMs === undefined) return undefined;
   return reward(t.latencyMs, t.load.mem, o.lambda, o.memThreshold);
 }
 
@@ -57,7 +58,7 @@ export const UNSEEN = 1e-6;
 /** What every bandit here takes, beside its own exploration parameter. */
 export const banditParams = {
   gamma: { description: 'how much of its past an arm keeps per tick (discount)', default: 0.95, min: 0.5, max: 1 },
-  step: { description: 'how far the shares move toward the bandit\'s choice per tick', default: 0.25, min: 0, max: 1, inclusive: false },
+  step: { description: 'how far the shares move toward the bandit\'s choice per tick', default: 0.2, min: 0, max: 1, inclusive: false },
   lambda: { description: 'weight of the memory-pressure penalty in the reward', default: 0, min: 0, max: 100 },
   memThreshold: { description: 'memory use from which the penalty starts', default: 0.8, min: 0, max: 1, inclusive: false },
 } as const;

@@ -31,7 +31,7 @@ import type { Ring } from '../../node/router/pick.js';
 import { buildRing } from '../../node/router/ring.js';
 import type { ChainRoutes, ShapedRoute } from '../chain-routes.js';
 import type { InstanceStatus, StageBalance, TargetWeight } from '../proto.js';
-import { InstanceMeter, type InstanceSample, type WarmUp } from './instance-meter.js';
+import { InstanceMeter, littleLatency, type InstanceSample, type WarmUp } from './instance-meter.js';
 import { NodeLoadMeter } from './node-load.js';
 import { effectiveWeights, factorsOf } from './weights.js';
 
@@ -268,7 +268,7 @@ export class Balancer {
     return samples;
   }
 
-  private remoteSamples(chainId: number, stage: number, nodes: NodeWeight[], now: number): TargetSample[] {
+  private remoteSamples(chainId: number, stage: number, nodes: NodeWeight[], now: number, tickMs: number): TargetSample[] {
     const hops = this.o.peers!.hops;
     const link = this.o.peers!.link;
     const tallies = hops.meter.take(chainId, stage, (node) => link.inFlightOf(node, chainId, stage));
@@ -283,13 +283,19 @@ export class Balancer {
         if (!known) this.remoteNodes.set(key, (known = { firstSeen: now, done: 0 }));
         known.done += t.done;
         const warm = (there?.warm ?? true) && known.done >= this.warmUp.requests && now - known.firstSeen >= this.warmUp.ms;
+        // The round trips that ended, or what the queue out there says
+        // when it grew faster than they ended (Little's law): the queue
+        // shows as soon as it builds.
+        const little = littleLatency(t.inFlight, t.done, tickMs);
+        const roundTrip = t.done > 0 ? t.latencySumMs / t.done : undefined;
+        const latencyMs = roundTrip === undefined ? little : Math.max(roundTrip, little ?? 0);
         return {
           id: nodeTarget(n.node),
           base: n.weight,
           arrivals: t.sent,
           completions: t.done,
           inFlight: t.inFlight,
-          ...(t.done > 0 ? { latencyMs: t.latencySumMs / t.done } : {}),
+          ...(latencyMs !== undefined ? { latencyMs } : {}),
           warm,
           // The node's load, or its instances' of the stage where they are the busier.
           load: report ? { cpu: Math.max(report.cpu, there?.cpu ?? 0), mem: report.mem, load1: report.load1 } : { cpu: 0, mem: 0 },
@@ -324,7 +330,7 @@ export class Balancer {
     let changed = false;
     for (const [stage, nodes] of hops.remoteStages(chainId)) {
       const st = stages.get(stage);
-      const samples = this.remoteSamples(chainId, stage, nodes, now);
+      const samples = this.remoteSamples(chainId, stage, nodes, now, tickMs);
       if (st && this.decide(st, st.remote, samples, now, tickMs)) changed = true;
     }
     if (changed) {

@@ -7,10 +7,10 @@
  *   - in flight: rx - tx - refusals, read every sampleMs while the stage
  *     has traffic and averaged over the tick;
  *   - latency: the time-average in flight over the completion rate
- *     (Little's law, L = lambda W), which counts the time a request waits in
- *     the instance's socket as well as its service; where the runner reports
- *     its service times (InstanceSample.serviceMs, the signals track) and the
- *     tick had no completion to apply Little's law to, that mean is used;
+ *     (Little's law, littleLatency()), which counts the time a request waits
+ *     in the instance's socket as well as its service; where the runner
+ *     reports its service times (InstanceSample.serviceMs, the signals
+ *     track) and the tick had nothing to apply Little's law to, that mean;
  *   - CPU and memory: /proc/<pid> (CPU of the main thread, where the
  *     runners work, in nanoseconds), against the instance's own limits;
  *   - warm: ready for warmupMs and past warmupRequests completions since
@@ -61,6 +61,20 @@ interface Meter {
 
 const finished = (c: RouterCounters) => c.txMsgs + Object.values(c.drops).reduce((a, b) => a + b, 0);
 
+/**
+ * Mean response time by Little's law (W = L / lambda): the requests held on
+ * average over the tick, over the rate they were finished at. A target
+ * that finished nothing while holding requests gets the tick's length per
+ * request held, a lower bound that grows while it stays stuck: its queue
+ * shows at once, not only once the requests in it complete, so a policy
+ * that sent it too much hears so within a tick. Undefined when it held
+ * nothing and finished nothing.
+ */
+export function littleLatency(inFlight: number, completions: number, elapsedMs: number): number | undefined {
+  if (completions > 0) return Math.max(0.01, (inFlight * elapsedMs) / completions);
+  return inFlight >= 0.5 ? inFlight * elapsedMs : undefined;
+}
+
 export class InstanceMeter {
   private readonly meters = new Map<number, Meter>();
 
@@ -98,9 +112,7 @@ export class InstanceMeter {
     const elapsedMs = Math.max(1, nowMs - m.at);
     const now = Math.max(0, rx - done);
     const inFlight = m.inFlightN > 0 ? m.inFlightSum / m.inFlightN : now;
-    let latencyMs: number | undefined;
-    if (completions > 0) latencyMs = Math.max(0.01, (inFlight * elapsedMs) / completions);
-    else if (serviceMs) latencyMs = serviceMs.mean;
+    const latencyMs = littleLatency(inFlight, completions, elapsedMs) ?? serviceMs?.mean;
     if (st.ready && m.readyAt === undefined) m.readyAt = nowMs;
     if (m.readyAt !== undefined) m.doneSinceReady += completions;
     const warm = m.readyAt !== undefined && nowMs - m.readyAt >= this.warmUp.ms && m.doneSinceReady >= this.warmUp.requests;

@@ -68,7 +68,9 @@ export function cgroupLimits(view: CgroupView = {}): { cpu?: CpuLimit; mem?: Mem
       const quota = Number(read(join(d, 'cpu.cfs_quota_us')));
       const period = Number(read(join(d, 'cpu.cfs_period_us')));
       if (!(quota > 0 && period > 0)) return undefined;
-      const acct = join(acctV1.root, d.slice(cpuV1.root.length), 'cpuacct.usage');
+      // Usage of the limited cgroup where cpuacct shares the hierarchy
+      // (cpu,cpuacct); else of this process's own cpuacct cgroup.
+      const acct = acctV1.root === cpuV1.root ? join(d, 'cpuacct.usage') : join(acctV1.dir, 'cpuacct.usage');
       return { cpus: quota / period, usageMs: () => Number(read(acct)) / 1e6 || undefined };
     });
   } else if (unified && own.v2 !== undefined) {
