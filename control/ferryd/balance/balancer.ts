@@ -138,6 +138,8 @@ export class Balancer {
 
   forget(chainId: number): void {
     this.chains.delete(chainId);
+    for (const key of [...this.remoteNodes.keys()]) if (key.startsWith(`${chainId}/`)) this.remoteNodes.delete(key);
+    this.meter.prune((id) => this.o.instances.has(id));
     if (this.chains.size === 0) this.stop();
   }
 

@@ -144,7 +144,8 @@ export class InstanceMeter {
     return m?.readyAt !== undefined && nowMs - m.readyAt >= this.warmUp.ms && m.doneSinceReady >= this.warmUp.requests;
   }
 
-  forget(instanceId: number): void {
-    this.meters.delete(instanceId);
+  /** Forget the instances that are gone. */
+  prune(exists: (instanceId: number) => boolean): void {
+    for (const id of [...this.meters.keys()]) if (!exists(id)) this.meters.delete(id);
   }
 }

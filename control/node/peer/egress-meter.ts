@@ -26,15 +26,20 @@ interface Open {
   /** Requests out now, and the integral of that count over time (ms). */
   count: number;
   area: number;
-  /** When count last changed, and when the window began. */
+  /** When count last changed. */
   at: number;
+}
+
+/** One stage's tallies, by node, since the window began (the last take). */
+interface StageTallies {
   from: number;
+  nodes: Map<string, Open>;
 }
 
 const key = (chainId: number, stage: number) => `${chainId}/${stage}`;
 
 export class EgressMeter {
-  private readonly tallies = new Map<string, Map<string, Open>>();
+  private readonly tallies = new Map<string, StageTallies>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -58,11 +63,13 @@ export class EgressMeter {
   take(chainId: number, stage: number, outNow: (node: string) => number): Map<string, NodeTally> {
     const out = new Map<string, NodeTally>();
     const now = this.now();
-    for (const [node, t] of this.tallies.get(key(chainId, stage)) ?? []) {
+    const st = this.stage(chainId, stage);
+    for (const [node, t] of st.nodes) {
       this.advance(t);
-      out.set(node, { sent: t.sent, done: t.done, latencySumMs: t.latencySumMs, inFlight: t.area / Math.max(1, now - t.from) });
-      Object.assign(t, { sent: 0, done: 0, latencySumMs: 0, area: 0, from: now, count: outNow(node) });
+      out.set(node, { sent: t.sent, done: t.done, latencySumMs: t.latencySumMs, inFlight: t.area / Math.max(1, now - st.from) });
+      Object.assign(t, { sent: 0, done: 0, latencySumMs: 0, area: 0, count: outNow(node) });
     }
+    st.from = now;
     return out;
   }
 
@@ -76,15 +83,17 @@ export class EgressMeter {
     t.at = now;
   }
 
-  private open(chainId: number, stage: number, node: string): Open {
+  private stage(chainId: number, stage: number): StageTallies {
     const k = key(chainId, stage);
-    let byNode = this.tallies.get(k);
-    if (!byNode) this.tallies.set(k, (byNode = new Map()));
-    let t = byNode.get(node);
-    if (!t) {
-      const now = this.now();
-      byNode.set(node, (t = { sent: 0, done: 0, latencySumMs: 0, count: 0, area: 0, at: now, from: now }));
-    }
+    let st = this.tallies.get(k);
+    if (!st) this.tallies.set(k, (st = { from: this.now(), nodes: new Map() }));
+    return st;
+  }
+
+  private open(chainId: number, stage: number, node: string): Open {
+    const nodes = this.stage(chainId, stage).nodes;
+    let t = nodes.get(node);
+    if (!t) nodes.set(node, (t = { sent: 0, done: 0, latencySumMs: 0, count: 0, area: 0, at: this.now() }));
     return t;
   }
 }
