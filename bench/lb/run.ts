@@ -3,7 +3,7 @@
  *
  *   npm run bench:lb -- [--json] [--rate N] [--work-us N] [--warmup-s N] [--measure-s N]
  *                       [--rounds N] [--policies a,b,...] [--slow-cpus X] [--fast-cpus X]
- *                       [--tick-ms N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE]
+ *                       [--tick-ms N] [--shares N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE]
  *
  * Four ferryd in four network namespaces on one bridge (test/multinode/
  * netns-star.sh), linked by their peer listeners (mutual TLS): g runs the
@@ -13,7 +13,10 @@
  * with a CPU limit (a cgroup its ferryd and instances run in): w1 and w2 get
  * --fast-cpus (default 1), w3 a third of that (--slow-cpus), so every request
  * takes w3 three times as long. g's egress picks the node for each request,
- * by the weights g's balancer sets with the policy under test.
+ * by the weights g's balancer sets with the policy under test. Every node
+ * and the client run with a CPU weight of --shares (default 4096, four
+ * times the default), so that on a machine others use too the nodes get
+ * the CPU they ask for and w3 stays three times slower (bench/lb/README.md).
  *
  * An open-loop client (test/helpers/paced-load.ts) sends --rate requests a
  * second, each at its due time, and measures latency from the due time. For
@@ -29,13 +32,14 @@
  * Needs root (namespaces, cgroups, eBPF). Prints one JSON object with
  * --json, and writes it to bench/results/lb-<date>.json (or --out).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBalance, POLICY_NAMES } from '../../control/balance/registry.js';
 import type { FerrydClient } from '../../control/ferryd/client.js';
 import type { NodeStats, StageBalance } from '../../control/ferryd/proto.js';
+import { parseMountinfo } from '../../control/node/sandbox/cgroups/tree.js';
 import { repoRoot } from '../../control/paths.js';
 import { paced, percentile } from '../../test/helpers/paced-load.js';
 import { connectFerryd, waitFor } from '../../control/ferryd/testdata/harness.js';
@@ -56,7 +60,7 @@ const COMPARED = POLICY_NAMES.filter((p) => p !== 'consistent-hash');
 const TARGET = { policies: ['ucb1', 'linucb', 'least-load'], baselines: ['round-robin', 'random'], ratio: 1.5 };
 
 const USAGE = `usage: npm run bench:lb -- [--json] [--rate N] [--work-us N] [--warmup-s N] [--measure-s N] [--rounds N]
-  [--policies ${COMPARED.join(',')}] [--slow-cpus X] [--fast-cpus X] [--tick-ms N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE]`;
+  [--policies ${COMPARED.join(',')}] [--slow-cpus X] [--fast-cpus X] [--tick-ms N] [--shares N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE]`;
 
 interface Options {
   json: boolean;
@@ -69,6 +73,7 @@ interface Options {
   fastCpus: number;
   slowCpus: number;
   tickMs: number;
+  shares: number;
   mode: string;
   seed: number;
   out: string;
@@ -78,15 +83,16 @@ function options(): Options {
   const { values } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },
-      rate: { type: 'string', default: '150' },
-      'work-us': { type: 'string', default: '5000' },
+      rate: { type: 'string', default: '200' },
+      'work-us': { type: 'string', default: '3000' },
       'warmup-s': { type: 'string', default: '5' },
       'measure-s': { type: 'string', default: '15' },
-      rounds: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
       policies: { type: 'string', default: COMPARED.join(',') },
       'fast-cpus': { type: 'string', default: '1' },
       'slow-cpus': { type: 'string' },
       'tick-ms': { type: 'string', default: '250' },
+      shares: { type: 'string', default: '4096' },
       mode: { type: 'string', default: 'auto' },
       seed: { type: 'string', default: '9' },
       out: { type: 'string' },
@@ -118,10 +124,22 @@ function options(): Options {
     fastCpus,
     slowCpus: values['slow-cpus'] === undefined ? fastCpus / 3 : num('slow-cpus', values['slow-cpus'], 0.34, 64),
     tickMs: num('tick-ms', values['tick-ms'], 20, 10_000),
+    shares: num('shares', values.shares, 2, 262_144),
     mode: values.mode,
     seed: num('seed', values.seed, 0, 2 ** 31),
     out: values.out ?? join(repoRoot, 'bench/results', `lb-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
   };
+}
+
+/** Back to the root cgroups, so the client's can be removed. */
+function leaveCgroups(): void {
+  for (const m of parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')))
+    if ((m.fstype === 'cgroup' && (m.superOptions.includes('cpu') || m.superOptions.includes('cpuacct'))) || m.fstype === 'cgroup2')
+      try {
+        writeFileSync(join(m.mountpoint, 'cgroup.procs'), String(process.pid));
+      } catch {
+        // not ours to leave
+      }
 }
 
 const say = (o: Options, line: string) => (o.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -327,13 +345,19 @@ async function main(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     await star.down().catch((err: Error) => say(o, `cleanup: ${err.message}`));
+    leaveCgroups();
     for (const cg of cgroups.values()) await cg.remove().catch(() => undefined);
   };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
   const load = { start: loadavg().map(round2), end: [] as number[] };
   const runs: Run[] = [];
   try {
-    for (const w of WORKERS) cgroups.set(w, cpuCgroup(`ferry-bench-lb-${process.pid}-${w}`, w === 'w3' ? o.slowCpus : o.fastCpus));
+    for (const w of WORKERS) cgroups.set(w, cpuCgroup(`ferry-bench-lb-${process.pid}-${w}`, { cpus: w === 'w3' ? o.slowCpus : o.fastCpus, shares: o.shares }));
+    cgroups.set('g', cpuCgroup(`ferry-bench-lb-${process.pid}-g`, { shares: o.shares }));
+    // The client too: its latencies are everyone's.
+    const client = cpuCgroup(`ferry-bench-lb-${process.pid}-client`, { shares: o.shares });
+    cgroups.set('client', client);
+    for (const f of client.procs) writeFileSync(f, String(process.pid));
     say(o, `bench:lb: ${o.policies.length} policies x ${o.rounds} rounds at ${o.rate} req/s, ${o.workUs} us of CPU per request; w1, w2 ${o.fastCpus} CPU, w3 ${o.slowCpus.toFixed(2)} CPU; load average ${load.start.join(' ')}`);
     const cluster = await setUp(o, star, cgroups);
     for (let round = 0; round < o.rounds; round++)
@@ -361,6 +385,7 @@ async function main(): Promise<void> {
       rounds: o.rounds,
       fastCpus: o.fastCpus,
       slowCpus: round2(o.slowCpus),
+      shares: o.shares,
       tickMs: o.tickMs,
       mode: o.mode,
       seed: o.seed,

@@ -24,6 +24,22 @@ export function oneHot(n: number, i: number): number[] {
   return Array.from({ length: n }, (_, j) => (j === i ? 1 : 0));
 }
 
+/**
+ * The arms an upper-confidence-bound bandit cannot tell apart from its
+ * leader: every arm whose upper bound reaches the leading arm's estimate
+ * (an arm with an infinite bound always does), as an even choice among
+ * them. Per message, UCB1 would alternate among such arms as their indices
+ * cross back and forth; given a whole tick of traffic at once, an even
+ * split among them is what that alternation averages to, where sending it
+ * all to whichever index is ahead by noise makes the shares swing.
+ */
+export function plausible(upper: readonly number[], estimate: readonly number[]): number[] {
+  const lead = argmax(upper);
+  if (lead < 0) return [];
+  const bar = Number.isFinite(upper[lead]!) ? estimate[lead]! : Infinity;
+  return upper.map((u) => (u >= bar ? 1 : 0));
+}
+
 /** Shares summing to 1 (equal when all are 0). */
 export function normalise(values: readonly number[]): number[] {
   const sum = values.reduce((a, b) => a + b, 0);

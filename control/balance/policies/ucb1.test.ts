@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkBalance } from '../registry.js';
 import { ONE_SLOW, ONE_SLOW_RATE, runFluid, sample } from '../testdata/fluid.js';
 import { random } from './random.js';
+import { plausible } from './shares.js';
 import { ucb1 } from './ucb1.js';
 
 const params = (p: Record<string, number> = {}) => checkBalance({ policy: 'ucb1', params: p }).spec!.params;
@@ -27,9 +28,25 @@ describe('ucb1', () => {
     let tries = 0;
     for (let i = 0; i < 200 && tries === 0; i++) {
       d = p.decide({ nowMs: 0, tickMs: 250, targets: [sample(fast, 50, 250), sample(slow, 0, 250)] });
-      if (d.shares[1]! > 0.5) tries = i;
+      if (d.shares[1]! > 0.4) tries = i;
     }
     expect(tries).toBeGreaterThan(0);
+  });
+
+  it('splits a tick evenly between arms it cannot tell apart, instead of swinging between them', () => {
+    const p = ucb1(params());
+    const same = [{ id: 'a', serviceMs: 4 }, { id: 'b', serviceMs: 4 }];
+    let spread = 0;
+    for (let i = 0; i < 80; i++) {
+      // Noise of a real machine: one or the other is a little ahead for a
+      // while, at a load too light for the split to show in its latency.
+      const ahead = Math.floor(i / 5) % 2;
+      const d = p.decide({ nowMs: 0, tickMs: 250, targets: same.map((t, j) => sample({ ...t, serviceMs: t.serviceMs * (j === ahead ? 1 : 1.05) }, 20, 250)) });
+      if (i > 40) spread = Math.max(spread, Math.abs(d.shares[0]! - d.shares[1]!));
+    }
+    expect(spread).toBeLessThan(0.2);
+    expect(plausible([1, 0.9, 0.2], [0.5, 0.4, -1])).toEqual([1, 1, 0]);
+    expect(plausible([Infinity, 0.9], [-Infinity, 0.4])).toEqual([1, 0]);
   });
 
   it('with c = 0 it only exploits: two equal targets share, a slower one starves', () => {
