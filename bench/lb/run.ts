@@ -3,7 +3,7 @@
  *
  *   npm run bench:lb -- [--json] [--rate N] [--work-us N] [--warmup-s N] [--measure-s N]
  *                       [--rounds N] [--policies a,b,...] [--slow-cpus X] [--fast-cpus X]
- *                       [--tick-ms N] [--shares N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE]
+ *                       [--tick-ms N] [--shares N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE] [--trace]
  *
  * Four ferryd in four network namespaces on one bridge (test/multinode/
  * netns-star.sh), linked by their peer listeners (mutual TLS): g runs the
@@ -60,7 +60,7 @@ const COMPARED = POLICY_NAMES.filter((p) => p !== 'consistent-hash');
 const TARGET = { policies: ['ucb1', 'linucb', 'least-load'], baselines: ['round-robin', 'random'], ratio: 1.5 };
 
 const USAGE = `usage: npm run bench:lb -- [--json] [--rate N] [--work-us N] [--warmup-s N] [--measure-s N] [--rounds N]
-  [--policies ${COMPARED.join(',')}] [--slow-cpus X] [--fast-cpus X] [--tick-ms N] [--shares N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE]`;
+  [--policies ${COMPARED.join(',')}] [--slow-cpus X] [--fast-cpus X] [--tick-ms N] [--shares N] [--mode auto|ebpf|fallback] [--seed N] [--out FILE] [--trace]`;
 
 interface Options {
   json: boolean;
@@ -77,6 +77,8 @@ interface Options {
   mode: string;
   seed: number;
   out: string;
+  /** Keep every run's weights over time (g's, every tick) in the JSON. */
+  trace: boolean;
 }
 
 function options(): Options {
@@ -96,6 +98,7 @@ function options(): Options {
       mode: { type: 'string', default: 'auto' },
       seed: { type: 'string', default: '9' },
       out: { type: 'string' },
+      trace: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -128,6 +131,7 @@ function options(): Options {
     mode: values.mode,
     seed: num('seed', values.seed, 0, 2 ** 31),
     out: values.out ?? join(repoRoot, 'bench/results', `lb-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    trace: values.trace,
   };
 }
 
@@ -270,6 +274,8 @@ interface Run {
   served: number[];
   weights: Record<string, number>;
   reason: string;
+  /** With --trace: [ms since the run began, w1, w2, w3 weights]. */
+  trace?: number[][];
 }
 
 async function runPolicy(o: Options, c: Cluster, policy: string, round: number): Promise<Run> {
@@ -278,8 +284,16 @@ async function runPolicy(o: Options, c: Cluster, policy: string, round: number):
   const measureAt = o.warmupS * 1000;
   let before: Promise<number[]> = Promise.resolve([0, 0, 0]);
   const mark = setTimeout(() => (before = c.served()), measureAt);
+  const trace: number[][] = [];
+  const started = Date.now();
+  const tracer = o.trace
+    ? setInterval(() => {
+        void c.balance().then((b) => trace.push([Date.now() - started, ...WORKERS.map((w) => b?.targets.find((t) => t.node === w)?.weight ?? 0)]));
+      }, o.tickMs)
+    : undefined;
   const r = await paced({ url: c.url, rate: o.rate, durationMs: (o.warmupS + o.measureS) * 1000, timeoutMs: 30_000 });
   clearTimeout(mark);
+  clearInterval(tracer);
   const after = await c.served();
   const b = await before;
   const stage = await c.balance();
@@ -294,6 +308,7 @@ async function runPolicy(o: Options, c: Cluster, policy: string, round: number):
     served: after.map((n, i) => n - b[i]!),
     weights: Object.fromEntries((stage?.targets ?? []).map((t) => [t.node, t.weight])),
     reason: stage?.reason ?? '',
+    ...(o.trace ? { trace } : {}),
   };
 }
 
@@ -317,6 +332,7 @@ function summarise(o: Options, runs: Run[]) {
       share: Object.fromEntries(WORKERS.map((w, i) => [w, round2(served[i]! / Math.max(1, total))])),
       lastWeights: mine.at(-1)?.weights ?? {},
       lastReason: mine.at(-1)?.reason ?? '',
+      ...(o.trace ? { trace: mine.map((r) => r.trace ?? []) } : {}),
     };
   });
   const p99 = (p: string) => results.find((r) => r.policy === p)?.p99Ms;

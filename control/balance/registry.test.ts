@@ -33,7 +33,7 @@ describe('balance policy registry', () => {
     expect(problems).toEqual([
       { field: 'c', message: 'expected a number from 0 to 100 (weight of the exploration bonus), found -1' },
       { field: 'gamma', message: expect.stringMatching(/^expected a number from 0.5 to 1 .*found 1.5$/) },
-      { field: 'cee', message: expect.stringMatching(/policy ucb1 has no parameter "cee" \(it takes: c, gamma, step, lambda, memThreshold\)/) },
+      { field: 'cee', message: expect.stringMatching(/policy ucb1 has no parameter "cee" \(it takes: c, gamma, step, lambda, memThreshold, explore\)/) },
     ]);
     expect(checkBalance({ policy: 'most-free-slots', params: { slots: 2.5 } }).problems[0]!.message).toMatch(/a whole number from 1 to 1024/);
     expect(checkBalance({ policy: 'epsilon-greedy', params: { step: 0 } }).problems[0]!.message).toMatch(/above 0 and below 1/);

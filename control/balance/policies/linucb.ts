@@ -10,8 +10,8 @@
  * Reward: -ln(latency ms) of the tick's warm completions minus lambda x the
  * memory-pressure penalty. Like the others here, A and b are discounted by
  * gamma per tick (toward the identity) for a load that changes; a tick's
- * choice is split among the arms whose bound reaches the leader's expected
- * reward, and the shares move a step toward it every tick (shares.ts).
+ * choice is what LinUCB would make of a tick's messages (shares.ts
+ * ucbChoice()), and the shares move a step toward it every tick.
  *
  * One guard the paper does not need: the context is partly our own doing
  * (a target given less traffic uses less CPU), so an arm is only ever
@@ -24,11 +24,12 @@ import type { ParamSpecs, PolicyParams } from '../params.js';
 import type { BalancePolicy, TargetSample } from '../policy.js';
 import { banditParams, observedReward } from './arms.js';
 import { inverse, quadratic, solve } from './linalg.js';
-import { argmax, PerTarget, plausible, SmoothedShares } from './shares.js';
+import { argmax, PerTarget, SmoothedShares, exploreParam, ucbChoice } from './shares.js';
 
 export const linucbParams: ParamSpecs = {
   alpha: { description: 'weight of the exploration bonus', default: 0.1, min: 0, max: 100 },
   ...banditParams,
+  ...exploreParam,
   lambda: { ...banditParams.lambda, default: 1 },
 };
 
@@ -77,17 +78,18 @@ export function linucb(p: PolicyParams): BalancePolicy {
         if (m.seen.length > SEEN) m.seen.shift();
       });
       const mean: number[] = [];
-      const ucb = ms.map((m, i) => {
+      const bonus = ms.map((m, i) => {
         const x = clampToSeen(context(ts[i]!), m.seen);
         const theta = solve(m.A, m.b);
         mean.push(theta.reduce((s, v, j) => s + v * x[j]!, 0));
-        return mean[i]! + p.alpha! * Math.sqrt(Math.max(0, quadratic(inverse(m.A), x)));
+        return p.alpha! * Math.sqrt(Math.max(0, quadratic(inverse(m.A), x)));
       });
+      const ucb = mean.map((m, i) => m + bonus[i]!);
       const best = argmax(ucb);
       return {
         shares: smooth.toward(
           ts.map((t) => t.id),
-          plausible(ucb, mean),
+          ucbChoice(mean, bonus, p.explore!),
         ),
         reason: `best ${ts[best]!.id}, ucb ${ucb.map((v) => v.toFixed(2)).join(', ')}`,
       };

@@ -25,19 +25,41 @@ export function oneHot(n: number, i: number): number[] {
 }
 
 /**
- * The arms an upper-confidence-bound bandit cannot tell apart from its
- * leader: every arm whose upper bound reaches the leading arm's estimate
- * (an arm with an infinite bound always does), as an even choice among
- * them. Per message, UCB1 would alternate among such arms as their indices
- * cross back and forth; given a whole tick of traffic at once, an even
- * split among them is what that alternation averages to, where sending it
- * all to whichever index is ahead by noise makes the shares swing.
+ * A tick's choice for an upper-confidence-bound bandit, given each arm's
+ * estimate and bonus (index = estimate + bonus). Per message, UCB picks the
+ * arm with the largest index, each pull shrinking that arm's bonus; over a
+ * tick's worth of messages that amounts to:
+ *   - an arm never observed (infinite bound): tried, with all of the tick;
+ *   - arms it cannot tell from the leader (their estimate within the
+ *     leader's bonus of the leader's, and their bound reaching the leader's
+ *     estimate): the indices cross back and forth, so an even split;
+ *   - an arm whose bound reaches the leader's estimate only by its own
+ *     bonus (a worse estimate, but few observations): a few exploratory
+ *     pulls until its bonus shrinks, so the share `explore`, not an even
+ *     part of the tick;
+ *   - the rest: nothing.
+ * Sending the tick to whichever index is ahead by noise would make the
+ * shares of two equal arms swing; an even split with every optimistic arm
+ * would send a slow target a third of the traffic each time it is re-tried.
  */
-export function plausible(upper: readonly number[], estimate: readonly number[]): number[] {
-  const lead = argmax(upper);
+/** The parameter of ucbChoice() that UCB1 and LinUCB take (epsilon-greedy explores by epsilon instead). */
+export const exploreParam = {
+  explore: { description: 'the share a target only its bonus makes worth trying gets for a tick', default: 0.05, min: 0, max: 0.5 },
+} as const;
+
+export function ucbChoice(estimate: readonly number[], bonus: readonly number[], explore: number): number[] {
+  const n = estimate.length;
+  const index = estimate.map((e, i) => e + bonus[i]!);
+  const unseen = index.map((x) => (x === Infinity ? 1 : 0));
+  if (unseen.some((u) => u === 1)) return unseen;
+  const lead = argmax(index);
   if (lead < 0) return [];
-  const bar = Number.isFinite(upper[lead]!) ? estimate[lead]! : Infinity;
-  return upper.map((u) => (u >= bar ? 1 : 0));
+  const [le, lb] = [estimate[lead]!, bonus[lead]!];
+  const peer = index.map((x, i) => x >= le && estimate[i]! >= le - lb);
+  const optimistic = index.map((x, i) => x >= le && !peer[i]);
+  const explored = optimistic.filter(Boolean).length * explore;
+  const peers = peer.filter(Boolean).length;
+  return Array.from({ length: n }, (_, i) => (peer[i] ? (1 - Math.min(0.5, explored)) / peers : optimistic[i] ? explore : 0));
 }
 
 /** Shares summing to 1 (equal when all are 0). */
