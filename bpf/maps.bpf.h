@@ -34,6 +34,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ferry_routes SEC(".maps");
 
+/* (chain, stage) -> the stage's consistent-hash ring, for stages whose
+ * balance policy is consistent-hash: a request carrying a key (abi.h,
+ * FERRY_REQUEST_KEY) goes to the owner of the key's point, so a key keeps
+ * its instance while the stage's membership stays the same. ferryd writes
+ * a ring beside the route, from the same live targets; a stage without one
+ * is picked by weight. Per-message state in the kernel because weights,
+ * which ferryd rewrites every tick, cannot pin a key to an instance. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ferry_route_key);
+	__type(value, struct ferry_ring);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ferry_rings SEC(".maps");
+
 /* Edges of each chain's graph a message may take; presence means allowed,
  * the __u8 value is always 1. */
 struct {

@@ -33,6 +33,7 @@
 #include <bpf/bpf_helpers.h>
 #include "ferry/abi.h"
 #include "maps.bpf.h"
+#include "pick.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -119,25 +120,27 @@ static __always_inline int fail_request(struct sk_msg_md *msg,
 	return bounce(msg, sender);
 }
 
-/* Pick one replica with probability weight / total_weight. Returns 0 when
- * the route is empty, disabled or inconsistent (weights summing to less than
- * total_weight); id 0 is never a valid instance. */
-static __always_inline __u32 pick_replica(const struct ferry_route *rt)
+/* The target of a message for (chain, stage): by the stage's ring when the
+ * request carries a key and the stage hashes on it (ferry_rings), else by
+ * weight (pick.bpf.h). 0: no target. */
+static __always_inline __u32 pick_target(const struct ferry_route_key *rkey,
+					 const struct ferry_desc *desc)
 {
-	__u32 count = rt->count, total = rt->total_weight;
-	__u32 roll, acc = 0, i;
+	const struct ferry_route *rt;
+	const struct ferry_ring *ring;
+	__u32 key = FERRY_REQUEST_KEY(desc->request_id), target = 0;
 
-	if (count == 0 || total == 0)
-		return 0;
-	roll = bpf_get_prandom_u32() % total;
-	for (i = 0; i < FERRY_MAX_REPLICAS; i++) {
-		if (i >= count)
-			break;
-		acc += rt->weight[i];
-		if (roll < acc)
-			return rt->instance[i];
+	if (key) {
+		ring = bpf_map_lookup_elem(&ferry_rings, rkey);
+		if (ring)
+			target = ferry_ring_pick(ring, key);
 	}
-	return 0;
+	if (!target) {
+		rt = bpf_map_lookup_elem(&ferry_routes, rkey);
+		if (rt)
+			target = ferry_pick(rt, bpf_get_prandom_u32());
+	}
+	return target;
 }
 
 SEC("sk_msg")
@@ -146,7 +149,6 @@ int ferry_msg_router(struct sk_msg_md *msg)
 	struct ferry_allow_key allow = {};
 	struct ferry_route_key rkey = {};
 	const struct ferry_ident *ident;
-	const struct ferry_route *rt;
 	struct ferry_counters *c;
 	struct ferry_desc *desc;
 	void *data, *data_end;
@@ -216,8 +218,7 @@ int ferry_msg_router(struct sk_msg_md *msg)
 	} else {
 		rkey.chain_id = ident->chain_id;
 		rkey.stage = desc->stage;
-		rt = bpf_map_lookup_elem(&ferry_routes, &rkey);
-		target = rt ? pick_replica(rt) : 0;
+		target = pick_target(&rkey, desc);
 		if (!target)
 			return fail_request(msg, desc, ident, FERRY_DROP_NO_ROUTE,
 					    FERRY_ST_NO_ROUTE, 0);

@@ -6,6 +6,7 @@
  * ChainSpecErrors, each pointing at the YAML that causes it.
  */
 import { existsSync } from 'node:fs';
+import { checkBalance, POLICY_NAMES, type BalanceSpec } from '../balance/registry.js';
 import { ChainSpecError, ChainSpecErrors, type ErrorSite, type PathSegment } from './errors.js';
 import { resolveHandler, type FileExists } from './handler.js';
 import { checkPlan } from '../node/pool/size-classes.js';
@@ -64,6 +65,7 @@ class Compilation {
       this.fail(['spec', 'entry'], `entry "${e}" is not a function of this chain${suggestionTail(e, [...this.ids.keys()], 'functions')}`);
     }
     const stages = this.fns.map((fn, id) => this.stage(fn, id));
+    this.checkRequestKeys(stages);
     this.checkAcyclic(stages);
     if (entry !== undefined) this.checkReachable(stages, entry);
     const limits = this.spec.spec.limits ?? {};
@@ -139,6 +141,8 @@ class Compilation {
       this.fail(at('archs'), `no node can run this function: it supports ${archs.join(', ')}; ${have}`);
     }
 
+    const balance = fn.balance === undefined ? undefined : this.balance(fn.balance, at);
+
     return {
       id,
       name: fn.name,
@@ -153,7 +157,41 @@ class Compilation {
       scale: { min, max },
       next,
       data: { ...(fn.data ?? {}) },
+      ...(balance ? { balance } : {}),
     };
+  }
+
+  /** `balance: NAME` or `balance: { policy: NAME, key?: ..., ...parameters }`,
+   * each problem at the field that causes it. */
+  private balance(given: NonNullable<FunctionSpec['balance']>, at: (...rest: PathSegment[]) => PathSegment[]): BalanceSpec | undefined {
+    const short = typeof given === 'string';
+    const { policy, key, ...params } = short ? { policy: given } : given;
+    if (!short && policy === undefined) {
+      this.fail(at('balance'), `a balance policy needs its name: { policy: NAME, ... } with NAME one of ${POLICY_NAMES.join(', ')}`);
+      return undefined;
+    }
+    const { spec, problems } = checkBalance({ policy, params, key });
+    for (const p of problems) {
+      const path = p.field === 'policy' ? (short ? at('balance') : at('balance', 'policy')) : at('balance', p.field);
+      const message =
+        p.field === 'policy' && typeof policy === 'string'
+          ? `unknown balance policy "${policy}"${suggestionTail(policy, POLICY_NAMES)}`
+          : p.message;
+      this.fail(path, message);
+    }
+    return spec;
+  }
+
+  /** The gateway reads one request key per chain: every consistent-hash
+   * stage must name the same. */
+  private checkRequestKeys(stages: StageIR[]): void {
+    const first = stages.find((s) => s.balance?.key);
+    for (const s of stages) {
+      const k = s.balance?.key;
+      if (!k || !first || s === first || JSON.stringify(k) === JSON.stringify(first.balance!.key)) continue;
+      const src = (x: NonNullable<BalanceSpec['key']>) => ('header' in x ? `header ${x.header}` : `field ${x.field}`);
+      this.fail([...FN, s.id, 'balance', 'key'], `the gateway reads one request key per chain: stage "${first.name}" hashes on the ${src(first.balance!.key!)}, this one on the ${src(k)}`);
+    }
   }
 
   /** A chain is a DAG: a request may not revisit a stage. Each back edge is

@@ -3,6 +3,8 @@
  * what placement, ferryd and the gateway consume. Stage ids are dense
  * (0..n-1, in file order) and are the `stage` field of descriptors.
  */
+import type { BalanceSpec } from '../balance/registry.js';
+
 export type RuntimeKind = 'node' | 'native';
 export type Arch = 'amd64' | 'arm64';
 
@@ -20,6 +22,9 @@ export interface StageIR {
   next: { name: string; id: number }[];
   /** Optional data-affinity labels (e.g. { bucket: 'frames' }). */
   data: Record<string, string>;
+  /** How its traffic is split among its instances; absent: the cluster's
+   * default (control/balance/). */
+  balance?: BalanceSpec;
 }
 
 export interface ChainIR {

@@ -53,6 +53,8 @@ export interface FunctionSpec {
   scale?: { min?: number; max?: number };
   next?: string[];
   data?: Record<string, string>;
+  /** A policy's name, or { policy: NAME, key?: {...}, ...parameters }. */
+  balance?: string | ({ policy?: unknown; key?: unknown } & Record<string, unknown>);
 }
 
 export interface ChainSpec {
@@ -122,6 +124,13 @@ const functionSchema = {
     data: {
       type: 'object',
       additionalProperties: { type: 'string', description: 'a string label value (quote numbers: "3")' },
+    },
+    // How the stage's traffic is split among its instances; the policy
+    // and its parameters are checked in compile.ts (control/balance/),
+    // which names the one that is wrong.
+    balance: {
+      type: ['string', 'object'],
+      description: 'a balance policy: its name, or { policy: NAME, ...parameters }',
     },
   },
 } as const;

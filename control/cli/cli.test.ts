@@ -110,6 +110,15 @@ describe('ferry CLI', () => {
     expect(r.stderr).toContain('--placement-weights: placement weights: ChainLocality=200: a weight is a whole number 0..100 (0 turns it off); Sprad is not a placement plugin');
   });
 
+  it('refuses bad balance policies and parameters with file:line:col', async () => {
+    const bad = (name: string) => join(repoRoot, 'test/fixtures/chains/bad', name);
+    const v = await ferry('validate', bad('balance-unknown-policy.yaml'), bad('balance-bad-params.yaml'));
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain(`${bad('balance-unknown-policy.yaml')}:12:16: spec.functions[0].balance: unknown balance policy "ucb2" (did you mean "ucb1"?`);
+    expect(v.stdout).toContain(`${bad('balance-bad-params.yaml')}:13:35: spec.functions[0].balance.c: expected a number from 0 to 100`);
+    expect(v.stdout).toContain(`${bad('balance-bad-params.yaml')}:13:44: spec.functions[0].balance.cee: policy ucb1 has no parameter "cee"`);
+  });
+
   it('answers 404 for a chain that does not exist', async () => {
     const r = await ferry('invoke', 'nosuch', '--data', '{}');
     expect(r.code).toBe(1);

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Credential } from '../auth/credential.js';
+import type { BalanceSpec } from '../balance/registry.js';
 import { describeIdentity } from '../auth/identity.js';
 import { connectFerryd } from '../ferryd/client.js';
 import { startFerryd, type Ferryd } from '../ferryd/server.js';
@@ -56,6 +57,9 @@ export interface ControlPlaneOptions {
   placementWeights?: Record<string, number>;
   /** host:port of the control plane's Prometheus /metrics (port 0 ok); none: no listener. */
   metricsAddress?: string;
+  /** The cluster's balance policy for stages whose chain YAML names none
+   * (absent: each ferryd's default, random). */
+  defaultBalance?: BalanceSpec;
   log: Logger;
 }
 
@@ -95,7 +99,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     closers.push(() => nodes.close());
     const mesh = new PeerMesh(nodes, log.child({ part: 'peers' }));
     await mesh.sync().catch((err: Error) => log.warn('peer links incomplete', { error: err.message }));
-    const chains = new ChainManager(store, nodes, scheduler, events, mesh, log.child({ part: 'chains' }));
+    const chains = new ChainManager(store, nodes, scheduler, events, mesh, log.child({ part: 'chains' }), opts.defaultBalance);
     await chains.migrateKeys();
     await chains.reconcile();
     // A node that joins or comes back (its ferryd restarted, forgetting

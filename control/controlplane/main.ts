@@ -12,14 +12,18 @@
  *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
- *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE]
+ *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--balance POLICY]
  *     [--placement-weights NAME=WEIGHT,...]
  *     [--node H:P ...] [--no-local-node]
+ *
+ * --balance is the cluster's balance policy for stages whose chain YAML
+ * names none (control/balance/; default random: the weights as placed).
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalPki } from '../auth/local-pki.js';
+import { checkBalance, type BalanceSpec } from '../balance/registry.js';
 import { isName } from '../chain/tenant.js';
 import { clearState, ferryHome, writeState } from '../cli/state.js';
 import { createLogger } from '../log.js';
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       sandbox: { type: 'string' },
       'tenant-pool-bytes': { type: 'string' },
       'placement-weights': { type: 'string' },
+      balance: { type: 'string' },
       node: { type: 'string', multiple: true, default: [] },
       'no-local-node': { type: 'boolean', default: false },
     },
@@ -67,6 +72,12 @@ async function main(): Promise<void> {
   const sandbox = values.sandbox;
   if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'on' && sandbox !== 'off')
     throw new Error(`--sandbox: "${sandbox}" is not one of auto, on, off`);
+  let defaultBalance: BalanceSpec | undefined;
+  if (values.balance !== undefined) {
+    const { spec, problems } = checkBalance({ policy: values.balance });
+    if (!spec) throw new Error(`--balance: ${problems.map((p) => p.message).join('; ')}`);
+    defaultBalance = spec;
+  }
   const log = createLogger({ service: 'ferry' });
   const home = ferryHome();
   const pki = new LocalPki(home);
@@ -96,6 +107,7 @@ async function main(): Promise<void> {
     nodes: values.node,
     placementWeights: values['placement-weights'] === undefined ? undefined : parseWeights(values['placement-weights']),
     metricsAddress: values.metrics || undefined,
+    defaultBalance,
     log,
   });
   const ready = {

@@ -178,6 +178,9 @@ export interface NativeRouter {
   removeEndpoint(fd: number, instanceId: number): void;
   setRoute(chainId: number, stage: number, targets: RouteTarget[]): void;
   deleteRoute(chainId: number, stage: number): void;
+  /** A stage's consistent-hash ring (bpf_loader.h ferry_router_set_ring). */
+  setRing(chainId: number, stage: number, points: number[], instances: number[]): void;
+  deleteRing(chainId: number, stage: number): void;
   allow(chainId: number, fromStage: number, toStage: number, allowed?: boolean): void;
   counters(instanceId: number): RouterCounters;
   close(): void;
@@ -250,6 +253,10 @@ export interface NativeAddon {
 
 export interface RouterStatic {
   unpin(pinDir: string): void;
+  /** abi.h: FERRY_KEY_SHIFT, FERRY_KEY_BITS (a request's key in its id), FERRY_RING_MAX. */
+  readonly keyShift: number;
+  readonly keyBits: number;
+  readonly ringMax: number;
 }
 
 function load(): NativeAddon {

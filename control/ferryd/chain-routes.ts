@@ -4,25 +4,42 @@
  * listed and edges no longer listed are removed from the router), and what
  * the router gets of it: only the targets that can take requests now (a
  * starting, crashed or draining instance is left out until it can), so a
- * request is never sent where nobody will read it.
+ * request is never sent where nobody will read it, with the weights the
+ * stage's balance policy makes of the programmed ones (the shaper), and the
+ * stage's consistent-hash ring when it has one. The programmed weights stay
+ * the base: a new ProgramChain replaces them, never what the policy learnt.
  */
 import type { RouteTarget } from '../dataplane/native.js';
+import type { Ring } from '../node/router/pick.js';
 import type { Router } from '../node/router/router.js';
 import type { AllowEdge, StageRoute } from './proto.js';
 
-export type RouteWriter = Pick<Router, 'setRoute' | 'deleteRoute' | 'allow'>;
+export type RouteWriter = Pick<Router, 'setRoute' | 'deleteRoute' | 'allow' | 'setRing' | 'deleteRing'>;
 
 interface Table {
   /** As programmed. */
   routes: Map<number, RouteTarget[]>;
   /** "from/to" */
   allow: Set<string>;
-  /** What the router has now, per stage ("" for no route), to skip rewrites. */
-  written: Map<number, string>;
+  /** What the router has now, per stage (no targets: no route), and its
+   * key, to skip rewrites. */
+  written: Map<number, { key: string; targets: RouteTarget[] }>;
+  /** The ring the router has per stage (the shaper hands out the same
+   * object until the ring changes). */
+  rings: Map<number, Ring<number>>;
 }
 
 /** May requests go to this target now? */
 export type Routable = (instanceId: number) => boolean;
+
+/** What the router gets for a stage: its live targets with the weights to
+ * write, and a ring for keyed requests (none: weights only). */
+export interface ShapedRoute {
+  targets: RouteTarget[];
+  ring?: Ring<number>;
+}
+
+export type RouteShaper = (chainId: number, stage: number, live: RouteTarget[]) => ShapedRoute;
 
 const edgeKey = (from: number, to: number) => `${from}/${to}`;
 
@@ -37,15 +54,17 @@ export class ChainRoutes {
   constructor(
     private readonly router: RouteWriter,
     private readonly routable: Routable = () => true,
+    private readonly shaper: RouteShaper = (_c, _s, live) => ({ targets: live }),
   ) {}
 
   /** Replace the chain's routes and allow-list. */
-  program(chainId: number, routes: StageRoute[], allow: AllowEdge[]): void {
-    const prev = this.tables.get(chainId) ?? { routes: new Map(), allow: new Set<string>(), written: new Map() };
+  program(chainId: number, routes: Pick<StageRoute, 'stage' | 'targets'>[], allow: AllowEdge[]): void {
+    const prev = this.tables.get(chainId) ?? { routes: new Map(), allow: new Set<string>(), written: new Map(), rings: new Map() };
     const next: Table = {
       routes: new Map(routes.map((r) => [r.stage, r.targets.map((t) => ({ ...t }))])),
       allow: new Set(allow.map((e) => edgeKey(e.fromStage, e.toStage))),
       written: prev.written,
+      rings: prev.rings,
     };
     try {
       this.apply(chainId, prev, next);
@@ -57,13 +76,15 @@ export class ChainRoutes {
         routes: new Map([...prev.routes, ...next.routes]),
         allow: new Set([...prev.allow, ...next.allow]),
         written: next.written,
+        rings: next.rings,
       });
       throw err;
     }
   }
 
   /** Rewrite the chain's routes that changed because a target became
-   * routable or stopped being so. Returns the stages rewritten. */
+   * routable or stopped being so, or the shaper changed its weights.
+   * Returns the stages rewritten. */
   refresh(chainId: number): number[] {
     const table = this.tables.get(chainId);
     if (!table) return [];
@@ -79,6 +100,12 @@ export class ChainRoutes {
     this.tables.delete(chainId);
     for (const key of table.allow) this.router.allow(chainId, ...parseEdge(key), false);
     for (const stage of table.routes.keys()) this.router.deleteRoute(chainId, stage);
+    for (const stage of table.rings.keys()) this.router.deleteRing(chainId, stage);
+  }
+
+  /** The chains with routes here. */
+  chains(): number[] {
+    return [...this.tables.keys()];
   }
 
   has(chainId: number): boolean {
@@ -93,6 +120,12 @@ export class ChainRoutes {
   /** The stages the chain has routes for here. */
   stages(chainId: number): number[] {
     return [...(this.tables.get(chainId)?.routes.keys() ?? [])];
+  }
+
+  /** What was last written to the router for a stage: its live targets
+   * with the weights the balancer made of the programmed ones. */
+  written(chainId: number, stage: number): RouteTarget[] {
+    return (this.tables.get(chainId)?.written.get(stage)?.targets ?? []).map((t) => ({ ...t }));
   }
 
   /** The targets of a stage the router has now (routable ones). */
@@ -110,6 +143,7 @@ export class ChainRoutes {
       if (!next.routes.has(stage)) {
         this.router.deleteRoute(chainId, stage);
         next.written.delete(stage);
+        this.writeRing(chainId, next, stage, undefined);
       }
   }
 
@@ -123,11 +157,28 @@ export class ChainRoutes {
    * Returns whether the router was written. */
   private writeRoute(chainId: number, table: Table, stage: number, targets: RouteTarget[]): boolean {
     const live = targets.filter((t) => this.isLive(t));
-    const key = live.map((t) => `${t.instance}:${t.weight}`).join(',');
-    if (table.written.get(stage) === key) return false;
-    if (live.length === 0) this.router.deleteRoute(chainId, stage);
-    else this.router.setRoute(chainId, stage, live);
-    table.written.set(stage, key);
+    const shaped = live.length > 0 ? this.shaper(chainId, stage, live) : { targets: live };
+    // Ring first: a keyed request never finds a ring naming a target the
+    // route has dropped for longer than this call.
+    const ringChanged = this.writeRing(chainId, table, stage, shaped.ring);
+    const key = shaped.targets.map((t) => `${t.instance}:${t.weight}`).join(',');
+    if (table.written.get(stage)?.key === key) return ringChanged;
+    if (shaped.targets.length === 0) this.router.deleteRoute(chainId, stage);
+    else this.router.setRoute(chainId, stage, shaped.targets);
+    table.written.set(stage, { key, targets: shaped.targets.map((t) => ({ instance: t.instance, weight: t.weight })) });
+    return true;
+  }
+
+  private writeRing(chainId: number, table: Table, stage: number, ring: Ring<number> | undefined): boolean {
+    const have = table.rings.get(stage);
+    if (have === ring || (ring && ring.points.length === 0 && !have)) return false;
+    if (ring && ring.points.length > 0) {
+      this.router.setRing(chainId, stage, ring);
+      table.rings.set(stage, ring);
+    } else {
+      this.router.deleteRing(chainId, stage);
+      table.rings.delete(stage);
+    }
     return true;
   }
 }

@@ -12,6 +12,7 @@
  * (the gateway answers 503 with Retry-After) until ProgramChain serves
  * them again. After the grace period the ones not back are forgotten.
  */
+import type { RequestKeySource } from '../balance/registry.js';
 import { DEFAULT_TENANT, formatChainRef } from '../chain/tenant.js';
 import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain, Unavailable } from '../gateway/directory.js';
@@ -61,6 +62,8 @@ export interface GatewaySettings {
   idle: IdleStage[];
   holdRequests: number;
   holdTimeoutMs: number;
+  /** Where the request key is read (a consistent-hash stage). */
+  requestKey?: RequestKeySource;
 }
 
 interface Served extends ServedChain {
@@ -226,5 +229,6 @@ function settings(g: GatewaySettings) {
     idle: g.idle,
     holdRequests: g.holdRequests,
     holdTimeoutMs: g.holdTimeoutMs,
+    requestKey: g.requestKey,
   };
 }

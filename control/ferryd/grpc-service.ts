@@ -83,6 +83,7 @@ function streamStats(call: ServerWritableStream<StreamStatsRequest, NodeStats>, 
     expired: (chainId) => daemon.expiredBuffers(chainId),
     service: (instanceId) => daemon.signals.instance(instanceId),
     gateways: () => daemon.directory.list(),
+    balance: () => daemon.balancer.stats(),
   });
   const tick = () => {
     try {

@@ -3,7 +3,7 @@
  *
  *   node dist/control/ferryd/main.js --tls-dir DIR [--name N] --grpc 127.0.0.1:7070 \
  *     --gateway 127.0.0.1:8080 [--peer 127.0.0.1:7071] [--pin-dir D] [--mode auto|ebpf|fallback]
- *     [--state-dir DIR] [--sandbox auto|on|off]
+ *     [--state-dir DIR] [--sandbox auto|on|off] [--balance-tick-ms N]
  *
  * --state-dir is where ferryd keeps the chains its gateway serves, so that
  * after a restart it answers 503 restoring for them (not 404) until the
@@ -32,7 +32,9 @@ import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
 
 const USAGE =
-  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--metrics HOST:PORT]';
+  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--metrics HOST:PORT] [--balance-tick-ms N]';
+/** How often the balance policies may rewrite the weights. */
+const TICK_RANGE = { min: 20, max: 10_000 };
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
 const SANDBOX_MODES: SandboxRequest[] = ['auto', 'on', 'off'];
 
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
         sandbox: { type: 'string' },
         'tenant-pool-bytes': { type: 'string' },
         metrics: { type: 'string' },
+        'balance-tick-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -92,6 +95,14 @@ async function main(): Promise<void> {
     process.stderr.write(`ferryd: --sandbox must be one of ${SANDBOX_MODES.join(', ')} (got "${values.sandbox}")\n${USAGE}\n`);
     process.exit(2);
   }
+  let balanceTickMs: number | undefined;
+  if (values['balance-tick-ms'] !== undefined) {
+    balanceTickMs = Number(values['balance-tick-ms']);
+    if (!Number.isInteger(balanceTickMs) || balanceTickMs < TICK_RANGE.min || balanceTickMs > TICK_RANGE.max) {
+      process.stderr.write(`ferryd: --balance-tick-ms must be a whole number of milliseconds from ${TICK_RANGE.min} to ${TICK_RANGE.max} (got "${values['balance-tick-ms']}")\n${USAGE}\n`);
+      process.exit(2);
+    }
+  }
   const name = values.name ?? (tls.identity.kind === 'node' ? tls.identity.name : undefined);
   const log = createLogger({ component: 'ferryd', node: name });
   let peerAddress = values.peer;
@@ -117,6 +128,7 @@ async function main(): Promise<void> {
       sandbox,
       tenantPoolBytes,
       metricsAddress: values.metrics,
+      balanceTickMs,
       log,
     });
   } catch (err) {

@@ -15,7 +15,10 @@ import type { NodeDataPlane } from '../node/dataplane.js';
 import type { RemoteChain, RemoteHops } from '../node/peer/hops.js';
 import type { PeerLink } from '../node/peer/link.js';
 import { paths } from '../paths.js';
-import { ChainRoutes } from './chain-routes.js';
+import type { BalanceSpec } from '../balance/registry.js';
+import { Balancer } from './balance/balancer.js';
+import type { WarmUp } from './balance/instance-meter.js';
+import { ChainRoutes, type ShapedRoute } from './chain-routes.js';
 import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
 import type { Unavailable } from '../gateway/directory.js';
 import { InstanceEventLog } from './instance-events.js';
@@ -76,6 +79,12 @@ export interface NodeDaemonOptions {
   stateDir?: string;
   /** How long chains served before a restart answer 503 restoring (default 60 s). */
   restoreGraceMs?: number;
+  /** How often the balance policies set the route weights (default 250 ms). */
+  balanceTickMs?: number;
+  /** The policy of stages ProgramChain gives none (default random). */
+  defaultBalance?: BalanceSpec;
+  /** When an instance's completions start to count for learning. */
+  warmUp?: WarmUp;
 }
 
 interface PoolRecord {
@@ -99,6 +108,7 @@ export class NodeDaemon {
   readonly dataPlane: NodeDataPlane;
   readonly supervisor: Supervisor;
   readonly routes: ChainRoutes;
+  readonly balancer: Balancer;
   readonly interrupts: InterruptSinks;
   readonly directory: GatewayDirectory;
   readonly events = new InstanceEventLog();
@@ -123,8 +133,22 @@ export class NodeDaemon {
     this.drainPollMs = opts.drainPollMs ?? DEFAULT_DRAIN_POLL_MS;
     this.probeTimeoutMs = opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.interrupts = new InterruptSinks(this.log);
+    this.balancer = new Balancer({
+      log: this.log,
+      counters: (id) => countersOf(this.dataPlane, id),
+      instances: { has: (id) => this.supervisor.has(id), status: (id) => this.supervisor.status(id), spec: (id) => this.supervisor.spec(id) },
+      routes: () => this.routes,
+      peers: opts.peers,
+      defaultSpec: opts.defaultBalance,
+      tickMs: opts.balanceTickMs,
+      warmUp: opts.warmUp,
+    });
     // ferryd's own endpoints (egress, proxies) are not supervised: always routable.
-    this.routes = new ChainRoutes(this.dataPlane.router, (id) => !this.supervisor.has(id) || this.supervisor.isRoutable(id));
+    this.routes = new ChainRoutes(
+      this.dataPlane.router,
+      (id) => !this.supervisor.has(id) || this.supervisor.isRoutable(id),
+      (chainId, stage, live): ShapedRoute => this.balancer.shape(chainId, stage, live),
+    );
     this.directory = new GatewayDirectory(
       this.dataPlane,
       this.interrupts,
@@ -357,6 +381,7 @@ export class NodeDaemon {
     // instances, and the pool once nothing maps it through us any more.
     this.directory.unserve(chainId);
     this.routes.clear(chainId);
+    this.balancer.forget(chainId);
     this.peers?.hops.remove(chainId);
     const ids = this.supervisor.list(chainId).map((s) => s.instanceId);
     await Promise.all(ids.map((id) => this.supervisor.stop(id)));
@@ -428,11 +453,14 @@ export class NodeDaemon {
     const prog = checkProgramChain(req);
     this.notDeleting(prog.chainId);
     const split = splitRoutes(prog.routes, this.nodeName);
-    this.checkTargets({ ...prog, routes: split.local });
+    this.checkTargets(split.local, prog.chainId);
     const remote: RemoteChain = { chainId: prog.chainId, remoteStages: split.remote, remoteGateways: prog.remoteGateways };
     this.checkRemote(remote, split);
     const gateway = prog.gateway && this.gatewaySettings(prog);
     if (gateway) this.directory.checkServe(prog.chainId, gateway);
+    // The stages' policies before hops and routes: both are written with
+    // the weights they make (and keep what they learnt when unchanged).
+    this.balancer.configure(prog.chainId, prog.balance);
     // Hops before the gateway (a gateway that moved here replaces its
     // proxy) and before the routes (they point at the egress).
     const egress = this.programHops(remote);
@@ -498,8 +526,8 @@ export class NodeDaemon {
   }
 
   /** Route targets are instances of this chain known here. */
-  private checkTargets(prog: ChainProgram): void {
-    prog.routes.forEach((r, i) =>
+  private checkTargets(routes: SplitRoutes['local'], chainId: number): void {
+    routes.forEach((r, i) =>
       r.targets.forEach((t, j) => {
         const f = `routes[${i}].targets[${j}].instance`;
         const st = this.supervisor.status(t.instance);
@@ -508,7 +536,7 @@ export class NodeDaemon {
           if (gwChain !== undefined) throw invalid(f, `${t.instance} is chain ${gwChain}'s gateway endpoint, not an instance`);
           throw failedPrecondition(`${f}: instance ${t.instance} is not on this node; StartInstance first`);
         }
-        if (st.chainId !== prog.chainId) throw invalid(f, `instance ${t.instance} belongs to chain ${st.chainId}, not ${prog.chainId}`);
+        if (st.chainId !== chainId) throw invalid(f, `instance ${t.instance} belongs to chain ${st.chainId}, not ${chainId}`);
         if (st.stage !== r.stage) throw invalid(f, `instance ${t.instance} serves stage ${st.stage} (${st.stageName}), not ${r.stage}`);
       }),
     );
@@ -534,6 +562,7 @@ export class NodeDaemon {
       idle: g.idle,
       holdRequests: g.holdRequests,
       holdTimeoutMs: g.holdTimeoutMs,
+      requestKey: [...prog.balance.values()].find((b) => b?.key)?.key,
     };
   }
 
@@ -545,6 +574,7 @@ export class NodeDaemon {
    * pinned maps stay: they belong to the node, not to this process. */
   async close(): Promise<void> {
     this.signals.close();
+    this.balancer.close();
     this.directory.closeAll();
     await this.supervisor.close();
   }

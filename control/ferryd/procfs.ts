@@ -35,6 +35,16 @@ export function processUsage(pid: number): ProcessUsage {
   return { cpuTicks, rssBytes: rssKb * 1024 };
 }
 
+/** CPU time of a process's main thread in ms, from /proc/<pid>/schedstat
+ * (nanoseconds, where utime + stime count 10 ms ticks: too coarse for a
+ * tick of 100 ms); 0 when it has exited. The runners do their work on the
+ * main thread. */
+export function mainThreadCpuMs(pid: number): number {
+  if (!(pid > 0)) return 0;
+  const first = (readOr(`/proc/${pid}/schedstat`) ?? '').split(' ')[0];
+  return first ? Number(first) / 1e6 || 0 : 0;
+}
+
 export interface MemoryInfo {
   totalBytes: number;
   availableBytes: number;

@@ -128,9 +128,18 @@ export interface RouteTarget {
   node: string;
 }
 
+export interface BalancePolicy {
+  name: string;
+  params: Record<string, number>;
+  keyHeader: string;
+  keyField: string;
+}
+
 export interface StageRoute {
   stage: number;
   targets: RouteTarget[];
+  /** null: ferryd's default policy. */
+  balance: BalancePolicy | null;
 }
 
 export interface AllowEdge {
@@ -245,6 +254,26 @@ export interface NodeStats {
   instances: InstanceStats[];
   pools: PoolStats[];
   gateways: GatewayStats[];
+  /** Every stage's balance policy and the weights it wrote (balance/balancer.ts). */
+  balance: StageBalance[];
+}
+
+export interface TargetWeight {
+  instance: number;
+  node: string;
+  base: number;
+  weight: number;
+  inFlight: number;
+  latencyMs: number;
+}
+
+export interface StageBalance {
+  chainId: number;
+  stage: number;
+  policy: string;
+  decisions: number;
+  targets: TargetWeight[];
+  reason: string;
 }
 
 export interface Peer {

@@ -8,7 +8,10 @@
  * same weights.
  */
 import type { NodeWeight } from '../node/peer/hops.js';
-import type { StageRoute } from './proto.js';
+import type { StageRoute as ProgrammedRoute } from './proto.js';
+
+/** A stage's route as the router tables hold it (its policy goes elsewhere). */
+type StageRoute = Pick<ProgrammedRoute, 'stage' | 'targets'>;
 
 export interface SplitRoutes {
   /** Every stage's route with only its local targets (node ''). */
@@ -17,7 +20,7 @@ export interface SplitRoutes {
   remote: Map<number, NodeWeight[]>;
 }
 
-export function splitRoutes(routes: StageRoute[], self: string): SplitRoutes {
+export function splitRoutes(routes: readonly StageRoute[], self: string): SplitRoutes {
   const remote = new Map<number, NodeWeight[]>();
   const local = routes.map((r) => {
     const here = r.targets.filter((t) => !t.node || t.node === self);

@@ -22,7 +22,7 @@ import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/pr
 import { ferrydMetrics } from './metrics.js';
 import { startGatewayServer, type GatewayServer } from './gateway-server.js';
 import { nodeDaemonImplementation } from './grpc-service.js';
-import { NodeDaemon } from './node-daemon.js';
+import { NodeDaemon, type NodeDaemonOptions } from './node-daemon.js';
 import { nodeInfo } from './node-info.js';
 import { NODE_SERVICE_NAME, nodeDaemonService, type NodeInfo } from './proto.js';
 import type { BackoffPolicy } from './supervisor.js';
@@ -67,6 +67,10 @@ export interface FerrydOptions {
   restoreGraceMs?: number;
   /** host:port for Prometheus /metrics (port 0 ok); none: no metrics listener. */
   metricsAddress?: string;
+  /** How often the balance policies set the route weights (default 250 ms). */
+  balanceTickMs?: number;
+  /** When an instance's completions start to teach the balance policies. */
+  warmUp?: NodeDaemonOptions['warmUp'];
 }
 
 export interface Ferryd {
@@ -131,6 +135,8 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     peers,
     stateDir: opts.stateDir,
     restoreGraceMs: opts.restoreGraceMs,
+    balanceTickMs: opts.balanceTickMs,
+    warmUp: opts.warmUp,
   });
   const server = new Server();
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });

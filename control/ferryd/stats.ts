@@ -11,7 +11,7 @@ import { emptyCounters } from '../node/router/router.js';
 import { cpuBusy, cpuSample, memoryInfo, processUsage, type CpuSample } from './procfs.js';
 import type { ServedChain } from '../gateway/directory.js';
 import type { Histogram } from '../metrics/histogram.js';
-import type { HistogramMsg, InstanceStats, InstanceStatus, NodeStats, PoolStats } from './proto.js';
+import type { HistogramMsg, InstanceStats, InstanceStatus, NodeStats, PoolStats, StageBalance } from './proto.js';
 import type { InstanceService } from './signals.js';
 
 export interface StatsSources {
@@ -24,6 +24,8 @@ export interface StatsSources {
   service?: (instanceId: number) => InstanceService | undefined;
   /** What the gateway saw of the chains it serves. */
   gateways?: () => ServedChain[];
+  /** Every stage's balance policy and the weights it wrote. */
+  balance?: () => StageBalance[];
 }
 
 /** A cumulative histogram as StreamStats carries it. */
@@ -80,6 +82,7 @@ export class StatsSampler {
         coldStart: histogramMsg(g.meter?.coldStart),
         inFlight: g.injector.inFlight,
       })),
+      balance: this.src.balance?.() ?? [],
     };
   }
 

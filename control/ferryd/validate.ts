@@ -10,8 +10,9 @@ import { MAX_INSTANCES, MAX_REPLICAS, STAGE_REPLY } from '../dataplane/descripto
 import type { SizeClass } from '../dataplane/native.js';
 import { DEFAULT_LIFETIME_MS, DEFAULT_POOL_QUOTA, type InstanceResources, type InstanceSpec } from '../node/dataplane.js';
 import { checkPlan, planClasses } from '../node/pool/size-classes.js';
+import { checkBalance, type BalanceSpec } from '../balance/registry.js';
 import { parseHostPort } from './address.js';
-import type { AllowEdge, CreatePoolRequest, GatewayConfig, IdleStage, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
+import type { AllowEdge, BalancePolicy, CreatePoolRequest, GatewayConfig, IdleStage, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
   StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
 import { invalid } from './rpc-error.js';
 
@@ -278,14 +279,32 @@ export interface ChainProgram {
   chainId: number;
   /** Targets keep their node ('' for local). */
   routes: StageRoute[];
+  /** Each routed stage's balance policy (undefined: ferryd's default). */
+  balance: Map<number, BalanceSpec | undefined>;
   allow: AllowEdge[];
   /** maxBodyBytes 0: the pool's largest buffer. */
   gateway: GatewayConfig | null;
   remoteGateways: RemoteGateway[];
 }
 
+/** A stage's policy as ProgramChain gives it; undefined: the default. */
+export function checkStageBalance(b: BalancePolicy | null, field: string): BalanceSpec | undefined {
+  if (!b || (b.name === '' && Object.keys(b.params ?? {}).length === 0 && !b.keyHeader && !b.keyField)) return undefined;
+  if (b.name === '') throw invalid(`${field}.name`, 'parameters or a request key were given without a policy name');
+  if (b.keyHeader && b.keyField) throw invalid(`${field}.key_header`, 'give the request key as a header or as a JSON field, not both');
+  const key = b.keyHeader ? { header: b.keyHeader } : b.keyField ? { field: b.keyField } : undefined;
+  const { spec, problems } = checkBalance({ policy: b.name, params: b.params ?? {}, key });
+  const p = problems[0];
+  if (!spec || p) {
+    const at = p!.field === 'policy' ? 'name' : p!.field === 'key' ? (b.keyField ? 'key_field' : 'key_header') : `params.${p!.field}`;
+    throw invalid(`${field}.${at}`, p!.message);
+  }
+  return spec;
+}
+
 export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
   const stages = new Set<number>();
+  const balance = new Map<number, BalanceSpec | undefined>();
   const routes = req.routes.map((r, i) => {
     const s = stage(r.stage, `routes[${i}].stage`);
     if (stages.has(s)) throw invalid(`routes[${i}].stage`, `stage ${s} has two routes`);
@@ -303,7 +322,8 @@ export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
     const total = targets.reduce((sum, t) => sum + t.weight, 0);
     // The router draws a 32-bit random number modulo the total.
     if (total > 0xffffffff) throw invalid(`routes[${i}].targets`, `weights add up to ${total}, more than 4294967295`);
-    return { stage: s, targets };
+    balance.set(s, checkStageBalance(r.balance, `routes[${i}].balance`));
+    return { stage: s, targets, balance: r.balance };
   });
   const allow = req.allow.map((e, i) => ({
     fromStage: edgeEnd(e.fromStage, `allow[${i}].from_stage`),
@@ -333,7 +353,7 @@ export function checkProgramChain(req: ProgramChainRequest): ChainProgram {
     gwIds.add(g.instance);
     return { instance: g.instance, node: name(g.node, `${f}.node`) };
   });
-  return { chainId: chainId(req.chainId), routes, allow, gateway, remoteGateways };
+  return { chainId: chainId(req.chainId), routes, balance, allow, gateway, remoteGateways };
 }
 
 export interface PeersConfig {

@@ -3,6 +3,7 @@
  * one entry per programmed chain (ProgramChain with a gateway config).
  */
 import type { HoldQueue } from './hold.js';
+import type { RequestKeySource } from '../balance/registry.js';
 import type { Injector } from './injector.js';
 import type { GatewayMeter } from './meter.js';
 
@@ -27,6 +28,8 @@ export interface ServedChain {
   timeoutMs: number;
   /** How long a client may take to send a whole body. */
   bodyTimeoutMs: number;
+  /** Where the request key is read, when a stage hashes on one. */
+  requestKey?: RequestKeySource;
   injector: Injector;
   /** Where the gateway counts what it answered (absent: not counted). */
   meter?: GatewayMeter;

@@ -34,6 +34,7 @@ import type { ChainDirectory, ServedChain, Unavailable } from './directory.js';
 import { edgeOptions, guardEdges, sendError } from './edges.js';
 import { bodyTimeout, bodyTooLarge, GatewayError, holdFull, injectError, restoring, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
 import { ClientGoneError, GRACE_MS, type BodyWriter, type Reply } from './injector.js';
+import { requestKeyOf } from './request-key.js';
 
 export interface GatewayOptions {
   directory: ChainDirectory;
@@ -134,7 +135,8 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         let answer: Reply;
         dispatched = Number(process.hrtime.bigint());
         try {
-          answer = await body.send(chain.entryStage, { timeoutMs: chain.timeoutMs, signal: gone.signal });
+          const key = chain.requestKey && requestKeyOf(chain.requestKey, req.headers, () => body.bytes());
+          answer = await body.send(chain.entryStage, { timeoutMs: chain.timeoutMs, signal: gone.signal, ...(key ? { key } : {}) });
         } catch (err) {
           if (err instanceof ClientGoneError) {
             log.debug('client went away before the reply', fields({ error: err.message }));

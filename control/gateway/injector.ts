@@ -17,6 +17,7 @@
 import { decodeDescriptor, DESC_SIZE, FLAG_ERROR, statusName } from '../dataplane/descriptor.js';
 import { errorCode, native, type BufferRef, type NativeInstance } from '../dataplane/native.js';
 import type { InterruptSink } from '../ferryd/interrupts.js';
+import { KEY_MASK, KEY_SHIFT } from '../node/router/pick.js';
 
 export interface Reply {
   requestId: bigint;
@@ -42,6 +43,9 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Give up when this aborts (the client went away): ClientGoneError. */
   signal?: AbortSignal;
+  /** The request's key hash (request-key.ts): carried in bits 32..52 of
+   * its id, so a consistent-hash stage sends it to the key's instance. */
+  key?: number;
 }
 
 /** After a request's timeout, how long its buffers may still be held
@@ -118,6 +122,8 @@ export interface BodyWriter {
   /** Copies chunk in after what is there; false (and nothing written) when
    * it would go past limit. */
   write(chunk: Uint8Array): boolean;
+  /** What was written so far, in the pool (valid until send or abort). */
+  bytes(): Uint8Array;
   /** Hands the body to stage; the buffer is the chain's from now on. */
   send(stage: number, opts?: RequestOptions): Promise<Reply>;
   /** Frees the buffer unless it was sent; safe to call more than once. */
@@ -143,9 +149,11 @@ export function requestTag(requestId: bigint): number {
 }
 
 export class Injector implements InterruptSink {
-  /** Starts at a random point so two gateways of a chain (other nodes,
-   * restarts) rarely share live tags; ids stay below 2^53 (sent as doubles). */
-  private nextId = BigInt(1 + Math.floor(Math.random() * 0x7fffffff));
+  /** The low 32 bits of request ids (their pool tag): starts at a random
+   * point so two gateways of a chain (other nodes, restarts) rarely share
+   * live tags. Bits 32..52 carry the request's key; ids stay below 2^53
+   * (sent as doubles). */
+  private counter = 1 + Math.floor(Math.random() * 0x7fffffff);
   private readonly pending = new Map<bigint, Pending>();
   private readonly unsent = new Set<Body>();
   private readonly pool: Uint8Array;
@@ -239,7 +247,8 @@ export class Injector implements InterruptSink {
       this.freeQuietly(buf.offset, buf.generation);
       return Promise.reject(new ClientGoneError());
     }
-    const requestId = this.nextId++;
+    const requestId = (BigInt((opts.key ?? 0) & KEY_MASK) << BigInt(KEY_SHIFT)) | BigInt(this.counter);
+    this.counter = (this.counter + 1) % 0x1_0000_0000 || 1;
     const timeoutMs = opts.timeoutMs ?? 0;
     const deadlineMs = timeoutMs > 0 ? (native.nowMs() + timeoutMs + GRACE_MS) >>> 0 || 1 : 0;
     const rc = this.gw.send({ stage, offset: buf.offset, generation: buf.generation, length, requestId: Number(requestId), deadlineMs });
@@ -350,6 +359,11 @@ class Body implements BodyWriter {
 
   get length(): number {
     return this.written;
+  }
+
+  bytes(): Uint8Array {
+    if (!this.buf) throw new Error('request body already sent or aborted');
+    return this.pool.subarray(this.buf.offset, this.buf.offset + this.written);
   }
 
   write(chunk: Uint8Array): boolean {

@@ -16,10 +16,17 @@ Napi::Function RouterWrap::Init(Napi::Env env) {
                       InstanceMethod("removeEndpoint", &RouterWrap::RemoveEndpoint),
                       InstanceMethod("setRoute", &RouterWrap::SetRoute),
                       InstanceMethod("deleteRoute", &RouterWrap::DeleteRoute),
+                      InstanceMethod("setRing", &RouterWrap::SetRing),
+                      InstanceMethod("deleteRing", &RouterWrap::DeleteRing),
                       InstanceMethod("allow", &RouterWrap::Allow),
                       InstanceMethod("counters", &RouterWrap::Counters),
                       InstanceMethod("close", &RouterWrap::Close),
-                      StaticMethod("unpin", &RouterWrap::Unpin)});
+                      StaticMethod("unpin", &RouterWrap::Unpin),
+                      // abi.h's request key layout and ring size, for the
+                      // TypeScript pick (control/node/router/pick.ts).
+                      StaticValue("keyShift", Napi::Number::New(env, FERRY_KEY_SHIFT)),
+                      StaticValue("keyBits", Napi::Number::New(env, FERRY_KEY_BITS)),
+                      StaticValue("ringMax", Napi::Number::New(env, FERRY_RING_MAX))});
 }
 
 // new Router({object, pinDir, forceReload}): opens the pinned router or loads it.
@@ -101,6 +108,28 @@ Napi::Value RouterWrap::DeleteRoute(const Napi::CallbackInfo &info) {
   Check(info.Env(),
         ferry_router_delete_route(Live(info.Env()), U32(info[0]), static_cast<uint16_t>(U32(info[1]))),
         "delete route");
+  return info.Env().Undefined();
+}
+
+// setRing(chainId, stage, points: number[], instances: number[]): points ascending.
+Napi::Value RouterWrap::SetRing(const Napi::CallbackInfo &info) {
+  Napi::Array pts = info[2].As<Napi::Array>(), ids = info[3].As<Napi::Array>();
+  if (pts.Length() != ids.Length()) throw Napi::TypeError::New(info.Env(), "setRing: one instance per point");
+  std::vector<uint32_t> point(pts.Length()), inst(pts.Length());
+  for (uint32_t i = 0; i < pts.Length(); i++) {
+    point[i] = U32(pts.Get(i));
+    inst[i] = U32(ids.Get(i));
+  }
+  Check(info.Env(),
+        ferry_router_set_ring(Live(info.Env()), U32(info[0]), static_cast<uint16_t>(U32(info[1])), point.data(),
+                              inst.data(), pts.Length()),
+        "set ring (1.." + std::to_string(FERRY_RING_MAX) + " ascending points, each owned by an instance)");
+  return info.Env().Undefined();
+}
+
+Napi::Value RouterWrap::DeleteRing(const Napi::CallbackInfo &info) {
+  Check(info.Env(), ferry_router_delete_ring(Live(info.Env()), U32(info[0]), static_cast<uint16_t>(U32(info[1]))),
+        "delete ring");
   return info.Env().Undefined();
 }
 

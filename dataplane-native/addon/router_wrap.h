@@ -20,6 +20,8 @@ class RouterWrap : public Napi::ObjectWrap<RouterWrap> {
   Napi::Value RemoveEndpoint(const Napi::CallbackInfo &info);
   Napi::Value SetRoute(const Napi::CallbackInfo &info);
   Napi::Value DeleteRoute(const Napi::CallbackInfo &info);
+  Napi::Value SetRing(const Napi::CallbackInfo &info);
+  Napi::Value DeleteRing(const Napi::CallbackInfo &info);
   Napi::Value Allow(const Napi::CallbackInfo &info);
   Napi::Value Counters(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);

@@ -69,6 +69,8 @@ static const struct map_spec maps[] = {
 		 sizeof(__u32), sizeof(__u8)),
 	MAP_SPEC("ferry_counters", counters_fd, BPF_MAP_TYPE_PERCPU_ARRAY,
 		 sizeof(__u32), sizeof(struct ferry_counters)),
+	MAP_SPEC("ferry_rings", rings_fd, BPF_MAP_TYPE_HASH,
+		 sizeof(struct ferry_route_key), sizeof(struct ferry_ring)),
 };
 #define NR_MAPS (sizeof(maps) / sizeof(maps[0]))
 
@@ -733,6 +735,47 @@ int ferry_router_delete_route(struct ferry_router *r, uint32_t chain_id,
 	if (!r)
 		return -EINVAL;
 	return delete(r->routes_fd, &key);
+}
+
+int ferry_router_set_ring(struct ferry_router *r, uint32_t chain_id,
+			  uint16_t stage, const uint32_t *points,
+			  const uint32_t *instances, uint32_t count)
+{
+	struct ferry_route_key key = { .chain_id = chain_id, .stage = stage };
+	struct ferry_ring *ring;
+	uint32_t i;
+	int e;
+
+	if (!r || stage == FERRY_STAGE_REPLY || count == 0 || !points ||
+	    !instances)
+		return -EINVAL;
+	if (count > FERRY_RING_MAX)
+		return -E2BIG;
+	for (i = 0; i < count; i++) {
+		if (!valid_id(instances[i]) || points[i] > FERRY_KEY_MASK ||
+		    (i > 0 && points[i] <= points[i - 1]))
+			return -EINVAL;
+	}
+	/* 2 KiB: not on the stack of whoever calls us. */
+	ring = calloc(1, sizeof(*ring));
+	if (!ring)
+		return -ENOMEM;
+	ring->count = count;
+	memcpy(ring->point, points, count * sizeof(*points));
+	memcpy(ring->instance, instances, count * sizeof(*instances));
+	e = update(r->rings_fd, &key, ring, BPF_ANY);
+	free(ring);
+	return e;
+}
+
+int ferry_router_delete_ring(struct ferry_router *r, uint32_t chain_id,
+			     uint16_t stage)
+{
+	struct ferry_route_key key = { .chain_id = chain_id, .stage = stage };
+
+	if (!r)
+		return -EINVAL;
+	return delete(r->rings_fd, &key);
 }
 
 int ferry_router_allow(struct ferry_router *r, uint32_t chain_id,

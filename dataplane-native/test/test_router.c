@@ -199,7 +199,7 @@ static int route1(struct ferry_router *r, uint16_t stage, uint32_t inst)
 
 /* --------------------------------------------------------------- tests */
 
-static struct ep A, B, C, X, G, U, D;
+static struct ep A, B, C, X, G, U, D, E;
 
 static void test_deliver(struct ferry_router *r)
 {
@@ -273,6 +273,125 @@ static void test_weights(struct ferry_router *r)
 	spread(r, w11, &nb, &nc);
 	CHECK(nb > 0 && nc > 0 && nb + nc == 200, "1:1 gave %d:%d", nb, nc);
 	printf("  weights 1:1 over 200 sends -> %d:%d\n", nb, nc);
+	CHECK(route1(r, 1, B.id.instance_id) == 0, "restore route");
+}
+
+/* Which of eps received d (polled for up to 200 ms); -1 when none did. */
+static int received_by(struct ep **eps, int n, const struct ferry_desc *d)
+{
+	struct ferry_desc got;
+	int i, round;
+
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < n; i++)
+			if (recv_desc(eps[i]->fd, &got, round ? 200 / n : 0)) {
+				CHECK(got.request_id == d->request_id, "wrong descriptor arrived");
+				return i;
+			}
+	return -1;
+}
+
+/*
+ * The split over three replicas follows their weights: 3,000 sends over
+ * weights 1:3:6 must fit the expected 300:900:1800 (chi-square with 2
+ * degrees of freedom below 13.8, p = 0.001, so a correct router fails this
+ * once in a thousand runs), and a replica of weight 0 gets nothing.
+ */
+static void test_split(struct ferry_router *r)
+{
+	struct ep *eps[3] = { &B, &C, &E };
+	uint32_t inst[3] = { B.id.instance_id, C.id.instance_id, E.id.instance_id };
+	static const uint32_t w[3] = { 1, 3, 6 }, w0[3] = { 2, 0, 1 };
+	int got[3] = { 0, 0, 0 }, i, k, lost = 0;
+	double chi = 0, expect;
+	struct ferry_desc d;
+
+	CHECK(ferry_router_set_route(r, CHAIN, 1, inst, w, 3) == 0, "set_route 1:3:6");
+	for (i = 0; i < 3000; i++) {
+		d = mkdesc(1);
+		k = send_desc(A.fd, &d) ? -1 : received_by(eps, 3, &d);
+		if (k < 0)
+			lost++;
+		else
+			got[k]++;
+	}
+	CHECK(lost == 0, "%d of 3000 lost", lost);
+	for (i = 0; i < 3; i++) {
+		expect = 3000.0 * w[i] / 10;
+		chi += (got[i] - expect) * (got[i] - expect) / expect;
+	}
+	CHECK(chi < 13.8, "1:3:6 gave %d:%d:%d (chi-square %.1f)", got[0], got[1], got[2], chi);
+	printf("  weights 1:3:6 over 3000 sends -> %d:%d:%d (chi-square %.2f)\n",
+	       got[0], got[1], got[2], chi);
+
+	got[0] = got[1] = got[2] = 0;
+	CHECK(ferry_router_set_route(r, CHAIN, 1, inst, w0, 3) == 0, "set_route 2:0:1");
+	for (i = 0; i < 300; i++) {
+		d = mkdesc(1);
+		k = send_desc(A.fd, &d) ? -1 : received_by(eps, 3, &d);
+		if (k >= 0)
+			got[k]++;
+	}
+	CHECK(got[1] == 0 && got[0] > got[2] && got[2] > 0 && got[0] + got[2] == 300,
+	      "2:0:1 gave %d:%d:%d", got[0], got[1], got[2]);
+	CHECK(route1(r, 1, B.id.instance_id) == 0, "restore route");
+}
+
+/*
+ * Consistent hashing: a request whose id carries a key (FERRY_REQUEST_KEY)
+ * goes to the owner of the key's point on the stage's ring, every time; a
+ * request without one is still picked by weight; deleting the ring returns
+ * keyed requests to the weighted pick.
+ */
+static void test_ring(struct ferry_router *r)
+{
+	struct ep *eps[3] = { &B, &C, &E };
+	uint32_t inst[3] = { B.id.instance_id, C.id.instance_id, E.id.instance_id };
+	static const uint32_t w[3] = { 1, 0, 0 };
+	uint32_t points[3] = { 1000, 2000, 3000 };
+	/* key -> index of the owner: 1..1000 -> B, ..2000 -> C, ..3000 -> E, above -> B */
+	static const struct { uint32_t key; int owner; } keys[] = {
+		{ 1, 0 }, { 1000, 0 }, { 1001, 1 }, { 2000, 1 }, { 2500, 2 }, { 3000, 2 },
+		{ 3001, 0 }, { FERRY_KEY_MASK, 0 },
+	};
+	struct ferry_desc d;
+	size_t i;
+	int k, rep;
+
+	CHECK(ferry_router_set_route(r, CHAIN, 1, inst, w, 3) == 0, "set_route 1:0:0");
+	CHECK(ferry_router_set_ring(r, CHAIN, 1, points, inst, 3) == 0, "set_ring");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		for (rep = 0; rep < 5; rep++) {
+			d = mkdesc(1);
+			d.request_id |= (__u64)keys[i].key << FERRY_KEY_SHIFT;
+			k = send_desc(A.fd, &d) ? -1 : received_by(eps, 3, &d);
+			CHECK(k == keys[i].owner, "key %u went to replica %d, want %d",
+			      keys[i].key, k, keys[i].owner);
+		}
+	/* No key: the weights (all on B) decide. */
+	for (rep = 0; rep < 20; rep++) {
+		d = mkdesc(1);
+		CHECK(send_desc(A.fd, &d) == 0 && received_by(eps, 3, &d) == 0,
+		      "unkeyed request left the weighted pick");
+	}
+	CHECK(ferry_router_delete_ring(r, CHAIN, 1) == 0, "delete_ring");
+	CHECK(ferry_router_delete_ring(r, CHAIN, 1) == 0, "delete_ring twice");
+	d = mkdesc(1);
+	d.request_id |= (__u64)2500 << FERRY_KEY_SHIFT;
+	CHECK(send_desc(A.fd, &d) == 0 && received_by(eps, 3, &d) == 0,
+	      "keyed request after the ring went still followed it");
+
+	/* Rings the loader refuses: unsorted, a point outside the key space,
+	 * an invalid owner, too many points. */
+	points[1] = 500;
+	CHECK(ferry_router_set_ring(r, CHAIN, 1, points, inst, 3) == -EINVAL, "unsorted ring");
+	points[1] = 2000;
+	points[2] = FERRY_KEY_MASK + 1;
+	CHECK(ferry_router_set_ring(r, CHAIN, 1, points, inst, 3) == -EINVAL, "point past the key space");
+	points[2] = 3000;
+	inst[2] = 0;
+	CHECK(ferry_router_set_ring(r, CHAIN, 1, points, inst, 3) == -EINVAL, "owner 0");
+	CHECK(ferry_router_set_ring(r, CHAIN, 1, points, inst, FERRY_RING_MAX + 1) == -E2BIG, "ring too big");
 	CHECK(route1(r, 1, B.id.instance_id) == 0, "restore route");
 }
 
@@ -711,6 +830,7 @@ int main(int argc, char **argv)
 	setup |= ep_add(&r, &X, 4, 2, FERRY_ROLE_INSTANCE);
 	setup |= ep_add(&r, &U, 5, 0, FERRY_ROLE_INSTANCE);
 	setup |= ep_add(&r, &D, 6, 3, FERRY_ROLE_INSTANCE);
+	setup |= ep_add(&r, &E, 7, 1, FERRY_ROLE_INSTANCE);
 	setup |= ep_add(&r, &G, 10, FERRY_STAGE_REPLY, FERRY_ROLE_GATEWAY);
 	setup |= route1(&r, 0, A.id.instance_id);
 	setup |= route1(&r, 1, B.id.instance_id);
@@ -727,6 +847,9 @@ int main(int argc, char **argv)
 		test_deliver(&r);
 		printf("(b) weights\n");
 		test_weights(&r);
+		test_split(&r);
+		printf("    consistent-hash rings\n");
+		test_ring(&r);
 		printf("(c) not allowed\n");
 		test_not_allowed(&r);
 		printf("(d) refusals and drops\n");
@@ -750,6 +873,7 @@ int main(int argc, char **argv)
 	ep_close(&X);
 	ep_close(&U);
 	ep_close(&D);
+	ep_close(&E);
 	ep_close(&G);
 	ferry_router_close(&r);
 	CHECK(ferry_router_unpin(pin_dir) == 0, "unpin");

@@ -4,6 +4,7 @@
  * event (or one chain's) collected as it happens.
  */
 import { rmSync } from 'node:fs';
+import type { BalanceSpec } from '../../control/balance/registry.js';
 import { createLogger } from '../../control/log.js';
 import { AdminClient } from '../../control/controlplane/admin/client.js';
 import type { AdminEvent } from '../../control/controlplane/admin/proto.js';
@@ -28,6 +29,8 @@ export async function startTestControlPlane(opts: {
   watch?: string;
   /** Serve /metrics for the control plane and its ferryd. */
   metrics?: boolean;
+  /** The cluster's balance policy for stages whose YAML names none. */
+  defaultBalance?: BalanceSpec;
 }): Promise<TestControlPlane> {
   const dataDir = sharedTempDir(`ferry-${opts.test}-data-`);
   const pinDir = testPinDir();
@@ -38,6 +41,7 @@ export async function startTestControlPlane(opts: {
     metricsAddress,
     tls: controlPlaneTls,
     localNode: { name: 'solo', tls: await nodeTls('solo'), grpcAddress: '127.0.0.1:0', gatewayAddress: '127.0.0.1:0', metricsAddress, pinDir, mode: opts.mode },
+    defaultBalance: opts.defaultBalance,
     log: createLogger({ test: opts.test, mode: opts.mode }, 'warn'),
   });
   const admin = new AdminClient(cp.adminAddress, await testCredential({ kind: 'operator' }));

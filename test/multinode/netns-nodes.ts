@@ -34,6 +34,65 @@ const ipNetns = spawnSync('ip', ['netns', 'list']);
 export const netnsUnavailable: string | undefined =
   process.getuid?.() !== 0 ? 'not root' : ipNetns.status !== 0 ? (ipNetns.error?.message ?? ipNetns.stderr?.toString().trim()) : undefined;
 
+/** What startFerrydIn needs of a node: where it runs and where it keeps its output. */
+export interface NamespacedNode {
+  name: string;
+  ns: string;
+  pinDir: string;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  logs: string[];
+}
+
+export interface FerrydInNamespace {
+  /** Its node credential directory. */
+  tlsDir: string;
+  /** Serve HTTP on :8080. */
+  gateway: boolean;
+  /** host:port of its peer listener. */
+  peer: string;
+  /** Further ferryd flags. */
+  args?: string[];
+  /** cgroup.procs files to put ferryd (and so everything it starts) in
+   * before it runs, e.g. a cgroup with a CPU quota. */
+  cgroupProcs?: string[];
+}
+
+/** Start a ferryd inside n's network namespace (gRPC on :7070). */
+export function startFerrydIn(n: NamespacedNode, o: FerrydInNamespace): void {
+  const ferryd = [
+    'nsenter',
+    `--net=/run/netns/${n.ns}`,
+    process.execPath,
+    '--import',
+    pathToFileURL(paths.tsxLoader).href,
+    FERRYD,
+    '--name', n.name,
+    '--tls-dir', o.tlsDir,
+    '--grpc', '0.0.0.0:7070',
+    '--peer', o.peer,
+    '--pin-dir', n.pinDir,
+    ...(o.gateway ? ['--gateway', '0.0.0.0:8080'] : []),
+    ...(o.args ?? []),
+  ];
+  // The shell joins the cgroups, then becomes ferryd: nothing of it runs outside them.
+  const join = (o.cgroupProcs ?? []).map((f, i) => `echo $$ > "$${i + 1}"`).join(' && ');
+  const [cmd, ...args] = join ? ['sh', '-c', `${join} && shift ${o.cgroupProcs!.length} && exec "$@"`, 'sh', ...o.cgroupProcs!, ...ferryd] : ferryd;
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.on('data', (d: Buffer) => n.logs.push(...d.toString().split('\n').filter(Boolean)));
+  n.child = child;
+  n.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Stop n's ferryd (SIGKILL after 5 s). */
+export async function stopFerrydIn(n: NamespacedNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!n.child || n.child.exitCode !== null || n.child.signalCode !== null) return;
+  n.child.kill(signal);
+  const timer = setTimeout(() => n.child?.kill('SIGKILL'), 5000);
+  await n.exited;
+  clearTimeout(timer);
+}
+
 /** Where test runs claim the third octet of their subnets (one directory
  * per octet, holding the owner's pid), so two runs never share one. */
 const CLAIMS = '/run/ferry-test-subnets';
@@ -90,6 +149,11 @@ export function claimSubnet(from: number, to: number): number {
   throw new Error(`no free test subnet 10.213-215.X.0/24 with X in ${from}..${to - 1}: other test runs hold them all (${CLAIMS})`);
 }
 
+/** Give back a third octet claimSubnet handed out. */
+export function releaseSubnet(x: number): void {
+  rmSync(`${CLAIMS}/${x}`, { recursive: true, force: true });
+}
+
 /**
  * tag names the namespaces and links (keep it short: link names hold 15
  * characters); x (0..255) is the third octet of their subnets, claimed
@@ -113,31 +177,11 @@ export class NetnsPair {
 
   /** Start n's ferryd; gateway: serve HTTP on :8080; tlsDir: its node credential. */
   start(n: NetnsNode, opts: { gateway: boolean; tlsDir: string }): void {
-    const args = [
-      `--net=/run/netns/${n.ns}`,
-      process.execPath,
-      '--import',
-      pathToFileURL(paths.tsxLoader).href,
-      FERRYD,
-      '--name', n.name,
-      '--tls-dir', opts.tlsDir,
-      '--grpc', '0.0.0.0:7070',
-      '--peer', `${n.linkIp}:7071`,
-      '--pin-dir', n.pinDir,
-      ...(opts.gateway ? ['--gateway', '0.0.0.0:8080'] : []),
-    ];
-    const child = spawn('nsenter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (d: Buffer) => n.logs.push(...d.toString().split('\n').filter(Boolean)));
-    n.child = child;
-    n.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    startFerrydIn(n, { ...opts, peer: `${n.linkIp}:7071` });
   }
 
-  async stop(n: NetnsNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (!n.child || n.child.exitCode !== null || n.child.signalCode !== null) return;
-    n.child.kill(signal);
-    const timer = setTimeout(() => n.child?.kill('SIGKILL'), 5000);
-    await n.exited;
-    clearTimeout(timer);
+  stop(n: NetnsNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return stopFerrydIn(n, signal);
   }
 
   /** Stop both ferryd, delete namespaces and links, unpin the maps,
@@ -146,7 +190,7 @@ export class NetnsPair {
     for (const n of [this.a, this.b]) await this.stop(n);
     try {
       this.netns('down', this.tag);
-      rmSync(`${CLAIMS}/${this.x}`, { recursive: true, force: true });
+      releaseSubnet(this.x);
     } finally {
       for (const n of [this.a, this.b]) {
         try {

@@ -59,6 +59,7 @@ export const up: Command = async (ctx) => {
       sandbox: { type: 'string' },
       'tenant-pool-bytes': { type: 'string' },
       'placement-weights': { type: 'string' },
+      balance: { type: 'string' },
       'node-name': { type: 'string' },
       node: { type: 'string', multiple: true },
       'no-local-node': { type: 'boolean' },

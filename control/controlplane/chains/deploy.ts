@@ -6,9 +6,10 @@
  * chain is made of (rollout.ts): start some instances, wait until they are
  * ready, program the routes, drain and stop some, leave a node.
  */
+import type { BalanceSpec } from '../../balance/registry.js';
 import type { AllowEdge, ChainIR } from '../../chain/ir.js';
 import { allowEdges, routeTables, type Placed } from '../../chain/routes.js';
-import type { DeepPartial, InstanceEvent, ProgramChainRequest } from '../../ferryd/proto.js';
+import type { BalancePolicy, DeepPartial, InstanceEvent, ProgramChainRequest } from '../../ferryd/proto.js';
 import type { Logger } from '../../log.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
@@ -36,11 +37,24 @@ function routedView(r: ChainRecord): { ir: ChainIR; allow: AllowEdge[] } {
   return { ir: { ...r.ir, stages: [...r.ir.stages, ...leaving] }, allow: [...edges.values()] };
 }
 
+/** A stage's balance policy as ProgramChain carries it. */
+export function balancePolicy(spec: BalanceSpec): BalancePolicy {
+  const key = spec.key;
+  return {
+    name: spec.policy,
+    params: { ...spec.params },
+    keyHeader: key && 'header' in key ? key.header : '',
+    keyField: key && 'field' in key ? key.field : '',
+  };
+}
+
 export class Deployer {
   constructor(
     private readonly nodes: NodeRegistry,
     private readonly mesh: PeerMesh,
     private readonly log: Logger,
+    /** The policy of stages whose YAML names none (absent: ferryd's own default). */
+    private readonly defaultBalance?: BalanceSpec,
   ) {}
 
   /** Start the chain everywhere it is placed. On any failure, what was
@@ -208,7 +222,10 @@ export class Deployer {
     const remoteGateways = r.gateways.filter((g) => g.node !== node).map((g) => ({ instance: g.id, node: g.node }));
     return {
       chainId: r.chainId,
-      routes: routeTables(view.ir, placement, node).map((s) => ({ stage: s.stage, targets: s.targets })),
+      routes: routeTables(view.ir, placement, node).map((s) => {
+        const balance = stageOf(r, s.stage)?.balance ?? this.defaultBalance;
+        return { stage: s.stage, targets: s.targets, balance: balance ? balancePolicy(balance) : null };
+      }),
       allow: view.allow.map(([fromStage, toStage]) => ({ fromStage, toStage })),
       gateway: gateway
         ? {

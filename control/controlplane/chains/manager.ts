@@ -28,6 +28,7 @@ import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { Scheduler } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
+import type { BalanceSpec } from '../../balance/registry.js';
 import { ChainChanges, PartialChange } from './changes.js';
 import { Deployer } from './deploy.js';
 import { ChainError } from './errors.js';
@@ -71,8 +72,10 @@ export class ChainManager {
     private readonly events: EventBus,
     mesh: PeerMesh,
     private readonly log: Logger,
+    /** The cluster's balance policy for stages whose YAML names none. */
+    defaultBalance?: BalanceSpec,
   ) {
-    this.deployer = new Deployer(nodes, mesh, log);
+    this.deployer = new Deployer(nodes, mesh, log, defaultBalance);
     const rollout = new Rollout(this.deployer, nodes, log);
     this.changes = new ChainChanges(new Placer(nodes, scheduler), rollout, this.deployer, nodes, log);
     nodes.chainOf = (id) => this.names.get(id);

@@ -40,6 +40,8 @@ export class PeerConnection {
   peer: string | undefined;
   /** The node name its TLS certificate proves (accepted connections). */
   certifiedAs: string | undefined;
+  /** What the peer said in its hello it speaks (frame.ts FEATURE_*). */
+  features: readonly string[] = [];
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -98,12 +100,22 @@ export class PeerConnection {
     }
   }
 
-  forget(key: string): boolean {
-    return this.inFlight.delete(key);
+  /** The request, if it was in flight here (it is not any more). */
+  forget(key: string): InFlight | undefined {
+    const e = this.inFlight.get(key);
+    if (e) this.inFlight.delete(key);
+    return e;
   }
 
   get inFlightCount(): number {
     return this.inFlight.size;
+  }
+
+  /** Requests of one chain's stage in flight here. */
+  inFlightOf(chainId: number, stage: number): number {
+    let n = 0;
+    for (const e of this.inFlight.values()) if (e.chainId === chainId && e.stage === stage) n++;
+    return n;
   }
 
   /** What was in flight, emptied (for failing it). */
@@ -128,7 +140,9 @@ export class PeerConnection {
         this.framesIn++;
         if (f.header.type === FrameType.Hello) {
           if (this.peer !== undefined) throw new FrameError('second hello on one connection');
-          this.events.onHello(this, decodeHello(f.payload));
+          const hello = decodeHello(f.payload);
+          this.events.onHello(this, hello);
+          this.features = hello.features ?? [];
           return;
         }
         if (this.peer === undefined) throw new FrameError(`frame of type ${f.header.type} before the hello`);

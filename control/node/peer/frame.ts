@@ -23,8 +23,14 @@ export const REPLY_STAGE = 0xffff;
 /** Default cap on a payload: the largest pool buffer class is 4 MiB by
  * default; a peer announcing more is broken or hostile. */
 export const DEFAULT_MAX_PAYLOAD = 64 << 20;
-/** A hello carries two node names as JSON. */
+/** A hello carries two node names (and what the sender speaks) as JSON. */
 const MAX_HELLO_PAYLOAD = 1024;
+/** A load report is a small JSON object (load-report.ts). */
+export const MAX_LOAD_PAYLOAD = 64 << 10;
+/** What a ferryd that sends load reports says in its hello; only peers
+ * that said it get them (an older ferryd would close the link on a frame
+ * type it does not know). */
+export const FEATURE_LOAD = 'load-v1';
 
 export enum FrameType {
   /** First frame each way: who is calling whom (payload: JSON HelloBody). */
@@ -33,6 +39,10 @@ export enum FrameType {
   Request = 2,
   /** A reply (maybe an error) for the gateway replyTo on the receiving node. */
   Reply = 3,
+  /** The sender's load and the stages it serves (payload: JSON, see
+   * load-report.ts), every balance tick, to peers whose hello listed
+   * FEATURE_LOAD. chainId 0: it is about the node. */
+  Load = 4,
 }
 
 export interface FrameHeader {
@@ -56,6 +66,8 @@ export interface Frame {
 export interface HelloBody {
   from: string;
   to: string;
+  /** What the sender speaks beyond version 1 (e.g. FEATURE_LOAD). */
+  features?: string[];
 }
 
 export class FrameError extends Error {
@@ -119,6 +131,10 @@ export function decodeHeader(b: Buffer, maxPayload = DEFAULT_MAX_PAYLOAD): Frame
     case FrameType.Hello:
       if (h.length > MAX_HELLO_PAYLOAD) throw new FrameError(`hello of ${h.length} bytes (at most ${MAX_HELLO_PAYLOAD})`);
       return h;
+    case FrameType.Load:
+      if (h.chainId !== 0) throw new FrameError(`load report for chain ${h.chainId} (load reports are about the node: chain 0)`);
+      if (h.length > MAX_LOAD_PAYLOAD) throw new FrameError(`load report of ${h.length} bytes (at most ${MAX_LOAD_PAYLOAD})`);
+      return h;
     case FrameType.Request:
       if (h.stage === REPLY_STAGE) throw new FrameError('request frame for the reply stage (replies are type 3)');
       break;
@@ -144,7 +160,11 @@ export function decodeHello(payload: Buffer): HelloBody {
   const o = v as Partial<HelloBody> | null;
   if (typeof o?.from !== 'string' || typeof o.to !== 'string' || !o.from || !o.to)
     throw new FrameError('hello payload must be {"from": name, "to": name}');
-  return { from: o.from, to: o.to };
+  const f = o.features;
+  if (f === undefined) return { from: o.from, to: o.to };
+  if (!Array.isArray(f) || f.length > 16 || !f.every((x) => typeof x === 'string' && x.length <= 64))
+    throw new FrameError('hello "features" must be a list of at most 16 short names');
+  return { from: o.from, to: o.to, features: f as string[] };
 }
 
 /**

@@ -28,7 +28,9 @@ import { errorCode, native, type BufferRef, type EndpointIdent, type NativeEndpo
 import type { Logger } from '../../log.js';
 import type { InFlight } from './connection.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from './frame.js';
+import { EgressMeter } from './egress-meter.js';
 import { IdBlock } from './id-block.js';
+import { pickWeighted, requestKey, ringPick, type Ring } from '../router/pick.js';
 import type { PeerLink } from './link.js';
 
 /** What hops need of the node's data plane (NodeDataPlane). */
@@ -45,6 +47,17 @@ export interface NodeWeight {
   node: string;
   weight: number;
 }
+
+/** What the egress uses for a remote stage: the nodes with the weights the
+ * balance policy made of the control plane's, and a ring over the nodes
+ * when the stage hashes a request key. */
+export interface ShapedNodes {
+  nodes: NodeWeight[];
+  ring?: Ring<string>;
+}
+
+/** Turns a remote stage's base weights into what the egress uses. */
+export type NodeShaper = (chainId: number, stage: number, nodes: NodeWeight[]) => ShapedNodes;
 
 export interface RemoteChain {
   chainId: number;
@@ -85,7 +98,10 @@ interface ChainState {
   pool: NativePool;
   bytes: Uint8Array;
   egress?: Endpoint;
+  /** Remote stages' nodes and base weights, as programmed. */
   stages: Map<number, NodeWeight[]>;
+  /** What the egress picks from (the shaper's output). */
+  shaped: Map<number, ShapedNodes>;
   proxies: Map<number, Endpoint & { node: string }>;
   ingress: Map<number, Endpoint>;
 }
@@ -105,6 +121,9 @@ export interface RemoteHopsOptions {
 
 export class RemoteHops {
   readonly counters: HopCounters = { forwarded: 0, repliesForwarded: 0, landed: 0, failed: 0, bounced: 0, rejected: 0, lost: 0 };
+  /** Per remote stage and node: requests sent, back, and their round trips. */
+  readonly meter = new EgressMeter();
+  private shaper: NodeShaper = (_c, _s, nodes) => ({ nodes });
   private readonly dp: HopDataPlane;
   private readonly link: PeerLink;
   private readonly log: Logger;
@@ -164,6 +183,7 @@ export class RemoteHops {
       endpoint.start((n) => this.onEndpoint(st, proxy, n, (d) => this.forwardReply(st, proxy.node, d)));
     }
     st.stages = new Map([...c.remoteStages].filter(([, nodes]) => nodes.length > 0));
+    this.reshape(c.chainId);
     if (st.stages.size === 0) {
       if (st.egress) this.closeEndpoint(st.egress, true);
       st.egress = undefined;
@@ -184,11 +204,36 @@ export class RemoteHops {
     return st.egress.id;
   }
 
+  /** Who turns base weights into what the egress picks from (the balancer). */
+  setShaper(shaper: NodeShaper): void {
+    this.shaper = shaper;
+    for (const chainId of this.chains.keys()) this.reshape(chainId);
+  }
+
+  /** Ask the shaper again for every remote stage of the chain (after the
+   * balancer changed its mind, or a ProgramChain the base weights). */
+  reshape(chainId: number): void {
+    const st = this.chains.get(chainId);
+    if (!st) return;
+    st.shaped = new Map([...st.stages].map(([stage, nodes]) => [stage, this.shaper(chainId, stage, nodes.map((n) => ({ ...n })))]));
+  }
+
+  /** What the egress picks a remote stage's node from now. */
+  shapedStage(chainId: number, stage: number): ShapedNodes | undefined {
+    return this.chains.get(chainId)?.shaped.get(stage);
+  }
+
+  /** The chain's remote stages: their nodes with the control plane's weights. */
+  remoteStages(chainId: number): Map<number, NodeWeight[]> {
+    return new Map([...(this.chains.get(chainId)?.stages ?? [])].map(([s, nodes]) => [s, nodes.map((n) => ({ ...n }))]));
+  }
+
   /** Close all of the chain's endpoints (before its pool goes). */
   remove(chainId: number): void {
     const st = this.chains.get(chainId);
     if (!st) return;
     this.chains.delete(chainId);
+    this.meter.forget(chainId);
     if (st.egress) this.closeEndpoint(st.egress, true);
     for (const p of st.proxies.values()) this.closeEndpoint(p, false);
     for (const i of st.ingress.values()) this.closeEndpoint(i, true);
@@ -206,7 +251,7 @@ export class RemoteHops {
     let st = this.chains.get(chainId);
     if (!st) {
       const pool = this.dp.pool(chainId);
-      st = { chainId, pool, bytes: new Uint8Array(pool.buffer), stages: new Map(), proxies: new Map(), ingress: new Map() };
+      st = { chainId, pool, bytes: new Uint8Array(pool.buffer), stages: new Map(), shaped: new Map(), proxies: new Map(), ingress: new Map() };
       this.chains.set(chainId, st);
     }
     return st;
@@ -291,7 +336,7 @@ export class RemoteHops {
 
   private forwardRequest(st: ChainState, d: Descriptor): void {
     const nodes = st.stages.get(d.stage);
-    const peer = nodes && this.pick(nodes);
+    const peer = nodes && this.pick(st.shaped.get(d.stage) ?? { nodes }, d.requestId);
     const conn = peer && this.link.connection(peer);
     if (!conn) {
       const why = nodes
@@ -300,6 +345,7 @@ export class RemoteHops {
       return this.failInPlace(st, d, Status.noRoute, `node ${this.self}: ${why}`);
     }
     conn.track({ chainId: st.chainId, requestId: d.requestId, stage: d.stage, replyTo: d.replyTo, hopCount: d.hopCount });
+    this.meter.sent(st.chainId, d.stage, peer);
     conn.write(encodeFrame(headerOf(FrameType.Request, d), st.bytes.subarray(d.offset, d.offset + d.length)));
     this.free(st, d.offset, d.generation);
     this.counters.forwarded++;
@@ -316,23 +362,24 @@ export class RemoteHops {
     this.free(st, d.offset, d.generation);
   }
 
-  /** Weighted pick among the connected nodes. */
-  private pick(nodes: NodeWeight[]): string | undefined {
-    const live = nodes.filter((n) => n.weight > 0 && this.link.connection(n.node));
-    const total = live.reduce((s, n) => s + n.weight, 0);
-    let roll = Math.random() * total;
-    for (const n of live) {
-      if (roll < n.weight) return n.node;
-      roll -= n.weight;
-    }
-    return live.at(-1)?.node;
+  /** As the routers pick (router/pick.ts): a keyed request by the ring
+   * when its node has a link, else by weight among the connected nodes (a
+   * node without a link weighs nothing). */
+  private pick(shaped: ShapedNodes, requestId: bigint): string | undefined {
+    const key = requestKey(requestId);
+    const owner = key !== 0 && shaped.ring ? ringPick(shaped.ring, key) : undefined;
+    if (owner !== undefined && this.link.connection(owner)) return owner;
+    return pickWeighted(shaped.nodes.map((n) => ({ node: n.node, weight: this.link.connection(n.node) ? n.weight : 0 })))?.node;
   }
 
   // ---- in from peers ----
 
   private land(peer: string, f: Frame): void {
     const h = f.header;
-    this.link.forget(h.chainId, h.requestId);
+    // Back from where it was sent (a reply, or the request moving on):
+    // that node's part took this long.
+    const back = this.link.forget(h.chainId, h.requestId);
+    if (back) this.meter.done(h.chainId, back.sent.stage, back.peer, Date.now() - back.sent.sentAt);
     const st = this.chains.get(h.chainId);
     if (!st) return this.refuse(peer, h, Status.noRoute, `node ${this.self} does not run chain ${h.chainId}`);
     let ing: Endpoint;

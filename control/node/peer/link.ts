@@ -23,7 +23,8 @@ import { describeIdentity, identityOfAltName } from '../../auth/identity.js';
 import { formatHostPort, parseHostPort } from '../../ferryd/address.js';
 import type { Logger } from '../../log.js';
 import { inFlightKey, PeerConnection, type InFlight } from './connection.js';
-import { DEFAULT_MAX_PAYLOAD, FrameError, type Frame, type HelloBody } from './frame.js';
+import { DEFAULT_MAX_PAYLOAD, FEATURE_LOAD, FrameError, FrameType, type Frame, type HelloBody } from './frame.js';
+import { decodeLoad, type LoadReport } from './load-report.js';
 
 export interface PeerSpec {
   name: string;
@@ -66,9 +67,10 @@ export interface LinkStats {
   peers: PeerStatus[];
 }
 
-/** 'frame' (peer, frame), 'up' (peer), 'down' (peer, lost InFlight[], reason). */
+/** 'frame' (peer, frame), 'load' (peer, its report), 'up' (peer), 'down' (peer, lost InFlight[], reason). */
 export interface PeerLinkEvents {
   frame: [peer: string, frame: Frame];
+  load: [peer: string, report: LoadReport];
   up: [peer: string];
   down: [peer: string, lost: InFlight[], reason: string];
 }
@@ -180,10 +182,28 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return st ? `node ${peer} (${st.spec.address})` : `node ${peer}`;
   }
 
-  /** A request came back (from any peer): stop tracking it everywhere. */
-  forget(chainId: number, requestId: bigint): void {
+  /** A request came back (from any peer): stop tracking it everywhere.
+   * Returns the peer it had been sent to and when, if it was tracked. */
+  forget(chainId: number, requestId: bigint): { peer: string; sent: InFlight } | undefined {
     const key = inFlightKey(chainId, requestId);
-    for (const st of this.peers.values()) st.conn?.forget(key);
+    let found: { peer: string; sent: InFlight } | undefined;
+    for (const st of this.peers.values()) {
+      const sent = st.conn?.forget(key);
+      if (sent) found = { peer: st.spec.name, sent };
+    }
+    return found;
+  }
+
+  /** Requests of a chain's stage sent to peer and not back yet. */
+  inFlightOf(peer: string, chainId: number, stage: number): number {
+    return this.connection(peer)?.inFlightOf(chainId, stage) ?? 0;
+  }
+
+  /** Send a load report frame to every connected peer that takes them. */
+  sendLoad(frame: Buffer): number {
+    let sent = 0;
+    for (const st of this.peers.values()) if (st.conn?.open && st.conn.features.includes(FEATURE_LOAD) && st.conn.write(frame)) sent++;
+    return sent;
   }
 
   stats(): LinkStats {
@@ -254,7 +274,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           st.delayMs = this.backoff.initialMs;
           this.established(st, c);
         },
-        onFrame: (c, f) => this.emit('frame', st.spec.name, f),
+        onFrame: (c, f) => this.onFrame(st.spec.name, f),
         onClose: (c, reason) => {
           clearTimeout(timer);
           if (st.dialing === c) st.dialing = undefined;
@@ -266,7 +286,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     );
     st.dialing = conn;
     const timer = setTimeout(() => conn.close(`no hello from ${st.spec.name} within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
-    socket.once('secureConnect', () => conn.sendHello({ from: this.name, to: st.spec.name }));
+    socket.once('secureConnect', () => conn.sendHello({ from: this.name, to: st.spec.name, features: [FEATURE_LOAD] }));
   }
 
   private scheduleDial(st: PeerState, reason: string): void {
@@ -283,7 +303,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private acceptorEvents() {
     return {
       onHello: (c: PeerConnection, hello: HelloBody) => this.onAcceptedHello(c, hello),
-      onFrame: (c: PeerConnection, f: Frame) => this.emit('frame', c.peer!, f),
+      onFrame: (c: PeerConnection, f: Frame) => this.onFrame(c.peer!, f),
       onClose: (c: PeerConnection, reason: string) => {
         this.pending.delete(c);
         const st = c.peer ? this.peers.get(c.peer) : undefined;
@@ -322,8 +342,15 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       return;
     }
     this.pending.delete(c);
-    c.sendHello({ from: this.name, to: hello.from });
+    c.sendHello({ from: this.name, to: hello.from, features: [FEATURE_LOAD] });
     this.established(st, c);
+  }
+
+  /** Load reports are the link's business (decoded here: a malformed one
+   * is a bad frame); requests and replies go to whoever routes them. */
+  private onFrame(peer: string, f: Frame): void {
+    if (f.header.type === FrameType.Load) this.emit('load', peer, decodeLoad(f.payload));
+    else this.emit('frame', peer, f);
   }
 
   private refuse(remote: string, reason: string, from?: string): void {

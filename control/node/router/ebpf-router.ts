@@ -1,5 +1,6 @@
 /** Router backed by the pinned eBPF SK_MSG program (bpf/sk_msg_router.bpf.c). */
 import { native, type NativeRouter, type RouteTarget, type RouterCounters } from '../../dataplane/native.js';
+import type { Ring } from './pick.js';
 import type { EndpointRegistration, Router } from './router.js';
 
 export interface EbpfRouterOptions {
@@ -43,6 +44,14 @@ export class EbpfRouter implements Router {
 
   deleteRoute(chainId: number, stage: number): void {
     this.bpf.deleteRoute(chainId, stage);
+  }
+
+  setRing(chainId: number, stage: number, ring: Ring<number>): void {
+    this.bpf.setRing(chainId, stage, [...ring.points], [...ring.owners]);
+  }
+
+  deleteRing(chainId: number, stage: number): void {
+    this.bpf.deleteRing(chainId, stage);
   }
 
   allow(chainId: number, fromStage: number, toStage: number, allowed = true): void {

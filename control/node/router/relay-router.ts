@@ -16,6 +16,7 @@ import {
   frameView,
 } from '../../dataplane/descriptor.js';
 import { native, type DropReason, type RouteTarget, type RouterCounters } from '../../dataplane/native.js';
+import { pickWeighted, requestKey, ringPick, totalWeight, type Ring } from './pick.js';
 import { emptyCounters, type EndpointRegistration, type Router } from './router.js';
 
 const F = native.layout.fields;
@@ -25,6 +26,7 @@ export class RelayRouter implements Router {
   readonly description = 'userspace relay in ferryd (eBPF unavailable)';
   private readonly endpoints = new Map<number, EndpointRegistration>();
   private readonly routes = new Map<string, RouteTarget[]>();
+  private readonly rings = new Map<string, Ring<number>>();
   private readonly allowed = new Set<string>();
   private readonly stats = new Map<number, RouterCounters>();
 
@@ -52,11 +54,20 @@ export class RelayRouter implements Router {
 
   setRoute(chainId: number, stage: number, targets: RouteTarget[]): void {
     if (targets.length > MAX_REPLICAS) throw new RangeError(`at most ${MAX_REPLICAS} instances per stage`);
+    totalWeight(targets.map((t) => t.weight));
     this.routes.set(`${chainId}/${stage}`, targets.map((t) => ({ ...t })));
   }
 
   deleteRoute(chainId: number, stage: number): void {
     this.routes.delete(`${chainId}/${stage}`);
+  }
+
+  setRing(chainId: number, stage: number, ring: Ring<number>): void {
+    this.rings.set(`${chainId}/${stage}`, { points: [...ring.points], owners: [...ring.owners] });
+  }
+
+  deleteRing(chainId: number, stage: number): void {
+    this.rings.delete(`${chainId}/${stage}`);
   }
 
   allow(chainId: number, fromStage: number, toStage: number, allowed = true): void {
@@ -97,7 +108,7 @@ export class RelayRouter implements Router {
       if (this.endpoints.get(target)?.ident.role !== 'gateway')
         return this.failRequest(from, v, frame, 'noRoute', Status.noRoute, 0);
     } else {
-      target = pick(this.routes.get(`${chainId}/${stage}`));
+      target = this.pickTarget(`${chainId}/${stage}`, v);
       if (target === undefined) return this.failRequest(from, v, frame, 'noRoute', Status.noRoute, 0);
     }
     const to = this.endpoints.get(target);
@@ -115,6 +126,14 @@ export class RelayRouter implements Router {
       rx.rxMsgs++;
       rx.rxBytes += bytes;
     }
+  }
+
+  /** By the stage's ring when the request carries a key, else by weight
+   * (pick_target in the eBPF program). */
+  private pickTarget(route: string, v: DataView): number | undefined {
+    const key = requestKey(v.getBigUint64(F.requestId, true));
+    const ring = key !== 0 ? this.rings.get(route) : undefined;
+    return (ring && ringPick(ring, key)) ?? pickWeighted(this.routes.get(route) ?? [])?.instance;
   }
 
   /** As the eBPF program does: turn the descriptor into an error reply to
@@ -138,17 +157,4 @@ export class RelayRouter implements Router {
     v.setUint32(F.replyTo, 0, true);
     from.peer.send(frame);
   }
-}
-
-/** Weighted random choice, as the eBPF program makes it. */
-function pick(targets: RouteTarget[] | undefined): number | undefined {
-  if (!targets?.length) return undefined;
-  const total = targets.reduce((s, t) => s + t.weight, 0);
-  if (total <= 0) return undefined;
-  let r = Math.floor(Math.random() * total);
-  for (const t of targets) {
-    if (r < t.weight) return t.instance;
-    r -= t.weight;
-  }
-  return undefined;
 }

@@ -7,6 +7,7 @@
  *    for hosts where eBPF cannot load.
  */
 import type { EndpointIdent, NativeEndpoint, RouteTarget, RouterCounters } from '../../dataplane/native.js';
+import type { Ring } from './pick.js';
 
 export type DataPlaneMode = 'ebpf' | 'fallback';
 
@@ -26,6 +27,10 @@ export interface Router {
   removeEndpoint(instanceId: number): void;
   setRoute(chainId: number, stage: number, targets: RouteTarget[]): void;
   deleteRoute(chainId: number, stage: number): void;
+  /** Keyed requests to the stage go by this consistent-hash ring (owners:
+   * instance ids of its route); without one, every request goes by weight. */
+  setRing(chainId: number, stage: number, ring: Ring<number>): void;
+  deleteRing(chainId: number, stage: number): void;
   allow(chainId: number, fromStage: number, toStage: number, allowed?: boolean): void;
   counters(instanceId: number): RouterCounters;
   close(): void;

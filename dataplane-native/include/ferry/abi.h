@@ -134,14 +134,45 @@ struct ferry_route_key {
 	__u16 pad; /* zero */
 };
 
-/* Value of ferry_routes: the instances serving (chain, stage) and the
- * weights the control plane gave them; the router picks one per message with
- * probability weight / total_weight. */
+/* Value of ferry_routes: the instances serving (chain, stage) and their
+ * weights (the control plane's, times what ferryd's balance policy makes of
+ * them every tick); the router picks one per message with probability
+ * weight / total_weight (bpf/pick.bpf.h). */
 struct ferry_route {
 	__u32 count;        /* used entries, <= FERRY_MAX_REPLICAS */
 	__u32 total_weight; /* sum of weight[0..count) ; 0 = route disabled */
 	__u32 instance[FERRY_MAX_REPLICAS];
 	__u32 weight[FERRY_MAX_REPLICAS];
+};
+
+/*
+ * Consistent hashing on a request key (a stage whose balance policy is
+ * consistent-hash): the gateway hashes the key it was told to read (a header
+ * or a JSON field, named in the chain YAML) into FERRY_KEY_BITS bits and
+ * carries them in bits 32..52 of desc.request_id, which the gateway assigns
+ * (its low 32 bits stay the request's counter and pool tag; 0 in the key bits
+ * means "no key"). Bits above 52 are never used: request ids travel through
+ * the addon as doubles. The router looks a keyed request up in the stage's
+ * ring (ferry_rings) and falls back to the weighted pick when the stage has
+ * none.
+ */
+#define FERRY_KEY_SHIFT 32
+#define FERRY_KEY_BITS  21
+#define FERRY_KEY_MASK  ((1u << FERRY_KEY_BITS) - 1)
+#define FERRY_REQUEST_KEY(request_id) \
+	((__u32)((request_id) >> FERRY_KEY_SHIFT) & FERRY_KEY_MASK)
+
+/* Points one stage's ring may have: 16 replicas x 16 virtual nodes. */
+#define FERRY_RING_MAX 256
+
+/* Value of ferry_rings (key: struct ferry_route_key): the stage's virtual
+ * nodes, point[] ascending in the key space, each owned by instance[]. A
+ * key goes to the first point at or after it, wrapping to point[0]. */
+struct ferry_ring {
+	__u32 count; /* used points, 1..FERRY_RING_MAX */
+	__u32 pad;   /* zero */
+	__u32 point[FERRY_RING_MAX];
+	__u32 instance[FERRY_RING_MAX];
 };
 
 /* Key of ferry_allow: a permitted edge of the chain graph. */

@@ -34,6 +34,7 @@ struct ferry_router {
 	int idents_fd;   /* ferry_idents: SK_STORAGE, socket fd -> ferry_ident */
 	int gateways_fd; /* ferry_gateways: instance id -> 1 (may receive replies) */
 	int counters_fd; /* ferry_counters: PERCPU_ARRAY */
+	int rings_fd;    /* ferry_rings: consistent-hash rings by (chain, stage) */
 	int link_fd;     /* -1 with FERRY_ATTACH_LEGACY */
 	enum ferry_attach_kind attach;
 	int reused;      /* 1 when everything was found pinned and reused */
@@ -63,6 +64,15 @@ int ferry_router_set_route(struct ferry_router *r, uint32_t chain_id,
 			   const uint32_t *weights, uint32_t count);
 int ferry_router_delete_route(struct ferry_router *r, uint32_t chain_id,
 			      uint16_t stage);
+/* A stage's consistent-hash ring: count points, ascending (equal points are
+ * refused: they would make the owner of a key depend on the search), each
+ * owned by a valid instance id. */
+int ferry_router_set_ring(struct ferry_router *r, uint32_t chain_id,
+			  uint16_t stage, const uint32_t *points,
+			  const uint32_t *instances, uint32_t count);
+/* The stage is picked by weight again (0 also when it had no ring). */
+int ferry_router_delete_ring(struct ferry_router *r, uint32_t chain_id,
+			     uint16_t stage);
 int ferry_router_allow(struct ferry_router *r, uint32_t chain_id,
 		       uint16_t from_stage, uint16_t to_stage, int allowed);
 

@@ -1,0 +1,104 @@
+/**
+ * An open-loop HTTP client: request i is due at start + i / rate and sent
+ * then (or at once, if the loop is behind), whatever is still waiting for
+ * an answer, and its latency runs from when it was due, not from when it was
+ * sent, so a server that falls behind cannot hide its queue by slowing the
+ * client down (no coordinated omission). Used by the balance tests and
+ * bench:lb.
+ */
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+export interface PacedOptions {
+  url: string;
+  /** Requests per second. */
+  rate: number;
+  durationMs: number;
+  body?: (i: number) => string;
+  headers?: (i: number) => Record<string, string>;
+  /** Where the client connects from (a host's address on a test link). */
+  localAddress?: string;
+  /** Give up on one request after this long (counted as status 0). */
+  timeoutMs?: number;
+  /** Called with every answer. */
+  onAnswer?: (status: number, body: string, latencyMs: number, i: number) => void;
+}
+
+export interface PacedResult {
+  sent: number;
+  statuses: Map<number, number>;
+  /** Milliseconds from each request's due time to its answer, in send order. */
+  latenciesMs: number[];
+  /** Bodies of the first non-2xx answers. */
+  errors: string[];
+  /** Most the loop ever lagged behind a due time. */
+  maxLagMs: number;
+}
+
+export function paced(o: PacedOptions): Promise<PacedResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  const u = new URL(o.url);
+  const total = Math.max(1, Math.round((o.rate * o.durationMs) / 1000));
+  const latenciesMs = new Array<number>(total).fill(NaN);
+  const statuses = new Map<number, number>();
+  const errors: string[] = [];
+  let answered = 0;
+  let next = 0;
+  let maxLagMs = 0;
+  const start = performance.now() + 5;
+  return new Promise((resolve) => {
+    const finish = (i: number, status: number, body: string, due: number) => {
+      const ms = performance.now() - due;
+      latenciesMs[i] = ms;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if ((status < 200 || status > 299) && errors.length < 20) errors.push(`${status} ${body.slice(0, 300)}`);
+      o.onAnswer?.(status, body, ms, i);
+      if (++answered === total) {
+        agent.destroy();
+        resolve({ sent: total, statuses, latenciesMs, errors, maxLagMs });
+      }
+    };
+    const send = (i: number, due: number) => {
+      const body = o.body?.(i) ?? '{}';
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname + u.search,
+          method: 'POST',
+          agent,
+          localAddress: o.localAddress,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...o.headers?.(i) },
+          timeout: o.timeoutMs ?? 30_000,
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => finish(i, res.statusCode ?? 0, Buffer.concat(parts).toString(), due));
+          res.on('error', (err) => finish(i, 0, err.message, due));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err) => finish(i, 0, err.message, due));
+      req.end(body);
+    };
+    const loop = () => {
+      const now = performance.now();
+      while (next < total) {
+        const due = start + (next * 1000) / o.rate;
+        if (due > now) break;
+        maxLagMs = Math.max(maxLagMs, now - due);
+        send(next++, due);
+      }
+      if (next < total) setTimeout(loop, Math.max(0, start + (next * 1000) / o.rate - performance.now()));
+    };
+    setTimeout(loop, 5);
+  });
+}
+
+/** Nearest-rank percentile (p in 0..1) of unsorted values. */
+export function percentile(values: readonly number[], p: number): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  return v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))]!;
+}
