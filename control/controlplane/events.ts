@@ -19,6 +19,9 @@ export interface ClusterEvent {
     | 'node-lost'
     /** A stored node came back under another name. */
     | 'node-renamed'
+    /** An autoscaling policy's decision for a stage: the rule that fired,
+     * the counts and the inputs that mattered (autoscale/autoscaler.ts). */
+    | 'autoscale-decision'
     | `instance-${InstanceEventKind}`;
   chain?: string;
   /** The chain's tenant (events without one are the cluster's: nodes). */
