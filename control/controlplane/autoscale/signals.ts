@@ -27,6 +27,11 @@ export interface InstanceSignals {
   /** Of the requests it completed in the interval; meaningless when
    * completionsPerSec is 0. */
   serviceMs: ServiceSummary;
+  /** CPU time the instance used per second of the interval, ms/s: an
+   * addition to the contract, optional. ferryd's InstanceStats already
+   * carries cpu_ticks; a quota is spent on CPU, not on service time, whose
+   * tail on a shared node is mostly waiting for a CPU. */
+  cpuMsPerSec?: number;
 }
 
 export interface StageSignals {

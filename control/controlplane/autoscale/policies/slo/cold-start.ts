@@ -4,8 +4,10 @@
  * cold start later (the ready count goes up), first asked first ready. The
  * signals carry no start times, and a stage's cold start is its own (a Node
  * handler's imports, a sandbox's cgroup): the runtime's prior only until
- * the first start is seen. Kept as the largest of the recent starts, since
- * a slow start is the one that breaks the SLO.
+ * the first start is seen. Samples come a stats interval apart, so a start
+ * seen as asked and ready in one sample took less than an interval: no
+ * news beyond the prior. The estimate is the larger of the prior and the
+ * median of the recent starts seen.
  */
 const REMEMBERED = 8;
 
@@ -25,6 +27,7 @@ export class ColdStarts {
       for (let i = this.lastReady; i < ready; i++) {
         const t = this.asked.shift();
         if (t === undefined) break;
+        if (t === nowMs) continue; // within one interval
         this.seen.push(nowMs - t);
         if (this.seen.length > REMEMBERED) this.seen.shift();
       }
@@ -34,6 +37,8 @@ export class ColdStarts {
   }
 
   estimateMs(): number {
-    return this.seen.length > 0 ? Math.max(...this.seen) : this.priorMs;
+    if (this.seen.length === 0) return this.priorMs;
+    const sorted = [...this.seen].sort((a, b) => a - b);
+    return Math.max(this.priorMs, sorted[Math.floor(sorted.length / 2)] as number);
   }
 }

@@ -3,10 +3,10 @@
  * long a gap it is worth holding instances through. A gap that ends while
  * instances are held costs their instance-seconds; one that ends after
  * they are gone costs a cold start, which breaks the SLO when it takes
- * longer than the SLO allows. So instances are held for a little longer
- * than the gaps this stage has had that ended within maxHoldMs (the
- * "short" gaps it keeps having), and longer gaps are taken as off periods,
- * where being at zero pays. Before any gap ended, holdMs.
+ * longer than the SLO allows. So instances are held for holdMs, or a
+ * little longer than the longest gap this stage has had that ended within
+ * maxHoldMs (the "short" gaps it keeps having); longer gaps are taken as
+ * off periods, where being at zero pays.
  */
 const REMEMBERED_GAPS = 20;
 /** Hold this much longer than the longest short gap seen. */
@@ -42,7 +42,6 @@ export class IdleGaps {
   /** How long to hold instances through a gap. */
   holdForMs(): number {
     const short = this.gaps.filter((g) => g <= this.maxHoldMs);
-    if (short.length === 0) return this.holdMs;
-    return Math.min(this.maxHoldMs, Math.max(...short) * MARGIN);
+    return Math.min(this.maxHoldMs, Math.max(this.holdMs, ...short.map((g) => g * MARGIN)));
   }
 }

@@ -9,15 +9,25 @@ describe('queueing model', () => {
     expect(poissonTail(2, -1)).toBe(1);
   });
 
-  it('is exact for M/M/1: P(W > t) = rho e^-(mu - lambda) t', () => {
-    // mu = 1000/s (1 ms), lambda = 800/s: W99 = ln(0.8 / 0.01) / 200 s.
-    const service = { meanMs: 1, p99Ms: Math.log(100), scv: 1 };
-    const wait99 = (Math.log(0.8 / 0.01) / 200) * 1000;
-    expect(responseP99Ms({ lambda: 800, service })).toBeCloseTo(wait99 + service.p99Ms, 9);
+  it('is exact for M/M/1, where the response time is Exp(mu - lambda)', () => {
+    // mu = 1000/s (1 ms): p99 = ln(100) / (mu - lambda).
+    const service = { meanMs: 1, p99Ms: Math.log(100), scv: 1, cpuMs: 1 };
+    for (const lambda of [0, 300, 500, 800, 950]) {
+      expect(responseP99Ms({ lambda, service })).toBeCloseTo((Math.log(100) / (1000 - lambda)) * 1000, 9);
+    }
+  });
+
+  it('takes about the service tail as the response tail at low load, heavy tail or light', () => {
+    // Heavy-tailed service (p99 20 ms, mean 0.7 ms) at 5% utilisation.
+    const heavy = responseP99Ms({ lambda: 70, service: { meanMs: 0.7, p99Ms: 20, scv: 10, cpuMs: 0.4 } });
+    expect(heavy).toBeGreaterThanOrEqual(20);
+    expect(heavy).toBeLessThan(22);
+    // Light-tailed (p99 1.1 ms, mean 0.7 ms) at 1%: not 4.6 x the mean.
+    expect(responseP99Ms({ lambda: 14, service: { meanMs: 0.7, p99Ms: 1.1, scv: 0.1, cpuMs: 0.4 } })).toBeLessThan(1.2);
   });
 
   it('cannot keep up at or past utilisation 1, and adds nothing to service when idle', () => {
-    const service = { meanMs: 2, p99Ms: 5, scv: 0.5 };
+    const service = { meanMs: 2, p99Ms: 5, scv: 0.5, cpuMs: 2 };
     expect(responseP99Ms({ lambda: 500, service })).toBe(Number.POSITIVE_INFINITY);
     expect(responseP99Ms({ lambda: 0, service })).toBe(5);
   });
@@ -30,13 +40,13 @@ describe('queueing model', () => {
   });
 
   it('knows a whole CPU never throttles and a quota does', () => {
-    const load = { lambda: 150, service: { meanMs: 0.5, p99Ms: 1, scv: 1 } };
+    const load = { lambda: 150, service: { meanMs: 0.5, p99Ms: 1, scv: 1, cpuMs: 0.5 } };
     expect(throttleRisk(load, { cpu: 1, periodMs: 100 })).toBe(0);
     expect(throttleRisk(load, { cpu: 0.1, periodMs: 100 })).toBeCloseTo(poissonTail(15, 20), 12);
   });
 
   it('sizes to the fewest instances that fit and says what bound it', () => {
-    const service = { meanMs: 1, p99Ms: 3, scv: 1 };
+    const service = { meanMs: 1, p99Ms: 3, scv: 1, cpuMs: 1 };
     const base = { service, budgetMs: 50, quota: { cpu: 1, periodMs: 100 }, maxThrottleRisk: 0.001, max: 16 };
     const one = instancesFor({ ...base, lambda: 100 });
     expect(one).toMatchObject({ count: 1, binding: 'latency' });
@@ -46,10 +56,18 @@ describe('queueing model', () => {
     expect(responseP99Ms({ lambda: 5000 / (many.count - 1), service })).toBeGreaterThan(50);
     expect(instancesFor({ ...base, lambda: 1e6 })).toMatchObject({ count: 16, binding: 'saturated' });
     // A 100m quota: the period's stall (90 ms) would break a 50 ms budget.
-    const quota = instancesFor({ ...base, lambda: 150, service: { meanMs: 0.5, p99Ms: 1, scv: 1 }, quota: { cpu: 0.1, periodMs: 100 } });
+    const light = { meanMs: 0.5, p99Ms: 1, scv: 1, cpuMs: 0.5 };
+    const quota = instancesFor({ ...base, lambda: 150, service: light, quota: { cpu: 0.1, periodMs: 100 } });
     expect(quota).toMatchObject({ count: 2, binding: 'quota' });
     // With a budget the stall fits in, the quota only caps utilisation.
-    const roomy = instancesFor({ ...base, lambda: 150, budgetMs: 500, service: { meanMs: 0.5, p99Ms: 1, scv: 1 }, quota: { cpu: 0.1, periodMs: 100 } });
+    const roomy = instancesFor({ ...base, lambda: 150, budgetMs: 500, service: light, quota: { cpu: 0.1, periodMs: 100 } });
     expect(roomy).toMatchObject({ count: 1, throttleRisk: 0 });
+    // The quota is spent on CPU, not on time spent waiting: half the CPU, one instance holds it.
+    expect(instancesFor({ ...base, lambda: 150, service: { ...light, cpuMs: 0.25 }, quota: { cpu: 0.1, periodMs: 100 } }).count).toBe(1);
+    // A stage slower than its budget alone is sized to keep its queueing
+    // under half its own p99, not sent to scale.max.
+    const slow = instancesFor({ ...base, lambda: 100, budgetMs: 5, service: { meanMs: 2, p99Ms: 20, scv: 1, cpuMs: 2 } });
+    expect(slow.count).toBeLessThan(16);
+    expect(slow.predictedP99Ms).toBeLessThanOrEqual(30);
   });
 });

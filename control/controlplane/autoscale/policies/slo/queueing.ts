@@ -12,8 +12,13 @@
  *   about exponential time of mean Wq / rho: exact for M/M/1, the
  *   heavy-traffic limit for M/G/1), so the p-quantile of W is
  *   (Wq / rho) ln(rho / (1 - p)) when rho > 1 - p, else 0.
- * - Response p99 <= W99 + S99: an upper bound (W and S are independent),
- *   which keeps the model on the safe side.
+ * - Response p99 ~ the larger of W99 + mean S (at high load the wait
+ *   dominates) and ln(100) Wq + S99 (an exponential wait of mean Wq added
+ *   to the service tail: exact for M/M/1, where ln(100) (Wq + S) is the
+ *   p99, and S99 itself at low load, where most requests do not wait). The
+ *   plain sum W99 + S99 is an upper bound that, with a heavy-tailed service
+ *   time, asks for instances that do not help: a slow request is slow on an
+ *   idle instance too.
  * - CPU quota: a sandboxed instance gets cpu x period of CPU per CFS period
  *   (control/node/sandbox/cgroups.ts); once spent, it waits for the next
  *   period, a stall of up to (1 - cpu) x period (90 ms at 100m) that alone
@@ -22,10 +27,13 @@
  */
 
 export interface ServiceModel {
+  /** Time an instance is busy with a request. */
   meanMs: number;
   p99Ms: number;
   /** Squared coefficient of variation of the service time. */
   scv: number;
+  /** CPU time a request uses: what the quota is spent on (<= meanMs). */
+  cpuMs: number;
 }
 
 /** Cs^2 from a median and a p99, taking the service time as lognormal
@@ -70,7 +78,7 @@ export function responseP99Ms(load: InstanceLoad): number {
   if (rho <= 0) return s.p99Ms;
   const meanWait = (rho * s.meanMs * (1 + s.scv)) / (2 * (1 - rho));
   const wait99 = rho > 0.01 ? (meanWait / rho) * Math.log(rho / 0.01) : 0;
-  return wait99 + s.p99Ms;
+  return Math.max(wait99 + s.meanMs, Math.log(100) * meanWait + s.p99Ms);
 }
 
 export interface Quota {
@@ -82,7 +90,7 @@ export interface Quota {
 /** The chance that one period's arrivals need more CPU than the quota. */
 export function throttleRisk(load: InstanceLoad, quota: Quota): number {
   if (quota.cpu >= 1) return 0;
-  const perPeriod = Math.floor((quota.cpu * quota.periodMs) / Math.max(load.service.meanMs, 1e-6));
+  const perPeriod = Math.floor((quota.cpu * quota.periodMs) / Math.max(load.service.cpuMs, 1e-6));
   return poissonTail((load.lambda * quota.periodMs) / 1000, perPeriod);
 }
 
@@ -103,7 +111,7 @@ export interface SizingInput {
 export interface Sizing {
   count: number;
   /** What decided it: the latency model, the CPU quota, or nothing fit ("saturated": max). */
-  binding: 'latency' | 'quota' | 'saturated' | 'idle';
+  binding: 'latency' | 'quota' | 'saturated';
   predictedP99Ms: number;
   utilisation: number;
   throttleRisk: number;
@@ -115,15 +123,18 @@ export interface Sizing {
 export function instancesFor(input: SizingInput): Sizing {
   const stallMs = (1 - Math.min(1, input.quota.cpu)) * input.quota.periodMs;
   const quotaMatters = stallMs + input.service.p99Ms > input.budgetMs;
+  // A stage slower than its budget on its own cannot be helped by more
+  // instances: hold its queueing to half its own p99 instead.
+  const target = Math.max(input.budgetMs, 1.5 * input.service.p99Ms);
   let latencyOk = 0;
   for (let c = 1; c <= Math.max(1, input.max); c++) {
     const load = { lambda: input.lambda / c, service: input.service };
     const p99 = responseP99Ms(load);
     const risk = quotaMatters ? throttleRisk(load, input.quota) : 0;
-    if (p99 <= input.budgetMs && latencyOk === 0) latencyOk = c;
-    // Over the long run an instance cannot use more than its quota.
-    const sustainable = utilisation(load) < input.quota.cpu;
-    if (p99 <= input.budgetMs && sustainable && risk <= input.maxThrottleRisk) {
+    if (p99 <= target && latencyOk === 0) latencyOk = c;
+    // Over the long run an instance cannot use more CPU than its quota.
+    const sustainable = (load.lambda * input.service.cpuMs) / 1000 < input.quota.cpu;
+    if (p99 <= target && sustainable && risk <= input.maxThrottleRisk) {
       return { count: c, binding: c > latencyOk ? 'quota' : 'latency', predictedP99Ms: p99, utilisation: utilisation(load), throttleRisk: risk };
     }
   }

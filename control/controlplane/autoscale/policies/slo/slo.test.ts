@@ -70,7 +70,7 @@ describe('slo', () => {
   });
 
   it('adds instances to drain a backlog within the budget', () => {
-    const log = drive(3, () => ({ arrivals: 10, inFlight: 500 }));
+    const log = drive(30, (t) => ({ arrivals: 10, inFlight: t < 29 ? 0 : 500 }));
     // 500 queued x 2 ms over a 50 ms budget: 20 instances' worth, capped at scale.max.
     expect(log.at(-1)).toMatchObject({ desired: 16, rule: 'backlog' });
   });
@@ -125,13 +125,15 @@ describe('slo', () => {
   it('shares the SLO between the stages of a path in proportion to their service p99', () => {
     const chain = testChain([{ name: 'a', next: ['b'] }, { name: 'b' }], 40);
     const policy = sloPlugin.create(chain, SLO_DEFAULTS);
-    policy.observe(observation(T0, [
-      { ready: 1, arrivals: 10, serviceMs: { mean: 1, p50: 1, p99: 3 } },
-      { ready: 1, arrivals: 10, serviceMs: { mean: 3, p50: 3, p99: 9 } },
-    ]));
-    const [a, b] = policy.decide(T0);
-    expect(a?.inputs['budgetMs']).toBe(10);
-    expect(b?.inputs['budgetMs']).toBe(30);
+    for (let t = 0; t < 100; t++) {
+      policy.observe(observation(T0 + t * 1000, [
+        { ready: 1, arrivals: 100, serviceMs: { mean: 1, p50: 1, p99: 3 } },
+        { ready: 1, arrivals: 100, serviceMs: { mean: 3, p50: 3, p99: 9 } },
+      ]));
+    }
+    const [a, b] = policy.decide(T0 + 99_000);
+    expect(a?.inputs['budgetMs']).toBeCloseTo(10, 2);
+    expect(b?.inputs['budgetMs']).toBeCloseTo(30, 2);
   });
 
   it('refuses a chain without an SLO', () => {

@@ -7,15 +7,17 @@
  * 2. Demand: the stage's arrival rate (its instances' plus what the gateway
  *    holds for it), smoothed and extrapolated with Holt's linear method
  *    (forecast.ts) over the time a new instance needs: its learnt cold
- *    start plus one tick. Sizing takes the largest of the rate now, the
- *    smoothed rate and the forecast, so a predicted rise is met ahead and a
+ *    start plus one tick; and the demand on its way, its share of what the
+ *    stages before it plan for (flow.ts). Sizing takes the largest of the
+ *    rate now, the smoothed rate, the forecast and the upstream demand, so
+ *    a predicted rise is met ahead, a stage wakes with the entry, and a
  *    fall is not trusted before it happens.
  * 3. Model: c independent M/G/1 queues (the router's random pick), p99 from
  *    Pollaczek-Khinchine with an exponential wait tail, and the CPU quota's
  *    stall risk (queueing.ts); plus enough instances to drain what is
  *    queued now within the budget.
  * 4. Down slowly, up at once: the count is the largest wanted over the last
- *    scaleDownDelayMs.
+ *    scaleDownDelayMs, and a smaller count must fit 80% of the budget.
  * 5. Idle: with no requests, the instances of the last busy moment are held
  *    through gaps as long as the stage's recent short gaps (idle.ts) when a
  *    cold start would break the SLO, then released to scale.min (zero when
@@ -28,9 +30,11 @@ import { CPU_PERIOD_US } from '../../../../node/sandbox/cgroups.js';
 import { observeStages, type AutoscalePolicy, type ChainObservation, type PolicyPlugin, type StageObservation, type StageVerdict } from '../../policy.js';
 import { stageBudgets } from './budget.js';
 import { ColdStarts } from './cold-start.js';
+import { FlowShares } from './flow.js';
 import { HoltForecast } from './forecast.js';
 import { IdleGaps } from './idle.js';
-import { instancesFor, scvFromQuantiles, type ServiceModel, type Sizing } from './queueing.js';
+import { instancesFor, type ServiceModel, type Sizing } from './queueing.js';
+import { ServiceEstimate } from './service.js';
 
 export interface SloParams {
   [name: string]: number;
@@ -67,8 +71,8 @@ export const SLO_DEFAULTS: SloParams = {
  * rounded up. Replaced by the stage's own signals from its first request.
  */
 export const PRIORS = {
-  node: { service: { meanMs: 0.5, p99Ms: 1.5, scv: 1 }, coldStartMs: 1000 },
-  native: { service: { meanMs: 0.15, p99Ms: 0.5, scv: 1 }, coldStartMs: 100 },
+  node: { service: { meanMs: 0.6, p99Ms: 5, scv: 1, cpuMs: 0.6 }, coldStartMs: 400 },
+  native: { service: { meanMs: 0.3, p99Ms: 5, scv: 1, cpuMs: 0.1 }, coldStartMs: 50 },
 } satisfies Record<StageIR['runtime'], { service: ServiceModel; coldStartMs: number }>;
 
 export const sloPlugin: PolicyPlugin<SloParams> = {
@@ -99,6 +103,7 @@ class SloPolicy implements AutoscalePolicy {
   readonly tickMs: number;
   private readonly stages: SloStage[];
   private readonly paths: ChainPath[];
+  private readonly flow: FlowShares;
   private readonly sloMs: number;
 
   constructor(chain: ChainIR, params: SloParams) {
@@ -106,23 +111,39 @@ class SloPolicy implements AutoscalePolicy {
     this.sloMs = chain.slo.p99Ms;
     this.tickMs = params.tickMs;
     this.paths = chainPaths(chain);
+    this.flow = new FlowShares(chain);
     this.stages = chain.stages.map((s) => new SloStage(s, params));
   }
 
   observe(o: ChainObservation): void {
     observeStages(o, this.stages);
+    this.flow.update(this.stages.map((s) => s.lambdaNow));
   }
 
   decide(nowMs: number): StageVerdict[] {
     const budgets = stageBudgets(this.sloMs, this.paths, this.stages.length, (i) => this.stages[i]?.service.p99Ms ?? 1);
     // The SLO less the unloaded p99 of the slowest path: what a cold start may take.
     const slack = this.sloMs - Math.max(0, ...this.paths.map((p) => p.reduce((t, s) => t + (this.stages[s]?.service.p99Ms ?? 0), 0)));
-    return this.stages.map((s, i) => s.decide(nowMs, budgets[i] ?? this.sloMs, slack));
+    // Stages after their predecessors, so each sees the demand on its way.
+    const planned: number[] = [];
+    const verdicts: StageVerdict[] = [];
+    for (const i of this.flow.order) {
+      const stage = this.stages[i] as SloStage;
+      const { verdict, plannedRate } = stage.decide(nowMs, budgets[i] ?? this.sloMs, slack, this.flow.upstream(i, planned));
+      planned[i] = plannedRate;
+      verdicts[i] = verdict;
+    }
+    return verdicts;
   }
 }
 
+/** A stage with no arrivals for this long, and none on the way, is idle. */
+const IDLE_AFTER_MS = 2000;
+/** A scale-down must fit this fraction of the budget (hysteresis). */
+const DOWN_MARGIN = 0.8;
+
 class SloStage {
-  service: ServiceModel;
+  private readonly estimate: ServiceEstimate;
   private readonly forecast: HoltForecast;
   private readonly gaps: IdleGaps;
   private readonly starts: ColdStarts;
@@ -137,7 +158,7 @@ class SloStage {
     private readonly p: SloParams,
   ) {
     const prior = PRIORS[stage.runtime];
-    this.service = { ...prior.service };
+    this.estimate = new ServiceEstimate(prior.service);
     this.forecast = new HoltForecast(p.alpha, p.beta);
     this.gaps = new IdleGaps(p.holdMs, p.maxHoldMs);
     this.starts = new ColdStarts(prior.coldStartMs);
@@ -146,69 +167,79 @@ class SloStage {
   observe(nowMs: number, o: StageObservation): void {
     this.last = o;
     const { instances } = o.signals;
-    const arrivals = instances.reduce((n, i) => n + i.arrivalsPerSec, 0) + (o.held?.arrivalsPerSec ?? 0);
-    this.forecast.update(nowMs, arrivals);
-    this.gaps.update(nowMs, arrivals > 0 || backlogOf(o) > 0);
+    this.forecast.update(nowMs, this.lambdaNow);
+    this.gaps.update(nowMs, this.lambdaNow > 0 || backlogOf(o) > 0);
     this.starts.update(nowMs, o.current, instances.filter((i) => i.ready).length);
-    // Completion-weighted over the instances that completed something.
-    let done = 0;
-    let mean = 0;
-    let p50 = 0;
-    let p99 = 0;
-    for (const i of instances) {
-      if (i.completionsPerSec <= 0) continue;
-      done += i.completionsPerSec;
-      mean += i.serviceMs.mean * i.completionsPerSec;
-      p50 += i.serviceMs.p50 * i.completionsPerSec;
-      p99 = Math.max(p99, i.serviceMs.p99);
-    }
-    if (done > 0) this.service = { meanMs: mean / done, p99Ms: Math.max(p99, mean / done), scv: scvFromQuantiles(p50 / done, p99) };
+    this.estimate.update(instances);
   }
 
-  decide(nowMs: number, budgetMs: number, coldStartSlackMs: number): StageVerdict {
+  get service(): ServiceModel {
+    return this.estimate.model;
+  }
+
+  /** Arrivals at the last sample: its instances' and those the gateway holds for it. */
+  get lambdaNow(): number {
+    const o = this.last;
+    return o ? o.signals.instances.reduce((n, i) => n + i.arrivalsPerSec, 0) + (o.held?.arrivalsPerSec ?? 0) : 0;
+  }
+
+  /** This stage's count, and the rate it planned for (its successors' upstream). */
+  decide(nowMs: number, budgetMs: number, coldStartSlackMs: number, upstream: number): { verdict: StageVerdict; plannedRate: number } {
     const o = this.last;
     const current = o?.current ?? 0;
     const coldStartMs = this.starts.estimateMs();
     const backlog = o ? backlogOf(o) : 0;
-    const lambdaNow = o ? o.signals.instances.reduce((n, i) => n + i.arrivalsPerSec, 0) + (o.held?.arrivalsPerSec ?? 0) : 0;
-    const base = { current, coldStartMs: round(coldStartMs), budgetMs: round(budgetMs), serviceMeanMs: round(this.service.meanMs), serviceP99Ms: round(this.service.p99Ms) };
+    const lambdaNow = this.lambdaNow;
+    const service = this.service;
+    const base = { current, coldStartMs: round(coldStartMs), budgetMs: round(budgetMs), serviceMeanMs: round(service.meanMs), serviceP99Ms: round(service.p99Ms), cpuMs: round(service.cpuMs), upstream: round(upstream) };
     const verdict = (desired: number, rule: string, message: string, inputs: StageVerdict['inputs'] = {}): StageVerdict => ({ stage: this.stage.id, desired, rule, message, inputs: { ...base, ...inputs } });
 
-    if (lambdaNow <= 0 && backlog <= 0) {
-      const idleMs = this.gaps.idleForMs(nowMs);
+    const idleMs = this.gaps.idleForMs(nowMs);
+    if (backlog <= 0 && upstream < 0.5 && (idleMs >= IDLE_AFTER_MS || (lambdaNow <= 0 && this.busyCount === 0))) {
       const coldStartFits = coldStartMs <= coldStartSlackMs;
       const holdMs = coldStartFits ? this.p.idleToZeroMs : this.gaps.holdForMs();
       const inputs = { idleMs, holdMs: round(holdMs), coldStartFits };
       if (idleMs >= holdMs) {
         this.wanted = [];
-        return verdict(this.stage.scale.min, 'idle-release', `idle for ${sec(idleMs)} s, past the ${sec(holdMs)} s worth holding: down to scale.min ${this.stage.scale.min}`, inputs);
+        return { plannedRate: 0, verdict: verdict(this.stage.scale.min, 'idle-release', `idle for ${sec(idleMs)} s, past the ${sec(holdMs)} s worth holding: down to scale.min ${this.stage.scale.min}`, inputs) };
       }
       // What the last busy moment needed; without one (idle from the start), what runs.
       const hold = this.busyCount > 0 ? this.busyCount : current;
       const why = coldStartFits
         ? `idle for ${sec(idleMs)} s; a cold start (${Math.round(coldStartMs)} ms) fits in the SLO, releasing after ${sec(holdMs)} s`
         : `idle for ${sec(idleMs)} s; a cold start (${Math.round(coldStartMs)} ms) would break the SLO: holding ${hold} through gaps up to ${sec(holdMs)} s`;
-      return verdict(hold, 'hold-through-gap', why, inputs);
+      return { plannedRate: 0, verdict: verdict(hold, 'hold-through-gap', why, inputs) };
     }
 
     const horizonMs = coldStartMs + this.p.tickMs;
     const lambdaForecast = this.forecast.forecast(horizonMs);
-    const lambdaPlan = Math.max(lambdaNow, this.forecast.current, lambdaForecast);
-    const sizeFor = (lambda: number) =>
+    const own = Math.max(lambdaNow, this.forecast.current, lambdaForecast);
+    const lambdaPlan = Math.max(own, upstream);
+    const sizeFor = (lambda: number, budgetScale = 1) =>
       instancesFor({
         lambda,
-        service: this.service,
-        budgetMs,
+        service,
+        budgetMs: budgetMs * budgetScale,
         quota: { cpu: Math.min(1, this.stage.resources.cpuMilli / 1000), periodMs: CPU_PERIOD_US / 1000 },
         maxThrottleRisk: this.p.maxThrottleRisk,
         max: this.stage.scale.max,
       });
-    const sizing = sizeFor(lambdaPlan);
+    let sizing = sizeFor(lambdaPlan);
+    // Down only to a count that fits with room to spare, so noise in the
+    // estimates does not take an instance away and bring it back.
+    if (sizing.count < current) {
+      const strict = sizeFor(lambdaPlan, DOWN_MARGIN);
+      if (strict.binding !== 'saturated' && strict.count > sizing.count) sizing = { ...strict, count: Math.min(strict.count, current) };
+    }
     // What is queued now must drain within the budget too.
-    const drain = Math.ceil((backlog * this.service.meanMs) / Math.max(budgetMs, 1e-3));
+    const drain = Math.ceil((backlog * service.meanMs) / Math.max(budgetMs, 1e-3));
     const now = sizeFor(lambdaNow).count;
     let want = Math.max(sizing.count, drain, 1);
-    let rule: string = sizing.binding === 'saturated' ? 'saturated' : sizing.count > now && lambdaForecast > lambdaNow ? 'forecast' : sizing.binding;
+    let rule: string = sizing.binding;
+    if (sizing.binding !== 'saturated' && sizing.count > now) {
+      if (upstream > own) rule = 'upstream';
+      else if (lambdaForecast > lambdaNow) rule = 'forecast';
+    }
     if (drain > sizing.count) rule = 'backlog';
     want = Math.min(want, this.stage.scale.max);
 
@@ -230,7 +261,7 @@ class SloStage {
       neededNow: now,
       wanted: want,
     };
-    return verdict(desired, rule, this.explain(rule, desired, want, lambdaPlan, budgetMs, sizing, drain, backlog), inputs);
+    return { plannedRate: lambdaPlan, verdict: verdict(desired, rule, this.explain(rule, desired, want, lambdaPlan, budgetMs, sizing, drain, backlog), inputs) };
   }
 
   private explain(rule: string, desired: number, want: number, lambda: number, budgetMs: number, s: Sizing, drain: number, backlog: number): string {
@@ -238,6 +269,8 @@ class SloStage {
     switch (rule) {
       case 'forecast':
         return `forecast: arrivals rising to ${load} within the next cold start; ${desired} instance(s) keep the predicted p99 at ${s.predictedP99Ms.toFixed(1)} ms of a ${budgetMs.toFixed(1)} ms budget`;
+      case 'upstream':
+        return `upstream: ${load} on its way from the stages before it; ${desired} instance(s) keep the predicted p99 at ${s.predictedP99Ms.toFixed(1)} ms of a ${budgetMs.toFixed(1)} ms budget`;
       case 'quota':
         return `quota: ${load} on ${this.stage.resources.cpuMilli}m of CPU: ${desired} instance(s) keep a period's stall risk at ${s.throttleRisk.toExponential(1)}`;
       case 'backlog':
