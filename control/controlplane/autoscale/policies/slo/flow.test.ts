@@ -25,16 +25,18 @@ describe('FlowShares', () => {
   it('learns the shares the traffic shows and passes planned rates down', () => {
     const f = new FlowShares(chain);
     // e 100/s, 80% to a, 20% to b, all on to c.
-    for (let i = 0; i < 200; i++) f.update([100, 80, 100, 20]);
+    for (let i = 0; i < 200; i++) f.update([100, 80, 100, 20], [100, 80, 100, 20]);
     expect(f.share(1)).toBeCloseTo(0.8, 6);
     expect(f.share(3)).toBeCloseTo(0.2, 6);
     expect(f.upstream(1, [0, 0, 500, 0])).toBeCloseTo(400, 4);
     expect(f.upstream(0, [0, 400, 500, 100])).toBeCloseTo(500, 4);
   });
 
-  it('ignores samples with too little traffic upstream', () => {
+  it('ignores samples with too little passed on upstream', () => {
     const f = new FlowShares(chain);
-    f.update([0, 0, 2, 2]);
+    f.update([0, 0, 2, 2], [0, 0, 2, 2]);
+    // e receives plenty but passes nothing on (no instance of it is ready yet).
+    f.update([0, 0, 100, 0], [0, 0, 0, 0]);
     expect(f.share(1)).toBe(0.5);
   });
 });

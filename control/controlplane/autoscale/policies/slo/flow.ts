@@ -7,15 +7,17 @@
  * entry is met at every stage at once. Per-stage policies such as Knative's
  * cannot do this: they see one revision at a time.
  *
- * Stage arrivals are all the signals give, so a stage with several
- * predecessors gets one share of their sum. Before any traffic, a share is
- * the even split of each predecessor's `next`.
+ * A share is learnt as a stage's arrivals over what its predecessors
+ * completed (passed on) in the same sample; a stage with several
+ * predecessors gets one share of their sum, as that is all the per-stage
+ * signals tell. Before any traffic, a share is the even split of each
+ * predecessor's `next`.
  */
 import type { ChainIR } from '../../../../chain/ir.js';
 
 /** Weight of one sample in a share. */
 const SMOOTHING = 0.1;
-/** Predecessor traffic below this (req/s) says too little about a share. */
+/** Predecessor completions below this (req/s) say too little about a share. */
 const MIN_RATE = 5;
 
 export class FlowShares {
@@ -46,11 +48,11 @@ export class FlowShares {
     }
   }
 
-  /** Learns from one sample of every stage's arrival rate. */
-  update(arrivals: readonly number[]): void {
+  /** Learns from one sample of every stage's arrival and completion rates. */
+  update(arrivals: readonly number[], completions: readonly number[]): void {
     this.preds.forEach((ps, s) => {
       if (ps.length === 0) return;
-      const upstream = ps.reduce((sum, p) => sum + (arrivals[p] ?? 0), 0);
+      const upstream = ps.reduce((sum, p) => sum + (completions[p] ?? 0), 0);
       if (upstream < MIN_RATE) return;
       const sample = Math.min(1, (arrivals[s] ?? 0) / upstream);
       this.shares[s] = (this.shares[s] ?? 0) + SMOOTHING * (sample - (this.shares[s] ?? 0));

@@ -136,6 +136,22 @@ describe('slo', () => {
     expect(b?.inputs['budgetMs']).toBeCloseTo(30, 2);
   });
 
+  it('wakes a stage at zero together with the stage before it, not a cold start later', () => {
+    // e -> a, both at zero; requests wait at the gateway for e.
+    const chain = testChain([{ name: 'e', next: ['a'], min: 0 }, { name: 'a', min: 0 }], 50);
+    const policy = sloPlugin.create(chain, SLO_DEFAULTS);
+    policy.observe(observation(T0, [{ ready: 0, current: 0, held: { requests: 5, arrivalsPerSec: 50 } }, { ready: 0, current: 0 }]));
+    const [e, a] = policy.decide(T0);
+    expect(e?.desired).toBeGreaterThanOrEqual(1);
+    expect(a).toMatchObject({ rule: 'upstream' });
+    expect(a?.desired).toBeGreaterThanOrEqual(1);
+    expect(Number(a?.inputs['upstream'])).toBeCloseTo(50, 6);
+    // With nothing upstream, a stays where it is.
+    const quiet = sloPlugin.create(chain, SLO_DEFAULTS);
+    quiet.observe(observation(T0, [{ ready: 0, current: 0 }, { ready: 0, current: 0 }]));
+    expect(quiet.decide(T0).map((v) => v.desired)).toEqual([0, 0]);
+  });
+
   it('refuses a chain without an SLO', () => {
     expect(() => sloPlugin.create(testChain([{ name: 'a' }]), SLO_DEFAULTS)).toThrow(/slo.p99Ms/);
   });

@@ -117,7 +117,10 @@ class SloPolicy implements AutoscalePolicy {
 
   observe(o: ChainObservation): void {
     observeStages(o, this.stages);
-    this.flow.update(this.stages.map((s) => s.lambdaNow));
+    this.flow.update(
+      this.stages.map((s) => s.lambdaNow),
+      this.stages.map((s) => s.completionsNow),
+    );
   }
 
   decide(nowMs: number): StageVerdict[] {
@@ -183,6 +186,11 @@ class SloStage {
     return o ? o.signals.instances.reduce((n, i) => n + i.arrivalsPerSec, 0) + (o.held?.arrivalsPerSec ?? 0) : 0;
   }
 
+  /** Completions at the last sample: what it passed on. */
+  get completionsNow(): number {
+    return this.last?.signals.instances.reduce((n, i) => n + i.completionsPerSec, 0) ?? 0;
+  }
+
   /** This stage's count, and the rate it planned for (its successors' upstream). */
   decide(nowMs: number, budgetMs: number, coldStartSlackMs: number, upstream: number): { verdict: StageVerdict; plannedRate: number } {
     const o = this.last;
@@ -233,12 +241,14 @@ class SloStage {
     }
     // What is queued now must drain within the budget too.
     const drain = Math.ceil((backlog * service.meanMs) / Math.max(budgetMs, 1e-3));
-    const now = sizeFor(lambdaNow).count;
+    // What the stage's own arrivals (now, or with the forecast) would need: the rule says what asked for more.
+    const now = lambdaNow > 0 ? sizeFor(lambdaNow).count : 0;
+    const ownCount = own > 0 ? sizeFor(own).count : 0;
     let want = Math.max(sizing.count, drain, 1);
     let rule: string = sizing.binding;
-    if (sizing.binding !== 'saturated' && sizing.count > now) {
-      if (upstream > own) rule = 'upstream';
-      else if (lambdaForecast > lambdaNow) rule = 'forecast';
+    if (sizing.binding !== 'saturated') {
+      if (upstream > own && sizing.count > ownCount) rule = 'upstream';
+      else if (lambdaForecast > lambdaNow && sizing.count > now) rule = 'forecast';
     }
     if (drain > sizing.count) rule = 'backlog';
     want = Math.min(want, this.stage.scale.max);
