@@ -14,15 +14,15 @@
  *    fall is not trusted before it happens.
  * 3. Model: c independent M/G/1 queues (the router's random pick), p99 from
  *    Pollaczek-Khinchine with an exponential wait tail, and the CPU quota's
- *    stall risk (queueing.ts); plus enough instances to drain what is
- *    queued now within the budget.
+ *    stall risk, spent on CPU time (queueing.ts, service.ts); plus enough
+ *    instances to drain what is queued now within the budget.
  * 4. Down slowly, up at once: the count is the largest wanted over the last
  *    scaleDownDelayMs, and a smaller count must fit 80% of the budget.
- * 5. Idle: with no requests, the instances of the last busy moment are held
- *    through gaps as long as the stage's recent short gaps (idle.ts) when a
- *    cold start would break the SLO, then released to scale.min (zero when
- *    the chain allows it); a stage whose cold start fits in the SLO is let
- *    go after idleToZeroMs.
+ * 5. Idle: with no requests for 2 s and none on the way, the instances of
+ *    the last busy moment are held through gaps (holdMs, or as long as the
+ *    stage's recent short gaps: idle.ts) when a cold start would break the
+ *    SLO, then released to scale.min (zero when the chain allows it); a
+ *    stage whose cold start fits in the SLO is let go after idleToZeroMs.
  */
 import type { ChainIR, StageIR } from '../../../../chain/ir.js';
 import { chainPaths, type ChainPath } from '../../../../chain/paths.js';
@@ -44,7 +44,7 @@ export interface SloParams {
   beta: number;
   maxThrottleRisk: number;
   scaleDownDelayMs: number;
-  /** Gap hold before any gap was seen. */
+  /** Shortest hold through an idle gap. */
   holdMs: number;
   /** Longest gap worth holding instances through. */
   maxHoldMs: number;
