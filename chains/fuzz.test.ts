@@ -170,4 +170,14 @@ describe('example chains under malformed input, through the real gateway', () =>
     const good = await post(chain, samples[0]!);
     expect(good.status, good.body).toBe(200);
   }, 180_000);
+
+  it('restarts nothing when every example chain is applied again (a second npm start)', async () => {
+    for (const name of CHAINS) {
+      const pids = (c: { stages: { instances: { id: number; pid: number }[] }[] }) => c.stages.map((s) => s.instances.map((i) => [i.id, i.pid]));
+      const before = await admin.call('GetChain', { name });
+      const after = await admin.call('ApplyChain', { yaml: readFileSync(chainFile(name), 'utf8'), file: chainFile(name) });
+      expect(after.generation, name).toBe(before.generation + 1);
+      expect(pids(after), name).toEqual(pids(before));
+    }
+  });
 });

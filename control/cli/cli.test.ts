@@ -17,7 +17,7 @@ const badNext = join(repoRoot, 'control/cli/testdata/bad-next.yaml');
 
 const ferry = ferryCli(home);
 
-const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n1');
+const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--ferryd-metrics', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n1');
 
 function json<T>(r: Run): T {
   expect(r.stderr + r.stdout).not.toMatch(/^error:/m);
@@ -81,6 +81,33 @@ describe('ferry CLI', () => {
     expect(v.stdout).toContain(`${badNext}:10:`);
     const chains = json<{ name: string }[]>(await ferry('get', 'chains', '-o', 'json'));
     expect(chains.map((c) => c.name)).toEqual(['greet']);
+  });
+
+  it('replaces an instance and refuses to scale a stage past its scale.max', async () => {
+    type Chain = { stages: { name: string; instances: { id: number; pid: number }[] }[] };
+    const before = json<Chain>(await ferry('get', 'chain', 'greet', '-o', 'json'));
+    const old = before.stages[1]!.instances[0]!;
+    const r = await ferry('replace', 'greet', String(old.id));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`chain greet: instance ${old.id} replaced`);
+    const after = json<Chain>(await ferry('get', 'chain', 'greet', '-o', 'json'));
+    expect(after.stages[1]!.instances.map((i) => i.id)).not.toContain(old.id);
+    expect(after.stages[0]!.instances).toEqual(before.stages[0]!.instances);
+    const reply = json<{ status: number }>(await ferry('invoke', 'greet', '--data', '{"name":"new"}', '-o', 'json'));
+    expect(reply.status).toBe(200);
+    // greet.yaml leaves scale at its default, 1..1.
+    const over = await ferry('scale', 'greet', 'greet', '2');
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain('error: stage greet: 2 instances is more than its scale.max 1; raise spec.functions[1].scale.max in');
+    const usage = await ferry('scale', 'greet', 'greet', 'two');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('N: "two" is not a whole number\nusage: ferry scale CHAIN STAGE N');
+  });
+
+  it('refuses placement weights it does not know before starting anything', async () => {
+    const r = await ferry('up', '--placement-weights', 'Sprad=1,ChainLocality=200');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--placement-weights: placement weights: ChainLocality=200: a weight is a whole number 0..100 (0 turns it off); Sprad is not a placement plugin');
   });
 
   it('answers 404 for a chain that does not exist', async () => {

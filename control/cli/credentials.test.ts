@@ -25,7 +25,7 @@ const ferry = ferryCli(home);
 /** The CLI on a machine with no ferry of its own. */
 const remote = ferryCli(join(root, 'elsewhere'));
 
-const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n2');
+const up = () => ferry('up', '--admin', '127.0.0.1:0', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--ferryd-metrics', '127.0.0.1:0', '--pin-dir', pinDir, '--node-name', 'n2');
 const mode = (path: string) => (statSync(join(home, path)).mode & 0o777).toString(8);
 
 function ok(r: Run): string {

@@ -9,6 +9,7 @@ import { del } from './commands/delete.js';
 import { events } from './commands/events.js';
 import { get } from './commands/get.js';
 import { invoke } from './commands/invoke.js';
+import { replace, scale } from './commands/scale.js';
 import { node } from './commands/node.js';
 import { tenant } from './commands/tenant.js';
 import { down, up } from './commands/up.js';
@@ -33,6 +34,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   down: { run: down, help: 'stop the local ferry of $FERRY_HOME (its supervisor and daemon)', admin: 'none' },
   apply: { run: apply, help: 'apply -f CHAIN.yaml: validate, place and start a chain', admin: 'connects' },
   delete: { run: del, help: 'delete NAME: stop a chain and forget it', admin: 'connects' },
+  scale: { run: scale, help: 'scale CHAIN STAGE N: give a stage N instances (new ones routed once ready, surplus ones drained)', admin: 'connects' },
+  replace: { run: replace, help: 'replace CHAIN INSTANCE: a new instance, ready and routed, then the old one drained and stopped', admin: 'connects' },
   get: { run: get, help: 'get chains|nodes|instances [NAME]', admin: 'connects' },
   invoke: { run: invoke, help: 'invoke NAME --data JSON|@file [--gateway H:P]: send one request (the endpoint comes from the admin API when no local ferry serves it)', admin: 'connects' },
   validate: { run: validate, help: 'validate FILE...: check chain files without applying', admin: 'none' },
@@ -48,7 +51,7 @@ function usage(): string {
     '',
     ...Object.entries(COMMANDS).map(([name, { help }]) => `  ${name.padEnd(width)}  ${help}`),
     '',
-    '--admin HOST:PORT: the admin API that apply, delete, get, events and node talk to',
+    '--admin HOST:PORT: the admin API that apply, delete, scale, replace, get, events and node talk to',
     '  (default: $FERRY_ADMIN, else the ferry `up` started in $FERRY_HOME, default ~/.ferry).',
     '  For `up` it is where the new ferry listens (default 127.0.0.1:7700).',
   ].join('\n');

@@ -22,6 +22,9 @@ export interface LocalState {
   admin: string;
   gateway: string;
   ferryd: string;
+  /** Prometheus /metrics of the control plane and of the local ferryd ('' when off). */
+  metrics?: string;
+  ferrydMetrics?: string;
   /** Data plane mode of the local node: ebpf | fallback. */
   mode: string;
   startedAtMs: number;

@@ -80,12 +80,32 @@ describe('ferry up', () => {
   const one = ferry('one');
   const two = ferry('two');
 
-  it('binds the admin API, ferryd and gateway where --admin, --ferryd and --gateway say', async () => {
-    const [admin, ferryd, gateway] = [await freePort(), await freePort(), await freePort()];
-    const r = await one.cli('up', '--admin', `127.0.0.1:${admin}`, '--ferryd', `127.0.0.1:${ferryd}`, '--gateway', `127.0.0.1:${gateway}`, '--pin-dir', one.pinDir, '--node-name', 'one');
+  it('binds the admin API, ferryd, gateway and metrics where --admin, --ferryd, --gateway, --metrics and --ferryd-metrics say', async () => {
+    const [admin, ferryd, gateway, metrics, ferrydMetrics] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const r = await one.cli(
+      'up',
+      '--admin', `127.0.0.1:${admin}`,
+      '--ferryd', `127.0.0.1:${ferryd}`,
+      '--gateway', `127.0.0.1:${gateway}`,
+      '--metrics', `127.0.0.1:${metrics}`,
+      '--ferryd-metrics', `127.0.0.1:${ferrydMetrics}`,
+      '--pin-dir', one.pinDir,
+      '--node-name', 'one',
+    );
     expect(r.stdout + r.stderr).toContain(`admin API  127.0.0.1:${admin}`);
+    expect(r.stdout + r.stderr).toContain(`metrics    http://127.0.0.1:${metrics}/metrics`);
     ok(r, 'up');
-    expect(one.state()).toMatchObject({ admin: `127.0.0.1:${admin}`, ferryd: `127.0.0.1:${ferryd}`, gateway: `127.0.0.1:${gateway}` });
+    expect(one.state()).toMatchObject({
+      admin: `127.0.0.1:${admin}`,
+      ferryd: `127.0.0.1:${ferryd}`,
+      gateway: `127.0.0.1:${gateway}`,
+      metrics: `127.0.0.1:${metrics}`,
+      ferrydMetrics: `127.0.0.1:${ferrydMetrics}`,
+    });
+    // Both answer a Prometheus scrape, each with its own metrics.
+    const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(await scrape(metrics)).toMatch(/^ferry_nodes\{node="one",ready="true",mode="(ebpf|fallback)"\} 1$/m);
+    expect(await scrape(ferrydMetrics)).toMatch(/^ferryd_process_cpu_seconds_total \d/m);
     // The global --admin of a command that talks to an admin API reaches it
     // from anywhere, here from another (empty) FERRY_HOME, with the
     // operator's credential.
@@ -99,7 +119,7 @@ describe('ferry up', () => {
   });
 
   it('runs a second ferry beside the first, each with its own FERRY_HOME, ports and chains', async () => {
-    ok(await two.cli('--admin', '127.0.0.1:0', 'up', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--pin-dir', two.pinDir, '--node-name', 'two'), 'up two');
+    ok(await two.cli('--admin', '127.0.0.1:0', 'up', '--ferryd', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--ferryd-metrics', '127.0.0.1:0', '--pin-dir', two.pinDir, '--node-name', 'two'), 'up two');
     const [s1, s2] = [one.state()!, two.state()!];
     expect(s2.admin).not.toBe(s1.admin);
     expect(s2.gateway).not.toBe(s1.gateway);
@@ -163,11 +183,11 @@ describe('ferry up', () => {
   it('serves its stored chains when started again under another node name (the host was renamed)', async () => {
     const s = one.state()!;
     ok(await one.cli('down'), 'down');
-    const r = await one.cli('up', '--admin', s.admin, '--ferryd', s.ferryd, '--gateway', s.gateway, '--pin-dir', one.pinDir, '--node-name', 'renamed');
+    const r = await one.cli('up', '--admin', s.admin, '--ferryd', s.ferryd, '--gateway', s.gateway, '--metrics', s.metrics!, '--ferryd-metrics', s.ferrydMetrics!, '--pin-dir', one.pinDir, '--node-name', 'renamed');
     ok(r, 'up renamed');
     expect(await invoke(one, 'again')).toMatchObject({ greeting: 'hello, again', node: 'renamed' });
     const table = ok(await one.cli('get', 'chains'), 'get chains');
-    expect(table).toMatch(/^greet\s+default\s+RUNNING\s+2\s+2\s+2\s+\S+\s+1\s/m);
+    expect(table).toMatch(/^greet\s+default\s+RUNNING\s+2\s+2\s+2\s+(\S+\s+){4}1\s/m);
     const nodes = JSON.parse(ok(await one.cli('get', 'nodes', '-o', 'json'), 'get nodes')) as { name: string }[];
     expect(nodes.map((n) => n.name)).toEqual(['renamed']);
   });

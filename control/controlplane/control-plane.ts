@@ -16,8 +16,10 @@ import { ChainManager } from './chains/manager.js';
 import { EventBus } from './events.js';
 import { PeerMesh } from './nodes/peer-mesh.js';
 import { NodeRegistry } from './nodes/registry.js';
-import { defaultScheduler } from './placement/default.js';
+import { buildScheduler, withWeights } from './placement/config.js';
 import { FileStore } from './store/file-store.js';
+import { controlPlaneMetrics } from './metrics.js';
+import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/prometheus.js';
 
 export interface ControlPlaneOptions {
   /** Where the store lives. */
@@ -43,9 +45,16 @@ export interface ControlPlaneOptions {
     sandbox?: SandboxRequest;
     /** What all of one tenant's pools on this node may hold together. */
     tenantPoolBytes?: number;
+    /** host:port of the local ferryd's /metrics (port 0 ok). */
+    metricsAddress?: string;
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];
+  /** Score plugin weights over the cluster default (placement/config.ts),
+   * e.g. { ChainLocality: 3, Spread: 1 }; checked before anything starts. */
+  placementWeights?: Record<string, number>;
+  /** host:port of the control plane's Prometheus /metrics (port 0 ok); none: no listener. */
+  metricsAddress?: string;
   log: Logger;
 }
 
@@ -57,11 +66,15 @@ export interface ControlPlane {
   /** The local ferryd's peer listener, when it has one. */
   peerAddress?: string;
   dataplaneMode?: string;
+  /** The control plane's /metrics, and the local ferryd's, when listening. */
+  metricsAddress?: string;
+  ferrydMetricsAddress?: string;
   close(): Promise<void>;
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { log } = opts;
+  const scheduler = buildScheduler(withWeights(opts.placementWeights ?? {}));
   if (opts.tls.identity.kind !== 'controlplane')
     throw new Error(`the control plane needs the control plane's certificate (ferry://controlplane), not ${describeIdentity(opts.tls.identity)}'s`);
   const store = await FileStore.open(join(opts.dataDir, 'store.json'));
@@ -81,7 +94,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     closers.push(() => nodes.close());
     const mesh = new PeerMesh(nodes, log.child({ part: 'peers' }));
     await mesh.sync().catch((err: Error) => log.warn('peer links incomplete', { error: err.message }));
-    const chains = new ChainManager(store, nodes, defaultScheduler(), events, mesh, log.child({ part: 'chains' }));
+    const chains = new ChainManager(store, nodes, scheduler, events, mesh, log.child({ part: 'chains' }));
     await chains.migrateKeys();
     await chains.reconcile();
     // A node that joins or comes back (its ferryd restarted, forgetting
@@ -108,13 +121,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           });
         }),
     );
-    log.info('control plane ready', { admin: admin.address, gateway: ferryd?.gatewayAddress, mode: ferryd?.info.dataplaneMode });
+    let metrics: MetricsServer | undefined;
+    if (opts.metricsAddress) {
+      metrics = await serveMetrics(opts.metricsAddress, metricsRegistry(controlPlaneMetrics(chains, nodes, events), 'ferry_controlplane_'), log.child({ part: 'metrics' }));
+      const m = metrics;
+      closers.push(() => m.close());
+    }
+    log.info('control plane ready', { admin: admin.address, gateway: ferryd?.gatewayAddress, mode: ferryd?.info.dataplaneMode, metrics: metrics?.address, ferrydMetrics: ferryd?.metricsAddress || undefined });
     return {
       adminAddress: admin.address,
       gatewayAddress: ferryd?.gatewayAddress,
       ferrydAddress: ferryd?.grpcAddress,
       peerAddress: ferryd?.peerAddress || undefined,
       dataplaneMode: ferryd?.info.dataplaneMode,
+      metricsAddress: metrics?.address,
+      ferrydMetricsAddress: ferryd?.metricsAddress || undefined,
       close: async () => {
         // Admin first (no new work), then nodes, then the local ferryd.
         for (const c of closers.reverse()) await c();

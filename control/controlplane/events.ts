@@ -19,6 +19,10 @@ export interface ClusterEvent {
     | 'node-lost'
     /** A stored node came back under another name. */
     | 'node-renamed'
+    /** A stage was given more or fewer instances (ChainManager.scale). */
+    | 'scaled'
+    /** An instance was replaced by a new one (ChainManager.replace). */
+    | 'instance-replaced'
     /** An autoscaling policy's decision for a stage: the rule that fired,
      * the counts and the inputs that mattered (autoscale/autoscaler.ts). */
     | 'autoscale-decision'

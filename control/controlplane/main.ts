@@ -13,6 +13,7 @@
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
  *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE]
+ *     [--placement-weights NAME=WEIGHT,...]
  *     [--node H:P ...] [--no-local-node]
  */
 import { hostname } from 'node:os';
@@ -25,11 +26,14 @@ import { createLogger } from '../log.js';
 import { reportReady, supervised } from '../supervisor/daemon-link.js';
 import { parseByteSize } from '../node/pool/size-classes.js';
 import { startControlPlane } from './control-plane.js';
+import { parseWeights } from './placement/config.js';
 
 export const DEFAULTS = {
   admin: '127.0.0.1:7700',
   ferryd: '127.0.0.1:7701',
   gateway: '127.0.0.1:8080',
+  metrics: '127.0.0.1:9700',
+  ferrydMetrics: '127.0.0.1:9701',
 };
 
 /** The host name as a node name (lowercase letters, digits and '-'). */
@@ -44,12 +48,15 @@ async function main(): Promise<void> {
       admin: { type: 'string', default: DEFAULTS.admin },
       ferryd: { type: 'string', default: DEFAULTS.ferryd },
       gateway: { type: 'string', default: DEFAULTS.gateway },
+      metrics: { type: 'string', default: DEFAULTS.metrics },
+      'ferryd-metrics': { type: 'string', default: DEFAULTS.ferrydMetrics },
       peer: { type: 'string' },
       'node-name': { type: 'string', default: defaultNodeName() },
       'pin-dir': { type: 'string' },
       mode: { type: 'string', default: 'auto' },
       sandbox: { type: 'string' },
       'tenant-pool-bytes': { type: 'string' },
+      'placement-weights': { type: 'string' },
       node: { type: 'string', multiple: true, default: [] },
       'no-local-node': { type: 'boolean', default: false },
     },
@@ -84,19 +91,22 @@ async function main(): Promise<void> {
           stateDir: join(home, 'ferryd'),
           sandbox,
           tenantPoolBytes: values['tenant-pool-bytes'] === undefined ? undefined : parseByteSize(values['tenant-pool-bytes'], '--tenant-pool-bytes'),
+          metricsAddress: values['ferryd-metrics'] || undefined,
         },
     nodes: values.node,
+    placementWeights: values['placement-weights'] === undefined ? undefined : parseWeights(values['placement-weights']),
+    metricsAddress: values.metrics || undefined,
     log,
   });
   const ready = {
     admin: cp.adminAddress,
     gateway: cp.gatewayAddress ?? '',
     ferryd: cp.ferrydAddress ?? '',
+    metrics: cp.metricsAddress ?? '',
+    ferrydMetrics: cp.ferrydMetricsAddress ?? '',
     mode: cp.dataplaneMode ?? '',
   };
   const underSupervisor = supervised();
-  if (underSupervisor) reportReady({ kind: 'ready', ...ready, peer: cp.peerAddress ?? '' });
-  else writeState({ pid: process.pid, ...ready, startedAtMs: Date.now(), dataDir: join(home, 'data'), log: join(home, 'ferry.log') });
   let closing = false;
   const stop = (signal: string) => {
     if (closing) return;
@@ -113,6 +123,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // The supervisor was killed: nobody would restart or stop this daemon.
   process.on('disconnect', () => stop('supervisor gone'));
+  // Only now say where it serves: whoever reads that may stop it at once,
+  // and a SIGTERM before the handlers above would kill it uncleanly.
+  if (underSupervisor) reportReady({ kind: 'ready', ...ready, peer: cp.peerAddress ?? '' });
+  else writeState({ pid: process.pid, ...ready, startedAtMs: Date.now(), dataDir: join(home, 'data'), log: join(home, 'ferry.log') });
 }
 
 main().catch((err: Error) => {

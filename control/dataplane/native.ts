@@ -122,6 +122,8 @@ export interface NativeInstance {
   label(offset: number, generation: number, tag: number, deadlineMs: number): void;
   /** Tell ferryd the function is loaded (a no-op without a control channel). */
   ready(): void;
+  /** One request finished after us microseconds (reported to ferryd when it asks). */
+  recordService(us: number): void;
   close(): void;
 }
 
@@ -196,7 +198,17 @@ export interface DescriptorLayout {
   version: number;
   stageReply: number;
   flagError: number;
-  control: { size: number; ready: number; ping: number; pong: number };
+  control: {
+    size: number;
+    ready: number;
+    ping: number;
+    pong: number;
+    statsReq: number;
+    stats: number;
+    /** Bytes of a struct ferry_ctl_stats. */
+    statsSize: number;
+    histBuckets: number;
+  };
   flagResponse: number;
   responseTagMax: number;
   maxHops: number;

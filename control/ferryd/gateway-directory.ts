@@ -16,6 +16,7 @@ import { DEFAULT_TENANT, formatChainRef } from '../chain/tenant.js';
 import type { NativeInstance } from '../dataplane/native.js';
 import type { ChainDirectory, ServedChain, Unavailable } from '../gateway/directory.js';
 import { Injector } from '../gateway/injector.js';
+import { GatewayMeter } from '../gateway/meter.js';
 import type { Logger } from '../log.js';
 import type { InterruptSinks } from './interrupts.js';
 import { alreadyExists } from './rpc-error.js';
@@ -131,6 +132,8 @@ export class GatewayDirectory implements ChainDirectory {
         ...settings(g),
         chainId,
         injector,
+        // The chain's counts survive a new gateway endpoint for it.
+        meter: old?.meter ?? new GatewayMeter(),
         gatewayInstanceId: g.gatewayInstanceId,
         removeSink,
         unavailable: () => this.health.unavailable(chainId),

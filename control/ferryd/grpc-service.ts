@@ -81,6 +81,8 @@ function streamStats(call: ServerWritableStream<StreamStatsRequest, NodeStats>, 
     instances: () => daemon.supervisor.list(),
     dataPlane: daemon.dataPlane,
     expired: (chainId) => daemon.expiredBuffers(chainId),
+    service: (instanceId) => daemon.signals.instance(instanceId),
+    gateways: () => daemon.directory.list(),
   });
   const tick = () => {
     try {

@@ -11,6 +11,7 @@ import type { Reply } from '../gateway/injector.js';
 import { load, post } from '../../test/helpers/http-load.js';
 import { modes } from '../../test/helpers/dataplane.js';
 import type { InstanceEvent } from './proto.js';
+import { countersOf } from './stats.js';
 import { STAGE_REPLY, startTestFerryd, untilReady, waitFor, type TestFerryd } from './testdata/harness.js';
 
 const CHAIN = 61;
@@ -65,7 +66,12 @@ describe.each(modes)('bounded request lives (%s mode)', (mode) => {
     expect(hung.statuses.get(504)).toBe(1500);
     // A grace period after each timeout, ferryd took the buffers back.
     expect(await waitFor('the hung requests\' buffers back', () => (inUse() === 0 ? true : undefined), 10_000)).toBe(true);
-    expect(t.ferryd.daemon.expiredBuffers(CHAIN)).toBeGreaterThanOrEqual(1500);
+    // Every request the handler was given, ferryd's deadline keeper took
+    // back (on a loaded machine a few time out still in the gateway, which
+    // frees those itself).
+    const handed = countersOf(t.ferryd.dataPlane, INSTANCE).rxMsgs;
+    expect(handed).toBeGreaterThan(1000);
+    expect(t.ferryd.daemon.expiredBuffers(CHAIN)).toBeGreaterThanOrEqual(handed);
     const normal = await load({ url, total: 300, concurrency: 16, body: () => '{"ok":1}' });
     expect(normal.statuses.get(200)).toBe(300);
     // The instance answered its liveness probes (its loop was free): it was

@@ -32,7 +32,7 @@ import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
 
 const USAGE =
-  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE]';
+  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--metrics HOST:PORT]';
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
 const SANDBOX_MODES: SandboxRequest[] = ['auto', 'on', 'off'];
 
@@ -51,6 +51,7 @@ async function main(): Promise<void> {
         mode: { type: 'string', default: 'auto' },
         sandbox: { type: 'string' },
         'tenant-pool-bytes': { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -115,20 +116,13 @@ async function main(): Promise<void> {
       mode,
       sandbox,
       tenantPoolBytes,
+      metricsAddress: values.metrics,
       log,
     });
   } catch (err) {
     log.error((err as Error).message);
     process.exit(1);
   }
-  log.info(`data plane mode: ${ferryd.info.dataplaneMode}`, {
-    mode: ferryd.info.dataplaneMode,
-    detail: ferryd.info.dataplaneDetail,
-    grpc: ferryd.grpcAddress,
-    gateway: ferryd.gatewayAddress || undefined,
-    peer: ferryd.peerAddress || undefined,
-    sandbox: ferryd.info.sandbox,
-  });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -144,6 +138,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Said last: whoever waits for this line may stop ferryd at once.
+  log.info(`data plane mode: ${ferryd.info.dataplaneMode}`, {
+    mode: ferryd.info.dataplaneMode,
+    detail: ferryd.info.dataplaneDetail,
+    grpc: ferryd.grpcAddress,
+    gateway: ferryd.gatewayAddress || undefined,
+    peer: ferryd.peerAddress || undefined,
+    metrics: ferryd.metricsAddress || undefined,
+    sandbox: ferryd.info.sandbox,
+  });
 }
 
 void main();

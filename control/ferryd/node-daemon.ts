@@ -18,6 +18,7 @@ import { ChainRoutes } from './chain-routes.js';
 import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
 import type { Unavailable } from '../gateway/directory.js';
 import { InstanceEventLog } from './instance-events.js';
+import { SignalCollector } from './signals.js';
 import { InterruptSinks } from './interrupts.js';
 import { ServedRecord } from './served-record.js';
 import { splitRoutes, withEgress, type SplitRoutes } from './remote-routes.js';
@@ -66,6 +67,8 @@ export interface NodeDaemonOptions {
   probeTimeoutMs?: number;
   /** How long a new instance may take to say it is ready. */
   startTimeoutMs?: number;
+  /** How often instances with traffic are asked for their service times. */
+  signalIntervalMs?: number;
   /** Where ferryd keeps what must outlive it (the chains its gateway
    * serves); none: nothing is kept, and after a restart the gateway answers
    * 404 for its chains until the control plane programs them again. */
@@ -98,6 +101,7 @@ export class NodeDaemon {
   readonly interrupts: InterruptSinks;
   readonly directory: GatewayDirectory;
   readonly events = new InstanceEventLog();
+  readonly signals: SignalCollector;
   private readonly log: Logger;
   private readonly probing = new Set<number>();
   private readonly probeTimeoutMs: number;
@@ -155,6 +159,8 @@ export class NodeDaemon {
       if (spec) this.routes.refresh(spec.chainId);
     });
     this.dataPlane.on('expired', (chainId, count, expired) => this.onExpired(chainId, count, expired));
+    this.signals = new SignalCollector({ dataPlane: this.dataPlane, supervisor: this.supervisor, log: this.log, intervalMs: opts.signalIntervalMs });
+    this.signals.start();
   }
 
   /**
@@ -286,6 +292,12 @@ export class NodeDaemon {
     };
   }
 
+  /** The chain's name and tenant here (from its CreatePool), for labels. */
+  chainLabels(chainId: number): { chain: string; tenant: string } {
+    const p = this.pools.get(chainId);
+    return { chain: p?.name ?? String(chainId), tenant: p?.tenant || DEFAULT_TENANT };
+  }
+
   /** Buffers freed past their deadline in the chain's pool, since it was made. */
   expiredBuffers(chainId: number): number {
     return this.pools.get(chainId)?.expired ?? 0;
@@ -310,6 +322,7 @@ export class NodeDaemon {
     this.peers?.hops.remove(chainId);
     const ids = this.supervisor.list(chainId).map((s) => s.instanceId);
     await Promise.all(ids.map((id) => this.supervisor.stop(id)));
+    for (const id of ids) this.signals.forget(id);
     this.dataPlane.deletePool(chainId);
     this.pools.delete(chainId);
     this.log.info('chain deleted', { chain: chainId, stoppedInstances: ids.length });
@@ -349,6 +362,7 @@ export class NodeDaemon {
     this.supervisor.beginDrain(instanceId); // takes it out of the routes
     await this.drained(instanceId, drainTimeoutMs);
     const stopped = await this.supervisor.stop(instanceId);
+    this.signals.forget(instanceId);
     // Stopped meanwhile by someone else (DeleteChain): report it as gone.
     return stopped ?? { ...(this.supervisor.status(instanceId) ?? emptyStatus(instanceId, spec.chainId)), state: 'EXITED' };
   }
@@ -488,6 +502,7 @@ export class NodeDaemon {
   /** Stop every instance and close every gateway endpoint. Routes and
    * pinned maps stay: they belong to the node, not to this process. */
   async close(): Promise<void> {
+    this.signals.close();
     this.directory.closeAll();
     await this.supervisor.close();
   }

@@ -180,6 +180,26 @@ export interface InstanceStats {
   cpuTicks: number;
   rssBytes: number;
   state: InstanceState;
+  completions: number;
+  serviceTime: HistogramMsg;
+  inFlight: number;
+  ready: boolean;
+}
+
+/** A sparse cumulative histogram on the wire (control/metrics/histogram.ts). */
+export interface HistogramMsg {
+  buckets: number[];
+  counts: number[];
+  sumUs: number;
+}
+
+export interface GatewayStats {
+  chainId: number;
+  chain: string;
+  tenant: string;
+  /** "200", "504 timeout", ... -> count. */
+  responses: Record<string, number>;
+  latency: HistogramMsg;
 }
 
 export interface PoolClassStats {
@@ -212,6 +232,7 @@ export interface NodeStats {
   memoryAvailableBytes: number;
   instances: InstanceStats[];
   pools: PoolStats[];
+  gateways: GatewayStats[];
 }
 
 export interface Peer {

@@ -18,6 +18,8 @@ import { RemoteHops } from '../node/peer/hops.js';
 import { PeerLink } from '../node/peer/link.js';
 import type { ModeRequest } from '../node/router/select.js';
 import { formatHostPort, parseHostPort } from './address.js';
+import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/prometheus.js';
+import { ferrydMetrics } from './metrics.js';
 import { startGatewayServer, type GatewayServer } from './gateway-server.js';
 import { nodeDaemonImplementation } from './grpc-service.js';
 import { NodeDaemon } from './node-daemon.js';
@@ -55,12 +57,16 @@ export interface FerrydOptions {
   startTimeoutMs?: number;
   /** What all of one tenant's pools on this node may hold together. */
   tenantPoolBytes?: number;
+  /** How often instances with traffic are asked for their service times. */
+  signalIntervalMs?: number;
   /** Request bodies one client address may have arriving at once. */
   bodiesPerClient?: number;
   /** Where ferryd keeps the chains its gateway serves, to answer 503
    * restoring for them after a restart (see NodeDaemonOptions.stateDir). */
   stateDir?: string;
   restoreGraceMs?: number;
+  /** host:port for Prometheus /metrics (port 0 ok); none: no metrics listener. */
+  metricsAddress?: string;
 }
 
 export interface Ferryd {
@@ -70,6 +76,8 @@ export interface Ferryd {
   gatewayAddress: string;
   /** As bound; '' without a peer listener. */
   peerAddress: string;
+  /** As bound; '' without a metrics listener. */
+  metricsAddress: string;
   /** The links to other nodes and the hops over them, when listening. */
   peers?: { link: PeerLink; hops: RemoteHops };
   info: NodeInfo;
@@ -117,6 +125,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     backoff: opts.backoff,
     stopGraceMs: opts.stopGraceMs,
     probeTimeoutMs: opts.probeTimeoutMs,
+    signalIntervalMs: opts.signalIntervalMs,
     startTimeoutMs: opts.startTimeoutMs,
     nodeName: name,
     peers,
@@ -127,12 +136,14 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODE_SERVICE_NAME]: 'NOT_SERVING' });
   const streams = new Set<() => void>();
   let gateway: GatewayServer | undefined;
+  let metrics: MetricsServer | undefined;
   let info: NodeInfo | undefined;
 
   const shutdown = async () => {
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'NOT_SERVING');
     for (const end of [...streams]) end();
     await gateway?.close().catch((err: Error) => log.warn('gateway close failed', { error: err.message }));
+    await metrics?.close();
     await grpcShutdown(server);
     // Peers see the link go down and fail what they had sent here.
     await peers?.link.close();
@@ -152,6 +163,8 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
       peerAddress: peers?.link.address ?? '',
       sandbox: dataPlane.sandbox.status,
     });
+    if (opts.metricsAddress)
+      metrics = await serveMetrics(opts.metricsAddress, metricsRegistry(ferrydMetrics(daemon, name), 'ferryd_'), log.child({ part: 'metrics' }));
     const fixedInfo = info;
     const impl = nodeDaemonImplementation({ daemon, info: () => fixedInfo, log, streams });
     server.addService(nodeDaemonService, requireCaller(nodeDaemonService, impl, [...DRIVERS.kinds], DRIVERS.needed, log));
@@ -161,12 +174,21 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
     );
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'SERVING');
     const grpcAddress = formatHostPort({ host: grpcAt.host, port });
-    log.info('ferryd ready', { grpc: grpcAddress, gateway: info.gatewayAddress || undefined, peer: info.peerAddress || undefined, mode: info.dataplaneMode, detail: info.dataplaneDetail, sandbox: info.sandbox });
+    log.info('ferryd ready', {
+      grpc: grpcAddress,
+      gateway: info.gatewayAddress || undefined,
+      peer: info.peerAddress || undefined,
+      metrics: metrics?.address,
+      mode: info.dataplaneMode,
+      detail: info.dataplaneDetail,
+      sandbox: info.sandbox,
+    });
     let closing: Promise<void> | undefined;
     return {
       grpcAddress,
       gatewayAddress: info.gatewayAddress,
       peerAddress: info.peerAddress,
+      metricsAddress: metrics?.address ?? '',
       peers,
       info,
       dataPlane,

@@ -9,7 +9,10 @@ import type { RouterCounters } from '../dataplane/native.js';
 import type { NodeDataPlane } from '../node/dataplane.js';
 import { emptyCounters } from '../node/router/router.js';
 import { cpuBusy, cpuSample, memoryInfo, processUsage, type CpuSample } from './procfs.js';
-import type { InstanceStats, InstanceStatus, NodeStats, PoolStats } from './proto.js';
+import type { ServedChain } from '../gateway/directory.js';
+import type { Histogram } from '../metrics/histogram.js';
+import type { HistogramMsg, InstanceStats, InstanceStatus, NodeStats, PoolStats } from './proto.js';
+import type { InstanceService } from './signals.js';
 
 export interface StatsSources {
   name: string;
@@ -17,6 +20,17 @@ export interface StatsSources {
   dataPlane: Pick<NodeDataPlane, 'counters' | 'poolChains' | 'occupancy'>;
   /** Buffers freed past their deadline, per chain. */
   expired?: (chainId: number) => number;
+  /** What instances reported of their requests. */
+  service?: (instanceId: number) => InstanceService | undefined;
+  /** What the gateway saw of the chains it serves. */
+  gateways?: () => ServedChain[];
+}
+
+/** A cumulative histogram as StreamStats carries it. */
+export function histogramMsg(h: Histogram | undefined): HistogramMsg {
+  if (!h) return { buckets: [], counts: [], sumUs: 0 };
+  const { buckets, counts } = h.sparse();
+  return { buckets, counts, sumUs: Math.round(h.sum) };
 }
 
 /** Counters of an endpoint; zeros when the router has none (an instance
@@ -55,6 +69,13 @@ export class StatsSampler {
       memoryAvailableBytes: mem.availableBytes,
       instances: this.src.instances().map((s) => this.instance(s)),
       pools: this.src.dataPlane.poolChains().sort((a, b) => a - b).map((c) => this.pool(c)),
+      gateways: (this.src.gateways?.() ?? []).map((g) => ({
+        chainId: g.chainId,
+        chain: g.name,
+        tenant: g.tenant,
+        responses: Object.fromEntries(g.meter?.responses ?? []),
+        latency: histogramMsg(g.meter?.latency),
+      })),
     };
   }
 
@@ -74,6 +95,10 @@ export class StatsSampler {
       cpuTicks: usage.cpuTicks,
       rssBytes: usage.rssBytes,
       state: s.state,
+      completions: this.src.service?.(s.instanceId)?.completions ?? 0,
+      serviceTime: histogramMsg(this.src.service?.(s.instanceId)?.service),
+      inFlight: inFlight(c),
+      ready: s.ready,
     };
   }
 

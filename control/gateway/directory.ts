@@ -3,6 +3,7 @@
  * one entry per programmed chain (ProgramChain with a gateway config).
  */
 import type { Injector } from './injector.js';
+import type { GatewayMeter } from './meter.js';
 
 /** Why a chain cannot take requests here right now, and when to retry. */
 export interface Unavailable {
@@ -23,6 +24,8 @@ export interface ServedChain {
   /** How long a client may take to send a whole body. */
   bodyTimeoutMs: number;
   injector: Injector;
+  /** Where the gateway counts what it answered (absent: not counted). */
+  meter?: GatewayMeter;
   /** Undefined when every stage can take requests (absent: always can,
    * as for a directory that does not supervise instances). */
   unavailable?(): Unavailable | undefined;

@@ -100,6 +100,9 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         ...extra,
       });
       let chain: ServedChain | undefined;
+      /** When the request went into the chain: its latency runs from there. */
+      let dispatched: number | undefined;
+      const sinceDispatch = () => (dispatched === undefined ? undefined : Number(process.hrtime.bigint() - BigInt(dispatched)) / 1e6);
       try {
         chain = chainNamed(name, tenant);
         // A stage whose instances are still loading is waited for (within
@@ -118,16 +121,19 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
           if (!reply.raw.writableEnded) gone.abort();
         });
         let answer: Reply;
+        dispatched = Number(process.hrtime.bigint());
         try {
           answer = await body.send(chain.entryStage, { timeoutMs: chain.timeoutMs, signal: gone.signal });
         } catch (err) {
           if (err instanceof ClientGoneError) {
             log.debug('client went away before the reply', fields({ error: err.message }));
+            chain.meter?.observe(499, 'clientGone', sinceDispatch());
             return reply;
           }
           throw injectError(err, name, chain.maxBodyBytes);
         }
         const out = answerOf(answer, name);
+        chain.meter?.observe(out.status, undefined, sinceDispatch());
         const requestId = answer.requestId.toString(16);
         log.debug('request served', fields({ status: out.status, requestId, bytesIn, bytesOut: out.body.byteLength }));
         reply.code(out.status);
@@ -138,16 +144,19 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
           // Usually nobody is left to read it; a client whose body broke
           // (a bad chunk) may be.
           log.debug('client went away', fields({ error: err.message }));
+          chain?.meter?.observe(400, 'bodyAborted');
           return sendError(reply, new GatewayError(400, 'bodyAborted', `${err.message}: send the whole body`, name));
         }
         if (err instanceof BodyTimeoutError) {
           // The rest of the body is not read: this connection is done.
           const e = bodyTimeout(name, err.message);
           log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message, client: req.ip }));
+          chain?.meter?.observe(e.statusCode, e.code);
           return sendError(reply.header('connection', 'close'), e);
         }
         const e = err instanceof GatewayError ? err : injectError(err, name, chain?.maxBodyBytes ?? 0);
         log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message }));
+        chain?.meter?.observe(e.statusCode, e.code, sinceDispatch());
         return sendError(reply, e);
       }
     };

@@ -21,7 +21,7 @@ import {
   type SizeClass,
 } from '../dataplane/native.js';
 import { createLogger, type Logger } from '../log.js';
-import { ControlChannel } from './control-channel.js';
+import { ControlChannel, type ServiceReport } from './control-channel.js';
 import { nextSpec, runtimeCommand, runtimeFiles, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
 import { ElasticPool, type PoolOccupancy } from './pool/elastic-pool.js';
 import { TenantBudget } from './pool/tenant-budget.js';
@@ -442,6 +442,13 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
       .catch((err: Error) => this.log.warn('sandbox clean-up failed', { error: err.message }))
       .finally(() => this.releases.delete(tracked));
     this.releases.add(tracked);
+  }
+
+  /** What the instance measured of its requests since it last said;
+   * undefined when it does not answer in time. */
+  serviceStats(instanceId: number, timeoutMs: number): Promise<ServiceReport | undefined> {
+    const inst = this.instances.get(instanceId);
+    return inst ? inst.control.stats(timeoutMs) : Promise.resolve(undefined);
   }
 
   /** Is the instance alive enough to answer on its control channel? */

@@ -27,6 +27,8 @@ interface Call {
   generation: number;
   nextIndex: number;
   allocs: BufferRef[];
+  /** performance.now() when it was accepted: its service time starts there. */
+  started: number;
 }
 
 export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
@@ -167,6 +169,7 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
         generation: view.getUint32(base + F.generation, true),
         nextIndex: 0,
         allocs: [],
+        started: performance.now(),
       };
       const length = view.getUint32(base + F.length, true);
       const requestId = view.getBigUint64(base + F.requestId, true);
@@ -174,30 +177,29 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
       try {
         result = handler(context(call, length, requestId));
       } catch (err) {
-        fail(call, err);
+        finish(call, () => fail(call, err));
         continue;
       }
       if (result instanceof Promise) {
         call.frame = call.frame.slice(); // rx is reused by the next batch
         result.then(
-          (r) => {
-            try {
-              deliver(call, r);
-            } catch (err) {
-              fail(call, err);
-            }
-          },
-          (err: unknown) => fail(call, err),
+          (r) => finish(call, () => deliver(call, r)),
+          (err: unknown) => finish(call, () => fail(call, err)),
         );
-      } else {
-        try {
-          deliver(call, result);
-        } catch (err) {
-          fail(call, err);
-        }
-      }
+      } else finish(call, () => deliver(call, result));
     }
   });
+
+  /** Hand the request on (or fail it), and count its service time: from
+   * its acceptance to now, what ferryd reads as this stage's latency. */
+  function finish(call: Call, handOn: () => void): void {
+    try {
+      handOn();
+    } catch (err) {
+      fail(call, err);
+    }
+    inst.recordService((performance.now() - call.started) * 1000);
+  }
 }
 
 function toBytes(result: HandlerResult): Uint8Array {

@@ -13,6 +13,9 @@ export interface DaemonReady {
   ferryd: string;
   gateway: string;
   peer: string;
+  /** Prometheus /metrics of the control plane and of the local ferryd. */
+  metrics: string;
+  ferrydMetrics: string;
   /** Data plane mode of the local node: ebpf | fallback | ''. */
   mode: string;
 }
@@ -32,7 +35,14 @@ export function reportReady(r: DaemonReady): void {
 }
 
 /** The daemon's own flags for where it listens, as `ferry up` passes them. */
-export const LISTEN_FLAGS = { admin: '--admin', ferryd: '--ferryd', gateway: '--gateway', peer: '--peer' } as const;
+export const LISTEN_FLAGS = {
+  admin: '--admin',
+  ferryd: '--ferryd',
+  gateway: '--gateway',
+  peer: '--peer',
+  metrics: '--metrics',
+  ferrydMetrics: '--ferryd-metrics',
+} as const;
 
 /** args with every listen flag the daemon reported set to where it bound,
  * so the next start comes back on the same addresses. */

@@ -84,6 +84,8 @@ function stateOf(v: SupervisorView, home: string, startedAtMs: number) {
     admin: r.admin,
     gateway: r.gateway,
     ferryd: r.ferryd,
+    metrics: r.metrics,
+    ferrydMetrics: r.ferrydMetrics,
     mode: r.mode,
     startedAtMs,
     dataDir: join(home, 'data'),

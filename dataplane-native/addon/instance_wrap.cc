@@ -26,6 +26,7 @@ Napi::Function InstanceWrap::Init(Napi::Env env) {
                       InstanceMethod("stats", &InstanceWrap::Stats),
                       InstanceMethod("label", &InstanceWrap::Label),
                       InstanceMethod("ready", &InstanceWrap::Ready),
+                      InstanceMethod("recordService", &InstanceWrap::RecordService),
                       InstanceMethod("close", &InstanceWrap::Close)});
 }
 
@@ -86,10 +87,18 @@ Napi::Value InstanceWrap::Start(const Napi::CallbackInfo &info) {
   // loop is stuck in a handler does not answer, which is the point.
   if (in_.ctl_fd >= 0 && !ctl_poller_) {
     ctl_poller_ = std::make_unique<Poller>(info.Env(), in_.ctl_fd, [this](Napi::Env) {
-      if (ferry_control_serve(in_.ctl_fd, &in_.ctl_rx) == -ECONNRESET) ctl_poller_->Stop();
+      if (ferry_control_serve(in_.ctl_fd, &in_.ctl_rx, &in_.service) == -ECONNRESET) ctl_poller_->Stop();
     });
     ctl_poller_->Start();
   }
+  return info.Env().Undefined();
+}
+
+// recordService(us): one request finished after us microseconds (reported
+// to ferryd when it asks, see ferry_control_serve).
+Napi::Value InstanceWrap::RecordService(const Napi::CallbackInfo &info) {
+  double us = info[0].As<Napi::Number>().DoubleValue();
+  ferry_control_record(&in_.service, us > 0 ? static_cast<uint64_t>(us) : 0);
   return info.Env().Undefined();
 }
 

@@ -38,6 +38,7 @@ class InstanceWrap : public Napi::ObjectWrap<InstanceWrap> {
   Napi::Value Stats(const Napi::CallbackInfo &info);
   Napi::Value Label(const Napi::CallbackInfo &info);
   Napi::Value Ready(const Napi::CallbackInfo &info);
+  Napi::Value RecordService(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
 
   ferry_instance in_{};

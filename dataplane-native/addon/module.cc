@@ -35,6 +35,10 @@ static Napi::Object Layout(Napi::Env env) {
   ctl.Set("ready", FERRY_CTL_READY);
   ctl.Set("ping", FERRY_CTL_PING);
   ctl.Set("pong", FERRY_CTL_PONG);
+  ctl.Set("statsReq", FERRY_CTL_STATS_REQ);
+  ctl.Set("stats", FERRY_CTL_STATS);
+  ctl.Set("statsSize", static_cast<uint32_t>(sizeof(ferry_ctl_stats)));
+  ctl.Set("histBuckets", FERRY_HIST_BUCKETS);
   o.Set("control", ctl);
   o.Set("flagResponse", FERRY_F_RESPONSE);
   o.Set("responseTagMax", FERRY_RESPONSE_TAG_MAX);

@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "{\"level\":\"error\",\"msg\":\"poll failed\",\"errno\":%d}\n", errno);
 			return 1;
 		}
-		if (pfd[1].revents && ferry_control_serve(in.ctl_fd, &in.ctl_rx) == -ECONNRESET)
+		if (pfd[1].revents && ferry_control_serve(in.ctl_fd, &in.ctl_rx, &in.service) == -ECONNRESET)
 			break; /* ferryd closed the channel: we are being stopped */
 		if (!pfd[0].revents)
 			continue;
@@ -227,9 +227,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "{\"level\":\"error\",\"msg\":\"recv failed\",\"errno\":%d}\n", -n);
 			return 1;
 		}
-		for (i = 0; i < n; i++)
-			if (ferry_instance_accept(&in, &batch[i]) == 0)
-				handle_one(&in, handle, &batch[i]);
+		for (i = 0; i < n; i++) {
+			struct timespec t0, t1;
+
+			if (ferry_instance_accept(&in, &batch[i]) != 0)
+				continue;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			handle_one(&in, handle, &batch[i]);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ferry_control_record(&in.service, (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
+							      (uint64_t)(t1.tv_nsec - t0.tv_nsec) / 1000u);
+		}
 	}
 	ferry_instance_close(&in);
 	return 0;

@@ -36,13 +36,31 @@ export function post(url: string, body: string | Uint8Array, agent?: Agent, loca
 }
 
 export async function load(o: LoadOptions): Promise<LoadResult> {
+  let next = 0;
+  return drive(o, () => next++ < o.total);
+}
+
+/** Load that runs until stop() is called (which resolves with the counts
+ * once the requests in flight are answered): for "no request fails while
+ * this happens". */
+export function startLoad(o: Omit<LoadOptions, 'total'>): { stop(): Promise<LoadResult & { total: number }> } {
+  let running = true;
+  const done = drive({ ...o, total: Infinity }, () => running);
+  return {
+    stop: async () => {
+      running = false;
+      const r = await done;
+      return { ...r, total: [...r.statuses.values()].reduce((a, b) => a + b, 0) };
+    },
+  };
+}
+
+async function drive(o: LoadOptions, more: () => boolean): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
   const statuses = new Map<number, number>();
   const errors: string[] = [];
-  let next = 0;
   const worker = async () => {
-    while (next < o.total) {
-      next++;
+    while (more()) {
       const startedAt = Date.now();
       const r = await post(o.url, o.body(), agent, o.localAddress).catch((err: Error) => ({ status: 0, body: Buffer.from(err.message) }));
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);

@@ -46,7 +46,7 @@ describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network nam
   beforeAll(async () => {
     pair.up();
     // As the README says: ferry up makes the CA, `ferry node cert` each node's credential.
-    expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0')).toMatchObject({ code: 0 });
+    expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0', '--metrics', '127.0.0.1:0')).toMatchObject({ code: 0 });
     for (const n of [a, b]) expect(await ferry('node', 'cert', n.name, '--out', tlsDir(n))).toMatchObject({ code: 0 });
     pair.start(a, { gateway: true, tlsDir: tlsDir(a) });
     pair.start(b, { gateway: true, tlsDir: tlsDir(b) });
@@ -84,6 +84,24 @@ describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network nam
         expect(r, pair.logs()).toEqual({ status: 200, text: `via-${n.name}-${i}|here@a|there@b|back@b` });
       }
     }
+  });
+
+  it('scales a stage up next to the stage it talks to, though the other node is emptier, and keeps everything on an unchanged re-apply', async () => {
+    type Pids = ChainView & { generation: number; stages: { instances: { pid: number }[] }[] };
+    await ok('scale', 'edge', 'back', '2');
+    const scaled = JSON.parse(await ok('get', 'chains', 'edge', '-o', 'json')) as Pids;
+    expect(scaled.stages.map((s) => [s.name, s.instances.map((i) => i.node)])).toEqual([
+      ['here', ['a']],
+      ['there', ['b']],
+      ['back', ['b', 'b']],
+    ]);
+    for (const n of [a, b]) expect(await post(n, 'edge', `x-${n.name}`)).toEqual({ status: 200, text: `x-${n.name}|here@a|there@b|back@b` });
+    await ok('apply', '-f', join(repoRoot, 'test/multinode/edge.yaml'));
+    const again = JSON.parse(await ok('get', 'chains', 'edge', '-o', 'json')) as Pids;
+    expect(again.generation).toBe(scaled.generation + 1);
+    expect(again.stages.map((s) => s.instances.map((i) => [i.id, i.pid]))).toEqual(scaled.stages.map((s) => s.instances.map((i) => [i.id, i.pid])));
+    await ok('scale', 'edge', 'back', '1');
+    expect(await post(a, 'edge', 'one')).toEqual({ status: 200, text: 'one|here@a|there@b|back@b' });
   });
 
   it('serves a chain through the gateway of a node that runs none of it', async () => {

@@ -22,6 +22,12 @@ function poolSummary(c: ChainStatus): string {
   return `${fmt(sum((p) => p.inUseBytes))}/${fmt(sum((p) => p.capacityBytes))}/${fmt(sum((p) => p.quotaBytes))}`;
 }
 
+/** Milliseconds for people: "-" when nothing was measured. */
+function latency(ms: number): string {
+  if (!ms) return '-';
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
 /** One line per node: the pool's occupancy per size class. */
 function describePools(c: ChainStatus): string {
   if (c.pools.length === 0) return '';
@@ -52,6 +58,9 @@ export function describeChain(c: ChainStatus): string {
     next: s.next.length ? s.next.join(',') : '(reply)',
     instances: s.instances.map(describeInstance).join(' '),
     'rx/s': s.rxPerSec.toFixed(1),
+    'p50 ms': latency(s.serviceP50Ms),
+    'p99 ms': latency(s.serviceP99Ms),
+    'in-flight': s.inFlight,
     rx: s.rxMsgs,
     drops: s.drops,
   }));
@@ -81,6 +90,9 @@ export const get: Command = async (ctx) => {
         stages: c.stages.length,
         instances: c.stages.reduce((n, s) => n + s.instances.length, 0),
         ready: c.stages.reduce((n, s) => n + s.instances.filter((i) => i.ready).length, 0),
+        'req/s': c.requestsPerSec,
+        'p50 ms': latency(c.latencyP50Ms),
+        'p99 ms': latency(c.latencyP99Ms),
         'pool used/service/quota': poolSummary(c),
         generation: c.generation,
         endpoint: c.endpoints[0] ?? '',
@@ -116,7 +128,7 @@ export const get: Command = async (ctx) => {
     case 'instances': {
       const { chains } = await withAdmin(ctx, async (a) => (name ? { chains: [await a.call('GetChain', chainArg(ctx, name))] } : a.call('ListChains', { tenant: ctx.tenant ?? '' })));
       const rows = chains
-        .flatMap((c) => c.stages.flatMap((s) => s.instances.map((i) => ({ id: i.id, chain: c.name, tenant: c.tenant, stage: s.name, runtime: s.runtime, node: i.node, pid: i.pid, state: i.state, restarts: i.restarts }))));
+        .flatMap((c) => c.stages.flatMap((s) => s.instances.map((i) => ({ id: i.id, chain: c.name, tenant: c.tenant, stage: s.name, runtime: s.runtime, node: i.node, pid: i.pid, state: i.state, restarts: i.restarts, version: i.version }))));
       print(ctx.format, rows, () => table(rows));
       return;
     }

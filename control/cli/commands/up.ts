@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildScheduler, parseWeights, withWeights } from '../../controlplane/placement/config.js';
 import { repoRoot } from '../../paths.js';
 import { localFerry, type Command } from '../context.js';
 import { CliError, print } from '../output.js';
@@ -27,6 +28,7 @@ function summary(s: LocalState): string {
   return [
     `ferry is up (pid ${s.pid}${s.daemon ? `, daemon pid ${s.daemon.pid}, supervised` : ''}, data plane: ${s.mode})`,
     `  admin API  ${s.admin} (mutual TLS; the CLI uses ${join(ferryHome(), 'credentials', 'operator')})`,
+    ...(s.metrics ? [`  metrics    http://${s.metrics}/metrics (control plane), http://${s.ferrydMetrics}/metrics (this node)`] : []),
     s.gateway ? `  gateway    http://${s.gateway}/chains/<name>` : '  gateway    none here (no local node); use a node\'s gateway',
     `  logs       ${s.log}`,
     `next: npx ferry apply -f chains/motion/chain.yaml && npx ferry invoke motion --data @chains/motion/requests/walk.json`,
@@ -49,17 +51,22 @@ export const up: Command = async (ctx) => {
       admin: { type: 'string' },
       ferryd: { type: 'string' },
       gateway: { type: 'string' },
+      metrics: { type: 'string' },
+      'ferryd-metrics': { type: 'string' },
       peer: { type: 'string' },
       'pin-dir': { type: 'string' },
       mode: { type: 'string' },
       sandbox: { type: 'string' },
       'tenant-pool-bytes': { type: 'string' },
+      'placement-weights': { type: 'string' },
       'node-name': { type: 'string' },
       node: { type: 'string', multiple: true },
       'no-local-node': { type: 'boolean' },
     },
     strict: true,
   });
+  // Checked here too, so a typo is a usage error, not a daemon that fails to start.
+  if (values['placement-weights'] !== undefined) checkWeights(values['placement-weights']);
   // --admin is a global flag; for up it says where to listen.
   if (ctx.adminOverride) values.admin = ctx.adminOverride;
   const running = localFerry();
@@ -124,6 +131,14 @@ export const down: Command = async (ctx) => {
   clearState();
   print(ctx.format, { stopped: true, pid: s.pid }, () => `ferry stopped (pid ${s.pid})`);
 };
+
+function checkWeights(text: string): void {
+  try {
+    buildScheduler(withWeights(parseWeights(text)));
+  } catch (err) {
+    throw new CliError(`--placement-weights: ${(err as Error).message}`, 2);
+  }
+}
 
 /** SIGTERM, wait, SIGKILL: true when it stopped by itself in time. */
 async function stopProcess(pid: number): Promise<boolean> {

@@ -3,7 +3,8 @@
  * certificate (auth/identity.ts):
  *
  *   operator  everything, in any tenant
- *   tenant    the chain RPCs, on its own tenant's chains only; another
+ *   tenant    the chain RPCs (apply, delete, list, get, scale, replace,
+ *             events), on its own tenant's chains only; another
  *             tenant's chain is NOT_FOUND (the same answer as a chain that
  *             does not exist, so names do not leak)
  *   others    nothing (a node's or the control plane's certificate is not
@@ -13,13 +14,13 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { refusal } from '../../auth/grpc.js';
 import type { Identity } from '../../auth/identity.js';
 import { DEFAULT_TENANT, isName, type ChainRef } from '../../chain/tenant.js';
-import { ChainError } from '../chains/manager.js';
+import { ChainError } from '../chains/errors.js';
 import type { ClusterEvent } from '../events.js';
 import type { AdminRpcName, ChainNameRequest } from './proto.js';
 
 export type Access = { kind: 'operator' } | { kind: 'tenant'; tenant: string };
 
-const TENANT_RPCS: ReadonlySet<AdminRpcName> = new Set(['ApplyChain', 'DeleteChain', 'ListChains', 'GetChain', 'WatchEvents']);
+const TENANT_RPCS: ReadonlySet<AdminRpcName> = new Set(['ApplyChain', 'DeleteChain', 'ListChains', 'GetChain', 'ScaleStage', 'ReplaceInstance', 'WatchEvents']);
 
 /** A refused call, as the status to answer with. */
 export class AccessDenied extends Error {

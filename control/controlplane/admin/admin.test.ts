@@ -64,7 +64,7 @@ describe('Admin API', () => {
     }
     // Counters reach the control plane with the next stats sample (1 s).
     let status = await admin.call('GetChain', { name: 'greet' });
-    for (let i = 0; i < 40 && status.stages[0]!.rxMsgs < 20; i++) {
+    for (let i = 0; i < 40 && (status.stages[0]!.rxMsgs < 20 || status.requestsPerSec === 0 || status.stages.some((s) => s.serviceP99Ms === 0)); i++) {
       await new Promise((r) => setTimeout(r, 100));
       status = await admin.call('GetChain', { name: 'greet' });
     }
@@ -76,7 +76,15 @@ describe('Admin API', () => {
       expect(s.instances).toHaveLength(1);
       expect(s.instances[0]).toMatchObject({ node: 'solo', state: 'RUNNING' });
       expect(s.rxMsgs).toBeGreaterThanOrEqual(20);
+      // Each stage's service time, as its instance measured it, and no more
+      // than the chain's latency at the gateway, which covers both stages.
+      expect(s.serviceP50Ms).toBeGreaterThan(0);
+      expect(s.serviceP99Ms).toBeGreaterThanOrEqual(s.serviceP50Ms);
+      expect(s.serviceP50Ms).toBeLessThanOrEqual(status.latencyP99Ms);
     }
+    expect(status.requestsPerSec).toBeGreaterThan(0);
+    expect(status.latencyP50Ms).toBeGreaterThan(0);
+    expect(status.latencyP99Ms).toBeGreaterThanOrEqual(status.latencyP50Ms);
   });
 
   it('rejects an invalid spec with INVALID_ARGUMENT and positioned errors', async () => {

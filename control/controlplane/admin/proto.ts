@@ -36,6 +36,15 @@ export interface ChainNameRequest {
   tenant?: string;
 }
 
+export interface ScaleStageRequest extends ChainNameRequest {
+  stage: string;
+  instances: number;
+}
+
+export interface ReplaceInstanceRequest extends ChainNameRequest {
+  instanceId: number;
+}
+
 export interface InstanceInfo {
   id: number;
   node: string;
@@ -46,6 +55,7 @@ export interface InstanceInfo {
   ready: boolean;
   lastError: string;
   restartInMs: number;
+  version: string;
 }
 
 export interface PoolClassStatus {
@@ -74,6 +84,10 @@ export interface StageStatus {
   rxPerSec: number;
   rxMsgs: number;
   drops: number;
+  serviceP50Ms: number;
+  serviceP99Ms: number;
+  inFlight: number;
+  completionsPerSec: number;
 }
 
 export interface ChainStatus {
@@ -90,6 +104,9 @@ export interface ChainStatus {
   /** Why it is not RUNNING; '' when it is. */
   reason: string;
   pools: PoolStatus[];
+  requestsPerSec: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
 }
 
 export type ChainState = 'RUNNING' | 'DEGRADED' | 'RESTORING' | 'FAILED';
@@ -131,6 +148,8 @@ export interface AdminRpcs {
   ListNodes: [Record<string, never>, { nodes: NodeStatus[] }];
   RegisterNode: [{ address: string; labels: Record<string, string> }, NodeStatus];
   WatchEvents: [{ chain: string; tenant?: string }, AdminEvent];
+  ScaleStage: [ScaleStageRequest, ChainStatus];
+  ReplaceInstance: [ReplaceInstanceRequest, ChainStatus];
 }
 export type AdminRpcName = keyof AdminRpcs;
 

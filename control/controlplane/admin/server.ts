@@ -104,6 +104,16 @@ export function adminImplementation({ chains, nodes, events, log }: AdminDeps): 
       return { chains: tenant === null ? [] : await Promise.all((await chains.list(tenant)).map(statusOf)) };
     }),
     GetChain: unary('GetChain', log, async (req, access) => statusOf(await chains.get(chainRef(access, req)))),
+    ScaleStage: unary('ScaleStage', log, async (req, access) => {
+      const ref = chainRef(access, req);
+      if (!req.stage) throw new ChainError('invalid', 'stage: empty; name the stage (function) to scale');
+      return statusOf(await chains.scale(ref, req.stage, req.instances));
+    }),
+    ReplaceInstance: unary('ReplaceInstance', log, async (req, access) => {
+      const ref = chainRef(access, req);
+      if (!req.instanceId) throw new ChainError('invalid', 'instance_id: empty; name the instance to replace (ferry get instances)');
+      return statusOf(await chains.replace(ref, req.instanceId));
+    }),
     ListNodes: unary('ListNodes', log, async () => ({ nodes: nodes.list().map(nodeStatus) })),
     RegisterNode: unary('RegisterNode', log, async (req) => {
       if (!/^[^:\s]+:\d+$/.test(req.address)) throw new ChainError('invalid', `address: "${req.address}" is not host:port`);

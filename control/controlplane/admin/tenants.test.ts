@@ -168,6 +168,12 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
     const miss = await rejection(beta.call('GetChain', { name: 'nope' }));
     expect(miss.message).toBe('no chain named "nope" in tenant beta; its chains: greet');
 
+    const scale = await rejection(beta.call('ScaleStage', { name: 'greet', tenant: 'acme', stage: 'greet', instances: 1 }));
+    expect(scale.code).toBe('NOT_FOUND');
+    const acmeGreet = (await acme.call('GetChain', { name: 'greet' })).stages[1]!.instances[0]!.id;
+    const replace = await rejection(beta.call('ReplaceInstance', { name: 'greet', tenant: 'acme', instanceId: acmeGreet }));
+    expect(replace.message).toBe('no chain named "greet" in tenant acme');
+
     const over = await rejection(beta.call('ApplyChain', { yaml: greetOf('acme'), file: greetFile }));
     expect(over.code).toBe('PERMISSION_DENIED');
     expect(over.message).toContain("tenant beta's credential cannot apply chains of tenant acme");
@@ -177,6 +183,16 @@ describe('Admin API over mutual TLS, with tenants as namespaces', () => {
     const still = await acme.call('GetChain', { name: 'greet' });
     expect(still.generation).toBe(1);
     expect((await post('/tenants/acme/chains/greet', 'Ann')).status).toBe(200);
+  });
+
+  it('lets a tenant scale and replace the instances of its own chain', async () => {
+    const before = await beta.call('GetChain', { name: 'greet' });
+    const old = before.stages[1]!.instances[0]!;
+    const after = await beta.call('ReplaceInstance', { name: 'greet', instanceId: old.id });
+    expect(after.stages[1]!.instances.map((i) => i.id)).not.toContain(old.id);
+    const same = await beta.call('ScaleStage', { name: 'greet', stage: 'greet', instances: 1 });
+    expect(same.stages[1]!.instances).toEqual(after.stages[1]!.instances);
+    expect((await post('/tenants/beta/chains/greet', 'Bob')).status).toBe(200);
   });
 
   it("shows a tenant's watcher its own chains' events only", async () => {

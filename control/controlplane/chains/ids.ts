@@ -22,10 +22,20 @@ export function infraBlock(nodeIndex: number): { base: number; count: number } {
 
 export class IdAllocator {
   private readonly used = new Set<number>();
-  private next = 1;
+  private next: number;
 
-  constructor(records: Iterable<ChainRecord>) {
+  /** start: where the search for a free id begins (the store keeps where
+   * the last change stopped, so an id freed by a scale-down is not handed
+   * out again at once: counters and metrics keyed by it would see one
+   * instance's numbers restart as another's). */
+  constructor(records: Iterable<ChainRecord>, start = 1) {
     for (const r of records) for (const id of idsOf(r)) this.used.add(id);
+    this.next = Number.isInteger(start) && start >= 1 && start <= MAX_WORKLOAD_ID ? start : 1;
+  }
+
+  /** Where the next search starts. */
+  get nextId(): number {
+    return this.next;
   }
 
   take(): number {

@@ -8,6 +8,10 @@
  * chain be placed again on the nodes there are. A chain that cannot be
  * restored keeps why (health()) until it runs again, and an event says it.
  *
+ * A re-apply changes only what differs, and scale and replace change one
+ * stage or instance, all without failing a request (changes.ts, built on
+ * rollout.ts); placement starts from what runs (placer.ts).
+ *
  * Chains are named per tenant (chain/tenant.ts): every lookup takes the
  * tenant, and what a failed lookup lists is that tenant's chains only.
  * Chain and instance ids stay cluster-unique, so the data plane (pools,
@@ -21,31 +25,28 @@ import { compileChainText } from '../../chain/validate.js';
 import type { Logger } from '../../log.js';
 import type { EventBus } from '../events.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
-import { hasPeerListener, type NodeRegistry } from '../nodes/registry.js';
+import type { NodeRegistry } from '../nodes/registry.js';
 import type { Scheduler } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
+import { ChainChanges, PartialChange } from './changes.js';
 import { Deployer } from './deploy.js';
+import { ChainError } from './errors.js';
 import { IdAllocator } from './ids.js';
-import { CHAIN_PREFIX, chainKey, chainNodes, tenantPrefix, type ChainRecord, type PlacedInstance } from './record.js';
+import { Placer } from './placer.js';
+import { CHAIN_PREFIX, chainKey, chainNodes, tenantPrefix, type ChainRecord } from './record.js';
+import { Rollout } from './rollout.js';
+import { liveInstances } from './status.js';
 
-/** Why a request to the manager failed, for the API to map to a status. */
-export type ChainErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unplaceable' | 'unavailable' | 'forbidden';
+export { ChainError, type ChainErrorKind } from './errors.js';
+
+/** Where the search for a free instance id starts next (ids.ts). */
+const NEXT_INSTANCE_ID_KEY = '/counters/next-instance-id';
 
 export interface ApplyOptions {
   /** The tenant of a chain whose file names none (default: "default"). */
   tenant?: string;
   /** Called with the compiled chain before anything changes; throws to refuse it. */
   admit?: (ir: ChainIR) => void;
-}
-
-export class ChainError extends Error {
-  constructor(
-    readonly kind: ChainErrorKind,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ChainError';
-  }
 }
 
 /** Whether a stored chain is being, or could not be, brought back. */
@@ -56,6 +57,7 @@ export interface ChainHealth {
 
 export class ChainManager {
   private readonly deployer: Deployer;
+  private readonly changes: ChainChanges;
   private queue: Promise<unknown> = Promise.resolve();
   /** Chains by id, for events that only carry the id. */
   private readonly names = new Map<number, ChainRef>();
@@ -65,12 +67,14 @@ export class ChainManager {
   constructor(
     private readonly store: Store,
     private readonly nodes: NodeRegistry,
-    private readonly scheduler: Scheduler,
+    scheduler: Scheduler,
     private readonly events: EventBus,
     mesh: PeerMesh,
     private readonly log: Logger,
   ) {
     this.deployer = new Deployer(nodes, mesh, log);
+    const rollout = new Rollout(this.deployer, nodes, log);
+    this.changes = new ChainChanges(new Placer(nodes, scheduler), rollout, this.deployer, nodes, log);
     nodes.chainOf = (id) => this.names.get(id);
   }
 
@@ -89,6 +93,61 @@ export class ChainManager {
       const name = formatChainRef(r);
       this.events.emit({ kind: 'chain-deleted', chain: r.name, tenant: r.tenant, message: `chain ${name} deleted (${stopped} instances stopped)` });
       return stopped;
+    });
+  }
+
+  /** Give a stage n instances (within its scale.min..scale.max and the
+   * nodes' room), without failing a request. The autoscaler's one way to
+   * change a chain. */
+  scale(ref: ChainRef, stageName: string, n: number): Promise<ChainRecord> {
+    return this.serial(async () => {
+      const r = await this.get(ref);
+      const live = await liveInstances(r, this.nodes);
+      const after = await this.changing(r, (others, ids) => this.changes.scale(r, stageName, n, others, ids, (id) => live.get(id)?.ready ?? false));
+      if (after === r) return r;
+      const id = r.ir.stages.find((s) => s.name === stageName)!.id;
+      const before = r.instances.filter((i) => i.stage === id);
+      const now = after.instances.filter((i) => i.stage === id);
+      const started = now.filter((i) => !before.some((b) => b.id === i.id));
+      const stopped = before.filter((b) => !now.some((i) => i.id === b.id));
+      const list = (xs: typeof now) => xs.map((i) => `${i.id}@${i.node}`).join(', ');
+      this.events.emit({
+        kind: 'scaled',
+        chain: r.name,
+        tenant: r.tenant,
+        stage: stageName,
+        message:
+          `stage ${stageName} of chain ${formatChainRef(r)} scaled ${before.length} -> ${now.length}` +
+          (started.length ? `: started ${list(started)}` : '') +
+          (stopped.length ? `: drained and stopped ${list(stopped)}` : ''),
+      });
+      return after;
+    });
+  }
+
+  /** A new instance in place of one (started, ready, routed, then the old
+   * one drained and stopped), e.g. to move it or restart it cleanly. */
+  replace(ref: ChainRef, instanceId: number): Promise<ChainRecord> {
+    return this.serial(async () => {
+      const r = await this.get(ref);
+      let replacement = { id: 0, node: '' };
+      const after = await this.changing(r, async (others, ids) => {
+        const out = await this.changes.replace(r, instanceId, others, ids);
+        replacement = out.replacement;
+        return out.record;
+      });
+      const old = r.instances.find((i) => i.id === instanceId)!;
+      const stage = r.ir.stages[old.stage]?.name;
+      this.events.emit({
+        kind: 'instance-replaced',
+        chain: r.name,
+        tenant: r.tenant,
+        stage,
+        node: replacement.node,
+        instance: instanceId,
+        message: `instance ${instanceId}@${old.node} (stage ${stage}) of chain ${formatChainRef(r)} replaced by ${replacement.id}@${replacement.node}`,
+      });
+      return after;
     });
   }
 
@@ -168,8 +227,7 @@ export class ChainManager {
       await this.deployer.program(r);
       this.log.info('chain still running; reprogrammed', { chain: r.name, tenant: r.tenant });
     } else {
-      await this.deployer.teardown(r);
-      await this.deployer.deploy(r);
+      await this.changing(r, () => this.changes.redeploy(r));
       this.log.info('chain redeployed', { chain: r.name, tenant: r.tenant, restarted: missing.length });
     }
     this.events.emit({ kind: 'chain-applied', chain: r.name, tenant: r.tenant, message: `chain ${formatChainRef(r)} restored (generation ${r.generation})` });
@@ -192,18 +250,15 @@ export class ChainManager {
   /** Its nodes are gone: place it again (same chain id, new instance ids)
    * on the nodes there are, as an apply would. */
   private async placeAgain(r: ChainRecord, gone: string[]): Promise<void> {
-    const others = (await this.list()).filter((o) => o.name !== r.name || o.tenant !== r.tenant);
-    const ids = new IdAllocator(others);
-    const instances = this.place(r.ir, ids, others);
-    const placed: ChainRecord = { ...r, instances, gateways: this.gatewayNodes(instances).map((node) => ({ node, id: ids.take() })) };
-    await this.deployer.teardown(r);
-    await this.deployer.deploy(placed);
-    await this.store.put(chainKey(r.tenant, r.name), placed);
+    const placed = await this.changing(r, async (others, ids) => {
+      await this.deployer.teardown(r);
+      return this.changes.create({ ...r, instances: [], gateways: [], prior: undefined }, others, ids);
+    });
     this.events.emit({
       kind: 'chain-replaced',
       chain: r.name,
       tenant: r.tenant,
-      message: `chain ${r.name} placed again: node${gone.length > 1 ? 's' : ''} ${gone.join(', ')} ${gone.length > 1 ? 'are' : 'is'} gone; now ${instances.length} instances on ${chainNodes(placed).join(', ')}`,
+      message: `chain ${r.name} placed again: node${gone.length > 1 ? 's' : ''} ${gone.join(', ')} ${gone.length > 1 ? 'are' : 'is'} gone; now ${placed.instances.length} instances on ${chainNodes(placed).join(', ')}`,
     });
   }
 
@@ -211,11 +266,7 @@ export class ChainManager {
     const ir = this.compile(yaml, file, opts.tenant);
     opts.admit?.(ir);
     const old = await this.store.get<ChainRecord>(chainKey(ir.tenant, ir.name));
-    const others = (await this.list()).filter((r) => r.name !== ir.name || r.tenant !== ir.tenant);
-    const ids = new IdAllocator(others);
-    const instances = this.place(ir, ids, others);
-    const gateways = this.gatewayNodes(instances).map((node) => ({ node, id: ids.take() }));
-    const record: ChainRecord = {
+    const next: ChainRecord = {
       name: ir.name,
       tenant: ir.tenant,
       chainId: old?.chainId ?? (await this.store.increment('/counters/chain-id')),
@@ -224,25 +275,51 @@ export class ChainManager {
       file,
       appliedAtMs: Date.now(),
       ir,
-      instances,
-      gateways,
+      instances: old?.instances ?? [],
+      gateways: old?.gateways ?? [],
+      prior: old?.prior,
     };
-    if (old) await this.deployer.teardown(old);
-    this.names.set(record.chainId, { tenant: record.tenant, name: record.name });
-    try {
-      await this.deployer.deploy(record);
-    } catch (err) {
-      throw new ChainError('unavailable', `chain ${formatChainRef(ir)}: ${(err as Error).message}`);
-    }
-    await this.store.put(chainKey(record.tenant, record.name), record);
-    this.healthByChain.delete(chainKey(record.tenant, record.name));
-    this.events.emit({
-      kind: 'chain-applied',
-      chain: record.name,
-      tenant: record.tenant,
-      message: `chain ${formatChainRef(record)} generation ${record.generation}: ${instances.length} instances on ${chainNodes(record).join(', ')}`,
+    this.names.set(next.chainId, { tenant: next.tenant, name: next.name });
+    let changes: string[] = [];
+    const record = await this.changing(old ?? next, async (others, ids) => {
+      if (!old) return this.changes.create(next, others, ids);
+      const out = await this.changes.reapply(old, next, others, ids);
+      changes = out.changes;
+      return out.record;
     });
+    this.healthByChain.delete(chainKey(record.tenant, record.name));
+    const what = !old
+      ? `${record.instances.length} instances on ${chainNodes(record).join(', ')}`
+      : changes.length
+        ? changes.join('; ')
+        : `unchanged, its ${record.instances.length} instances kept`;
+    this.events.emit({ kind: 'chain-applied', chain: record.name, tenant: record.tenant, message: `chain ${formatChainRef(record)} generation ${record.generation}: ${what}` });
     return record;
+  }
+
+  /**
+   * Run a change of chain r given the other chains and an id allocator
+   * that knows every id in use, and store the chain as it runs afterwards,
+   * also when the change stopped part-way. Failures become ChainErrors.
+   */
+  private async changing(r: ChainRecord, change: (others: ChainRecord[], ids: IdAllocator) => Promise<ChainRecord>): Promise<ChainRecord> {
+    const all = await this.list();
+    const others = all.filter((o) => o.name !== r.name || o.tenant !== r.tenant);
+    const ids = new IdAllocator(all, await this.store.get<number>(NEXT_INSTANCE_ID_KEY));
+    let after: ChainRecord;
+    try {
+      after = await change(others, ids);
+    } catch (err) {
+      if (err instanceof PartialChange) await this.store.put(chainKey(err.record.tenant, err.record.name), err.record);
+      if (err instanceof ChainError || err instanceof ChainSpecErrors) throw err;
+      throw new ChainError('unavailable', `chain ${formatChainRef(r)}: ${(err as Error).message}`);
+    } finally {
+      await this.store.put(NEXT_INSTANCE_ID_KEY, ids.nextId);
+    }
+    if (after !== r) await this.store.put(chainKey(after.tenant, after.name), after);
+    // Ids of stopped instances may be handed out again: their rates go with them.
+    for (const i of r.instances) if (!after.instances.some((a) => a.id === i.id)) this.nodes.rates.forget(i.id);
+    return after;
   }
 
   private compile(yaml: string, file: string, defaultTenant?: string): ChainIR {
@@ -255,40 +332,6 @@ export class ChainManager {
     }
     if (irs.length !== 1) throw new ChainError('invalid', `${file}: holds ${irs.length} chains; apply one chain per file`);
     return irs[0]!;
-  }
-
-  /** Instances per stage: scale.min, at least one (scale from zero is not built yet). */
-  private place(ir: ChainIR, ids: IdAllocator, others: ChainRecord[]): PlacedInstance[] {
-    const nodes = this.nodes.views();
-    if (nodes.length === 0) throw new ChainError('unavailable', 'no node is ready; start ferryd or check `ferry get nodes`');
-    // Other chains' instances already take their share of each node.
-    for (const r of others) {
-      for (const i of r.instances) {
-        const n = nodes.find((v) => v.name === i.node);
-        const res = r.ir.stages[i.stage]?.resources;
-        if (n && res) [n.usedCpuMilli, n.usedMemoryMb] = [n.usedCpuMilli + res.cpuMilli, n.usedMemoryMb + res.memoryMb];
-      }
-    }
-    const replicas = new Map(ir.stages.map((s) => [s.id, Math.max(1, s.scale.min)]));
-    let assignments;
-    try {
-      assignments = this.scheduler.place(ir, nodes, replicas);
-    } catch (err) {
-      throw new ChainError('unplaceable', `chain ${formatChainRef(ir)}: ${(err as Error).message}`);
-    }
-    return assignments.map((a) => ({ id: ids.take(), stage: a.stage, node: a.node, weight: 1 }));
-  }
-
-  /** A gateway on every node that runs part of the chain, and on every
-   * node serving HTTP that can hand requests over to them: a request may
-   * enter the chain at any node. */
-  private gatewayNodes(instances: PlacedInstance[]): string[] {
-    const running = new Set(instances.map((i) => i.node));
-    const linkable = this.nodes.list().filter((n) => n.ready && hasPeerListener(n));
-    if ([...running].every((name) => linkable.some((n) => n.name === name))) {
-      for (const n of linkable) if (n.info.gatewayAddress !== '') running.add(n.name);
-    }
-    return [...running].sort();
   }
 
   /** The tenant's own chains only: a lookup never lists another tenant's. */

@@ -25,6 +25,18 @@ export async function liveInstances(r: ChainRecord, nodes: NodeRegistry): Promis
 export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<number, InstanceStatus> = new Map(), health?: ChainHealth): ChainStatus {
   const stats = new Map<number, InstanceStats>();
   for (const n of nodes.list()) for (const i of n.stats?.instances ?? []) stats.set(i.instanceId, i);
+  const placed = r.instances.map((i) => ({ id: i.id, node: i.node, stage: i.stage }));
+  const traffic = nodes.signals.chain(r.chainId);
+  const stageTraffic = (stage: number) => {
+    const sig = nodes.signals.stage(r.chainId, stage, placed);
+    const service = nodes.signals.stageService(stage, placed);
+    return {
+      serviceP50Ms: service.p50,
+      serviceP99Ms: service.p99,
+      inFlight: sig.instances.reduce((n, i) => n + i.inFlight, 0),
+      completionsPerSec: round(sig.instances.reduce((n, i) => n + i.completionsPerSec, 0)),
+    };
+  };
   const status: Omit<ChainStatus, 'state' | 'reason'> = {
     name: r.name,
     tenant: r.tenant,
@@ -57,14 +69,19 @@ export function chainStatus(r: ChainRecord, nodes: NodeRegistry, live: Map<numbe
             ready: st?.ready ?? false,
             lastError: st?.lastError ?? '',
             restartInMs: st?.restartInMs ?? 0,
+            version: i.version ?? '',
           };
         }),
         rxPerSec: mine.reduce((sum, i) => sum + nodes.rates.perSec(i.id), 0),
         rxMsgs: mine.reduce((sum, i) => sum + (stats.get(i.id)?.rxMsgs ?? 0), 0),
         drops: mine.reduce((sum, i) => sum + Object.values(stats.get(i.id)?.drops ?? {}).reduce((a, b) => a + b, 0), 0),
+        ...stageTraffic(s.id),
       };
     }),
     pools: poolsOf(r, nodes),
+    requestsPerSec: round(traffic?.requestsPerSec ?? 0),
+    latencyP50Ms: traffic?.latencyMs.p50 ?? 0,
+    latencyP99Ms: traffic?.latencyMs.p99 ?? 0,
   };
   return { ...status, ...(health ?? runningState(status.stages.flatMap((s) => s.instances))) };
 }
@@ -76,6 +93,8 @@ function runningState(instances: InstanceInfo[]): { state: ChainState; reason: s
   const which = down.map((i) => `${i.id}@${i.node} ${i.state === 'RUNNING' ? 'STARTING' : i.state}${i.lastError ? ` (${i.lastError})` : ''}`).join(', ');
   return { state: 'DEGRADED', reason: `${down.length} of ${instances.length} instances not running: ${which}` };
 }
+
+const round = (x: number) => Math.round(x * 10) / 10;
 
 /** The chain's pool on each of its nodes, from their last stats sample. */
 function poolsOf(r: ChainRecord, nodes: NodeRegistry): PoolStatus[] {

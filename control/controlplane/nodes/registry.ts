@@ -22,6 +22,7 @@ import type { EventBus } from '../events.js';
 import type { NodeView } from '../placement/framework.js';
 import type { Store } from '../store/store.js';
 import { RateMeter } from './rates.js';
+import { Signals } from '../signals/signals.js';
 
 export interface NodeRecord {
   name: string;
@@ -66,6 +67,8 @@ export class NodeRegistry {
   private readonly renames = new Map<string, string>();
   private closed = false;
   readonly rates = new RateMeter();
+  /** Rates, in-flight counts and latencies from every node's stats stream. */
+  readonly signals = new Signals();
   /** Names chains for events (set by whoever knows them: the chain manager). */
   chainOf: (chainId: number) => ChainRef | undefined = () => undefined;
 
@@ -239,6 +242,7 @@ export class NodeRegistry {
     this.streams.set(entry.name, stream);
     stream.on('data', (s: NodeStats) => {
       entry.stats = s;
+      this.signals.observe(entry.name, s);
       for (const i of s.instances) this.rates.observe(i.instanceId, s.timeMs, i.rxMsgs);
     });
     const lost = (why: string) => {

@@ -18,12 +18,13 @@ if (mode === 'fail') {
 }
 const grandchild = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
 appendFileSync(process.env.TOY_CHILDREN, `${grandchild.pid}\n`);
-process.send({ kind: 'ready', admin: '127.0.0.1:1', ferryd: '', gateway: '', peer: '', mode: '' });
 process.on('SIGTERM', () => {
   if (mode === 'stubborn') return;
   grandchild.kill();
   process.exit(0);
 });
+// Ready only once SIGTERM is handled, as the real daemon does.
+process.send({ kind: 'ready', admin: '127.0.0.1:1', ferryd: '', gateway: '', peer: '', mode: '' });
 if (mode.startsWith('crash:')) setTimeout(() => process.exit(3), Number(mode.slice(6)));
 if (mode === 'quit') setTimeout(() => process.exit(0), 20);
 setInterval(() => {}, 1000);

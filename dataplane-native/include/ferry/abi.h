@@ -90,15 +90,34 @@ struct ferry_desc {
  * socket, FERRY_CONTROL_FD), apart from the data path: readiness and
  * liveness never queue behind descriptors, and a liveness probe is answered
  * only by an instance whose loop still turns. Fixed 8-byte records. */
-#define FERRY_CTL_READY 1u /* instance -> ferryd: loaded and serving */
-#define FERRY_CTL_PING  2u /* ferryd -> instance: still alive? */
-#define FERRY_CTL_PONG  3u /* instance -> ferryd: the ping's seq, answered */
+#define FERRY_CTL_READY     1u /* instance -> ferryd: loaded and serving */
+#define FERRY_CTL_PING      2u /* ferryd -> instance: still alive? */
+#define FERRY_CTL_PONG      3u /* instance -> ferryd: the ping's seq, answered */
+#define FERRY_CTL_STATS_REQ 4u /* ferryd -> instance: your service stats, please */
+#define FERRY_CTL_STATS     5u /* instance -> ferryd: seq = bytes of a struct
+				    * ferry_ctl_stats that follow the record */
 
 struct ferry_ctl_msg {
 	__u32 type; /* FERRY_CTL_* */
 	__u32 seq;
 };
 #define FERRY_CTL_MSG_SIZE 8
+
+/* Latency histogram buckets (see hist.h): microseconds, exact below 16,
+ * then 8 per power of two up to 2^36. */
+#define FERRY_HIST_BUCKETS 280
+
+/* What an instance measured of its own requests since its last report:
+ * each request from the moment it was accepted to the moment it was handed
+ * on, answered or failed. Only the instance knows when its handler ran;
+ * ferryd asks only instances that had traffic, so an idle one is never
+ * woken. */
+struct ferry_ctl_stats {
+	__u64 completions; /* requests finished */
+	__u64 busy_us;     /* the sum of their service times */
+	__u32 buckets[FERRY_HIST_BUCKETS]; /* their service times, by bucket */
+};
+#define FERRY_CTL_STATS_SIZE (16 + 4 * FERRY_HIST_BUCKETS)
 
 /* ---------------------------------------------------------------- BPF maps */
 

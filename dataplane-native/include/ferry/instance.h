@@ -47,6 +47,7 @@ struct ferry_instance {
 	int fd; /* this instance's endpoint socket */
 	int ctl_fd; /* control channel to ferryd, -1 when there is none */
 	struct ferry_ctl_rx ctl_rx;
+	struct ferry_ctl_stats service; /* since the last report to ferryd */
 	struct ferry_pool pool;
 	uint32_t nnext; /* 0: the stage replies to the caller */
 	struct ferry_next_stage next[FERRY_MAX_NEXT];
