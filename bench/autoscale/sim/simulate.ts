@@ -22,7 +22,7 @@
 import type { ChainIR } from '../../../control/chain/ir.js';
 import { ChainAutoscaler, type ScaleDecision } from '../../../control/controlplane/autoscale/autoscaler.js';
 import type { AutoscalePolicy, ChainObservation, StageObservation } from '../../../control/controlplane/autoscale/policy.js';
-import type { InstanceSignals } from '../../../control/controlplane/autoscale/signals.js';
+import type { InstanceSignals } from '../../../control/controlplane/signals/signals.js';
 import { CPU_PERIOD_US } from '../../../control/node/sandbox/cgroups.js';
 import { quantile, type ChainProfile } from '../profile.js';
 import type { Trace } from '../traces.js';

@@ -14,7 +14,7 @@
  * event.
  */
 import type { ChainIR } from '../../chain/ir.js';
-import type { StageSignals } from './signals.js';
+import type { StageSignals } from '../signals/signals.js';
 
 /** One stage's state at a sample. */
 export interface StageObservation {

@@ -50,6 +50,8 @@ export interface StageState {
   /** Arrivals per second into the stage, spread likewise. */
   arrivals?: number;
   serviceMs?: { mean: number; p50: number; p99: number };
+  /** CPU time per request (default: the mean service time). */
+  cpuMs?: number;
   held?: { requests: number; arrivalsPerSec: number };
   capacity?: number;
 }
@@ -72,6 +74,7 @@ export function stageObservation(stage: number, nowMs: number, s: StageState): S
         arrivalsPerSec: share(s.arrivals),
         completionsPerSec: share(s.arrivals),
         serviceMs: service,
+        cpuMsPerSec: share(s.arrivals) * (s.cpuMs ?? service.mean),
       })),
     },
   };

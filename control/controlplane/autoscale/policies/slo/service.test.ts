@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { InstanceSignals } from '../../signals.js';
+import type { InstanceSignals } from '../../../signals/signals.js';
 import { ServiceEstimate } from './service.js';
 
-const inst = (completions: number, mean: number, p50: number, p99: number): InstanceSignals => ({
+const inst = (completions: number, mean: number, p50: number, p99: number, cpuMsPerSec = completions * mean): InstanceSignals => ({
   id: 1,
   node: 'n',
   ready: true,
@@ -10,6 +10,7 @@ const inst = (completions: number, mean: number, p50: number, p99: number): Inst
   arrivalsPerSec: completions,
   completionsPerSec: completions,
   serviceMs: { mean, p50, p99 },
+  cpuMsPerSec,
 });
 
 describe('ServiceEstimate', () => {
@@ -29,19 +30,11 @@ describe('ServiceEstimate', () => {
     expect(e.model.meanMs).toBeCloseTo(1 + 0.01 * 100, 6); // 0.2 x 1/20 of the way
   });
 
-  it('takes the CPU a request uses from the CPU signals over the completions', () => {
+  it('takes the CPU a request uses from the CPU signals over the completions, not from the service time', () => {
     const e = new ServiceEstimate({ meanMs: 1, p99Ms: 5, scv: 1, cpuMs: 1 });
     // 200 completions a second, 40 ms of CPU a second: 0.2 ms each, whatever the service tail.
-    for (let i = 0; i < 100; i++) e.update([{ ...inst(100, 3, 0.5, 40), cpuMsPerSec: 20 }, { ...inst(100, 3, 0.5, 40), cpuMsPerSec: 20 }]);
+    for (let i = 0; i < 100; i++) e.update([inst(100, 3, 0.5, 40, 20), inst(100, 3, 0.5, 40, 20)]);
     expect(e.model.cpuMs).toBeCloseTo(0.2, 6);
-  });
-
-  it('without CPU signals, takes the CPU a request uses as its mean, but no more than twice its median', () => {
-    const e = new ServiceEstimate({ meanMs: 1, p99Ms: 5, scv: 1, cpuMs: 1 });
-    for (let i = 0; i < 200; i++) e.update([inst(100, 3, 0.5, 40)]); // a long tail of waiting
-    expect(e.model.cpuMs).toBeCloseTo(1, 6);
-    const even = new ServiceEstimate({ meanMs: 1, p99Ms: 5, scv: 1, cpuMs: 1 });
-    for (let i = 0; i < 200; i++) even.update([inst(100, 0.6, 0.5, 1)]);
-    expect(even.model.cpuMs).toBeCloseTo(0.6, 6);
+    expect(e.model.meanMs).toBeCloseTo(3, 6);
   });
 });

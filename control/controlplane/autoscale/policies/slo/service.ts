@@ -6,12 +6,12 @@
  * completions.
  *
  * The CPU a request uses (what a quota is spent on) is the instances' CPU
- * time over their completions, when the signals carry it (cpuMsPerSec).
- * Without it, it is taken as the mean service time but no more than twice
- * the median: on a shared machine a service time's tail is mostly waiting
- * for a CPU, not using one.
+ * time over their completions (cpuMsPerSec), not the service time: on a
+ * shared node a service time's tail is mostly waiting for a CPU, not using
+ * one. CPU time comes in 10 ms clock ticks, so it is averaged over more
+ * requests.
  */
-import type { InstanceSignals } from '../../signals.js';
+import type { InstanceSignals } from '../../../signals/signals.js';
 import { scvFromQuantiles, type ServiceModel } from './queueing.js';
 
 /** Weight of one interval's summary in the average. */
@@ -21,13 +21,13 @@ export class ServiceEstimate {
   private meanMs: number;
   private p50Ms: number;
   private p99Ms: number;
-  /** From the CPU signals; undefined until they carry any. */
-  private cpuMs: number | undefined;
+  private cpuMs: number;
 
   constructor(prior: ServiceModel) {
     this.meanMs = prior.meanMs;
     this.p50Ms = prior.meanMs;
     this.p99Ms = prior.p99Ms;
+    this.cpuMs = prior.cpuMs;
   }
 
   update(instances: readonly InstanceSignals[]): void {
@@ -36,17 +36,13 @@ export class ServiceEstimate {
     let p50 = 0;
     let p99 = 0;
     let cpu = 0;
-    let cpuDone = 0;
     for (const i of instances) {
       if (i.completionsPerSec <= 0) continue;
       done += i.completionsPerSec;
       mean += i.serviceMs.mean * i.completionsPerSec;
       p50 += i.serviceMs.p50 * i.completionsPerSec;
       p99 += i.serviceMs.p99 * i.completionsPerSec;
-      if (i.cpuMsPerSec !== undefined) {
-        cpu += i.cpuMsPerSec;
-        cpuDone += i.completionsPerSec;
-      }
+      cpu += i.cpuMsPerSec;
     }
     if (done <= 0) return;
     // Fewer completions, less weight: one request is a poor p99.
@@ -54,16 +50,11 @@ export class ServiceEstimate {
     this.meanMs += w * (mean / done - this.meanMs);
     this.p50Ms += w * (p50 / done - this.p50Ms);
     this.p99Ms += w * (p99 / done - this.p99Ms);
-    if (cpuDone > 0) {
-      // CPU time comes in clock ticks (10 ms): average over more requests.
-      const wc = SMOOTHING * Math.min(1, cpuDone / 100);
-      this.cpuMs = this.cpuMs === undefined ? cpu / cpuDone : this.cpuMs + wc * (cpu / cpuDone - this.cpuMs);
-    }
+    this.cpuMs += SMOOTHING * Math.min(1, done / 100) * (cpu / done - this.cpuMs);
   }
 
   get model(): ServiceModel {
     const p99 = Math.max(this.p99Ms, this.meanMs, this.p50Ms);
-    const cpuMs = this.cpuMs ?? Math.min(this.meanMs, 2 * this.p50Ms);
-    return { meanMs: this.meanMs, p99Ms: p99, scv: scvFromQuantiles(this.p50Ms, p99), cpuMs: Math.min(cpuMs, this.meanMs) };
+    return { meanMs: this.meanMs, p99Ms: p99, scv: scvFromQuantiles(this.p50Ms, p99), cpuMs: this.cpuMs };
   }
 }
