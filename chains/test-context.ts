@@ -5,8 +5,6 @@
  * allow-lists from routeTables/allowEdges, requests injected through a
  * gateway endpoint. Each chain gets its own bpffs pin directory.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { compileChainFile } from '../control/chain/validate.js';
 import { allowEdges, routeTables, type Placed } from '../control/chain/routes.js';
@@ -109,12 +107,7 @@ export async function startChain(chainFile: string, opts: StartOptions = {}): Pr
   };
 }
 
-/** The chain's sample requests (requests/*.json), by file name without .json. */
-export function sampleRequests(chainFile: string): Record<string, string> {
-  const dir = join(dirname(chainFile), 'requests');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  return Object.fromEntries(files.map((f) => [basename(f, '.json'), readFileSync(join(dir, f), 'utf8')]));
-}
+export { sampleRequests } from './samples.js';
 
 export interface ChainUnderTest {
   readonly chain: RunningChain;

@@ -15,6 +15,7 @@ import { locatorOf, type SpecLocator } from './locate.js';
 import { parseCpu } from './resources.js';
 import { DEFAULTS, type ChainSpec, type FunctionSpec } from './schema.js';
 import { suggestionTail } from './suggest.js';
+import { policies } from '../controlplane/autoscale/registry.js';
 import { DEFAULT_TENANT } from './tenant.js';
 
 export { allowEdges, routeTables, STAGE_REPLY, type Placed } from './routes.js';
@@ -85,7 +86,18 @@ class Compilation {
     if (limits.holdTimeoutMs !== undefined) ir.holdTimeoutMs = limits.holdTimeoutMs;
     this.checkPool(ir);
     if (this.spec.spec.slo) ir.slo = { p99Ms: this.spec.spec.slo.p99Ms };
+    this.scalePolicy(ir);
     return ir;
+  }
+
+  /** spec.scale.policy names a policy that exists, with parameters it takes. */
+  private scalePolicy(ir: ChainIR): void {
+    const raw = this.spec.spec.scale?.policy;
+    if (raw === undefined) return;
+    const { choice, problems } = policies.parse(raw, ir.slo !== undefined);
+    const at = ['spec', 'scale', 'policy'];
+    for (const p of problems) this.errors.push(new ChainSpecError(this.locator?.site([...at, ...p.path], p.at) ?? this.site([...at, ...p.path]), [...at, ...p.path], p.message));
+    if (choice) ir.scalePolicy = choice;
   }
 
   /** The pool the limits describe must be one ferryd can make. */

@@ -33,6 +33,10 @@ export interface ChainIR {
   /** Entry stage id. */
   entry: number;
   slo?: { p99Ms: number };
+  /** The autoscaling policy the chain chose (spec.scale.policy), its
+   * parameters as written; absent: the cluster's default
+   * (controlplane/autoscale/registry.ts choiceFor). */
+  scalePolicy?: { name: string; params: Record<string, number> };
   /** Largest request body the gateway accepts for this chain. */
   maxBodyBytes: number;
   /** Per-stage timeout the gateway applies to a whole request. */

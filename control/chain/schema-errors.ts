@@ -75,6 +75,7 @@ function problemFor(e: ErrorObject, path: PathSegment[]): SchemaProblem {
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
+    case 'multipleOf':
     case 'minLength':
       return { path, at: 'value', message: `expected ${expected(schema)}, found ${render(e.data)}` };
     default:

@@ -65,6 +65,9 @@ export interface ChainSpec {
   spec: {
     entry: string;
     slo?: { p99Ms: number };
+    /** policy: a name, or { name, params }; checked in compile.ts against
+     * the autoscaling registry. */
+    scale?: { policy?: unknown };
     limits?: {
       maxBodyBytes?: number;
       timeoutMs?: number;
@@ -160,6 +163,15 @@ export const chainSchema = {
           additionalProperties: false,
           required: ['p99Ms'],
           properties: { p99Ms: { type: 'number', exclusiveMinimum: 0 } },
+        },
+        scale: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            // Its shape depends on the policy named, so compile.ts checks it
+            // (control/controlplane/autoscale/registry.ts parse).
+            policy: { type: ['string', 'object'], description: 'an autoscaling policy: a name (kpa, slo) or { name, params }' },
+          },
         },
         limits: {
           type: 'object',

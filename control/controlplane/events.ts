@@ -26,6 +26,9 @@ export interface ClusterEvent {
     /** The autoscaler could not give a stage the instances it decided on
      * (scale from zero included); the message says why. */
     | 'autoscale-failed'
+    /** An autoscaling policy's decision for a stage: the rule that fired,
+     * the counts and the inputs that mattered (autoscale/autoscaler.ts). */
+    | 'autoscale-decision'
     | `instance-${InstanceEventKind}`;
   chain?: string;
   /** The chain's tenant (events without one are the cluster's: nodes). */
