@@ -74,7 +74,7 @@ describe('bench:autoscale', () => {
     expect(flag.stderr).toContain('usage: npm run bench:autoscale');
     const pol = await bench(['--policies', 'hpa', '--duration', '10']);
     expect(pol.code).toBe(1);
-    expect(pol.stderr).toContain('unknown policy "hpa" (have: kpa, slo)');
+    expect(pol.stderr).toContain('unknown policy "hpa" (have: kpa, slo, manual)');
   });
 
   it('measures a profile on a real ferryd that the simulation then runs on', async () => {

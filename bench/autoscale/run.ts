@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   const chain = { ...ir, slo };
   const profileFile = opts.profile ?? profilePath(ir.name);
   const profile = loadProfile(ir.name, profileFile);
-  const names = opts.policies ?? policies.names();
+  // manual decides nothing: comparing it would only show a fixed count.
+  const names = opts.policies ?? policies.names().filter((n) => n !== 'manual');
   for (const n of names) if (!policies.get(n)) throw new Error(`unknown policy "${n}" (have: ${policies.names().join(', ')})`);
   const traces = opts.traces.length > 0 ? opts.traces.map(loadTraceCsv) : syntheticTraces(opts.durationS, opts.seed, opts.rateScale);
   const results: (SimResult & { wallMs: number })[] = [];

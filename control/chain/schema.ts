@@ -170,7 +170,7 @@ export const chainSchema = {
           properties: {
             // Its shape depends on the policy named, so compile.ts checks it
             // (control/controlplane/autoscale/registry.ts parse).
-            policy: { type: ['string', 'object'], description: 'an autoscaling policy: a name (kpa, slo) or { name, params }' },
+            policy: { type: ['string', 'object'], description: 'an autoscaling policy: a name (kpa, slo, manual) or { name, params }' },
           },
         },
         limits: {

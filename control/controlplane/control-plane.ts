@@ -4,6 +4,7 @@
  * process. The control plane still drives that ferryd over gRPC, exactly as
  * it drives remote ones.
  */
+import { AutoscaleLoop, type AutoscaleLoopOptions } from './autoscale/loop.js';
 import { join } from 'node:path';
 import type { Credential } from '../auth/credential.js';
 import type { BalanceSpec } from '../balance/registry.js';
@@ -60,6 +61,9 @@ export interface ControlPlaneOptions {
   /** The cluster's balance policy for stages whose chain YAML names none
    * (absent: each ferryd's default, random). */
   defaultBalance?: BalanceSpec;
+  /** The autoscaling loop: the policy of chains that name none; off: no
+   * loop (stages change size only by hand and from zero). */
+  autoscale?: AutoscaleLoopOptions & { off?: boolean };
   log: Logger;
 }
 
@@ -116,6 +120,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     closers.push(unsubscribe);
     const activator = new Activator(nodes, chains, events, log.child({ part: 'activator' }));
     closers.push(() => activator.close());
+    const autoscaler = new AutoscaleLoop(nodes, chains, events, log.child({ part: 'autoscale' }), opts.autoscale);
+    if (!opts.autoscale?.off) {
+      autoscaler.start();
+      closers.push(() => autoscaler.close());
+    }
     const admin = await startAdminServer(opts.adminAddress, opts.tls, { chains, nodes, events, log: log.child({ part: 'admin' }) });
     closers.push(
       () =>
@@ -130,7 +139,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     );
     let metrics: MetricsServer | undefined;
     if (opts.metricsAddress) {
-      metrics = await serveMetrics(opts.metricsAddress, metricsRegistry(controlPlaneMetrics(chains, nodes, events), 'ferry_controlplane_'), log.child({ part: 'metrics' }));
+      metrics = await serveMetrics(opts.metricsAddress, metricsRegistry(controlPlaneMetrics(chains, nodes, events, autoscaler), 'ferry_controlplane_'), log.child({ part: 'metrics' }));
       const m = metrics;
       closers.push(() => m.close());
     }

@@ -12,13 +12,18 @@
  *
  *   node dist/control/controlplane/main.js [--admin H:P] [--ferryd H:P]
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
- *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--balance POLICY]
+ *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--balance POLICY] [--autoscale POLICY]
  *     [--placement-weights NAME=WEIGHT,...]
  *     [--node H:P ...] [--no-local-node]
  *
  * --balance is the cluster's balance policy for stages whose chain YAML
  * names none (control/balance/; default random: the weights as placed).
+ * --autoscale is the cluster's autoscaling policy for chains whose YAML
+ * names none (control/controlplane/autoscale/; default: slo for a chain
+ * with an SLO, kpa for one without; a chain without an SLO cannot use slo).
  */
+import type { PolicyChoice } from './autoscale/policy.js';
+import { policies } from './autoscale/registry.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
       'tenant-pool-bytes': { type: 'string' },
       'placement-weights': { type: 'string' },
       balance: { type: 'string' },
+      autoscale: { type: 'string' },
       node: { type: 'string', multiple: true, default: [] },
       'no-local-node': { type: 'boolean', default: false },
     },
@@ -77,6 +83,11 @@ async function main(): Promise<void> {
     const { spec, problems } = checkBalance({ policy: values.balance });
     if (!spec) throw new Error(`--balance: ${problems.map((p) => p.message).join('; ')}`);
     defaultBalance = spec;
+  }
+  let defaultPolicy: PolicyChoice | undefined;
+  if (values.autoscale !== undefined) {
+    if (!policies.get(values.autoscale)) throw new Error(`--autoscale: unknown autoscaling policy "${values.autoscale}" (one of: ${policies.names().join(', ')})`);
+    defaultPolicy = { name: values.autoscale, params: {} };
   }
   const log = createLogger({ service: 'ferry' });
   const home = ferryHome();
@@ -108,6 +119,7 @@ async function main(): Promise<void> {
     placementWeights: values['placement-weights'] === undefined ? undefined : parseWeights(values['placement-weights']),
     metricsAddress: values.metrics || undefined,
     defaultBalance,
+    autoscale: { defaultPolicy },
     log,
   });
   const ready = {

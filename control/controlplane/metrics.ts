@@ -3,14 +3,21 @@
  * answers and latency over all the gateways that serve it, each stage's
  * service time over all its instances (both from the nodes' latest stats
  * samples, cumulative), instances by state, nodes, and every cluster event
- * by kind (applies, crashes, scaling and balancing decisions).
+ * by kind (applies, crashes, scaling and balancing decisions); what the
+ * autoscaler decided per stage, and the weights each node's balancer wrote.
  */
 import type { EventBus } from './events.js';
 import type { ChainManager } from './chains/manager.js';
 import type { NodeRegistry } from './nodes/registry.js';
+import type { AutoscaleLoop } from './autoscale/loop.js';
 import { HistogramsBy, SnapshotMetric, SumsBy } from '../metrics/prometheus.js';
 
-export function controlPlaneMetrics(chains: ChainManager, nodes: NodeRegistry, events: EventBus): SnapshotMetric[] {
+export function controlPlaneMetrics(
+  chains: ChainManager,
+  nodes: NodeRegistry,
+  events: EventBus,
+  autoscaler?: Pick<AutoscaleLoop, 'decisions' | 'decisionCounts'>,
+): SnapshotMetric[] {
   const eventCounts = new Map<string, number>();
   events.subscribe((e) => eventCounts.set(e.kind, (eventCounts.get(e.kind) ?? 0) + 1));
   const latest = () => nodes.list().flatMap((n) => (n.stats ? [{ node: n.name, stats: n.stats }] : []));
@@ -64,6 +71,34 @@ export function controlPlaneMetrics(chains: ChainManager, nodes: NodeRegistry, e
           if (c) n.add({ chain: c.chain, tenant: c.tenant, stage: c.stages[i.stage] ?? String(i.stage), node, state: i.state.toLowerCase() }, 1);
         }
       return n.samples();
+    }),
+    new SnapshotMetric('ferry_autoscaler_desired_instances', 'The instances the autoscaler last decided a stage should have (before they started or drained).', 'gauge', () =>
+      (autoscaler?.decisions() ?? []).map((d) => ({ labels: { chain: d.chain, tenant: d.tenant, stage: d.stage, policy: d.policy }, value: d.desired })),
+    ),
+    new SnapshotMetric('ferry_autoscaler_decisions_total', 'Autoscaling decisions since the control plane started, by policy and the rule that fired (a count kept is a decision too).', 'counter', () =>
+      (autoscaler?.decisionCounts() ?? []).map((c) => ({ labels: { policy: c.policy, rule: c.rule }, value: c.count })),
+    ),
+    new SnapshotMetric('ferry_balancer_target_weight', 'The route weight a node\'s balancer wrote for each target of a stage (an instance there, or another node).', 'gauge', async () => {
+      const names = await catalogue();
+      const out = [];
+      for (const { node, stats } of latest())
+        for (const b of stats.balance ?? []) {
+          const c = names.get(b.chainId);
+          if (!c) continue;
+          for (const t of b.targets)
+            out.push({ labels: { chain: c.chain, tenant: c.tenant, stage: c.stages[b.stage] ?? String(b.stage), node, policy: b.policy, target: t.node || `instance-${t.instance}` }, value: t.weight });
+        }
+      return out;
+    }),
+    new SnapshotMetric('ferry_balancer_decisions_total', 'Ticks at which a node\'s balance policy set a stage\'s weights, since that ferryd started.', 'counter', async () => {
+      const names = await catalogue();
+      const out = [];
+      for (const { node, stats } of latest())
+        for (const b of stats.balance ?? []) {
+          const c = names.get(b.chainId);
+          if (c) out.push({ labels: { chain: c.chain, tenant: c.tenant, stage: c.stages[b.stage] ?? String(b.stage), node, policy: b.policy }, value: b.decisions });
+        }
+      return out;
     }),
     new SnapshotMetric('ferry_nodes', 'Nodes the control plane knows, 1 each, with whether they are ready.', 'gauge', () =>
       nodes.list().map((n) => ({ labels: { node: n.name, ready: String(n.ready), mode: n.info.dataplaneMode }, value: 1 })),

@@ -7,6 +7,7 @@
  * daemon makes the cluster's CA and credentials in $FERRY_HOME on its first
  * start. `ferry up --admin H:P` is where the new ferry's Admin API listens.
  */
+import { policies } from '../../controlplane/autoscale/registry.js';
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,6 +61,7 @@ export const up: Command = async (ctx) => {
       'tenant-pool-bytes': { type: 'string' },
       'placement-weights': { type: 'string' },
       balance: { type: 'string' },
+      autoscale: { type: 'string' },
       'node-name': { type: 'string' },
       node: { type: 'string', multiple: true },
       'no-local-node': { type: 'boolean' },
@@ -68,6 +70,8 @@ export const up: Command = async (ctx) => {
   });
   // Checked here too, so a typo is a usage error, not a daemon that fails to start.
   if (values['placement-weights'] !== undefined) checkWeights(values['placement-weights']);
+  if (values.autoscale !== undefined && !policies.get(values.autoscale))
+    throw new CliError(`--autoscale: unknown autoscaling policy "${values.autoscale}" (one of: ${policies.names().join(', ')})`, 2);
   // --admin is a global flag; for up it says where to listen.
   if (ctx.adminOverride) values.admin = ctx.adminOverride;
   const running = localFerry();

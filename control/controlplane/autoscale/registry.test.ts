@@ -4,8 +4,8 @@ import { PolicyRegistry, policies } from './registry.js';
 import { testChain } from './testdata/chains.js';
 
 describe('policy registry', () => {
-  it('has kpa and slo', () => {
-    expect(policies.names()).toEqual(['kpa', 'slo']);
+  it('has kpa, slo and manual', () => {
+    expect(policies.names()).toEqual(['kpa', 'slo', 'manual']);
     expect(policies.get('kpa')?.defaults).toMatchObject({ targetConcurrency: 100, targetUtilization: 0.7, stableWindowMs: 60_000, panicWindowPercentage: 10, panicThresholdPercentage: 200, maxScaleUpRate: 1000, maxScaleDownRate: 2, scaleToZeroGraceMs: 30_000, tickMs: 2000 });
   });
 

@@ -14,6 +14,7 @@ import type { PathSegment } from '../../chain/errors.js';
 import { schemaProblems } from '../../chain/schema-errors.js';
 import { suggestionTail } from '../../chain/suggest.js';
 import { kpaPlugin } from './policies/kpa/kpa.js';
+import { manualPlugin } from './policies/manual/manual.js';
 import { sloPlugin } from './policies/slo/slo.js';
 import type { AutoscalePolicy, PolicyChoice, PolicyParams, PolicyPlugin } from './policy.js';
 
@@ -118,4 +119,4 @@ export class PolicyRegistry {
 }
 
 /** Every policy ferry has. */
-export const policies = new PolicyRegistry([kpaPlugin, sloPlugin]);
+export const policies = new PolicyRegistry([kpaPlugin, sloPlugin, manualPlugin]);

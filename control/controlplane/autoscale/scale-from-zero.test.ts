@@ -17,12 +17,14 @@ import { scrape, total } from '../../../test/helpers/prometheus.js';
 import { waitFor } from '../../ferryd/testdata/harness.js';
 import type { ChainStatus } from '../admin/proto.js';
 
-/** Two stages; greet may go to zero. `limits` adds to the chain's limits. */
+/** Two stages; greet may go to zero. `limits` adds to the chain's limits.
+ * The tests scale by hand (scale.policy manual); from zero is the activator's. */
 const chain = (name: string, greet: string, limits = '') => `apiVersion: ferry.dev/v1
 kind: Chain
 metadata: { name: ${name} }
 spec:
   entry: parse
+  scale: { policy: manual }
   limits: { maxBodyBytes: 4096, timeoutMs: 8000${limits} }
   functions:
     - name: parse

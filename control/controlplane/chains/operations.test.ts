@@ -24,6 +24,8 @@ kind: Chain
 metadata: { name: roll }
 spec:
   entry: parse
+  # Sized by these tests (ferry scale), not by an autoscaler.
+  scale: { policy: manual }
   limits: { maxBodyBytes: 4096, timeoutMs: 5000 }
   functions:
     - name: parse
