@@ -46,7 +46,10 @@ describe('Prometheus metrics', () => {
       log,
     });
     admin = new AdminClient(cp.adminAddress, await testCredential({ kind: 'operator' }));
-    await admin.call('ApplyChain', { yaml: readFileSync(greetFile, 'utf8'), file: greetFile });
+    // greet may have 1 or 2 instances (so the autoscaler decides for it)
+    // and is balanced by least-connections (so ferryd's balancer weighs it).
+    const yaml = readFileSync(greetFile, 'utf8').replace('      next: []', '      scale: { min: 1, max: 2 }\n      balance: least-connections\n      next: []');
+    await admin.call('ApplyChain', { yaml, file: greetFile });
     for (let i = 0; i < 20; i++) {
       const res = await fetch(`http://${cp.gatewayAddress}/chains/greet`, { method: 'POST', body: JSON.stringify({ name: `n${i}` }) });
       expect(res.status).toBe(200);
@@ -102,6 +105,24 @@ describe('Prometheus metrics', () => {
     expect(find(m, 'ferry_nodes', { node: 'gauged', ready: 'true' })).toHaveLength(1);
     expect(total(m, 'ferry_events_total', { kind: 'chain-applied' })).toBe(1);
     expect(find(m, 'ferry_controlplane_process_cpu_seconds_total')).toHaveLength(1);
+  });
+
+  it('the control plane exposes what the autoscaler decided and the weights the balancer wrote', async () => {
+    const m = await waitFor('a decision and a weight', async () => {
+      const s = await scrape(cp.metricsAddress!);
+      return find(s, 'ferry_autoscaler_desired_instances', { ...chain, stage: 'greet' }).length > 0 && find(s, 'ferry_balancer_target_weight', { ...chain, stage: 'greet' }).length > 0 ? s : undefined;
+    });
+    // Twenty requests are far below kpa's target: one instance is enough.
+    expect(find(m, 'ferry_autoscaler_desired_instances', { ...chain, stage: 'greet' })).toMatchObject([{ labels: { policy: 'kpa' }, value: 1 }]);
+    // parse's scale is fixed (1..1): whatever kpa would say, 1.
+    expect(find(m, 'ferry_autoscaler_desired_instances', { ...chain, stage: 'parse' })).toMatchObject([{ value: 1 }]);
+    expect(total(m, 'ferry_autoscaler_decisions_total', { policy: 'kpa' })).toBeGreaterThan(0);
+    const weights = find(m, 'ferry_balancer_target_weight', { ...chain, stage: 'greet', node: 'gauged', policy: 'least-connections' });
+    expect(weights).toHaveLength(1);
+    expect(weights[0]!.labels.target).toMatch(/^instance-\d+$/);
+    expect(weights[0]!.value).toBeGreaterThan(0);
+    // One instance is not a choice: the policy has not had to decide yet, but the series is there.
+    expect(find(m, 'ferry_balancer_decisions_total', { ...chain, stage: 'greet', policy: 'least-connections' })).toHaveLength(1);
   });
 
   it('has every metric and label the shipped Grafana dashboard queries', async () => {
