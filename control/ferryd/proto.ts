@@ -88,20 +88,25 @@ export type InstanceEventKind =
 
 // ---- the service ----
 
-const RPC_NAMES = [
-  'GetNodeInfo',
-  'CreatePool',
-  'DeleteChain',
-  'StartInstance',
-  'StopInstance',
-  'ListInstances',
-  'ProgramChain',
-  'StreamStats',
-  'SetPeers',
-  'WatchInstanceEvents',
-] as const satisfies readonly (keyof NodeDaemonDefinition)[];
+/** The rpc names of a generated service definition, without the index
+ * signature grpc-js's ServiceDefinition gives it. */
+export type RpcNamesOf<D> = keyof { [K in keyof D as string extends K ? never : number extends K ? never : K]: D[K] } & string;
 
-export type RpcName = (typeof RPC_NAMES)[number];
+export type RpcName = RpcNamesOf<NodeDaemonDefinition>;
+// Every rpc of the .proto, for the start-up check below: a Record so that an
+// rpc added to the file and not here fails to compile.
+const RPCS: Record<RpcName, true> = {
+  GetNodeInfo: true,
+  CreatePool: true,
+  DeleteChain: true,
+  StartInstance: true,
+  StopInstance: true,
+  ListInstances: true,
+  ProgramChain: true,
+  StreamStats: true,
+  SetPeers: true,
+  WatchInstanceEvents: true,
+};
 type Method<K extends RpcName> = NodeDaemonDefinition[K];
 /** A request as received (what a handler gets): every field present. */
 export type RpcRequest<K extends RpcName> = ReturnType<Method<K>['requestDeserialize']>;
@@ -116,7 +121,7 @@ function loadService(): ServiceDefinition {
   const def = pkg[NODE_SERVICE_NAME];
   if (!def || 'format' in def) throw new Error(`${NODE_PROTO_PATH} defines no service ${NODE_SERVICE_NAME}`);
   // The file and this module must agree; say so at start-up, not mid-call.
-  for (const name of RPC_NAMES) if (!(name in def)) throw new Error(`${NODE_PROTO_PATH}: ${NODE_SERVICE_NAME} has no rpc ${name}`);
+  for (const name of Object.keys(RPCS)) if (!(name in def)) throw new Error(`${NODE_PROTO_PATH}: ${NODE_SERVICE_NAME} has no rpc ${name}`);
   return def as ServiceDefinition;
 }
 
