@@ -57,6 +57,8 @@ fi
 step "building the Node addon (node-addon-api)"
 (cd dataplane-native && ../node_modules/.bin/node-gyp build --nodedir=/usr --loglevel=warn >/dev/null)
 
+step "generating the gRPC contracts' types (control/proto/gen)"
+bash scripts/gen-proto-types.sh
 step "compiling TypeScript"
 node_modules/.bin/tsc -p tsconfig.json
 step "ready"

@@ -1,13 +1,13 @@
 /** Everything that happens, for WatchEvents and logs. */
 import { EventEmitter } from 'node:events';
 
-import type { InstanceEventKind } from '../ferryd/proto.js';
-
 export interface ClusterEvent {
   timeMs: number;
   /** instance-* kinds are ferryd's InstanceEvent kinds (started, ready,
    * exited, crashed, oom-killed, stuck-killed, start-failed, restarting,
-   * crash-loop, stopped). */
+   * crash-loop, stopped: InstanceEventKind in ferryd/proto.ts), passed on
+   * as ferryd sends them: on the wire a kind is any string, and one a
+   * newer ferryd adds still reaches WatchEvents. */
   kind:
     | 'chain-applied'
     | 'chain-deleted'
@@ -29,7 +29,7 @@ export interface ClusterEvent {
     /** An autoscaling policy's decision for a stage: the rule that fired,
      * the counts and the inputs that mattered (autoscale/autoscaler.ts). */
     | 'autoscale-decision'
-    | `instance-${InstanceEventKind}`;
+    | `instance-${string}`;
   chain?: string;
   /** The chain's tenant (events without one are the cluster's: nodes). */
   tenant?: string;

@@ -38,7 +38,7 @@ export function controlPlaneMetrics(
     }),
     new SnapshotMetric('ferry_chain_request_duration_seconds', 'Dispatch-to-reply time of a chain\'s requests over every gateway that serves it.', 'histogram', () => {
       const byChain = new HistogramsBy('ferry_chain_request_duration_seconds');
-      for (const { stats } of latest()) for (const g of stats.gateways) byChain.of({ chain: g.chain, tenant: g.tenant }).merge(g.latency, g.latency.sumUs);
+      for (const { stats } of latest()) for (const g of stats.gateways) if (g.latency) byChain.of({ chain: g.chain, tenant: g.tenant }).merge(g.latency, g.latency.sumUs);
       return byChain.samples();
     }),
     new SnapshotMetric('ferry_chain_cold_start_seconds', 'Arrival to reply of a chain\'s requests that were held while a stage started from zero, over every gateway.', 'histogram', () => {

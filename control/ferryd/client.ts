@@ -8,10 +8,11 @@ import { Client, Metadata, status, type ClientReadableStream, type ServiceError 
 import type { Credential } from '../auth/credential.js';
 import { CHANNEL_OPTIONS, channelCredentials, expectServer } from '../auth/grpc.js';
 import type { Identity } from '../auth/identity.js';
-import { rpcCodec, type DeepPartial, type InstanceEvent, type NodeStats, type RpcName, type RpcRequest, type RpcResponse } from './proto.js';
+import { rpcCodec, type InstanceEvent, type NodeStats, type RpcInput, type RpcName, type RpcResponse } from './proto.js';
 
-/** What a method takes: any field may be left out, at any depth. */
-export type Req<K extends RpcName> = DeepPartial<RpcRequest<K>>;
+/** What a method takes: any field may be left out, at any depth (the
+ * generated input type). */
+export type Req<K extends RpcName> = RpcInput<K>;
 type Res<K extends RpcName> = Promise<RpcResponse<K>>;
 
 /** A refused or failed call: the gRPC code, its name, and ferryd's message. */

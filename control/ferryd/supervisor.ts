@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { InstanceExit, InstanceSpec, NodeDataPlane, RunningInstance } from '../node/dataplane.js';
-import type { InstanceEvent, InstanceState, InstanceStatus, RestartPolicy } from './proto.js';
+import type { InstanceEvent, InstanceEventKind, InstanceState, InstanceStatus, RestartPolicy } from './proto.js';
 
 export interface BackoffPolicy {
   initialMs: number;
@@ -44,7 +44,8 @@ const LAST_ERROR_CHARS = 1024;
 export type ExitHook = (status: InstanceStatus, exit: InstanceExit, crashed: boolean) => void;
 
 /** An event as the supervisor reports it (the daemon numbers and stamps it). */
-export type SupervisorEvent = Omit<InstanceEvent, 'seq' | 'timeMs'>;
+/** kind: on the wire any string; what this ferryd sends is one of these. */
+export type SupervisorEvent = Omit<InstanceEvent, 'seq' | 'timeMs' | 'kind'> & { kind: InstanceEventKind };
 
 export interface SupervisorOptions {
   dataPlane: Pick<NodeDataPlane, 'spawn' | 'stop' | 'on'>;

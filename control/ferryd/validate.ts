@@ -186,6 +186,8 @@ export function checkStartInstance(req: StartInstanceRequest): StartRequest {
   const id = instanceId(req.instanceId, 'instance_id');
   if (req.runtime !== 'node' && req.runtime !== 'native')
     throw invalid('runtime', `must be "node" or "native" (got "${req.runtime}")`);
+  // The generated type says one of the two names, but a value this .proto
+  // does not know arrives as its number: keep refusing it.
   if (req.restart !== 'RESTART_ALWAYS' && req.restart !== 'RESTART_NEVER')
     throw invalid('restart', `unknown restart policy ${String(req.restart)}`);
   const seen = new Set<string>();

@@ -6,7 +6,7 @@
 import { status, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import type { Credential } from '../../auth/credential.js';
 import { CHANNEL_OPTIONS, channelCredentials, expectServer } from '../../auth/grpc.js';
-import { AdminClientCtor, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRpcName, type AdminRpcs, type SpecError } from './proto.js';
+import { AdminClientCtor, SPEC_ERRORS_METADATA, type AdminEvent, type AdminInput, type AdminResponse, type AdminRpcName, type SpecError } from './proto.js';
 
 export class AdminError extends Error {
   constructor(
@@ -47,15 +47,15 @@ export class AdminClient {
     this.client = new AdminClientCtor(address, channelCredentials(tls, expectServer(['controlplane'])), CHANNEL_OPTIONS);
   }
 
-  call<K extends UnaryName>(rpc: K, req: AdminRpcs[K][0], timeoutMs = 120_000): Promise<AdminRpcs[K][1]> {
+  call<K extends UnaryName>(rpc: K, req: AdminInput<K>, timeoutMs = 120_000): Promise<AdminResponse<K>> {
     const method = (this.client as unknown as Record<string, Method>)[rpc]!.bind(this.client);
     return new Promise((resolve, reject) =>
-      method(req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(toAdminError(err)) : resolve(res as AdminRpcs[K][1]))),
+      method(req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(toAdminError(err)) : resolve(res as AdminResponse<K>))),
     );
   }
 
   watchEvents(chain = '', tenant = ''): ClientReadableStream<AdminEvent> {
-    type Watch = { WatchEvents(req: AdminRpcs['WatchEvents'][0]): ClientReadableStream<AdminEvent> };
+    type Watch = { WatchEvents(req: AdminInput<'WatchEvents'>): ClientReadableStream<AdminEvent> };
     return (this.client as unknown as Watch).WatchEvents({ chain, tenant });
   }
 

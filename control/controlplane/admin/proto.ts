@@ -1,160 +1,66 @@
 /**
  * The Admin contract (control/proto/ferry/admin/v1/admin.proto) as grpc-js
- * sees it, with TypeScript shapes for its messages. Loader options match
- * ferryd's (control/ferryd/proto.ts): camelCase, uint64 as numbers, every
- * field present on what is received.
+ * sees it. The message types are generated from the .proto file
+ * (scripts/gen-proto-types.sh, at every build, into control/proto/gen/);
+ * this module re-exports them under the names the code uses. Loader options
+ * match ferryd's (control/ferryd/proto.ts): camelCase, uint64 as numbers,
+ * every field present on what is received, messages not sent null.
  */
 import { loadPackageDefinition, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { join } from 'node:path';
-import { LOADER_OPTIONS } from '../../ferryd/proto.js';
+import { LOADER_OPTIONS, type RpcNamesOf } from '../../ferryd/proto.js';
 import { repoRoot } from '../../paths.js';
+import type { AdminDefinition } from '../../proto/gen/ferry/admin/v1/Admin.js';
+import type { GetChainRequest__Output } from '../../proto/gen/ferry/admin/v1/GetChainRequest.js';
 
 export const ADMIN_PROTO_PATH = join(repoRoot, 'control/proto/ferry/admin/v1/admin.proto');
 export const ADMIN_SERVICE_NAME = 'ferry.admin.v1.Admin';
-/** Trailing metadata of an INVALID_ARGUMENT ApplyChain: the spec errors as JSON. */
+/** Trailing metadata of an INVALID_ARGUMENT ApplyChain: the spec errors as
+ * JSON (an array of SpecError). */
 export const SPEC_ERRORS_METADATA = 'ferry-spec-errors';
 
-export interface SpecError {
-  file: string;
-  line: number;
-  column: number;
-  path: string;
-  message: string;
-}
+// ---- messages (as received: every field present) ----
 
-export interface ApplyChainRequest {
-  yaml: string;
-  file: string;
-  /** Optional on the wire (proto3 fills in ''). */
-  tenant?: string;
-}
+export type { SpecError__Output as SpecError } from '../../proto/gen/ferry/admin/v1/SpecError.js';
+export type { ApplyChainRequest__Output as ApplyChainRequest } from '../../proto/gen/ferry/admin/v1/ApplyChainRequest.js';
+export type { DeleteChainRequest__Output as DeleteChainRequest } from '../../proto/gen/ferry/admin/v1/DeleteChainRequest.js';
+export type { DeleteChainResponse__Output as DeleteChainResponse } from '../../proto/gen/ferry/admin/v1/DeleteChainResponse.js';
+export type { ListChainsRequest__Output as ListChainsRequest } from '../../proto/gen/ferry/admin/v1/ListChainsRequest.js';
+export type { ListChainsResponse__Output as ListChainsResponse } from '../../proto/gen/ferry/admin/v1/ListChainsResponse.js';
+export type { GetChainRequest__Output as GetChainRequest } from '../../proto/gen/ferry/admin/v1/GetChainRequest.js';
+export type { ScaleStageRequest__Output as ScaleStageRequest } from '../../proto/gen/ferry/admin/v1/ScaleStageRequest.js';
+export type { ReplaceInstanceRequest__Output as ReplaceInstanceRequest } from '../../proto/gen/ferry/admin/v1/ReplaceInstanceRequest.js';
+export type { InstanceInfo__Output as InstanceInfo } from '../../proto/gen/ferry/admin/v1/InstanceInfo.js';
+export type { PoolClassStatus__Output as PoolClassStatus } from '../../proto/gen/ferry/admin/v1/PoolClassStatus.js';
+export type { PoolStatus__Output as PoolStatus } from '../../proto/gen/ferry/admin/v1/PoolStatus.js';
+export type { StageStatus__Output as StageStatus } from '../../proto/gen/ferry/admin/v1/StageStatus.js';
+export type { ChainStatus__Output as ChainStatus } from '../../proto/gen/ferry/admin/v1/ChainStatus.js';
+export type { ListNodesRequest__Output as ListNodesRequest } from '../../proto/gen/ferry/admin/v1/ListNodesRequest.js';
+export type { NodeStatus__Output as NodeStatus } from '../../proto/gen/ferry/admin/v1/NodeStatus.js';
+export type { RegisterNodeRequest__Output as RegisterNodeRequest } from '../../proto/gen/ferry/admin/v1/RegisterNodeRequest.js';
+export type { ListNodesResponse__Output as ListNodesResponse } from '../../proto/gen/ferry/admin/v1/ListNodesResponse.js';
+export type { WatchEventsRequest__Output as WatchEventsRequest } from '../../proto/gen/ferry/admin/v1/WatchEventsRequest.js';
+export type { Event__Output as AdminEvent } from '../../proto/gen/ferry/admin/v1/Event.js';
 
-/** A request naming a chain: tenant '' means the caller's own (or default). */
-export interface ChainNameRequest {
-  name: string;
-  tenant?: string;
-}
+/** A request naming a chain (DeleteChain, GetChain, ScaleStage,
+ * ReplaceInstance): tenant '' means the caller's own (or default). */
+export type ChainNameRequest = Pick<GetChainRequest__Output, 'name' | 'tenant'>;
 
-export interface ScaleStageRequest extends ChainNameRequest {
-  stage: string;
-  instances: number;
-}
-
-export interface ReplaceInstanceRequest extends ChainNameRequest {
-  instanceId: number;
-}
-
-export interface InstanceInfo {
-  id: number;
-  node: string;
-  pid: number;
-  state: string;
-  restarts: number;
-  weight: number;
-  ready: boolean;
-  lastError: string;
-  restartInMs: number;
-  version: string;
-}
-
-export interface PoolClassStatus {
-  size: number;
-  capacity: number;
-  inUse: number;
-  maxCount: number;
-}
-
-export interface PoolStatus {
-  node: string;
-  quotaBytes: number;
-  capacityBytes: number;
-  inUseBytes: number;
-  allocFailures: number;
-  expired: number;
-  classes: PoolClassStatus[];
-}
-
-export interface StageStatus {
-  name: string;
-  id: number;
-  runtime: string;
-  next: string[];
-  instances: InstanceInfo[];
-  rxPerSec: number;
-  rxMsgs: number;
-  drops: number;
-  serviceP50Ms: number;
-  serviceP99Ms: number;
-  inFlight: number;
-  completionsPerSec: number;
-}
-
-export interface ChainStatus {
-  name: string;
-  tenant: string;
-  chainId: number;
-  entry: string;
-  stages: StageStatus[];
-  sourceFile: string;
-  appliedAtMs: number;
-  generation: number;
-  endpoints: string[];
-  state: ChainState;
-  /** Why it is not RUNNING; '' when it is. */
-  reason: string;
-  pools: PoolStatus[];
-  requestsPerSec: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  heldRequests: number;
-  coldStartP50Ms: number;
-  coldStartP99Ms: number;
-}
-
+/** ChainStatus.state is a string on the wire; these are the states the
+ * control plane reports. */
 export type ChainState = 'RUNNING' | 'DEGRADED' | 'RESTORING' | 'FAILED';
 
-export interface NodeStatus {
-  name: string;
-  address: string;
-  gatewayAddress: string;
-  archs: string[];
-  cpus: number;
-  memoryBytes: number;
-  dataplaneMode: string;
-  ready: boolean;
-  cpuBusy: number;
-  instances: number;
-  labels: Record<string, string>;
-  peerAddress: string;
-  sandbox: string;
-}
+// ---- the service ----
 
-export interface AdminEvent {
-  timeMs: number;
-  kind: string;
-  chain: string;
-  node: string;
-  instance: number;
-  message: string;
-  tenant: string;
-  stage: string;
-  exitCode: number;
-  signal: string;
-}
-
-export interface AdminRpcs {
-  ApplyChain: [ApplyChainRequest, ChainStatus];
-  DeleteChain: [ChainNameRequest, { stoppedInstances: number }];
-  ListChains: [{ tenant?: string }, { chains: ChainStatus[] }];
-  GetChain: [ChainNameRequest, ChainStatus];
-  ListNodes: [Record<string, never>, { nodes: NodeStatus[] }];
-  RegisterNode: [{ address: string; labels: Record<string, string> }, NodeStatus];
-  WatchEvents: [{ chain: string; tenant?: string }, AdminEvent];
-  ScaleStage: [ScaleStageRequest, ChainStatus];
-  ReplaceInstance: [ReplaceInstanceRequest, ChainStatus];
-}
-export type AdminRpcName = keyof AdminRpcs;
+export type AdminRpcName = RpcNamesOf<AdminDefinition>;
+type Method<K extends AdminRpcName> = AdminDefinition[K];
+/** A request as the server receives it: every field present. */
+export type AdminRequest<K extends AdminRpcName> = ReturnType<Method<K>['requestDeserialize']>;
+/** A request as a client sends it: any field may be left out. */
+export type AdminInput<K extends AdminRpcName> = Parameters<Method<K>['requestSerialize']>[0];
+/** A response as received (and as the server builds it: complete). */
+export type AdminResponse<K extends AdminRpcName> = ReturnType<Method<K>['responseDeserialize']>;
 
 const pkg = loadPackageDefinition(loadSync(ADMIN_PROTO_PATH, LOADER_OPTIONS)) as unknown as {
   ferry: { admin: { v1: { Admin: ServiceClientConstructor } } };

@@ -26,7 +26,7 @@ import { chainStatus, liveInstances, nodeStatus } from '../chains/status.js';
 import type { ClusterEvent, EventBus } from '../events.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { AccessDenied, accessOf, applyTenant, chainRef, eventFilter, listedTenant, type Access } from './access.js';
-import { adminService, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRpcName, type AdminRpcs } from './proto.js';
+import { adminService, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRequest, type AdminResponse, type AdminRpcName } from './proto.js';
 
 export interface AdminDeps {
   chains: ChainManager;
@@ -55,10 +55,10 @@ function toServiceError(err: unknown): Partial<ServiceError> {
   return { code: status.INTERNAL, details: (err as Error).message ?? String(err) };
 }
 
-type Unary<K extends AdminRpcName> = (req: AdminRpcs[K][0], access: Access) => Promise<AdminRpcs[K][1]>;
+type Unary<K extends AdminRpcName> = (req: AdminRequest<K>, access: Access) => Promise<AdminResponse<K>>;
 
 function unary<K extends AdminRpcName>(name: K, log: Logger, fn: Unary<K>) {
-  return (call: ServerUnaryCall<AdminRpcs[K][0], AdminRpcs[K][1]>, cb: sendUnaryData<AdminRpcs[K][1]>) => {
+  return (call: ServerUnaryCall<AdminRequest<K>, AdminResponse<K>>, cb: sendUnaryData<AdminResponse<K>>) => {
     const caller = callerOf(call);
     Promise.resolve()
       .then(() => fn(call.request, accessOf(caller, name)))
@@ -123,7 +123,7 @@ export function adminImplementation({ chains, nodes, events, log }: AdminDeps): 
         throw new ChainError('unavailable', (err as Error).message);
       }
     }),
-    WatchEvents: (call: ServerWritableStream<AdminRpcs['WatchEvents'][0], AdminEvent>) => {
+    WatchEvents: (call: ServerWritableStream<AdminRequest<'WatchEvents'>, AdminEvent>) => {
       let wanted: (e: ClusterEvent) => boolean;
       try {
         wanted = eventFilter(accessOf(callerOf(call), 'WatchEvents'), call.request);

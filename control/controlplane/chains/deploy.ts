@@ -9,7 +9,7 @@
 import type { BalanceSpec } from '../../balance/registry.js';
 import type { AllowEdge, ChainIR } from '../../chain/ir.js';
 import { allowEdges, routeTables, type Placed } from '../../chain/routes.js';
-import type { BalancePolicy, DeepPartial, InstanceEvent, ProgramChainRequest } from '../../ferryd/proto.js';
+import type { BalancePolicy, InstanceEvent, RpcInput } from '../../ferryd/proto.js';
 import type { Logger } from '../../log.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
@@ -213,7 +213,7 @@ export class Deployer {
   /** What ProgramChain tells `node` about the chain. `hold`: stages the
    * gateways treat as scaled to zero though they still have instances
    * (they are about to go: new requests wait, those in flight finish). */
-  programRequest(r: ChainRecord, node: string, hold: readonly number[] = []): DeepPartial<ProgramChainRequest> {
+  programRequest(r: ChainRecord, node: string, hold: readonly number[] = []): RpcInput<'ProgramChain'> {
     const view = routedView(r);
     const placement = new Map<number, Placed[]>();
     for (const i of r.instances) placement.set(i.stage, [...(placement.get(i.stage) ?? []), { instance: i.id, node: i.node, weight: i.weight }]);

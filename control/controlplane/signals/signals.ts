@@ -66,8 +66,9 @@ interface Sample {
   stats: NodeStats;
 }
 
-/** Cumulative histogram (now) minus the one at the start of the window. */
-function windowHistogram(now: HistogramMsg | undefined, then: HistogramMsg | undefined): Histogram {
+/** Cumulative histogram (now) minus the one at the start of the window.
+ * null: the node did not send it (a message field left out arrives null). */
+function windowHistogram(now: HistogramMsg | null | undefined, then: HistogramMsg | null | undefined): Histogram {
   const h = new Histogram();
   if (now) h.merge(now, now.sumUs);
   if (!then) return h;

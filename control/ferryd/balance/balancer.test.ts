@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../paths.js';
 import { modes } from '../../../test/helpers/dataplane.js';
 import { paced } from '../../../test/helpers/paced-load.js';
-import type { BalancePolicy, DeepPartial, ProgramChainRequest } from '../proto.js';
+import type { BalancePolicy, RpcInput } from '../proto.js';
 import { startTestFerryd, untilReady, waitFor, type TestFerryd } from '../testdata/harness.js';
 
 const WORK = join(repoRoot, 'bench/lb/functions/work.so');
@@ -31,7 +31,7 @@ const ALL = [...FAST, SLOW];
  * 100 ms of CPU a second), so it queues under an even split. */
 const RATE = 120;
 
-function program(balance: Partial<BalancePolicy> | null, weight = 1): DeepPartial<ProgramChainRequest> {
+function program(balance: Partial<BalancePolicy> | null, weight = 1): RpcInput<'ProgramChain'> {
   return {
     chainId: CHAIN,
     routes: [{ stage: 0, targets: ALL.map((instance) => ({ instance, weight })), balance }],

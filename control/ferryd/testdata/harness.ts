@@ -17,7 +17,7 @@ import type { DataPlaneMode } from '../../node/router/router.js';
 import { repoRoot } from '../../paths.js';
 import { testCredential } from '../../../test/helpers/pki.js';
 import { connectFerryd as connectWith, type FerrydClient } from '../client.js';
-import type { DeepPartial, ProgramChainRequest, StartInstanceRequest } from '../proto.js';
+import type { RpcInput } from '../proto.js';
 import { startFerryd, type Ferryd, type FerrydOptions } from '../server.js';
 
 export const STAGE_REPLY = 0xffff;
@@ -78,14 +78,14 @@ export async function startTestFerryd(mode: DataPlaneMode, name = 'test-node', e
 }
 
 /** The two instances of the test chain. */
-export function chainInstances(chainId: number, base: number, tag = 'zz'): Partial<StartInstanceRequest>[] {
+export function chainInstances(chainId: number, base: number, tag = 'zz'): RpcInput<'StartInstance'>[] {
   return [
     { chainId, instanceId: base, stage: 0, stageName: 'work', runtime: 'node', handler: WORKER, next: [{ name: 'count', id: 1 }], env: { TAG: tag } },
     { chainId, instanceId: base + 1, stage: 1, stageName: 'count', runtime: 'native', handler: COUNT_SO, next: [] },
   ];
 }
 
-export function chainProgram(chainId: number, base: number, gatewayId: number, name: string): DeepPartial<ProgramChainRequest> {
+export function chainProgram(chainId: number, base: number, gatewayId: number, name: string): RpcInput<'ProgramChain'> {
   return {
     chainId,
     routes: [
