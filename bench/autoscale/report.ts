@@ -1,5 +1,6 @@
-/** The human form of bench:autoscale's results: one row per trace and policy. */
+/** The human forms of bench:autoscale's results. */
 import type { SimResult } from './sim/simulate.js';
+import { oneLine, type RunResult, type Target } from './live/report.js';
 
 export function table(rows: readonly SimResult[], sloMs: number, assumed: boolean): string {
   const head = ['trace', 'policy', 'violation s', '(service-bound)', 'p99 ms', 'p50 ms', 'instance-s', 'cold starts', 'held', 'throttled', 'timeouts'];
@@ -8,4 +9,9 @@ export function table(rows: readonly SimResult[], sloMs: number, assumed: boolea
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   const note = `SLO p99 ${sloMs} ms${assumed ? ' (assumed: the chain states none)' : ''}; a violation second is a second whose requests' p99 exceeds it\n`;
   return [note, line(head), ...body.map(line), ''].join('\n');
+}
+
+/** The human form of a live run: a line per policy and runtime, then the targets. */
+export function liveTable(out: { runs: RunResult[]; targets: Target[] }): string {
+  return [...out.runs.map(oneLine), '', ...out.targets.map((t) => `${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value} (${t.limit})`), ''].join('\n');
 }

@@ -2,7 +2,8 @@
  * bench:autoscale: the autoscaling policies compared on a virtual clock
  * (simulation mode: the real policy code, a discrete-event simulation of
  * the instances), or, with --measure, the measurements the simulation
- * draws from, taken on a real ferryd. See README.md.
+ * draws from, taken on a real ferryd, or, with --live, the policies on a
+ * real control plane and ferryd under real load (live/). See README.md.
  */
 import { loadavg } from 'node:os';
 import { relative } from 'node:path';
@@ -11,9 +12,10 @@ import { policies } from '../../control/controlplane/autoscale/registry.js';
 import { repoRoot } from '../../control/paths.js';
 import { sampleRequests } from '../../chains/samples.js';
 import { measureChain } from './measure/measure.js';
+import { runLive } from './live/live.js';
 import { parseOptions } from './options.js';
 import { loadProfile, profilePath } from './profile.js';
-import { table } from './report.js';
+import { liveTable, table } from './report.js';
 import { simulate, type SimResult } from './sim/simulate.js';
 import { loadTraceCsv, syntheticTraces } from './traces.js';
 
@@ -23,6 +25,13 @@ const ASSUMED_SLO_MS = 50;
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const log = (m: string) => process.stderr.write(`[bench:autoscale] ${m}\n`);
+  if (opts.live) {
+    const names = opts.policies ?? ['kpa', 'slo'];
+    for (const n of names) if (!policies.get(n)) throw new Error(`unknown policy "${n}" (have: ${policies.names().join(', ')})`);
+    const out = await runLive(opts.live, names, opts.out, log);
+    process.stdout.write(opts.json ? JSON.stringify(out) + '\n' : liveTable(out));
+    return;
+  }
   const [ir] = compileChainFile(opts.chain);
   if (!ir) throw new Error(`${opts.chain} defines no chain`);
   if (opts.measure) {

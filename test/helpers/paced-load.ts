@@ -3,17 +3,23 @@
  * then (or at once, if the loop is behind), whatever is still waiting for
  * an answer, and its latency runs from when it was due, not from when it was
  * sent, so a server that falls behind cannot hide its queue by slowing the
- * client down (no coordinated omission). Used by the balance tests and
- * bench:lb.
+ * client down (no coordinated omission). The rate may change over time
+ * (steps: a step and a burst for bench:autoscale --live). Used by the
+ * balance tests, bench:lb and bench:autoscale --live.
  */
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-export interface PacedOptions {
-  url: string;
-  /** Requests per second. */
+/** A stretch of constant rate: `rate` requests a second for `durationMs`. */
+export interface RateStep {
   rate: number;
   durationMs: number;
+}
+
+export type PacedOptions = PacedCommon & (RateStep | { steps: readonly RateStep[] });
+
+interface PacedCommon {
+  url: string;
   body?: (i: number) => string;
   headers?: (i: number) => Record<string, string>;
   /** Where the client connects from (a host's address on a test link). */
@@ -33,12 +39,31 @@ export interface PacedResult {
   errors: string[];
   /** Most the loop ever lagged behind a due time. */
   maxLagMs: number;
+  /** Each request's due time, ms after the first was due, in send order. */
+  dueMs: number[];
+  /** Date.now() when the first request was due (to line answers up with events). */
+  startEpochMs: number;
+}
+
+/** When each request is due, ms from the start: evenly spaced within each
+ * step, a step's first request at its start. */
+export function dueTimes(steps: readonly RateStep[]): number[] {
+  const due: number[] = [];
+  let at = 0;
+  for (const s of steps) {
+    const n = Math.round((s.rate * s.durationMs) / 1000);
+    for (let k = 0; k < n; k++) due.push(at + (k * 1000) / s.rate);
+    at += s.durationMs;
+  }
+  return due;
 }
 
 export function paced(o: PacedOptions): Promise<PacedResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   const u = new URL(o.url);
-  const total = Math.max(1, Math.round((o.rate * o.durationMs) / 1000));
+  const dueMs = dueTimes('steps' in o ? o.steps : [{ rate: o.rate, durationMs: o.durationMs }]);
+  if (dueMs.length === 0) dueMs.push(0);
+  const total = dueMs.length;
   const latenciesMs = new Array<number>(total).fill(NaN);
   const statuses = new Map<number, number>();
   const errors: string[] = [];
@@ -46,6 +71,7 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
   let next = 0;
   let maxLagMs = 0;
   const start = performance.now() + 5;
+  const startEpochMs = Date.now() + 5;
   return new Promise((resolve) => {
     const finish = (i: number, status: number, body: string, due: number) => {
       const ms = performance.now() - due;
@@ -55,7 +81,7 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
       o.onAnswer?.(status, body, ms, i);
       if (++answered === total) {
         agent.destroy();
-        resolve({ sent: total, statuses, latenciesMs, errors, maxLagMs });
+        resolve({ sent: total, statuses, latenciesMs, errors, maxLagMs, dueMs, startEpochMs });
       }
     };
     const send = (i: number, due: number) => {
@@ -85,12 +111,12 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
     const loop = () => {
       const now = performance.now();
       while (next < total) {
-        const due = start + (next * 1000) / o.rate;
+        const due = start + dueMs[next]!;
         if (due > now) break;
         maxLagMs = Math.max(maxLagMs, now - due);
         send(next++, due);
       }
-      if (next < total) setTimeout(loop, Math.max(0, start + (next * 1000) / o.rate - performance.now()));
+      if (next < total) setTimeout(loop, Math.max(0, start + dueMs[next]! - performance.now()));
     };
     setTimeout(loop, 5);
   });
