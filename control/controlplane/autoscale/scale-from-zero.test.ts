@@ -111,6 +111,21 @@ describe.each(modes)('scale from zero (%s mode)', (mode) => {
     expect(status.heldRequests).toBe(0);
   });
 
+  it('keeps a door open for a chain whose every stage is at zero, and brings it back', async () => {
+    const file = join(dir, 'alone.yaml');
+    // One stage, scale.min 0: at zero nothing of the chain runs anywhere.
+    writeFileSync(file, chain('alone', 'greet.ts').replace('  entry: parse', '  entry: greet').replace(/    - name: parse\n[\s\S]*?next: \[greet\]\n/, ''));
+    await t.admin.call('ApplyChain', { yaml: readFileSync(file, 'utf8'), file });
+    const c = await t.admin.call('ScaleStage', { name: 'alone', stage: 'greet', instances: 0 });
+    expect(c.stages.map((s) => s.instances.length)).toEqual([0]);
+    expect(c.endpoints).toHaveLength(1);
+    const r = await load({ url: url('alone'), total: 4, concurrency: 4, body: () => '{"name":"a"}' });
+    expect(r.errors).toEqual([]);
+    expect(r.statuses.get(200)).toBe(4);
+    await waitFor('the scale-from-zero event', () => (fromZeroEvents('alone').length > 0 ? true : undefined));
+    await t.admin.call('DeleteChain', { name: 'alone' });
+  });
+
   it('scales 0 -> 1 -> 3 -> 0 under load without failing a request', async () => {
     await apply('steps', 'greet.ts');
     await toZero('steps');
