@@ -23,5 +23,8 @@ export const paths = {
   nativeRunner: join(repoRoot, 'dataplane-native/out/ferry-runner'),
   sandboxLauncher: join(repoRoot, 'dataplane-native/out/ferry-sandbox'),
   nodeRunner: join(repoRoot, 'control/runtime/node-runner.ts'),
+  /** The runner compiled (npm run build): what runs a handler ferryd bundled. */
+  nodeRunnerJs: join(repoRoot, 'dist/control/runtime/node-runner.js'),
+  sdkJs: join(repoRoot, 'dist/control/runtime/sdk.js'),
   tsxLoader: join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
 };

@@ -22,6 +22,7 @@ import {
 } from '../dataplane/native.js';
 import { createLogger, type Logger } from '../log.js';
 import { ControlChannel, type ServiceReport } from './control-channel.js';
+import { bundleHandler } from './handler-bundle.js';
 import { nextSpec, runtimeCommand, runtimeFiles, spawnInstanceProcess, type Runtime, type StageRef } from './instance-process.js';
 import { ElasticPool, type PoolOccupancy } from './pool/elastic-pool.js';
 import { TenantBudget } from './pool/tenant-budget.js';
@@ -295,11 +296,16 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
     if (this.instances.has(spec.instanceId) || this.gateways.has(spec.instanceId) || this.endpoints.has(spec.instanceId))
       throw new Error(`instance id ${spec.instanceId} is in use`);
     const pool = this.pool(spec.chainId);
-    const command = spec.command ?? runtimeCommand(spec.runtime ?? 'node', spec.handler ?? '');
-    const readiness = spec.readiness ?? (spec.command ? 'spawn' : 'signal');
     const tenant = spec.tenant || DEFAULT_TENANT;
     const unreachable = this.unreachable(spec);
     if (unreachable) throw new Error(unreachable);
+    const runtime = spec.runtime ?? 'node';
+    // A Node handler starts fastest bundled here (handler-bundle.ts).
+    const bundle = !spec.command && runtime === 'node' && spec.handler
+      ? bundleHandler(spec.handler, (files) => this.sandbox.unreachable(tenant, files.map((path) => ({ path, need: 'read' }))))
+      : undefined;
+    const command = spec.command ?? runtimeCommand(runtime, spec.handler ?? '', bundle !== undefined);
+    const readiness = spec.readiness ?? (spec.command ? 'spawn' : 'signal');
     const r = spec.resources ?? {};
     const limits = { cpuMilli: r.cpuMilli ?? 0, memoryMb: r.memoryMb ?? 0, pids: r.pids || this.sandbox.defaultPids, deferCpuQuota: this.cpuStartupBoostMs > 0 };
     const launch = this.sandbox.prepare({ name: `${spec.instanceId}.${++this.launches}`, tenant, limits });
@@ -311,7 +317,7 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
       const [childCtl, ferrydCtl] = native.controlPair();
       controlFd = ferrydCtl;
       try {
-        child = spawnInstanceProcess({ ...spec, command, endpointFd: registered.instanceFd, poolFd: pool.fd, controlFd: childCtl, prefix: launch.prefix });
+        child = spawnInstanceProcess({ ...spec, command, endpointFd: registered.instanceFd, poolFd: pool.fd, controlFd: childCtl, prefix: launch.prefix, handlerCode: bundle?.code });
       } finally {
         native.closeFd(childCtl);
       }

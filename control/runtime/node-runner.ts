@@ -1,8 +1,12 @@
 /**
  * Entry point of a `runtime: node` instance (started by ferryd):
+ *   node dist/control/runtime/node-runner.js HANDLER_MODULE     (the handler bundled on FERRY_HANDLER_FD)
  *   node --import tsx control/runtime/node-runner.ts HANDLER_MODULE
  * The handler module's default export (or `handler`) is the function.
+ * ferryd bundles the handler when it can (node/handler-bundle.ts): then
+ * nothing here needs a TypeScript loader, which was most of a cold start.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { native } from '../dataplane/native.js';
@@ -15,7 +19,11 @@ const log = createLogger({ component: 'node-runner', instance: process.env.FERRY
 async function main(): Promise<void> {
   const file = process.argv[2];
   if (!file) throw new Error('usage: node-runner HANDLER_MODULE (started by ferryd)');
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; handler?: unknown };
+  const codeFd = process.env['FERRY_HANDLER_FD'];
+  const url = codeFd
+    ? `data:text/javascript;base64,${readFileSync(Number(codeFd)).toString('base64')}`
+    : pathToFileURL(resolve(file)).href;
+  const mod = (await import(url)) as { default?: unknown; handler?: unknown };
   const handler = mod.default ?? mod.handler;
   if (typeof handler !== 'function')
     throw new Error(`${file} must export a handler function (export default function (ctx) {...})`);
