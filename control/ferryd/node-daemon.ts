@@ -117,6 +117,10 @@ export class NodeDaemon {
   private readonly probing = new Set<number>();
   /** 'chain' (chainId): a ProgramChain of it took effect. */
   private readonly programmed = new EventEmitter<{ chain: [number] }>();
+  /** Per chain, the requests waiting for it to become ready (whenReady):
+   * one listener each on the events that may change that, woken per chain,
+   * instead of three listeners per waiting request (up to the hold bound). */
+  private readonly readyWaiters = new Map<number, Set<() => void>>();
   private readonly probeTimeoutMs: number;
   private readonly pools = new Map<number, PoolRecord>();
   /** Chains being deleted, and the deletion in progress. */
@@ -174,6 +178,13 @@ export class NodeDaemon {
       },
     });
     this.supervisor.on('routable', (_id, chainId) => this.routes.refresh(chainId));
+    const wake = (chainId: number) => {
+      for (const check of [...(this.readyWaiters.get(chainId) ?? [])]) check();
+    };
+    this.supervisor.on('routable', (_id, chainId) => wake(chainId));
+    this.supervisor.on('event', (e) => wake(e.chainId));
+    // A ProgramChain that names no idle stage any more lets held requests in.
+    this.programmed.on('chain', wake);
     this.supervisor.on('event', (e) => {
       const event = this.events.record(e);
       const fields = { instance: e.instanceId, chain: e.chainId, stage: e.stageName, seq: event.seq };
@@ -271,24 +282,19 @@ export class NodeDaemon {
   whenReady(chainId: number, timeoutMs: number): Promise<Unavailable | undefined> {
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
+      const waiters = this.readyWaiters.get(chainId) ?? new Set<() => void>();
+      this.readyWaiters.set(chainId, waiters);
       const done = (h: Unavailable | undefined) => {
         if (timer) clearTimeout(timer);
-        this.supervisor.off('routable', onChange);
-        this.supervisor.off('event', onEvent);
-        this.programmed.off('chain', onProgrammed);
+        waiters.delete(check);
+        if (waiters.size === 0 && this.readyWaiters.get(chainId) === waiters) this.readyWaiters.delete(chainId);
         resolve(h);
       };
       const check = () => {
         const h = this.chainHealth(chainId);
         if (!h?.starting) done(h);
       };
-      const onChange = (_id: number, c: number) => c === chainId && check();
-      const onProgrammed = (c: number) => c === chainId && check();
-      const onEvent = (e: { chainId: number }) => e.chainId === chainId && check();
-      this.supervisor.on('routable', onChange);
-      this.supervisor.on('event', onEvent);
-      // A ProgramChain that names no idle stage any more lets held requests in.
-      this.programmed.on('chain', onProgrammed);
+      waiters.add(check);
       timer = setTimeout(() => done(this.chainHealth(chainId)), timeoutMs);
       check();
     });

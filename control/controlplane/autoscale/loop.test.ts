@@ -7,7 +7,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../../../test/helpers/control-plane.js';
 import { sharedTempDir } from '../../../test/helpers/dataplane.js';
 import { startLoad } from '../../../test/helpers/http-load.js';
@@ -60,6 +60,11 @@ describe('autoscaling loop', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  afterEach(async () => {
+    // A failed test must not leave its chain holding the node's CPU for the next.
+    for (const name of ['busy', 'wide']) await t.admin.call('DeleteChain', { name }).catch(() => undefined);
+  });
+
   it('scales a stage up under load to its scale.max and back down after, every decision an event with its reason, no request failed', async () => {
     await apply('busy', '100m', 3);
     expect(await count('busy')).toBe(1);
@@ -77,12 +82,14 @@ describe('autoscaling loop', () => {
     expect(result.total).toBeGreaterThan(100);
     expect([...result.statuses.keys()]).toEqual([200]);
 
-    const decisions = eventsOf('busy', 'autoscale-decision').map((e) => e.message);
-    // The rule that fired, the counts, and what it saw (it asked for more
-    // than scale.max; the count stayed within it).
-    expect(decisions.filter((m) => /^kpa (panic|stable): 1 -> 3: .*requests in flight .* want \d+ instance/.test(m))).toHaveLength(1);
+    const seen = JSON.stringify(t.events.filter((e) => e.chain === 'busy').map((e) => `${e.kind}: ${e.message}`), null, 1);
+    // The rule that fired, the counts, and what it saw; each scale-up once
+    // (a change under way is not decided again).
+    const ups = eventsOf('busy', 'autoscale-decision').map((e) => e.message.match(/^kpa (panic|stable): (\d+) -> (\d+): .*requests in flight .*want \d+/)).filter((m) => m && Number(m[3]) > Number(m[2]));
+    expect(ups.length, seen).toBeGreaterThan(0);
+    expect(new Set(ups.map((m) => m![2])).size, seen).toBe(ups.length);
     const scaled = eventsOf('busy', 'scaled').map((e) => e.message);
-    expect(scaled.some((m) => /scaled 1 -> 3: started .* \(kpa (panic|stable)\)$/.test(m))).toBe(true);
+    expect(scaled.some((m) => /scaled \d -> 3: started .* \(kpa (panic|stable)\)$/.test(m)), seen).toBe(true);
 
     // Idle now: down to scale.min, to no fewer than floor(ready / 2) per
     // decision (maxScaleDownRate 2, as Knative's autoscaler.go rounds it).
@@ -90,7 +97,6 @@ describe('autoscaling loop', () => {
     const down = eventsOf('busy', 'scaled').map((e) => e.message.match(/scaled (\d+) -> (\d+)/)).filter((m) => m && Number(m[2]) < Number(m[1]));
     expect(down.length).toBeGreaterThan(0);
     for (const m of down) expect(Number(m![2])).toBeGreaterThanOrEqual(Math.floor(Number(m![1]) / 2));
-    await t.admin.call('DeleteChain', { name: 'busy' });
   }, 120_000);
 
   it("stops at what the nodes' resources hold, however many the policy asks for, and says so once", async () => {
@@ -115,6 +121,5 @@ describe('autoscaling loop', () => {
     expect(failed[0]).toMatch(/kpa asked 1 -> 4: .*needs \d+m cpu.*; the nodes hold 2, the most it gets for 30 s/);
     // Later decisions are bounded by that capacity and say so.
     expect(eventsOf('wide', 'autoscale-decision').some((e) => /bounded by the nodes' capacity 2/.test(e.message))).toBe(true);
-    await t.admin.call('DeleteChain', { name: 'wide' });
   }, 120_000);
 });
