@@ -109,9 +109,18 @@ export class AutoscaleLoop {
     this.passing = true;
     try {
       const records = await this.chains.list();
-      const alive = new Set(records.map((r) => r.chainId));
+      const alive = new Set(records.filter((r) => !fixedSize(r)).map((r) => r.chainId));
       for (const id of this.running.keys()) if (!alive.has(id)) this.running.delete(id);
-      for (const r of records) this.step(r, nowMs);
+      // What was decided for a chain deleted or now fixed in size is no longer a figure.
+      for (const key of this.latest.keys()) if (!alive.has(Number(key.split('/')[0]))) this.latest.delete(key);
+      for (const r of records) {
+        try {
+          this.step(r, nowMs);
+        } catch (err) {
+          // One chain's policy failing must not stop the others' scaling.
+          this.log.warn('autoscaling a chain failed; retried next second', { chain: formatChainRef(r), error: (err as Error).message });
+        }
+      }
     } catch (err) {
       this.log.warn('autoscale pass failed; next one in a second', { error: (err as Error).message });
     } finally {
@@ -120,10 +129,7 @@ export class AutoscaleLoop {
   }
 
   private step(r: ChainRecord, nowMs: number): void {
-    if (fixedSize(r)) {
-      this.running.delete(r.chainId);
-      return;
-    }
+    if (fixedSize(r)) return;
     const run = this.runningFor(r);
     const o = this.observe(r, run, nowMs);
     const poked = run.scaler.observe(o);
