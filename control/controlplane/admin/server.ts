@@ -22,7 +22,8 @@ import { ChainSpecErrors } from '../../chain/errors.js';
 import type { Logger } from '../../log.js';
 import { ChainError, type ChainErrorKind, type ChainManager } from '../chains/manager.js';
 import type { ChainRecord } from '../chains/record.js';
-import { chainStatus, liveInstances, nodeStatus } from '../chains/status.js';
+import { nodeStatus } from '../chains/status.js';
+import { StatusView } from '../chains/status-view.js';
 import type { ClusterEvent, EventBus } from '../events.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { AccessDenied, accessOf, applyTenant, chainRef, eventFilter, listedTenant, type Access } from './access.js';
@@ -91,28 +92,33 @@ function toAdminEvent(e: ClusterEvent): AdminEvent {
 }
 
 export function adminImplementation({ chains, nodes, events, log }: AdminDeps): UntypedServiceImplementation {
-  const statusOf = async (r: ChainRecord) => chainStatus(r, nodes, await liveInstances(r, nodes), chains.health(r));
+  // Reads are served from what is kept; a write answers a status computed after it.
+  const view = new StatusView(nodes);
+  const statusOf = (r: ChainRecord, fresh = false) => view.status(r, chains.health(r), fresh);
   return {
     ApplyChain: unary('ApplyChain', log, async (req, access) => {
       if (!req.yaml.trim()) throw new ChainError('invalid', 'yaml: empty; send the chain file\'s text');
       if (!req.file) throw new ChainError('invalid', 'file: empty; send the chain file\'s absolute path (handlers resolve relative to it)');
-      return statusOf(await chains.apply(req.yaml, req.file, applyTenant(access, req.tenant)));
+      return statusOf(await chains.apply(req.yaml, req.file, applyTenant(access, req.tenant)), true);
     }),
     DeleteChain: unary('DeleteChain', log, async (req, access) => ({ stoppedInstances: await chains.delete(chainRef(access, req)) })),
     ListChains: unary('ListChains', log, async (req, access) => {
       const tenant = listedTenant(access, req.tenant);
-      return { chains: tenant === null ? [] : await Promise.all((await chains.list(tenant)).map(statusOf)) };
+      if (tenant === null) return { chains: [] };
+      const records = await chains.list(tenant);
+      if (tenant === undefined) view.retain(records.map((r) => r.chainId));
+      return { chains: await Promise.all(records.map((r) => statusOf(r))) };
     }),
     GetChain: unary('GetChain', log, async (req, access) => statusOf(await chains.get(chainRef(access, req)))),
     ScaleStage: unary('ScaleStage', log, async (req, access) => {
       const ref = chainRef(access, req);
       if (!req.stage) throw new ChainError('invalid', 'stage: empty; name the stage (function) to scale');
-      return statusOf(await chains.scale(ref, req.stage, req.instances));
+      return statusOf(await chains.scale(ref, req.stage, req.instances), true);
     }),
     ReplaceInstance: unary('ReplaceInstance', log, async (req, access) => {
       const ref = chainRef(access, req);
       if (!req.instanceId) throw new ChainError('invalid', 'instance_id: empty; name the instance to replace (ferry get instances)');
-      return statusOf(await chains.replace(ref, req.instanceId));
+      return statusOf(await chains.replace(ref, req.instanceId), true);
     }),
     ListNodes: unary('ListNodes', log, async () => ({ nodes: nodes.list().map(nodeStatus) })),
     RegisterNode: unary('RegisterNode', log, async (req) => {

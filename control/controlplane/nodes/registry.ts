@@ -85,7 +85,7 @@ export class NodeRegistry {
    * requests for a stage with no instance (scaled to zero), for the
    * activator; 'instance' (node, event), every instance event, for whoever
    * waits on an instance (readiness) without polling. */
-  readonly fromNodes = new EventEmitter<{ demand: [Demand]; instance: [string, InstanceEvent] }>();
+  readonly fromNodes = new EventEmitter<{ demand: [Demand]; instance: [string, InstanceEvent]; stats: [string] }>();
   /** Names chains for events (set by whoever knows them: the chain manager). */
   chainOf: (chainId: number) => ChainRef | undefined = () => undefined;
 
@@ -260,6 +260,7 @@ export class NodeRegistry {
     stream.on('data', (s: NodeStats) => {
       entry.stats = s;
       this.signals.observe(entry.name, s);
+      this.fromNodes.emit('stats', entry.name);
       for (const i of s.instances) this.rates.observe(i.instanceId, s.timeMs, i.rxMsgs);
     });
     const lost = (why: string) => {

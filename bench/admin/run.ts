@@ -1,0 +1,126 @@
+/**
+ * bench:admin — how many reads the gRPC admin API serves.
+ *
+ *   npm run bench:admin -- [--json] [--callers N] [--seconds S] [--chains N] [--out FILE]
+ *
+ * A control plane with its local ferryd and N chains (bench/admin/server.ts)
+ * runs in a child process; this one calls it over mutual TLS with the
+ * operator's credential from --callers concurrent callers (each waits for
+ * its answer, then calls again: a closed loop) for --seconds per RPC,
+ * GetChain then ListChains, after a 2 s warm-up each. Reported per RPC:
+ * calls per second, p50/p99/max latency, and the control plane process's
+ * CPU per call (from /proc/PID/stat). Target (issue #10): >= 2,000 GetChain
+ * calls per second with p99 < 10 ms.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { readCredential } from '../../control/auth/credential.js';
+import { AdminClient } from '../../control/controlplane/admin/client.js';
+import { repoRoot } from '../../control/paths.js';
+import { percentile } from '../../test/helpers/paced-load.js';
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function drive(call: () => Promise<unknown>, callers: number, ms: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const until = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        await call();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return latencies;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      callers: { type: 'string', default: '8' },
+      seconds: { type: 'string', default: '10' },
+      chains: { type: 'string', default: '10' },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const callers = Number(values.callers);
+  const seconds = Number(values.seconds);
+  const chains = Number(values.chains);
+  for (const [k, v] of [['--callers', callers], ['--seconds', seconds], ['--chains', chains]] as const)
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} takes a whole number >= 1`);
+  const log = (m: string) => process.stderr.write(`[bench:admin] ${m}\n`);
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/bench/admin/server.js'), String(chains)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const ready = await new Promise<{ admin: string; credentials: string }>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l) as { admin: string; credentials: string }));
+      child.once('exit', (code) => reject(new Error(`the control plane exited (${code}) before it was ready`)));
+    });
+    log(`control plane (pid ${child.pid}) at ${ready.admin} with ${chains} chains; ${callers} callers, ${seconds} s per RPC`);
+    const admin = new AdminClient(ready.admin, readCredential(ready.credentials));
+    const rpcs: Record<string, () => Promise<unknown>> = {
+      GetChain: () => admin.call('GetChain', { name: 'greet-0' }),
+      ListChains: () => admin.call('ListChains', {}),
+    };
+    const results = [];
+    for (const [rpc, call] of Object.entries(rpcs)) {
+      await drive(call, callers, 2000);
+      const cpu0 = cpuSeconds(child.pid!);
+      const t0 = performance.now();
+      const lat = await drive(call, callers, seconds * 1000);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds(child.pid!) - cpu0;
+      const r = {
+        rpc,
+        calls: lat.length,
+        callsPerSec: round(lat.length / wall, 0),
+        p50Ms: round(percentile(lat, 0.5)),
+        p99Ms: round(percentile(lat, 0.99)),
+        maxMs: round(Math.max(...lat)),
+        controlPlaneCpuUsPerCall: round((cpu / lat.length) * 1e6, 0),
+        controlPlaneCores: round(cpu / wall),
+      };
+      log(`${rpc}: ${r.callsPerSec} calls/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.controlPlaneCpuUsPerCall} us CPU per call`);
+      results.push(r);
+    }
+    admin.close();
+    const get = results.find((r) => r.rpc === 'GetChain')!;
+    const out = {
+      bench: 'admin',
+      date: new Date().toISOString(),
+      loadavg: loadavg().map((x) => round(x)),
+      config: { callers, seconds, chains },
+      results,
+      target: { getChainPerSec: 2000, p99Ms: 10, met: get.callsPerSec >= 2000 && get.p99Ms < 10 },
+    };
+    const file = values.out ?? join(repoRoot, 'bench/results', `admin-${out.date.replace(/[:.]/g, '-')}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+    if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
+    log(`wrote ${file}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
