@@ -8,5 +8,6 @@ echo "== C tests (pool, instance protocol, eBPF router)" >&2
 make -s -C dataplane-native test
 echo "== type check (sources and tests)" >&2
 node_modules/.bin/tsc -p tsconfig.test.json
+node_modules/.bin/tsc -p bench/k6/tsconfig.json  # the k6 scripts, against @types/k6 only
 echo "== vitest" >&2
 node_modules/.bin/vitest run "$@"
