@@ -13,21 +13,19 @@
  * calls per second with p99 < 10 ms.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { readCredential } from '../../control/auth/credential.js';
 import { AdminClient } from '../../control/controlplane/admin/client.js';
+import { processUsage } from '../../control/ferryd/procfs.js';
 import { repoRoot } from '../../control/paths.js';
 import { percentile } from '../../test/helpers/paced-load.js';
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+/** CPU seconds (user + system) a process has used so far (/proc ticks are 10 ms). */
+const cpuSeconds = (pid: number) => processUsage(pid).cpuTicks / 100;
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 

@@ -22,8 +22,24 @@ export function controlPlaneMetrics(
   events.subscribe((e) => eventCounts.set(e.kind, (eventCounts.get(e.kind) ?? 0) + 1));
   const latest = () => nodes.list().flatMap((n) => (n.stats ? [{ node: n.name, stats: n.stats }] : []));
 
-  /** Chains by id with their stage names: what labels need. */
-  const catalogue = async () => new Map((await chains.list()).map((r) => [r.chainId, { chain: r.name, tenant: r.tenant, stages: r.ir.stages.map((s) => s.name) }]));
+  /** Labels of a chain's stage by ids (undefined: a chain no longer stored). */
+  const stageLabeller = async () => {
+    const names = new Map((await chains.list()).map((r) => [r.chainId, { chain: r.name, tenant: r.tenant, stages: r.ir.stages.map((s) => s.name) }]));
+    return (chainId: number, stage: number) => {
+      const c = names.get(chainId);
+      return c && { chain: c.chain, tenant: c.tenant, stage: c.stages[stage] ?? String(stage) };
+    };
+  };
+  /** Every stage's balance on every node, with its labels. */
+  const balances = async () => {
+    const labelsOf = await stageLabeller();
+    return latest().flatMap(({ node, stats }) =>
+      (stats.balance ?? []).flatMap((b) => {
+        const labels = labelsOf(b.chainId, b.stage);
+        return labels ? [{ b, labels: { ...labels, node, policy: b.policy } }] : [];
+      }),
+    );
+  };
 
   return [
     new SnapshotMetric('ferry_chain_responses_total', 'Answers for a chain over every gateway that serves it, by HTTP status and ferry error code.', 'counter', () => {
@@ -52,23 +68,22 @@ export function controlPlaneMetrics(
       return sums.samples();
     }),
     new SnapshotMetric('ferry_stage_service_duration_seconds', 'Service time of a stage\'s requests over all its instances, as they measured them.', 'histogram', async () => {
-      const names = await catalogue();
+      const labelsOf = await stageLabeller();
       const byStage = new HistogramsBy('ferry_stage_service_duration_seconds');
       for (const { stats } of latest())
         for (const i of stats.instances) {
-          const c = names.get(i.chainId);
-          if (!c || !i.serviceTime) continue;
-          byStage.of({ chain: c.chain, tenant: c.tenant, stage: c.stages[i.stage] ?? String(i.stage) }).merge(i.serviceTime, i.serviceTime.sumUs);
+          const labels = labelsOf(i.chainId, i.stage);
+          if (labels && i.serviceTime) byStage.of(labels).merge(i.serviceTime, i.serviceTime.sumUs);
         }
       return byStage.samples();
     }),
     new SnapshotMetric('ferry_chain_instances', 'A chain\'s instances by stage, node and state.', 'gauge', async () => {
-      const names = await catalogue();
+      const labelsOf = await stageLabeller();
       const n = new SumsBy();
       for (const { node, stats } of latest())
         for (const i of stats.instances) {
-          const c = names.get(i.chainId);
-          if (c) n.add({ chain: c.chain, tenant: c.tenant, stage: c.stages[i.stage] ?? String(i.stage), node, state: i.state.toLowerCase() }, 1);
+          const labels = labelsOf(i.chainId, i.stage);
+          if (labels) n.add({ ...labels, node, state: i.state.toLowerCase() }, 1);
         }
       return n.samples();
     }),
@@ -78,28 +93,12 @@ export function controlPlaneMetrics(
     new SnapshotMetric('ferry_autoscaler_decisions_total', 'Autoscaling decisions since the control plane started, by policy and the rule that fired (a count kept is a decision too).', 'counter', () =>
       (autoscaler?.decisionCounts() ?? []).map((c) => ({ labels: { policy: c.policy, rule: c.rule }, value: c.count })),
     ),
-    new SnapshotMetric('ferry_balancer_target_weight', 'The route weight a node\'s balancer wrote for each target of a stage (an instance there, or another node).', 'gauge', async () => {
-      const names = await catalogue();
-      const out = [];
-      for (const { node, stats } of latest())
-        for (const b of stats.balance ?? []) {
-          const c = names.get(b.chainId);
-          if (!c) continue;
-          for (const t of b.targets)
-            out.push({ labels: { chain: c.chain, tenant: c.tenant, stage: c.stages[b.stage] ?? String(b.stage), node, policy: b.policy, target: t.node || `instance-${t.instance}` }, value: t.weight });
-        }
-      return out;
-    }),
-    new SnapshotMetric('ferry_balancer_decisions_total', 'Ticks at which a node\'s balance policy set a stage\'s weights, since that ferryd started.', 'counter', async () => {
-      const names = await catalogue();
-      const out = [];
-      for (const { node, stats } of latest())
-        for (const b of stats.balance ?? []) {
-          const c = names.get(b.chainId);
-          if (c) out.push({ labels: { chain: c.chain, tenant: c.tenant, stage: c.stages[b.stage] ?? String(b.stage), node, policy: b.policy }, value: b.decisions });
-        }
-      return out;
-    }),
+    new SnapshotMetric('ferry_balancer_target_weight', 'The route weight a node\'s balancer wrote for each target of a stage (an instance there, or another node).', 'gauge', async () =>
+      (await balances()).flatMap(({ b, labels }) => b.targets.map((t) => ({ labels: { ...labels, target: t.node || `instance-${t.instance}` }, value: t.weight }))),
+    ),
+    new SnapshotMetric('ferry_balancer_decisions_total', 'Ticks at which a node\'s balance policy set a stage\'s weights, since that ferryd started.', 'counter', async () =>
+      (await balances()).map(({ b, labels }) => ({ labels, value: b.decisions })),
+    ),
     new SnapshotMetric('ferry_nodes', 'Nodes the control plane knows, 1 each, with whether they are ready.', 'gauge', () =>
       nodes.list().map((n) => ({ labels: { node: n.name, ready: String(n.ready), mode: n.info.dataplaneMode }, value: 1 })),
     ),

@@ -64,8 +64,10 @@ export const fixedSize = (r: ChainRecord) => r.ir.stages.every((s) => s.scale.mi
 
 export class AutoscaleLoop {
   private readonly running = new Map<number, Running>();
-  private readonly latest = new Map<string, StageDecisionState>();
-  private readonly counts = new Map<string, number>();
+  /** The last decision per chain id, per stage id. */
+  private readonly latest = new Map<number, Map<number, StageDecisionState>>();
+  /** Decisions by policy and rule. */
+  private readonly counts = new Map<string, { policy: string; rule: string; count: number }>();
   private timer: NodeJS.Timeout | undefined;
   private passing = false;
   private readonly registry: PolicyRegistry;
@@ -92,15 +94,12 @@ export class AutoscaleLoop {
 
   /** Every stage's last decision, for metrics and status. */
   decisions(): StageDecisionState[] {
-    return [...this.latest.values()];
+    return [...this.latest.values()].flatMap((stages) => [...stages.values()]);
   }
 
   /** Decisions made so far, by policy and rule (changed or not). */
   decisionCounts(): { policy: string; rule: string; count: number }[] {
-    return [...this.counts].map(([k, count]) => {
-      const [policy = '', rule = ''] = k.split('\0');
-      return { policy, rule, count };
-    });
+    return [...this.counts.values()].map((c) => ({ ...c }));
   }
 
   /** One sample of every chain, and the decisions due. Exposed for tests. */
@@ -112,7 +111,7 @@ export class AutoscaleLoop {
       const alive = new Set(records.filter((r) => !fixedSize(r)).map((r) => r.chainId));
       for (const id of this.running.keys()) if (!alive.has(id)) this.running.delete(id);
       // What was decided for a chain deleted or now fixed in size is no longer a figure.
-      for (const key of this.latest.keys()) if (!alive.has(Number(key.split('/')[0]))) this.latest.delete(key);
+      for (const id of this.latest.keys()) if (!alive.has(id)) this.latest.delete(id);
       for (const r of records) {
         try {
           this.step(r, nowMs);
@@ -186,8 +185,12 @@ export class AutoscaleLoop {
 
   private record(r: ChainRecord, run: Running, d: ScaleDecision, acting: boolean): void {
     const key = `${d.policy}\0${d.rule}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    this.latest.set(`${r.chainId}/${d.stage}`, {
+    const c = this.counts.get(key) ?? { policy: d.policy, rule: d.rule, count: 0 };
+    c.count++;
+    this.counts.set(key, c);
+    const stages = this.latest.get(r.chainId) ?? new Map<number, StageDecisionState>();
+    this.latest.set(r.chainId, stages);
+    stages.set(d.stage, {
       chain: r.name,
       tenant: r.tenant,
       stage: d.stageName,
