@@ -3,7 +3,7 @@
  * compiled runner with no TypeScript loader), and every case that must be
  * left to the runtime to load as a file.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STAGE_REPLY } from '../dataplane/descriptor.js';
@@ -91,6 +91,34 @@ describe('a bundled handler in a real instance', () => {
     await cleanup?.();
   });
 
+
+  it("never bundles for a tenant a file its user could not read: the runtime loads it as that user and fails", async () => {
+    ({ dp, cleanup } = await openDataPlane('fallback'));
+    // Only a sandbox that runs tenants as their own users can refuse them a file.
+    expect(dp.sandbox.status).toMatch(/^uid/);
+    const secretDir = sharedTempDir('ferry-bundle-secret-');
+    chmodSync(secretDir, 0o755);
+    const secret = join(secretDir, 'secret.ts');
+    writeFileSync(secret, `export const card = '4111 1111 1111 1111';\n`);
+    const h = join(secretDir, 'leak.ts');
+    writeFileSync(h, `import { card } from './secret.js';\nexport default () => card;\n`);
+    chmodSync(h, 0o644);
+    const asTenant = (files: string[]) => dp.sandbox.unreachable('default', files.map((path) => ({ path, need: 'read' as const })));
+    chmodSync(secret, 0o600);
+    expect(bundleHandler(h, asTenant)).toBeUndefined();
+    chmodSync(secret, 0o644);
+    expect(bundleHandler(h, asTenant)?.code).toContain('4111');
+    // Spawned with the secret unreadable: loaded as a file, as the tenant,
+    // which cannot import it; the instance dies and never serves.
+    chmodSync(secret, 0o600);
+    dp.createPool(9, 'bundle', { classes: [{ size: 4096, count: 32 }] });
+    const exited = new Promise<number | null>((resolve) => dp.on('instance-exit', (id, exit) => id === 31 && resolve(exit.code)));
+    const inst = dp.spawn({ instanceId: 31, chainId: 9, stage: 0, stageName: 'leak', runtime: 'node', handler: h, next: [] });
+    expect(readFileSync(`/proc/${inst.pid}/cmdline`, 'utf8')).toContain(paths.tsxLoader);
+    // The runner's exit code for a function that fails to load.
+    expect(await exited).toBe(3);
+    expect(inst.ready).toBe(false);
+  });
 
   it('runs on the compiled runner, without a TypeScript loader, and answers', async () => {
     ({ dp, cleanup } = await openDataPlane('fallback'));
