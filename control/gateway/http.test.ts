@@ -7,6 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { spawn as spawnProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -58,6 +60,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
   let port: number;
   let agent: Agent;
   let tmp: string;
+  let directory: ChainDirectory;
   const injectors = new Map<number, Injector>();
   const chainOfInstance = new Map<number, number>();
 
@@ -133,7 +136,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
       served('nowhere', CHAIN, 9, 2048, 10_000), // no instance serves stage 9
       served('tiny', TINY, 0, 2048, 10_000),
     ];
-    const directory: ChainDirectory = {
+    directory = {
       lookup: (name, tenant = 'default') => chains.find((c) => c.name === name && c.tenant === tenant),
       list: (tenant) => chains.filter((c) => tenant === undefined || c.tenant === tenant),
     };
@@ -346,5 +349,82 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     const r = await call('GET', '/chain/echo');
     expect(r.status).toBe(404);
     expect(r.json().error.code).toBe('notFound');
+  });
+
+  /** count pipelined POSTs from a client that reads nothing until
+   * resume() (testdata/slow-reader.py: the kernel takes up to 4 MiB of
+   * replies into the gateway's send buffer, so one 2 MiB reply would never
+   * stay pending). */
+  async function unreadPosts(path: string, body: Uint8Array, count: number, onPort = port) {
+    const file = join(tmp, `slow-body-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, body);
+    const child = spawnProcess('python3', [fn('slow-reader.py'), String(onPort), path, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let waiting: (() => void) | undefined;
+    let partial = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      partial += d.toString();
+      let nl;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        lines.push(partial.slice(0, nl));
+        partial = partial.slice(nl + 1);
+        waiting?.();
+      }
+    });
+    const nextLine = async () => {
+      while (lines.length === 0) await new Promise<void>((r) => (waiting = r));
+      return lines.shift()!;
+    };
+    child.stdin!.write(`${file}\n`);
+    expect(await nextLine()).toBe('sent');
+    /** Reads the replies: "STATUS LENGTH SHA256" each, or "closed". */
+    const resume = async () => {
+      child.stdin!.end('read\n');
+      const got: string[] = [];
+      while (got.length < count && got.at(-1) !== 'closed') got.push(await nextLine());
+      return got;
+    };
+    return { resume };
+  }
+
+  const pattern = (seed: number, n: number) => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) % 253;
+    return b;
+  };
+
+  it('writes a reply from its pool buffer and keeps the buffer until a slow client has read it all', async () => {
+    const mine = pattern(1, 2 * MiB - 4096);
+    const slow = await unreadPosts('/chains/echo', mine, 3);
+    // The reply is bigger than the socket buffers take from a client that
+    // does not read, so its write stays pending and its buffer lent.
+    expect(await waitFor(() => inUse(CHAIN), (n) => n >= 1)).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(inUse(CHAIN)).toBeGreaterThanOrEqual(1);
+    // Other requests take buffers of the same class meanwhile: had the
+    // slow client's been given back early, one of these would overwrite it.
+    for (let i = 0; i < 12; i++) {
+      const other = pattern(100 + i, 2 * MiB - 4096);
+      const r = await post('echo', other, { headers: { 'content-type': 'application/octet-stream' } });
+      expect(r.status).toBe(200);
+      expect(r.body.equals(other)).toBe(true);
+    }
+    const sum = createHash('sha256').update(mine).digest('hex');
+    expect(await slow.resume()).toEqual([1, 2, 3].map(() => `200 ${mine.length} ${sum}`));
+  });
+
+  it('closes the connection of a client that does not read its reply in time, and frees the buffer', async () => {
+    const strict = buildGatewayServer({ directory, log: createLogger({ test: 'gateway' }, 'error'), replyTimeoutMs: 400 });
+    await strict.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const slow = await unreadPosts('/chains/echo', pattern(7, 2 * MiB - 4096), 3, (strict.server.address() as AddressInfo).port);
+      expect(await waitFor(() => inUse(CHAIN), (n) => n >= 1)).toBeGreaterThanOrEqual(1);
+      // Past the reply timeout the gateway has closed the connection and
+      // taken the buffer back, though the client never read.
+      expect(await waitFor(() => inUse(CHAIN), (n) => n === 0)).toBe(0);
+      expect((await slow.resume()).at(-1)).toBe('closed');
+    } finally {
+      await strict.close();
+    }
   });
 });

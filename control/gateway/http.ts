@@ -27,13 +27,14 @@ import type { Readable } from 'node:stream';
 import { DEFAULT_TENANT } from '../chain/tenant.js';
 import type { Logger } from '../log.js';
 import { native } from '../dataplane/native.js';
-import { answerOf } from './answer.js';
+import { answerOf, type Answer } from './answer.js';
 import { BodyAbortedError, BodyOverflowError, BodyTimeoutError, streamInto } from './body-stream.js';
 import { ClientBodies } from './client-bodies.js';
 import type { ChainDirectory, ServedChain, Unavailable } from './directory.js';
 import { edgeOptions, guardEdges, sendError } from './edges.js';
 import { bodyTimeout, bodyTooLarge, GatewayError, holdFull, injectError, restoring, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
 import { ClientGoneError, GRACE_MS, type BodyWriter, type Reply } from './injector.js';
+import { ReplyOut } from './reply-out.js';
 import { requestKeyOf } from './request-key.js';
 
 export interface GatewayOptions {
@@ -46,9 +47,14 @@ export interface GatewayOptions {
   bodiesPerClient?: number;
   /** A body must arrive at least this fast after its first 2 s (default 1 KiB/s; 0: no floor). */
   minBodyBytesPerSec?: number;
+  /** Longest a client may take to read its whole reply (default 30 s):
+   * the reply is written from its pool buffer, which the client holds
+   * until then; past this its connection is closed. */
+  replyTimeoutMs?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
 
 type ChainRequest = FastifyRequest<{ Params: { name: string; tenant?: string }; Querystring: Record<string, unknown> }>;
 
@@ -60,6 +66,7 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   guardEdges(app, log);
   const bodies = new ClientBodies(opts.bodiesPerClient);
   const bodyOpts = { bodies, minBytesPerSec: opts.minBodyBytesPerSec };
+  const replyTimeoutMs = opts.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
 
   // Every body, whatever its type, reaches the handler as the raw socket
   // stream: it goes into the pool as it arrives, never into the heap.
@@ -127,8 +134,11 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         const body = await bodyOf(req, chain, bodyOpts);
         const bytesIn = body.length;
         // A client that goes away gives its request up: the gateway stops
-        // waiting and the request's buffers go back to the pool.
+        // waiting and the request's buffers go back to the pool. The reply is
+        // borrowed, not copied: it is written to the client straight from its
+        // pool buffer, and given back when that write is done (reply-out.ts).
         const gone = new AbortController();
+        const replyOut = new ReplyOut(reply.raw, replyTimeoutMs, (r) => log.info('client too slow to read its reply: connection closed', fields(r)));
         reply.raw.once('close', () => {
           if (!reply.raw.writableEnded) gone.abort();
         });
@@ -136,7 +146,12 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         dispatched = Number(process.hrtime.bigint());
         try {
           const key = chain.requestKey && requestKeyOf(chain.requestKey, req.headers, () => body.bytes());
-          answer = await body.send(chain.entryStage, { timeoutMs: chain.timeoutMs, signal: gone.signal, ...(key ? { key } : {}) });
+          answer = await body.send(chain.entryStage, {
+            timeoutMs: chain.timeoutMs,
+            signal: gone.signal,
+            borrow: replyOut.borrower,
+            ...(key ? { key } : {}),
+          });
         } catch (err) {
           if (err instanceof ClientGoneError) {
             log.debug('client went away before the reply', fields({ error: err.message }));
@@ -145,11 +160,24 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
           }
           throw injectError(err, name, chain.maxBodyBytes);
         }
-        const out = answerOf(answer, name);
+        let out: Answer;
+        try {
+          out = answerOf(answer, name);
+        } catch (err) {
+          answer.release();
+          throw err;
+        }
+        if (!replyOut.writing(answer)) {
+          log.debug('client went away before the reply', fields({}));
+          chain.meter?.observe(499, 'clientGone', sinceDispatch());
+          return reply;
+        }
         chain.meter?.observe(out.status, undefined, sinceDispatch());
         if (held) chain.meter?.observeColdStart(Number(process.hrtime.bigint() - started) / 1e6);
-        const requestId = answer.requestId.toString(16);
-        log.debug('request served', fields({ status: out.status, requestId, bytesIn, bytesOut: out.body.byteLength }));
+        if (log.enabled('debug')) {
+          const requestId = answer.requestId.toString(16);
+          log.debug('request served', fields({ status: out.status, requestId, bytesIn, bytesOut: out.body.byteLength }));
+        }
         reply.code(out.status);
         if (out.contentType) reply.type(out.contentType);
         return reply.send(Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength));
