@@ -114,6 +114,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     spawn(12, CHAIN, 2, 'throw.ts');
     spawn(13, CHAIN, 3, 'slow.ts');
     spawn(15, CHAIN, 5, 'busy.ts');
+    spawn(16, CHAIN, 6, 'annotate.ts');
     spawn(20, TINY, 0, 'slow.ts');
     // What ferryd does: a crashed instance's request tags go to the
     // chain's injector, which fails those requests at once.
@@ -133,6 +134,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
       served('crash', CHAIN, 4, 2048, 30_000), // long: only an interrupt can answer in time
       served('busy', CHAIN, 5, 2048, 30_000),
       served('busy-quick', CHAIN, 5, 2048, 1000),
+      served('annotate', CHAIN, 6, 2 * MiB, 10_000),
       served('nowhere', CHAIN, 9, 2048, 10_000), // no instance serves stage 9
       served('tiny', TINY, 0, 2048, 10_000),
     ];
@@ -342,7 +344,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     const list = await call('GET', '/chains');
     expect(list.status).toBe(200);
     expect(list.json().chains).toContainEqual({ name: 'echo-small', tenant: 'default', chainId: CHAIN, entryStage: 0, maxBodyBytes: 1024, timeoutMs: 10_000, inFlight: 0 });
-    expect(list.json().chains).toHaveLength(10);
+    expect(list.json().chains).toHaveLength(11);
   });
 
   it('answers other paths with a JSON 404', async () => {
@@ -426,5 +428,27 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('lets a stage annotate a JSON body in place: the reply is the request buffer itself', async () => {
+    const inj = injectors.get(CHAIN)!;
+    const body = JSON.stringify({ mode: 'mark', order: { id: 7, note: 'a } in a string' }, pad: 'x'.repeat(4000) });
+    const r = await inj.request(6, body, { timeoutMs: 5000 });
+    expect(r.status).toBe('ok');
+    expect(JSON.parse(new TextDecoder().decode(r.body))).toEqual({ ...JSON.parse(body), seen: true, mode: 'mark' });
+    expect({ offset: r.offset, generation: r.generation }).toEqual(r.sent);
+    // Not an object: the stage fails with the scanner's reason.
+    const bad = await post('annotate', '[1,2,3]');
+    expect(bad.status).toBe(500);
+    expect(bad.json().error.message).toMatch(/not a JSON object at byte 0/);
+  });
+
+  it('encodes a returned object straight into the pool, in a new buffer when it outgrows the input', async () => {
+    const n = 3000; // 6000 bytes of UTF-8 from a 24-byte request in a 2 KiB buffer
+    const r = await post('annotate', JSON.stringify({ mode: 'grow', n }));
+    expect(r.status).toBe(200);
+    expect(r.json()).toEqual({ grown: 'é'.repeat(n) });
+    const small = await post('annotate', JSON.stringify({ mode: 'grow', n: 2 }));
+    expect(small.json()).toEqual({ grown: 'éé' });
   });
 });
