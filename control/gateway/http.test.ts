@@ -451,4 +451,22 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     const small = await post('annotate', JSON.stringify({ mode: 'grow', n: 2 }));
     expect(small.json()).toEqual({ grown: 'éé' });
   });
+
+  it('answers the same through the fast door and through Fastify\'s route', async () => {
+    // /chains/echo takes the fast door; /chains/ech%6F is decoded by Fastify.
+    const body = '{"same":"answer"}';
+    const fast = await post('echo', body, { headers: { 'content-type': 'application/json' } });
+    const routed = await call('POST', '/chains/ech%6F', { body, headers: { 'content-type': 'application/json' } });
+    for (const r of [fast, routed]) {
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe(fast.headers['content-type']);
+      expect(r.body.toString()).toBe(body);
+    }
+    const missing = [await post('no-such', body), await call('POST', '/chains/no-such?x=1', { body })];
+    for (const r of missing) {
+      expect(r.status).toBe(404);
+      expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(r.json().error.code).toBe('unknownChain');
+    }
+  });
 });
