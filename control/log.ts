@@ -8,6 +8,8 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Whether level is written: build costly fields only when it is. */
+  enabled(level: Level): boolean;
 }
 
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -27,5 +29,6 @@ export function createLogger(
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
     child: (fields) => createLogger({ ...base, ...fields }, minLevel, write),
+    enabled: (level) => order[level] >= order[minLevel],
   };
 }

@@ -21,6 +21,8 @@ function reply(flags: number, statusCode: number, payload: Uint8Array): Reply {
     flags,
     statusCode,
     body: payload,
+    release: () => undefined,
+    holdUntil: () => undefined,
     hopCount: 1,
     fromStage: 2,
     offset: 0,

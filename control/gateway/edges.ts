@@ -13,7 +13,7 @@ import { frameworkError, GatewayError, methodNotAllowed, protocolError } from '.
 
 /** Longest chain name in a URL (names have at most 63 characters; room
  * for a tenant prefix). */
-const MAX_NAME_LENGTH = 256;
+export const MAX_NAME_LENGTH = 256;
 
 /** The methods each path answers (http.ts serves them); any other gets
  * 405 with Allow. */

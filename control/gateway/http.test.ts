@@ -7,6 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { spawn as spawnProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -58,6 +60,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
   let port: number;
   let agent: Agent;
   let tmp: string;
+  let directory: ChainDirectory;
   const injectors = new Map<number, Injector>();
   const chainOfInstance = new Map<number, number>();
 
@@ -111,6 +114,7 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     spawn(12, CHAIN, 2, 'throw.ts');
     spawn(13, CHAIN, 3, 'slow.ts');
     spawn(15, CHAIN, 5, 'busy.ts');
+    spawn(16, CHAIN, 6, 'annotate.ts');
     spawn(20, TINY, 0, 'slow.ts');
     // What ferryd does: a crashed instance's request tags go to the
     // chain's injector, which fails those requests at once.
@@ -130,10 +134,11 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
       served('crash', CHAIN, 4, 2048, 30_000), // long: only an interrupt can answer in time
       served('busy', CHAIN, 5, 2048, 30_000),
       served('busy-quick', CHAIN, 5, 2048, 1000),
+      served('annotate', CHAIN, 6, 2 * MiB, 10_000),
       served('nowhere', CHAIN, 9, 2048, 10_000), // no instance serves stage 9
       served('tiny', TINY, 0, 2048, 10_000),
     ];
-    const directory: ChainDirectory = {
+    directory = {
       lookup: (name, tenant = 'default') => chains.find((c) => c.name === name && c.tenant === tenant),
       list: (tenant) => chains.filter((c) => tenant === undefined || c.tenant === tenant),
     };
@@ -339,12 +344,129 @@ describe.each(modes)('HTTP gateway (%s mode)', (mode) => {
     const list = await call('GET', '/chains');
     expect(list.status).toBe(200);
     expect(list.json().chains).toContainEqual({ name: 'echo-small', tenant: 'default', chainId: CHAIN, entryStage: 0, maxBodyBytes: 1024, timeoutMs: 10_000, inFlight: 0 });
-    expect(list.json().chains).toHaveLength(10);
+    expect(list.json().chains).toHaveLength(11);
   });
 
   it('answers other paths with a JSON 404', async () => {
     const r = await call('GET', '/chain/echo');
     expect(r.status).toBe(404);
     expect(r.json().error.code).toBe('notFound');
+  });
+
+  /** count pipelined POSTs from a client that reads nothing until
+   * resume() (testdata/slow-reader.py: the kernel takes up to 4 MiB of
+   * replies into the gateway's send buffer, so one 2 MiB reply would never
+   * stay pending). */
+  async function unreadPosts(path: string, body: Uint8Array, count: number, onPort = port) {
+    const file = join(tmp, `slow-body-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, body);
+    const child = spawnProcess('python3', [fn('slow-reader.py'), String(onPort), path, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let waiting: (() => void) | undefined;
+    let partial = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      partial += d.toString();
+      let nl;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        lines.push(partial.slice(0, nl));
+        partial = partial.slice(nl + 1);
+        waiting?.();
+      }
+    });
+    const nextLine = async () => {
+      while (lines.length === 0) await new Promise<void>((r) => (waiting = r));
+      return lines.shift()!;
+    };
+    child.stdin!.write(`${file}\n`);
+    expect(await nextLine()).toBe('sent');
+    /** Reads the replies: "STATUS LENGTH SHA256" each, or "closed". */
+    const resume = async () => {
+      child.stdin!.end('read\n');
+      const got: string[] = [];
+      while (got.length < count && got.at(-1) !== 'closed') got.push(await nextLine());
+      return got;
+    };
+    return { resume };
+  }
+
+  const pattern = (seed: number, n: number) => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) % 253;
+    return b;
+  };
+
+  it('writes a reply from its pool buffer and keeps the buffer until a slow client has read it all', async () => {
+    const mine = pattern(1, 2 * MiB - 4096);
+    const slow = await unreadPosts('/chains/echo', mine, 3);
+    // The reply is bigger than the socket buffers take from a client that
+    // does not read, so its write stays pending and its buffer lent.
+    expect(await waitFor(() => inUse(CHAIN), (n) => n >= 1)).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(inUse(CHAIN)).toBeGreaterThanOrEqual(1);
+    // Other requests take buffers of the same class meanwhile: had the
+    // slow client's been given back early, one of these would overwrite it.
+    for (let i = 0; i < 12; i++) {
+      const other = pattern(100 + i, 2 * MiB - 4096);
+      const r = await post('echo', other, { headers: { 'content-type': 'application/octet-stream' } });
+      expect(r.status).toBe(200);
+      expect(r.body.equals(other)).toBe(true);
+    }
+    const sum = createHash('sha256').update(mine).digest('hex');
+    expect(await slow.resume()).toEqual([1, 2, 3].map(() => `200 ${mine.length} ${sum}`));
+  });
+
+  it('closes the connection of a client that does not read its reply in time, and frees the buffer', async () => {
+    const strict = buildGatewayServer({ directory, log: createLogger({ test: 'gateway' }, 'error'), replyTimeoutMs: 400 });
+    await strict.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const slow = await unreadPosts('/chains/echo', pattern(7, 2 * MiB - 4096), 3, (strict.server.address() as AddressInfo).port);
+      expect(await waitFor(() => inUse(CHAIN), (n) => n >= 1)).toBeGreaterThanOrEqual(1);
+      // Past the reply timeout the gateway has closed the connection and
+      // taken the buffer back, though the client never read.
+      expect(await waitFor(() => inUse(CHAIN), (n) => n === 0)).toBe(0);
+      expect((await slow.resume()).at(-1)).toBe('closed');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('lets a stage annotate a JSON body in place: the reply is the request buffer itself', async () => {
+    const inj = injectors.get(CHAIN)!;
+    const body = JSON.stringify({ mode: 'mark', order: { id: 7, note: 'a } in a string' }, pad: 'x'.repeat(4000) });
+    const r = await inj.request(6, body, { timeoutMs: 5000 });
+    expect(r.status).toBe('ok');
+    expect(JSON.parse(new TextDecoder().decode(r.body))).toEqual({ ...JSON.parse(body), seen: true, mode: 'mark' });
+    expect({ offset: r.offset, generation: r.generation }).toEqual(r.sent);
+    // Not an object: the stage fails with the scanner's reason.
+    const bad = await post('annotate', '[1,2,3]');
+    expect(bad.status).toBe(500);
+    expect(bad.json().error.message).toMatch(/not a JSON object at byte 0/);
+  });
+
+  it('encodes a returned object straight into the pool, in a new buffer when it outgrows the input', async () => {
+    const n = 3000; // 6000 bytes of UTF-8 from a 24-byte request in a 2 KiB buffer
+    const r = await post('annotate', JSON.stringify({ mode: 'grow', n }));
+    expect(r.status).toBe(200);
+    expect(r.json()).toEqual({ grown: 'é'.repeat(n) });
+    const small = await post('annotate', JSON.stringify({ mode: 'grow', n: 2 }));
+    expect(small.json()).toEqual({ grown: 'éé' });
+  });
+
+  it('answers the same through the fast door and through Fastify\'s route', async () => {
+    // /chains/echo takes the fast door; /chains/ech%6F is decoded by Fastify.
+    const body = '{"same":"answer"}';
+    const fast = await post('echo', body, { headers: { 'content-type': 'application/json' } });
+    const routed = await call('POST', '/chains/ech%6F', { body, headers: { 'content-type': 'application/json' } });
+    for (const r of [fast, routed]) {
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe(fast.headers['content-type']);
+      expect(r.body.toString()).toBe(body);
+    }
+    const missing = [await post('no-such', body), await call('POST', '/chains/no-such?x=1', { body })];
+    for (const r of missing) {
+      expect(r.status).toBe(404);
+      expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(r.json().error.code).toBe('unknownChain');
+    }
   });
 });

@@ -22,18 +22,20 @@
  * no chains at all.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { DEFAULT_TENANT } from '../chain/tenant.js';
 import type { Logger } from '../log.js';
 import { native } from '../dataplane/native.js';
-import { answerOf } from './answer.js';
+import { answerOf, type Answer } from './answer.js';
 import { BodyAbortedError, BodyOverflowError, BodyTimeoutError, streamInto } from './body-stream.js';
 import { ClientBodies } from './client-bodies.js';
 import type { ChainDirectory, ServedChain, Unavailable } from './directory.js';
 import { edgeOptions, guardEdges, sendError } from './edges.js';
+import { fastifyExchange, rawExchange, type Exchange } from './exchange.js';
+import { fastDoorServer, type FastPost } from './fast-door.js';
 import { bodyTimeout, bodyTooLarge, GatewayError, holdFull, injectError, restoring, stageUnavailable, tooManyBodies, unknownChain } from './errors.js';
 import { ClientGoneError, GRACE_MS, type BodyWriter, type Reply } from './injector.js';
+import { ReplyOut } from './reply-out.js';
 import { requestKeyOf } from './request-key.js';
 
 export interface GatewayOptions {
@@ -46,9 +48,14 @@ export interface GatewayOptions {
   bodiesPerClient?: number;
   /** A body must arrive at least this fast after its first 2 s (default 1 KiB/s; 0: no floor). */
   minBodyBytesPerSec?: number;
+  /** Longest a client may take to read its whole reply (default 30 s):
+   * the reply is written from its pool buffer, which the client holds
+   * until then; past this its connection is closed. */
+  replyTimeoutMs?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
 
 type ChainRequest = FastifyRequest<{ Params: { name: string; tenant?: string }; Querystring: Record<string, unknown> }>;
 
@@ -56,10 +63,20 @@ type ChainRequest = FastifyRequest<{ Params: { name: string; tenant?: string }; 
 export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   const { directory } = opts;
   const log = opts.log.child({ component: 'gateway' });
-  const app = Fastify({ logger: false, requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, ...edgeOptions(log) });
+  // The fast door: POST /chains/NAME (the hot path) is served before
+  // Fastify sees it; everything else, and any POST it does not recognise,
+  // goes through Fastify's router as before.
+  let fastPost: FastPost | undefined;
+  const app = Fastify({
+    logger: false,
+    requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    ...edgeOptions(log),
+    serverFactory: fastDoorServer((req, res, name, tenant) => fastPost!(req, res, name, tenant)),
+  });
   guardEdges(app, log);
   const bodies = new ClientBodies(opts.bodiesPerClient);
   const bodyOpts = { bodies, minBytesPerSec: opts.minBodyBytesPerSec };
+  const replyTimeoutMs = opts.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
 
   // Every body, whatever its type, reaches the handler as the raw socket
   // stream: it goes into the pool as it arrives, never into the heap.
@@ -88,15 +105,14 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   app.get('/chains', listing);
   app.get('/tenants/:tenant/chains', listing);
 
-  const serve = (bodyOf: (req: ChainRequest, chain: ServedChain, o: BodyOptions) => Promise<BodyWriter>) =>
-    async (req: ChainRequest, reply: FastifyReply) => {
+  /** Serves one request to chain (tenant, name), whichever door it came
+   * through; every outcome is answered through ex. */
+  const serve = async (ex: Exchange, name: string, tenant: string, bodyOf: BodyOf): Promise<void> => {
       const started = process.hrtime.bigint();
-      const name = req.params.name;
-      const tenant = req.params.tenant ?? DEFAULT_TENANT;
       const fields = (extra: Record<string, unknown>) => ({
         chain: name,
         tenant,
-        method: req.method,
+        method: ex.method,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         ...extra,
       });
@@ -115,63 +131,82 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
         let held = false;
         if (down?.idle && chain.hold) {
           held = true;
-          const waited = await holdFor(chain, down, reply);
+          const waited = await holdFor(chain, down, ex.res);
           if (waited === 'gone') {
             log.debug('client went away while held for a stage to start', fields({}));
             chain.meter?.observe(499, 'clientGone');
-            return reply;
+            return;
           }
           down = waited;
         } else if (down?.starting) down = await chain.whenReady?.(chain.timeoutMs);
         if (down) throw stageUnavailable(name, down);
-        const body = await bodyOf(req, chain, bodyOpts);
+        const body = await bodyOf(ex, chain, bodyOpts);
         const bytesIn = body.length;
         // A client that goes away gives its request up: the gateway stops
-        // waiting and the request's buffers go back to the pool.
+        // waiting and the request's buffers go back to the pool. The reply is
+        // borrowed, not copied: it is written to the client straight from its
+        // pool buffer, and given back when that write is done (reply-out.ts).
         const gone = new AbortController();
-        reply.raw.once('close', () => {
-          if (!reply.raw.writableEnded) gone.abort();
+        const replyOut = new ReplyOut(ex.res, replyTimeoutMs, (r) => log.info('client too slow to read its reply: connection closed', fields(r)));
+        ex.res.once('close', () => {
+          if (!ex.res.writableEnded) gone.abort();
         });
         let answer: Reply;
         dispatched = Number(process.hrtime.bigint());
         try {
-          const key = chain.requestKey && requestKeyOf(chain.requestKey, req.headers, () => body.bytes());
-          answer = await body.send(chain.entryStage, { timeoutMs: chain.timeoutMs, signal: gone.signal, ...(key ? { key } : {}) });
+          const key = chain.requestKey && requestKeyOf(chain.requestKey, ex.headers, () => body.bytes());
+          answer = await body.send(chain.entryStage, {
+            timeoutMs: chain.timeoutMs,
+            signal: gone.signal,
+            borrow: replyOut.borrower,
+            ...(key ? { key } : {}),
+          });
         } catch (err) {
           if (err instanceof ClientGoneError) {
             log.debug('client went away before the reply', fields({ error: err.message }));
             chain.meter?.observe(499, 'clientGone', sinceDispatch());
-            return reply;
+            return;
           }
           throw injectError(err, name, chain.maxBodyBytes);
         }
-        const out = answerOf(answer, name);
+        let out: Answer;
+        try {
+          out = answerOf(answer, name);
+        } catch (err) {
+          answer.release();
+          throw err;
+        }
+        if (!replyOut.writing(answer)) {
+          log.debug('client went away before the reply', fields({}));
+          chain.meter?.observe(499, 'clientGone', sinceDispatch());
+          return;
+        }
         chain.meter?.observe(out.status, undefined, sinceDispatch());
         if (held) chain.meter?.observeColdStart(Number(process.hrtime.bigint() - started) / 1e6);
-        const requestId = answer.requestId.toString(16);
-        log.debug('request served', fields({ status: out.status, requestId, bytesIn, bytesOut: out.body.byteLength }));
-        reply.code(out.status);
-        if (out.contentType) reply.type(out.contentType);
-        return reply.send(Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength));
+        if (log.enabled('debug')) {
+          const requestId = answer.requestId.toString(16);
+          log.debug('request served', fields({ status: out.status, requestId, bytesIn, bytesOut: out.body.byteLength }));
+        }
+        ex.send(out.status, out.contentType, Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength));
       } catch (err) {
         if (err instanceof BodyAbortedError) {
           // Usually nobody is left to read it; a client whose body broke
           // (a bad chunk) may be.
           log.debug('client went away', fields({ error: err.message }));
           chain?.meter?.observe(400, 'bodyAborted');
-          return sendError(reply, new GatewayError(400, 'bodyAborted', `${err.message}: send the whole body`, name));
+          return ex.fail(new GatewayError(400, 'bodyAborted', `${err.message}: send the whole body`, name));
         }
         if (err instanceof BodyTimeoutError) {
           // The rest of the body is not read: this connection is done.
           const e = bodyTimeout(name, err.message);
-          log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message, client: req.ip }));
+          log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message, client: ex.ip }));
           chain?.meter?.observe(e.statusCode, e.code);
-          return sendError(reply.header('connection', 'close'), e);
+          return ex.fail(e, true);
         }
         const e = err instanceof GatewayError ? err : injectError(err, name, chain?.maxBodyBytes ?? 0);
         log.warn('request failed', fields({ status: e.statusCode, code: e.code, error: e.message }));
         chain?.meter?.observe(e.statusCode, e.code, sinceDispatch());
-        return sendError(reply, e);
+        return ex.fail(e);
       }
     };
 
@@ -186,11 +221,22 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
     }
   };
 
+  const routed = (bodyOf: BodyOf) => async (req: ChainRequest, reply: FastifyReply) => {
+    await serve(fastifyExchange(req, reply), req.params.name, req.params.tenant ?? DEFAULT_TENANT, bodyOf);
+    return reply;
+  };
   for (const prefix of ['', '/tenants/:tenant']) {
-    app.post(`${prefix}/chains/:name`, serve(postedBody));
-    app.get(`${prefix}/chains/:name`, { exposeHeadRoute: false }, serve(queryBody));
+    // POSTs reach this route only when the fast door passes them on
+    // (encoded names, query strings, anything unusual).
+    app.post(`${prefix}/chains/:name`, routed(postedBody));
+    app.get(`${prefix}/chains/:name`, { exposeHeadRoute: false }, routed(queryBody));
     app.head(`${prefix}/chains/:name`, head);
   }
+  fastPost = (req, res, name, tenant) => {
+    if (req.httpVersion === '1.1' && req.headers.host === undefined)
+      return rawExchange(req, res).fail(new GatewayError(400, 'missingHost', 'an HTTP/1.1 request needs a Host header'));
+    void serve(rawExchange(req, res), name, tenant, postedBody);
+  };
   return app;
 }
 
@@ -199,19 +245,19 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
  * passes, or the client leaves ('gone'): undefined when the chain can take
  * the request, else why not. A full queue is refused at once.
  */
-async function holdFor(chain: ServedChain, idle: Unavailable, reply: FastifyReply): Promise<Unavailable | undefined | 'gone'> {
+async function holdFor(chain: ServedChain, idle: Unavailable, res: ServerResponse): Promise<Unavailable | undefined | 'gone'> {
   const hold = chain.hold!;
   const limit = chain.holdRequests ?? DEFAULT_HOLD_REQUESTS;
   if (!hold.enter(limit)) throw holdFull(chain.name, idle, limit);
   const timeoutMs = chain.holdTimeoutMs ?? chain.timeoutMs;
   let onClose: (() => void) | undefined;
-  const gone = new Promise<'gone'>((resolve) => reply.raw.once('close', (onClose = () => resolve('gone'))));
+  const gone = new Promise<'gone'>((resolve) => res.once('close', (onClose = () => resolve('gone'))));
   try {
     const down = await Promise.race([chain.whenReady?.(timeoutMs) ?? Promise.resolve(undefined), gone]);
     if (down === 'gone' || !down?.idle) return down;
     return { ...down, reason: `${down.reason}; none was ready within ${timeoutMs} ms (the chain's hold timeout)` };
   } finally {
-    if (onClose) reply.raw.off('close', onClose);
+    if (onClose) res.off('close', onClose);
     hold.leave();
   }
 }
@@ -231,16 +277,18 @@ interface BodyOptions {
   minBytesPerSec?: number;
 }
 
+type BodyOf = (ex: Exchange, chain: ServedChain, o: BodyOptions) => Promise<BodyWriter>;
+
 /** POST: the body streamed into a buffer of the declared size (or the
  * chain's limit when chunked); over the limit is refused as soon as known.
  * While it arrives it counts against its client's share, must keep the
  * pace, and carries a deadline ferryd enforces even if this process stalls. */
-async function postedBody(req: ChainRequest, chain: ServedChain, o: BodyOptions): Promise<BodyWriter> {
-  const stream = req.body as Readable | undefined;
-  const declared = declaredLength(req.headers, stream !== undefined);
+async function postedBody(ex: Exchange, chain: ServedChain, o: BodyOptions): Promise<BodyWriter> {
+  const stream = ex.body;
+  const declared = declaredLength(ex.headers, stream !== undefined);
   if (declared !== undefined && declared > chain.maxBodyBytes)
     throw bodyTooLarge(chain.name, chain.maxBodyBytes, ` (declared ${declared})`);
-  const release = stream ? o.bodies.admit(req.ip) : () => undefined;
+  const release = stream ? o.bodies.admit(ex.ip) : () => undefined;
   if (!release) throw tooManyBodies(chain.name, o.bodies.limit);
   try {
     const writer = openBody(chain, declared ?? chain.maxBodyBytes);
@@ -260,8 +308,8 @@ async function postedBody(req: ChainRequest, chain: ServedChain, o: BodyOptions)
 }
 
 /** GET: the query string as a JSON object. */
-async function queryBody(req: ChainRequest, chain: ServedChain): Promise<BodyWriter> {
-  const bytes = new TextEncoder().encode(JSON.stringify(req.query ?? {}));
+async function queryBody(ex: Exchange, chain: ServedChain): Promise<BodyWriter> {
+  const bytes = new TextEncoder().encode(JSON.stringify(ex.query));
   if (bytes.byteLength > chain.maxBodyBytes) throw bodyTooLarge(chain.name, chain.maxBodyBytes, ' (the query as JSON)');
   const writer = openBody(chain, bytes.byteLength);
   writer.write(bytes);

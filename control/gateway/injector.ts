@@ -3,8 +3,12 @@
  * replies: what the HTTP gateway and the benchmarks build on.
  *
  * One copy in (the body into the pool, chunk by chunk as it arrives with
- * openBody), none on the way; the reply body is copied out and its buffer
- * freed at once, so a slow HTTP reader never holds pool memory.
+ * openBody), none on the way. The reply body is copied out and its buffer
+ * freed at once, unless the caller borrows it (RequestOptions.borrow): then
+ * it is a view of the pool buffer, written to the client from there, and
+ * the buffer is the caller's until it calls release() (the gateway does
+ * when the write completed or the connection closed, and cuts a client that
+ * reads too slowly before the buffer's deadline; see http.ts).
  *
  * Ownership: a body buffer is the gateway's until it is sent; the stage that
  * accepts the descriptor takes it. A request given up on (timeout,
@@ -27,8 +31,15 @@ export interface Reply {
   /** desc.flags and the raw desc.status (an HTTP status with FLAG_RESPONSE). */
   flags: number;
   statusCode: number;
-  /** The last stage's body, copied out of the pool. */
+  /** The last stage's body: copied out of the pool, or, when borrowed, a
+   * view of the pool buffer that is valid until release(). */
   body: Uint8Array;
+  /** Gives a borrowed reply's buffer back to the pool (once; later calls
+   * do nothing). A no-op for a copied reply. */
+  release(): void;
+  /** Moves a borrowed reply's deadline (native.nowMs() clock): ferryd takes
+   * the buffer back then if it was not released. A no-op for a copy. */
+  holdUntil(deadlineMs: number): void;
   hopCount: number;
   fromStage: number;
   offset: number;
@@ -46,6 +57,10 @@ export interface RequestOptions {
   /** The request's key hash (request-key.ts): carried in bits 32..52 of
    * its id, so a consistent-hash stage sends it to the key's instance. */
   key?: number;
+  /** Borrow the reply's buffer instead of copying the body out: the caller
+   * must release() it, and must stop using the view when the injector calls
+   * onRevoke (it is closing: the pool goes away). */
+  borrow?: { onRevoke: () => void };
 }
 
 /** After a request's timeout, how long its buffers may still be held
@@ -135,6 +150,7 @@ export interface BodyWriter {
 
 interface Pending {
   sent: { offset: number; generation: number };
+  borrow?: { onRevoke: () => void };
   resolve: (r: Reply) => void;
   reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
@@ -142,6 +158,8 @@ interface Pending {
 }
 
 const TAG_MASK = 0xffffffffn;
+
+const noop = () => undefined;
 
 /** The pool tag a request id carries (see ferry_pool_tag). */
 export function requestTag(requestId: bigint): number {
@@ -156,6 +174,8 @@ export class Injector implements InterruptSink {
   private counter = 1 + Math.floor(Math.random() * 0x7fffffff);
   private readonly pending = new Map<bigint, Pending>();
   private readonly unsent = new Set<Body>();
+  /** Borrowed replies not yet released, and what to do if the pool goes. */
+  private readonly lent = new Map<number, () => void>();
   private readonly pool: Uint8Array;
   private closed = false;
 
@@ -232,7 +252,7 @@ export class Injector implements InterruptSink {
   }
 
   /** @internal Body.holdUntil */
-  label(buf: BufferRef, deadlineMs: number): void {
+  label(buf: Pick<BufferRef, 'offset' | 'generation'>, deadlineMs: number): void {
     try {
       this.gw.label(buf.offset, buf.generation, 0, deadlineMs);
     } catch {
@@ -258,7 +278,7 @@ export class Injector implements InterruptSink {
     }
     const sent = { offset: buf.offset, generation: buf.generation };
     return new Promise<Reply>((resolve, reject) => {
-      const p: Pending = { sent, resolve, reject };
+      const p: Pending = { sent, resolve, reject, borrow: opts.borrow };
       if (timeoutMs > 0) p.timer = setTimeout(() => this.abandon(requestId, p, new RequestTimeoutError(stage, timeoutMs)), timeoutMs);
       if (opts.signal) {
         const onAbort = () => this.abandon(requestId, p, new ClientGoneError());
@@ -301,11 +321,32 @@ export class Injector implements InterruptSink {
       if (late) this.abandon(d.requestId, late, new RequestTimeoutError(d.stage, 0));
       return;
     }
-    const body = this.pool.slice(d.offset, d.offset + d.length);
-    this.freeQuietly(d.offset, d.generation);
     const p = this.pending.get(d.requestId);
-    if (!p) return; // a reply nobody waits for (late, or forged): freed above
+    if (!p) {
+      this.freeQuietly(d.offset, d.generation); // a reply nobody waits for (late, or forged)
+      return;
+    }
     this.settle(d.requestId, p);
+    let body: Uint8Array;
+    let release = noop;
+    let holdUntil: (deadlineMs: number) => void = noop;
+    if (p.borrow) {
+      body = this.pool.subarray(d.offset, d.offset + d.length);
+      const { offset, generation } = d;
+      const key = offset;
+      this.lent.set(key, p.borrow.onRevoke);
+      release = () => {
+        if (this.lent.get(key) !== p.borrow?.onRevoke) return;
+        this.lent.delete(key);
+        if (!this.closed) this.freeQuietly(offset, generation);
+      };
+      holdUntil = (deadlineMs) => {
+        if (this.lent.has(key) && !this.closed) this.label({ offset, generation }, deadlineMs);
+      };
+    } else {
+      body = this.pool.slice(d.offset, d.offset + d.length);
+      this.freeQuietly(d.offset, d.generation);
+    }
     p.resolve({
       requestId: d.requestId,
       status: statusName(d.status),
@@ -313,6 +354,8 @@ export class Injector implements InterruptSink {
       flags: d.flags,
       statusCode: d.status,
       body,
+      release,
+      holdUntil,
       hopCount: d.hopCount,
       fromStage: d.fromStage,
       offset: d.offset,
@@ -339,6 +382,10 @@ export class Injector implements InterruptSink {
     if (this.closed) return;
     for (const body of [...this.unsent]) body.abort();
     this.failAll(new InjectorClosedError('injector closed'));
+    // Whoever still writes from a borrowed buffer stops before the pool is
+    // unmapped (the gateway destroys that client's connection).
+    for (const revoke of [...this.lent.values()]) revoke();
+    this.lent.clear();
     this.closed = true;
     this.gw.close();
   }

@@ -16,6 +16,7 @@ import {
   type HandlerResult,
   type HttpError,
 } from './sdk.js';
+import { annotateInto, readMember } from './json-body.js';
 
 const F = native.layout.fields;
 const decoder = new TextDecoder();
@@ -58,6 +59,17 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
     json<T>() {
       return JSON.parse(decoder.decode(this.payload)) as T;
     },
+    field<T>(name: string) {
+      return readMember<T>(this.payload, name);
+    },
+    annotate(fields: Record<string, unknown>) {
+      const room = pool.subarray(call.offset, call.offset + inst.capacity(call.offset, call.generation));
+      const inPlace = annotateInto(this.payload, fields, room);
+      if (inPlace) return inPlace;
+      // Bigger than the input's buffer: the members' JSON bounds what is added.
+      const out = this.alloc(this.payload.byteLength + Buffer.byteLength(JSON.stringify(fields)) + 1);
+      return annotateInto(this.payload, fields, out)!;
+    },
   });
 
   /** Frees the handler's buffers but keep (whose ownership moves on);
@@ -95,7 +107,8 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
         return;
       }
     }
-    const bytes = toBytes(result);
+    if (!(result instanceof Uint8Array)) return sendText(call, textOf(result), extra, seal);
+    const bytes = result;
     if (bytes.byteLength + extra <= inst.capacity(call.offset, call.generation)) {
       pool.set(bytes, call.offset); // set() copies overlapping views of one buffer correctly
       release(call);
@@ -106,6 +119,29 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
     pool.set(bytes, out.offset);
     release(call);
     inst.forwardBuffer(call.frame, out.offset, out.generation, seal(out.offset, bytes.byteLength), call.nextIndex);
+  };
+
+  /** A string (or an object's JSON) encoded straight into the pool: into
+   * the input's buffer when it fits (the input is no longer needed: the
+   * text was made from it already), else into a buffer of the exact size.
+   * No intermediate bytes: one encode, where encode-then-copy made two. */
+  const sendText = (call: Call, text: string, extra: number, seal: (offset: number, length: number) => number) => {
+    const capacity = inst.capacity(call.offset, call.generation);
+    if (text.length + extra <= capacity) {
+      const { read, written } = encoder.encodeInto(text, pool.subarray(call.offset, call.offset + capacity - extra));
+      if (read === text.length) {
+        release(call);
+        inst.forward(call.frame, seal(call.offset, written), call.nextIndex);
+        return;
+      }
+    }
+    // UTF-8 never takes fewer bytes than UTF-16 code units: what did not
+    // fit there needs a buffer of its own.
+    const size = Buffer.byteLength(text);
+    const out = inst.alloc(size + extra, call.frame); // throws EPOOL_EXHAUSTED / ETOO_LARGE
+    encoder.encodeInto(text, pool.subarray(out.offset, out.offset + size));
+    release(call);
+    inst.forwardBuffer(call.frame, out.offset, out.generation, seal(out.offset, size), call.nextIndex);
   };
 
   /** Marks the frame as the function's own answer (abi.h FERRY_F_RESPONSE):
@@ -202,9 +238,10 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
   }
 }
 
-function toBytes(result: HandlerResult): Uint8Array {
-  if (result === null || result === undefined) return new Uint8Array(0);
-  if (result instanceof Uint8Array) return result;
-  if (typeof result === 'string') return encoder.encode(result);
-  return encoder.encode(JSON.stringify(result));
+/** What a non-bytes result sends: a string as is, anything else as JSON
+ * (null and undefined, and what JSON.stringify drops: nothing). */
+function textOf(result: Exclude<HandlerResult, Uint8Array>): string {
+  if (result === null || result === undefined) return '';
+  if (typeof result === 'string') return result;
+  return JSON.stringify(result) ?? '';
 }

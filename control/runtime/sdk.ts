@@ -9,8 +9,13 @@
  *   - ctx.payload itself (possibly edited in place, or a prefix of it):
  *     travels on with zero copies;
  *   - a buffer from ctx.alloc(n) (or a prefix of it): zero copies too;
- *   - any other Uint8Array, a string, or a JSON-able value: copied once into
- *     the pool (into the input buffer when it fits);
+ *   - any other Uint8Array: copied once into the pool (into the input
+ *     buffer when it fits);
+ *   - a string or a JSON-able value: encoded straight into the pool (the
+ *     input buffer when it fits), no intermediate bytes: returning an object
+ *     costs its JSON.stringify and one UTF-8 encode, as ctx.json() costs
+ *     one decode and its JSON.parse;
+ *   - ctx.annotate({...}): the input with members added, in place;
  *   - null / undefined: an empty body.
  * Throwing fails the request: the caller gets the message (HTTP 500).
  *
@@ -45,6 +50,16 @@ export interface FerryContext {
   /** The payload decoded as UTF-8 / JSON. */
   text(): string;
   json<T = unknown>(): T;
+  /** One top-level member of a JSON object payload, parsed alone; the
+   * rest is only scanned, never decoded (undefined: no such member). For a
+   * stage that routes on a field. Throws when the payload is not an object. */
+  field<T = unknown>(name: string): T | undefined;
+  /** The JSON object payload with these members added at its end, without
+   * parsing it: written in place in shared memory when it fits (return it,
+   * and it travels on with zero copies), else into a buffer of its own.
+   * A member already there of the same name is shadowed (JSON.parse keeps
+   * the last). Throws when the payload is not an object. */
+  annotate(fields: Record<string, unknown>): Uint8Array;
 }
 
 export type HandlerResult = Uint8Array | string | number | boolean | object | null | undefined;

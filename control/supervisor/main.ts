@@ -20,6 +20,15 @@ import { ProcessSupervisor, type SupervisorView } from './process-supervisor.js'
 
 export const DAEMON = join(repoRoot, 'dist/control/controlplane/main.js');
 
+/** V8 flags for the daemon. Every request through the gateway leaves
+ * short-lived garbage (request and reply objects, closures, read buffers);
+ * a larger young generation is scavenged less often. Under closed-loop
+ * load at 1 KiB (perf, on-CPU samples of the daemon) GC took 17.3% of its
+ * samples with Node's default (16 MiB semi-spaces), 15.7% at 32, 12.9% at
+ * 64. V8 grows the semi-spaces only while allocation is fast, so an idle
+ * daemon stays small; under load it may hold ~100 MiB more. */
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 /** Long enough for the daemon's own graceful stop (gRPC grace, instances'
  * SIGTERM grace) in the common case. */
 const DEFAULT_STOP_GRACE_MS = 20_000;
@@ -49,7 +58,7 @@ function main(): void {
   let args = daemonArgs;
   const sup = new ProcessSupervisor({
     command: process.execPath,
-    args: () => [DAEMON, ...args],
+    args: () => [...DAEMON_NODE_FLAGS, DAEMON, ...args],
     output: 'inherit',
     backoff: { initialMs: ms('initial-backoff-ms'), maxMs: ms('max-backoff-ms'), resetAfterMs: ms('reset-after-ms') },
     stopGraceMs: ms('stop-grace-ms'),

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,11 +402,36 @@ static const char *log_tail(char *log)
 	}
 }
 
+/*
+ * bpf_object__load with every blockable signal held back. The verifier
+ * gives up with EAGAIN whenever a signal is pending for the loading thread,
+ * and libbpf retries only a few times: under a sampling profiler (SIGPROF
+ * every millisecond, `node --cpu-prof`) or a burst of SIGCHLD from exiting
+ * instances, a router that verifies fine was reported as rejected and
+ * ferryd fell back to the relay. Held signals are delivered on restore.
+ */
+static int load_unsignalled(struct bpf_object *obj)
+{
+	sigset_t all, old;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = bpf_object__load(obj);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
 static int load_error(int e, const char *obj_path, const char *pin_dir,
 		      char *log, char *err, size_t errlen)
 {
-	/* The verifier also answers EACCES, so its log decides first. */
-	if (log && log[0])
+	/* The verifier also answers EACCES, so its log decides first; but an
+	 * interrupted verification leaves a log that ends mid-program. */
+	if (e == -EAGAIN || e == -EINTR)
+		seterr(err, errlen,
+		       "loading %s was interrupted by signals (%s) before the verifier finished: retry; if it persists, stop what is signalling ferryd",
+		       obj_path, strerror(-e));
+	else if (log && log[0])
 		seterr(err, errlen, "verifier rejected %s: %s (rebuild with `make -C bpf`)",
 		       obj_path, log_tail(log));
 	else if (e == -EPERM || e == -EACCES)
@@ -498,7 +524,7 @@ static int load(struct ferry_router *r, const char *obj_path,
 	}
 	/* Maps are created or, with LIBBPF_PIN_BY_NAME, reused from
 	 * pin_dir: a reload keeps routes, identities and counters. */
-	e = bpf_object__load(obj);
+	e = load_unsignalled(obj);
 	if (e) {
 		load_error(e, obj_path, pin_dir, log, err, errlen);
 		goto out;

@@ -16,6 +16,9 @@
  * send() fails (see bpf/sk_msg_router.bpf.c for why).
  */
 #define _GNU_SOURCE
+#include <signal.h>
+#include <pthread.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -785,6 +788,54 @@ static void test_unpin_detaches(const char *pin_dir)
 	      "after unpin the descriptor should travel as plain TCP");
 }
 
+static volatile sig_atomic_t profs;
+static void on_prof(int sig) { (void)sig; profs++; }
+
+struct sampler {
+	pthread_t target;
+	volatile int stop;
+};
+
+/* What V8's profiler does: another thread signals the loader every 100 us. */
+static void *sample(void *arg)
+{
+	struct sampler *s = arg;
+	struct timespec gap = { 0, 100 * 1000 };
+
+	while (!s->stop) {
+		pthread_kill(s->target, SIGPROF);
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
+}
+
+/* A loader under a sampling profiler (`node --cpu-prof`) must still load:
+ * the verifier abandons a program with EAGAIN whenever a signal is pending,
+ * so without holding signals back the router was reported "rejected" at a
+ * random instruction and ferryd fell back to the relay. */
+static void test_load_under_signals(const char *obj)
+{
+	struct ferry_router r;
+	struct sigaction sa = { .sa_handler = on_prof }, old;
+	struct sampler s = { .target = pthread_self() };
+	pthread_t th;
+	char dir[128], err[512] = "";
+	int e;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/ferry-test-%d-sig", getpid());
+	sigaction(SIGPROF, &sa, &old);
+	pthread_create(&th, NULL, sample, &s);
+	e = ferry_router_open(&r, obj, dir, 1, err, sizeof(err));
+	s.stop = 1;
+	pthread_join(th, NULL);
+	sigaction(SIGPROF, &old, NULL);
+	CHECK(e == 0, "load while signalled every 100 us: %s", err);
+	CHECK(profs > 0, "the sampler never signalled");
+	if (e == 0)
+		ferry_router_close(&r);
+	CHECK(ferry_router_unpin(dir) == 0, "signals: unpin");
+}
+
 static void test_errors(const char *obj)
 {
 	struct ferry_router r;
@@ -864,6 +915,7 @@ int main(int argc, char **argv)
 		test_reuse(&r, argv[1], pin_dir);
 		test_legacy(argv[1]);
 		test_errors(argv[1]);
+		test_load_under_signals(argv[1]);
 		test_unpin_detaches(pin_dir);
 	}
 
