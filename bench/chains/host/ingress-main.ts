@@ -1,0 +1,75 @@
+/**
+ * A baseline's ingress: POST /chains/NAME on node:http, as ferry's gateway
+ * serves it: the chain's body limit (413 from Content-Length before
+ * reading, or as soon as a chunked body passes it), its timeout (504), and
+ * one call to the entry stage's instances (round robin) whose answer is
+ * the client's. A client that goes away cancels its call.
+ */
+import type { IncomingMessage } from 'node:http';
+import { failures, type HttpAnswer } from './answer.js';
+import { runChild } from './child.js';
+import { listen, writeAnswer } from './http-transport.js';
+import { transportOf, type TransportName } from './transports.js';
+
+export interface IngressChain {
+  name: string;
+  maxBodyBytes: number;
+  timeoutMs: number;
+  /** The entry stage's instances (or their proxies). */
+  entry: string[];
+}
+
+export interface IngressConfig {
+  transport: TransportName;
+  port: number;
+  chains: IngressChain[];
+}
+
+const PREFIX = '/chains/';
+
+/** The body, or the answer refusing it (413 over the limit, 400 broken off). */
+function readLimited(req: IncomingMessage, chain: IngressChain): Promise<Buffer | HttpAnswer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > chain.maxBodyBytes) return Promise.resolve(failures.bodyTooLarge(chain.name, chain.maxBodyBytes));
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.byteLength;
+      if (size > chain.maxBodyBytes) {
+        req.removeAllListeners('data');
+        req.pause();
+        return resolve(failures.bodyTooLarge(chain.name, chain.maxBodyBytes));
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('aborted', () => resolve(failures.bodyAborted(chain.name)));
+  });
+}
+
+runChild<IngressConfig>('ingress', async (config) => {
+  const t = transportOf(config.transport);
+  const chains = new Map(config.chains.map((c) => [c.name, { chain: c, hop: t.hop(c.entry, c.name) }]));
+  await listen(config.port, (req, res) => {
+    const name = decodeURIComponent((req.url ?? '').startsWith(PREFIX) ? req.url!.slice(PREFIX.length).split('?')[0]! : '');
+    const served = chains.get(name);
+    const refuse = (a: HttpAnswer) => {
+      // The body is not read: the connection cannot carry another request.
+      res.setHeader('connection', 'close');
+      writeAnswer(res, a);
+    };
+    if (req.method !== 'POST') return refuse(failures.methodNotAllowed(req.method ?? '?'));
+    if (!served) return refuse(failures.unknownChain(name));
+    const { chain, hop } = served;
+    void readLimited(req, chain).then(async (body) => {
+      if (!Buffer.isBuffer(body)) return refuse(body);
+      const gone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableEnded) gone.abort();
+      });
+      const answer = t.toAnswer(await hop.call(body, { timeoutMs: chain.timeoutMs, signal: gone.signal }));
+      if (!gone.signal.aborted) writeAnswer(res, answer);
+    });
+  });
+});

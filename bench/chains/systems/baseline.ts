@@ -1,0 +1,144 @@
+/**
+ * Bringing a baseline up and down: its processes (ingress, proxies,
+ * function instances) spawned on ports from opts.portBase, each ready when
+ * it says so over IPC, then one sample request per chain answered 200;
+ * down() stops them all and waits until every one is gone (its ports with
+ * it). Which processes a baseline has is its own module's business
+ * (http.ts, knative.ts, grpc.ts: a Layout).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { paths } from '../../../control/paths.js';
+import { sampleRequests } from '../../../chains/samples.js';
+import { CONFIG_ENV, type ReadyMessage } from '../host/child.js';
+import type { ChainUnderTest, RunningSystem, SystemName, SystemOptions, SystemUnderTest } from '../system.js';
+import { planChain, type ChainPlan } from './plan.js';
+
+/** The most ports a system may take from portBase (system.ts). */
+const PORT_RANGE = 200;
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 3000;
+
+export type Role = 'ingress' | 'function' | 'queue-proxy';
+
+/** One process of a baseline. */
+export interface ProcessSpec {
+  role: Role;
+  /** For logs and errors: e.g. "pipeline/stage3#0". */
+  label: string;
+  config: object;
+}
+
+/** Hands out the system's ports in order. */
+export class Ports {
+  private next: number;
+  constructor(private readonly base: number) {
+    this.next = base;
+  }
+  take(): number {
+    if (this.next >= this.base + PORT_RANGE)
+      throw new Error(`more than ${PORT_RANGE} ports from ${this.base}: serve fewer chains or instances at once`);
+    return this.next++;
+  }
+}
+
+/** A baseline's processes for the chains; the ingress must be among them
+ * and its port is returned. */
+export type Layout = (plans: ChainPlan[], ports: Ports) => { processes: ProcessSpec[]; ingressPort: number };
+
+/** Running from sources (vitest, tsx) or from dist/: children follow. */
+const fromSource = import.meta.url.endsWith('.ts');
+const script = (role: Role) => fileURLToPath(new URL(`../host/${role}-main${fromSource ? '.ts' : '.js'}`, import.meta.url));
+
+interface Child {
+  spec: ProcessSpec;
+  proc: ChildProcess;
+  log: string;
+}
+
+function start(spec: ProcessSpec, workDir: string): Child {
+  const log = join(workDir, `${spec.label.replace(/[^A-Za-z0-9_.#-]/g, '_')}.log`);
+  const out = createWriteStream(log);
+  const proc = fork(script(spec.role), [], {
+    execArgv: fromSource ? ['--import', pathToFileURL(paths.tsxLoader).href] : [],
+    env: { ...process.env, [CONFIG_ENV]: JSON.stringify(spec.config) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  proc.stdout?.pipe(out);
+  proc.stderr?.pipe(out);
+  return { spec, proc, log };
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-5).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function ready(c: Child): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${c.spec.label} not ready after ${READY_TIMEOUT_MS} ms; its log: ${c.log}`)), READY_TIMEOUT_MS);
+    c.proc.once('message', (m: ReadyMessage) => {
+      clearTimeout(timer);
+      if (m?.ready) resolve();
+    });
+    c.proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${c.spec.label} exited (${signal ?? code}) before it served: ${tail(c.log) || `see ${c.log}`}`));
+    });
+  });
+}
+
+function stop(c: Child): Promise<void> {
+  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => c.proc.kill('SIGKILL'), STOP_GRACE_MS);
+    c.proc.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    c.proc.kill('SIGTERM');
+  });
+}
+
+async function firstSample(url: string, chain: ChainPlan): Promise<void> {
+  const [name, body] = Object.entries(sampleRequests(chain.file)).sort(([a], [b]) => a.localeCompare(b))[0] ?? [];
+  if (body === undefined) throw new Error(`${chain.file}: no sample requests (requests/*.json) to check it with`);
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  if (res.status !== 200) throw new Error(`chain ${chain.name} answered sample ${name} with ${res.status}: ${await res.text()}`);
+}
+
+export function baselineSystem(name: SystemName, layout: Layout): SystemUnderTest {
+  return {
+    name,
+    async up(chains: readonly ChainUnderTest[], opts: SystemOptions): Promise<RunningSystem> {
+      mkdirSync(opts.workDir, { recursive: true });
+      const plans = chains.map((c) => planChain(c.file));
+      const { processes, ingressPort } = layout(plans, new Ports(opts.portBase));
+      opts.log(`${name}: starting ${processes.length} processes (ports ${opts.portBase}..)`);
+      const children = processes.map((p) => start(p, opts.workDir));
+      const url = (chain: string) => `http://127.0.0.1:${ingressPort}/chains/${encodeURIComponent(chain)}`;
+      const down = async () => {
+        await Promise.all(children.map(stop));
+      };
+      try {
+        await Promise.all(children.map(ready));
+        for (const plan of plans) await firstSample(url(plan.name), plan);
+      } catch (err) {
+        await down();
+        throw err;
+      }
+      opts.log(`${name}: serving ${plans.map((p) => p.name).join(', ')} at http://127.0.0.1:${ingressPort}/chains/`);
+      return {
+        name,
+        url,
+        pids: () => children.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null).map((c) => c.proc.pid!),
+        down,
+      };
+    },
+  };
+}
