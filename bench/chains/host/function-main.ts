@@ -26,10 +26,9 @@ runChild<FunctionConfig>('function', async (config) => {
     if (!targets?.length) throw new Error(`stage ${config.stage.name}: no instances given for next stage ${name}`);
     return t.hop(targets, config.stage.chain);
   });
-  let requestId = 0n;
-  await t.serve(config.port, async (body) => {
-    const r = await fn.run(body, ++requestId);
+  await t.serve(config.port, async (body, requestId) => {
+    const r = await fn.run(body, requestId);
     if (r.kind === 'answer') return t.fromAnswer(r.answer);
-    return hops[r.index]!.call(r.body);
+    return hops[r.index]!.call(r.body, { requestId });
   });
 });

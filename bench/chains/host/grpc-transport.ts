@@ -7,9 +7,9 @@
  *   answer frame: [status: u16 BE][n: u8][content type: n bytes][body]
  *   (n = 0: no content type, for a body-less status)
  */
-import { Client, credentials, Server, ServerCredentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, Server, ServerCredentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { failures, type HttpAnswer } from './answer.js';
-import { roundRobin, type Hop, type Served, type Transport } from './transport.js';
+import { parseRequestId, REQUEST_ID, roundRobin, type Hop, type Served, type Transport } from './transport.js';
 
 const METHOD = '/ferry.bench.Stage/Call';
 const same = (b: Buffer) => b;
@@ -38,8 +38,8 @@ export const grpcTransport: Transport<Buffer> = {
     server.addService(
       { Call: { path: METHOD, requestStream: false, responseStream: false, requestSerialize: same, requestDeserialize: same, responseSerialize: same, responseDeserialize: same, originalName: 'call' } },
       {
-        Call: (call: { request: Buffer }, cb: (err: Error | null, value?: Buffer) => void) => {
-          handle(call.request).then((r) => cb(null, r), (err: Error) => cb(err));
+        Call: (call: { request: Buffer; metadata: Metadata }, cb: (err: Error | null, value?: Buffer) => void) => {
+          handle(call.request, parseRequestId(call.metadata.get(REQUEST_ID)[0]) ?? 0n).then((r) => cb(null, r), (err: Error) => cb(err));
         },
       },
     );
@@ -54,11 +54,13 @@ export const grpcTransport: Transport<Buffer> = {
     const clients = targets.map((t) => ({ target: t, client: new Client(t, credentials.createInsecure(), OPTIONS) }));
     const next = roundRobin(clients);
     return {
-      call(body, opts = {}) {
+      call(body, opts) {
         const { target, client } = next();
         return new Promise((resolve) => {
           const deadline = opts.timeoutMs !== undefined ? Date.now() + opts.timeoutMs : Infinity;
-          const call = client.makeUnaryRequest(METHOD, same, same, Buffer.from(body.buffer, body.byteOffset, body.byteLength), { deadline }, (err: ServiceError | null, value?: Buffer) => {
+          const metadata = new Metadata();
+          metadata.set(REQUEST_ID, String(opts.requestId));
+          const call = client.makeUnaryRequest(METHOD, same, same, Buffer.from(body.buffer, body.byteOffset, body.byteLength), metadata, { deadline }, (err: ServiceError | null, value?: Buffer) => {
             opts.signal?.removeEventListener('abort', onAbort);
             if (!err && value) return resolve(value);
             if (err?.code === GrpcStatus.DEADLINE_EXCEEDED) return resolve(encodeAnswer(failures.timeout(chain, opts.timeoutMs ?? 0)));

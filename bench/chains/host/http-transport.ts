@@ -5,7 +5,7 @@
  */
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { failures, type HttpAnswer } from './answer.js';
-import { roundRobin, type CallOptions, type Hop, type Served, type Transport } from './transport.js';
+import { parseRequestId, REQUEST_ID, roundRobin, type CallOptions, type Hop, type Served, type Transport } from './transport.js';
 
 /** Longer than any pause in a run, so a pooled connection is never closed
  * by the server just as the client reuses it (the keep-alive race). */
@@ -45,7 +45,7 @@ export function closeServer(server: Server): Promise<void> {
 }
 
 /** One POST of body to target; never rejects (see Hop). */
-export function post(agent: Agent, target: string, body: Uint8Array, chain: string, opts: CallOptions = {}): Promise<HttpAnswer> {
+export function post(agent: Agent, target: string, body: Uint8Array, chain: string, opts: CallOptions): Promise<HttpAnswer> {
   const [host, port] = target.split(':');
   return new Promise((resolve) => {
     let done = false;
@@ -58,7 +58,7 @@ export function post(agent: Agent, target: string, body: Uint8Array, chain: stri
       resolve(a);
     };
     const req = request(
-      { agent, host, port: Number(port), method: 'POST', path: '/', headers: { 'content-type': 'application/octet-stream', 'content-length': body.byteLength } },
+      { agent, host, port: Number(port), method: 'POST', path: '/', headers: { 'content-type': 'application/octet-stream', 'content-length': body.byteLength, [REQUEST_ID]: String(opts.requestId) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -90,7 +90,7 @@ export const httpTransport: Transport<HttpAnswer> = {
     const server = await listen(port, (req, res) => {
       void readBody(req).then(async (body) => {
         if (body === undefined) return; // the caller is gone
-        writeAnswer(res, await handle(body));
+        writeAnswer(res, await handle(body, parseRequestId(req.headers[REQUEST_ID]) ?? 0n));
       });
     });
     return { close: () => closeServer(server) };

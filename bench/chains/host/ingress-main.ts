@@ -3,12 +3,15 @@
  * serves it: the chain's body limit (413 from Content-Length before
  * reading, or as soon as a chunked body passes it), its timeout (504), and
  * one call to the entry stage's instances (round robin) whose answer is
- * the client's. A client that goes away cancels its call.
+ * the client's. A client that goes away cancels its call. Each request
+ * gets an id (ctx.requestId): the client's x-request-id when it is a
+ * decimal number (as Envoy keeps one), else the next of a counter.
  */
 import type { IncomingMessage } from 'node:http';
 import { failures, type HttpAnswer } from './answer.js';
 import { runChild } from './child.js';
 import { listen, writeAnswer } from './http-transport.js';
+import { parseRequestId, REQUEST_ID } from './transport.js';
 import { transportOf, type TransportName } from './transports.js';
 
 export interface IngressChain {
@@ -29,16 +32,16 @@ const PREFIX = '/chains/';
 
 /** The body, or the answer refusing it (413 over the limit, 400 broken off). */
 function readLimited(req: IncomingMessage, chain: IngressChain): Promise<Buffer | HttpAnswer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > chain.maxBodyBytes) return Promise.resolve(failures.bodyTooLarge(chain.name, chain.maxBodyBytes));
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.byteLength;
       if (size > chain.maxBodyBytes) {
+        // Answered now; the rest is read and dropped, never held, so the
+        // client sees the answer rather than a connection cut mid-body.
         req.removeAllListeners('data');
-        req.pause();
+        req.resume();
         return resolve(failures.bodyTooLarge(chain.name, chain.maxBodyBytes));
       }
       chunks.push(c);
@@ -50,25 +53,28 @@ function readLimited(req: IncomingMessage, chain: IngressChain): Promise<Buffer 
 
 runChild<IngressConfig>('ingress', async (config) => {
   const t = transportOf(config.transport);
+  let lastId = 0n;
   const chains = new Map(config.chains.map((c) => [c.name, { chain: c, hop: t.hop(c.entry, c.name) }]));
   await listen(config.port, (req, res) => {
     const name = decodeURIComponent((req.url ?? '').startsWith(PREFIX) ? req.url!.slice(PREFIX.length).split('?')[0]! : '');
     const served = chains.get(name);
+    /** Answered before its body is read: the connection cannot carry another request. */
     const refuse = (a: HttpAnswer) => {
-      // The body is not read: the connection cannot carry another request.
       res.setHeader('connection', 'close');
       writeAnswer(res, a);
     };
     if (req.method !== 'POST') return refuse(failures.methodNotAllowed(req.method ?? '?'));
     if (!served) return refuse(failures.unknownChain(name));
     const { chain, hop } = served;
+    if (Number(req.headers['content-length'] ?? 0) > chain.maxBodyBytes) return refuse(failures.bodyTooLarge(chain.name, chain.maxBodyBytes));
     void readLimited(req, chain).then(async (body) => {
-      if (!Buffer.isBuffer(body)) return refuse(body);
+      if (!Buffer.isBuffer(body)) return writeAnswer(res, body);
       const gone = new AbortController();
       res.once('close', () => {
         if (!res.writableEnded) gone.abort();
       });
-      const answer = t.toAnswer(await hop.call(body, { timeoutMs: chain.timeoutMs, signal: gone.signal }));
+      const requestId = parseRequestId(req.headers[REQUEST_ID]) ?? ++lastId;
+      const answer = t.toAnswer(await hop.call(body, { requestId, timeoutMs: chain.timeoutMs, signal: gone.signal }));
       if (!gone.signal.aborted) writeAnswer(res, answer);
     });
   });

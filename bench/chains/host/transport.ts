@@ -7,6 +7,9 @@
 import type { HttpAnswer } from './answer.js';
 
 export interface CallOptions {
+  /** The request's id (ctx.requestId), carried to every stage as ferry's
+   * descriptor carries it: x-request-id (HTTP header or gRPC metadata). */
+  requestId: bigint;
   /** Give up after this long: a 504 answer. */
   timeoutMs?: number;
   /** The caller went away: stop waiting (the answer is then dropped). */
@@ -16,7 +19,7 @@ export interface CallOptions {
 /** Calls to one stage, round robin over its instances. Never throws: a
  * failed call is an answer in ferry's words (502 instanceDied, 504 timeout). */
 export interface Hop<R> {
-  call(body: Uint8Array, opts?: CallOptions): Promise<R>;
+  call(body: Uint8Array, opts: CallOptions): Promise<R>;
   close(): void;
 }
 
@@ -27,11 +30,18 @@ export interface Served {
 export interface Transport<R> {
   readonly name: 'http' | 'grpc';
   /** Serves handle on 127.0.0.1:port; resolves once listening. */
-  serve(port: number, handle: (body: Buffer) => Promise<R>): Promise<Served>;
+  serve(port: number, handle: (body: Buffer, requestId: bigint) => Promise<R>): Promise<Served>;
   /** targets: "127.0.0.1:PORT" of each instance; chain: for error messages. */
   hop(targets: readonly string[], chain: string): Hop<R>;
   fromAnswer(a: HttpAnswer): R;
   toAnswer(r: R): HttpAnswer;
+}
+
+export const REQUEST_ID = 'x-request-id';
+
+/** A request id as sent (decimal), or undefined. */
+export function parseRequestId(v: unknown): bigint | undefined {
+  return typeof v === 'string' && /^[0-9]{1,19}$/.test(v) ? BigInt(v) : undefined;
 }
 
 /** Round robin over a list (one cursor per hop). */

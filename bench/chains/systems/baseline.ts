@@ -23,12 +23,31 @@ const STOP_GRACE_MS = 3000;
 
 export type Role = 'ingress' | 'function' | 'queue-proxy';
 
+/** A baseline's process as it runs. */
+export interface BaselineProcess {
+  role: Role;
+  label: string;
+  pid: number;
+  port: number;
+}
+
+/** What a baseline's up() resolves to: a RunningSystem that also names
+ * its processes (for tests that kill or stop one). */
+export interface RunningBaseline extends RunningSystem {
+  processes(): BaselineProcess[];
+}
+
+export interface BaselineSystem extends SystemUnderTest {
+  up(chains: readonly ChainUnderTest[], opts: SystemOptions): Promise<RunningBaseline>;
+}
+
 /** One process of a baseline. */
 export interface ProcessSpec {
   role: Role;
-  /** For logs and errors: e.g. "pipeline/stage3#0". */
+  /** For logs and errors: e.g. "pipeline-stage3#0". */
   label: string;
-  config: object;
+  /** The port it serves on (config.port). */
+  config: { port: number };
 }
 
 /** Hands out the system's ports in order. */
@@ -57,6 +76,8 @@ interface Child {
   proc: ChildProcess;
   log: string;
 }
+
+const alive = (c: Child) => c.proc.exitCode === null && c.proc.signalCode === null;
 
 function start(spec: ProcessSpec, workDir: string): Child {
   const log = join(workDir, `${spec.label.replace(/[^A-Za-z0-9_.#-]/g, '_')}.log`);
@@ -94,7 +115,7 @@ function ready(c: Child): Promise<void> {
 }
 
 function stop(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return Promise.resolve();
+  if (!alive(c)) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => c.proc.kill('SIGKILL'), STOP_GRACE_MS);
     c.proc.once('exit', () => {
@@ -112,10 +133,10 @@ async function firstSample(url: string, chain: ChainPlan): Promise<void> {
   if (res.status !== 200) throw new Error(`chain ${chain.name} answered sample ${name} with ${res.status}: ${await res.text()}`);
 }
 
-export function baselineSystem(name: SystemName, layout: Layout): SystemUnderTest {
+export function baselineSystem(name: SystemName, layout: Layout): BaselineSystem {
   return {
     name,
-    async up(chains: readonly ChainUnderTest[], opts: SystemOptions): Promise<RunningSystem> {
+    async up(chains: readonly ChainUnderTest[], opts: SystemOptions): Promise<RunningBaseline> {
       mkdirSync(opts.workDir, { recursive: true });
       const plans = chains.map((c) => planChain(c.file));
       const { processes, ingressPort } = layout(plans, new Ports(opts.portBase));
@@ -136,7 +157,8 @@ export function baselineSystem(name: SystemName, layout: Layout): SystemUnderTes
       return {
         name,
         url,
-        pids: () => children.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null).map((c) => c.proc.pid!),
+        pids: () => children.filter(alive).map((c) => c.proc.pid!),
+        processes: () => children.filter(alive).map((c) => ({ role: c.spec.role, label: c.spec.label, pid: c.proc.pid!, port: c.spec.config.port })),
         down,
       };
     },

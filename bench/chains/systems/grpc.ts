@@ -4,8 +4,7 @@
  * ingress turns POST /chains/NAME into a call to the entry stage, and each
  * stage calls its next and relays the answer back.
  */
-import type { SystemUnderTest } from '../system.js';
-import { baselineSystem } from './baseline.js';
+import { baselineSystem, type BaselineSystem } from './baseline.js';
 import { chainLayout } from './layout.js';
 
-export const grpcSystem: SystemUnderTest = baselineSystem('grpc', chainLayout({ transport: 'grpc' }));
+export const grpcSystem: BaselineSystem = baselineSystem('grpc', chainLayout({ transport: 'grpc' }));

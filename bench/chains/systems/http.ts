@@ -5,8 +5,7 @@
  * payload; the ingress calls the entry stage, each stage calls its next
  * with its output and relays the answer back (nested synchronous calls).
  */
-import type { SystemUnderTest } from '../system.js';
-import { baselineSystem } from './baseline.js';
+import { baselineSystem, type BaselineSystem } from './baseline.js';
 import { chainLayout } from './layout.js';
 
-export const httpSystem: SystemUnderTest = baselineSystem('http', chainLayout({ transport: 'http' }));
+export const httpSystem: BaselineSystem = baselineSystem('http', chainLayout({ transport: 'http' }));

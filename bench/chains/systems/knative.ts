@@ -6,8 +6,7 @@
  * function over HTTP/1.1; a stage calls its next stage through that
  * stage's queue-proxy. See bench/README.md, "Baselines".
  */
-import type { SystemUnderTest } from '../system.js';
-import { baselineSystem } from './baseline.js';
+import { baselineSystem, type BaselineSystem } from './baseline.js';
 import { chainLayout } from './layout.js';
 
 /** Knative's default is 0 (no limit); a limit is what the queue-proxy's
@@ -15,8 +14,8 @@ import { chainLayout } from './layout.js';
  * without queueing unboundedly inside it. */
 export const DEFAULT_CONTAINER_CONCURRENCY = 10;
 
-export function createKnativeSystem(containerConcurrency = DEFAULT_CONTAINER_CONCURRENCY): SystemUnderTest {
+export function createKnativeSystem(containerConcurrency = DEFAULT_CONTAINER_CONCURRENCY): BaselineSystem {
   return baselineSystem('knative', chainLayout({ transport: 'http', queueProxy: { containerConcurrency } }));
 }
 
-export const knativeSystem: SystemUnderTest = createKnativeSystem();
+export const knativeSystem: BaselineSystem = createKnativeSystem();

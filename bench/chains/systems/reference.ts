@@ -8,19 +8,20 @@ import { loadStage, type StageFn } from '../host/stage-fn.js';
 import type { ChainPlan } from './plan.js';
 
 export interface ReferenceChain {
-  run(body: Uint8Array): Promise<HttpAnswer>;
+  /** requestId: ctx.requestId in every stage, as a baseline's ingress
+   * takes it from x-request-id. */
+  run(body: Uint8Array, requestId: bigint): Promise<HttpAnswer>;
 }
 
 export async function referenceChain(plan: ChainPlan): Promise<ReferenceChain> {
   const fns = new Map<string, { fn: StageFn; next: string[] }>();
   for (const s of plan.stages) fns.set(s.name, { fn: await loadStage(s), next: s.next });
-  let requestId = 0n;
   return {
-    async run(body) {
+    async run(body, requestId) {
       let stage = plan.entry;
       for (;;) {
         const { fn, next } = fns.get(stage)!;
-        const r = await fn.run(body, ++requestId);
+        const r = await fn.run(body, requestId);
         if (r.kind === 'answer') return r.answer;
         stage = next[r.index]!;
         body = r.body;
