@@ -85,5 +85,7 @@ export const failures = {
     errorAnswer(new GatewayError(404, 'unknownChain', `no chain "${chain}" is served here: check the name in the URL (/chains/NAME)`, chain)),
   methodNotAllowed: (method: string) =>
     errorAnswer(new GatewayError(405, 'methodNotAllowed', `${method} is not allowed: POST the request body to /chains/NAME`)),
+  badUrl: (url: string) =>
+    errorAnswer(new GatewayError(400, 'badUrl', `bad request target ${JSON.stringify(url.slice(0, 80))}: percent-encode the chain name correctly`)),
   bodyAborted: (chain: string) => errorAnswer(new GatewayError(400, 'bodyAborted', 'the request body broke off: send the whole body', chain)),
 };

@@ -6,6 +6,8 @@
  * microservices calling each other do). A last stage, a function's own
  * answer or its failure answers the caller directly.
  */
+import { GatewayError } from '../../../control/gateway/errors.js';
+import { errorAnswer } from './answer.js';
 import { runChild } from './child.js';
 import { loadStage, type StageSpec } from './stage-fn.js';
 import { transportOf, type TransportName } from './transports.js';
@@ -27,8 +29,15 @@ runChild<FunctionConfig>('function', async (config) => {
     return t.hop(targets, config.stage.chain);
   });
   await t.serve(config.port, async (body, requestId) => {
-    const r = await fn.run(body, requestId);
-    if (r.kind === 'answer') return t.fromAnswer(r.answer);
-    return hops[r.index]!.call(r.body, { requestId });
+    try {
+      const r = await fn.run(body, requestId);
+      if (r.kind === 'answer') return t.fromAnswer(r.answer);
+      return await hops[r.index]!.call(r.body, { requestId });
+    } catch (err) {
+      // A bug here, not the function's failure (that is an answer): the
+      // caller still gets one, and the process serves on.
+      const message = `stage ${config.stage.name}: ${err instanceof Error ? err.message : String(err)}`;
+      return t.fromAnswer(errorAnswer(new GatewayError(500, 'internal', message, config.stage.chain)));
+    }
   });
 });

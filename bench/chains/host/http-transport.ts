@@ -91,7 +91,7 @@ export const httpTransport: Transport<HttpAnswer> = {
       void readBody(req).then(async (body) => {
         if (body === undefined) return; // the caller is gone
         writeAnswer(res, await handle(body, parseRequestId(req.headers[REQUEST_ID]) ?? 0n));
-      });
+      }).catch(() => res.destroy()); // handle never rejects: a broken socket at most
     });
     return { close: () => closeServer(server) };
   },

@@ -48,7 +48,19 @@ function readLimited(req: IncomingMessage, chain: IngressChain): Promise<Buffer 
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('aborted', () => resolve(failures.bodyAborted(chain.name)));
+    req.on('error', () => resolve(failures.bodyAborted(chain.name)));
   });
+}
+
+/** The chain named by /chains/NAME[?...] ('' for another path), or
+ * undefined when its percent-encoding is broken. */
+function chainName(url: string): string | undefined {
+  if (!url.startsWith(PREFIX)) return '';
+  try {
+    return decodeURIComponent(url.slice(PREFIX.length).split('?')[0]!);
+  } catch {
+    return undefined;
+  }
 }
 
 runChild<IngressConfig>('ingress', async (config) => {
@@ -56,13 +68,14 @@ runChild<IngressConfig>('ingress', async (config) => {
   let lastId = 0n;
   const chains = new Map(config.chains.map((c) => [c.name, { chain: c, hop: t.hop(c.entry, c.name) }]));
   await listen(config.port, (req, res) => {
-    const name = decodeURIComponent((req.url ?? '').startsWith(PREFIX) ? req.url!.slice(PREFIX.length).split('?')[0]! : '');
-    const served = chains.get(name);
     /** Answered before its body is read: the connection cannot carry another request. */
     const refuse = (a: HttpAnswer) => {
       res.setHeader('connection', 'close');
       writeAnswer(res, a);
     };
+    const name = chainName(req.url ?? '');
+    if (name === undefined) return refuse(failures.badUrl(req.url ?? ''));
+    const served = chains.get(name);
     if (req.method !== 'POST') return refuse(failures.methodNotAllowed(req.method ?? '?'));
     if (!served) return refuse(failures.unknownChain(name));
     const { chain, hop } = served;

@@ -41,14 +41,15 @@ runChild<QueueProxyConfig>('queue-proxy', async (config) => {
   const queueDepth = 10 * cc;
   const waiting: (() => void)[] = [];
   let inFlight = 0;
-  // The autoscaler's raw stats: requests seen and their concurrency, reported each second.
+  // The autoscaler's raw stats (netstats.RequestStats): requests seen and
+  // their concurrency, taken each second (reported nowhere: no autoscaler).
   let requests = 0;
   let concurrent = 0;
-  const stats = { requests: 0, peak: 0 };
+  const report = { requests: 0, concurrency: 0 };
   setInterval(() => {
-    stats.requests = requests;
+    report.requests = requests;
+    report.concurrency = concurrent;
     requests = 0;
-    stats.peak = concurrent;
   }, REPORT_MS).unref();
 
   const proxy = (req: IncomingMessage, res: ServerResponse, done: () => void) => {
@@ -71,6 +72,7 @@ runChild<QueueProxyConfig>('queue-proxy', async (config) => {
     res.on('close', () => {
       if (!res.writableFinished) up.destroy();
     });
+    req.on('error', () => up.destroy()); // the client went away mid-body
     req.pipe(up);
   };
 

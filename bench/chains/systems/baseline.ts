@@ -8,6 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { paths } from '../../../control/paths.js';
@@ -18,7 +19,11 @@ import { planChain, type ChainPlan } from './plan.js';
 
 /** The most ports a system may take from portBase (system.ts). */
 const PORT_RANGE = 200;
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
+/** Processes starting at once: a start is mostly CPU (loading modules,
+ * bundling the handler), and twenty at once on a small machine would each
+ * take as long as all of them. */
+const STARTING_AT_ONCE = 4;
 const STOP_GRACE_MS = 3000;
 
 export type Role = 'ingress' | 'function' | 'queue-proxy';
@@ -50,18 +55,43 @@ export interface ProcessSpec {
   config: { port: number };
 }
 
-/** Hands out the system's ports in order. */
+/** Hands out the system's ports in order, skipping those found taken. */
 export class Ports {
-  private next: number;
-  constructor(private readonly base: number) {
-    this.next = base;
-  }
+  private i = 0;
+  constructor(
+    private readonly base: number,
+    private readonly free: readonly number[],
+  ) {}
   take(): number {
-    if (this.next >= this.base + PORT_RANGE)
-      throw new Error(`more than ${PORT_RANGE} ports from ${this.base}: serve fewer chains or instances at once`);
-    return this.next++;
+    const port = this.free[this.i++];
+    if (port === undefined)
+      throw new Error(`only ${this.free.length} of the ${PORT_RANGE} ports from ${this.base} are free: serve fewer chains or instances at once, or give the system another range`);
+    return port;
   }
 }
+
+/** Whether port can be listened on now on 127.0.0.1. */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** The free ports of the range. Ports in the kernel's ephemeral range
+ * (ip_local_port_range, 32768-60999 by default) may be some connection's
+ * local port at any moment, so they are checked, not assumed. */
+async function freePorts(base: number): Promise<number[]> {
+  const range = Array.from({ length: PORT_RANGE }, (_, i) => base + i);
+  const ok = await Promise.all(range.map(canListen));
+  return range.filter((_, i) => ok[i]);
+}
+
+/** Attempts at bringing a system up when a port was taken between the
+ * check and a process's listen (another connection's local port). */
+const UP_ATTEMPTS = 3;
+class PortTakenError extends Error {}
 
 /** A baseline's processes for the chains; the ingress must be among them
  * and its port is returned. */
@@ -109,7 +139,9 @@ function ready(c: Child): Promise<void> {
     });
     c.proc.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${c.spec.label} exited (${signal ?? code}) before it served: ${tail(c.log) || `see ${c.log}`}`));
+      const why = tail(c.log);
+      const E = why.includes('EADDRINUSE') ? PortTakenError : Error;
+      reject(new E(`${c.spec.label} exited (${signal ?? code}) before it served: ${why || `see ${c.log}`}`));
     });
   });
 }
@@ -133,34 +165,58 @@ async function firstSample(url: string, chain: ChainPlan): Promise<void> {
   if (res.status !== 200) throw new Error(`chain ${chain.name} answered sample ${name} with ${res.status}: ${await res.text()}`);
 }
 
+async function upOnce(name: SystemName, layout: Layout, plans: ChainPlan[], opts: SystemOptions): Promise<RunningBaseline> {
+  const { processes, ingressPort } = layout(plans, new Ports(opts.portBase, await freePorts(opts.portBase)));
+  opts.log(`${name}: starting ${processes.length} processes (ports from ${opts.portBase})`);
+  const children: Child[] = [];
+  const url = (chain: string) => `http://127.0.0.1:${ingressPort}/chains/${encodeURIComponent(chain)}`;
+  const down = async () => {
+    await Promise.all(children.map(stop));
+  };
+  try {
+    const queue = [...processes];
+    let failure: unknown;
+    const starter = async () => {
+      // After a failure nothing more starts: everything started is stopped below.
+      for (let p = queue.shift(); p && failure === undefined; p = queue.shift()) {
+        const c = start(p, opts.workDir);
+        children.push(c);
+        await ready(c).catch((err: unknown) => {
+          failure ??= err;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: STARTING_AT_ONCE }, starter));
+    if (failure !== undefined) throw failure;
+    for (const plan of plans) await firstSample(url(plan.name), plan);
+  } catch (err) {
+    await down();
+    throw err;
+  }
+  opts.log(`${name}: serving ${plans.map((p) => p.name).join(', ')} at http://127.0.0.1:${ingressPort}/chains/`);
+  return {
+    name,
+    url,
+    pids: () => children.filter(alive).map((c) => c.proc.pid!),
+    processes: () => children.filter(alive).map((c) => ({ role: c.spec.role, label: c.spec.label, pid: c.proc.pid!, port: c.spec.config.port })),
+    down,
+  };
+}
+
 export function baselineSystem(name: SystemName, layout: Layout): BaselineSystem {
   return {
     name,
     async up(chains: readonly ChainUnderTest[], opts: SystemOptions): Promise<RunningBaseline> {
       mkdirSync(opts.workDir, { recursive: true });
       const plans = chains.map((c) => planChain(c.file));
-      const { processes, ingressPort } = layout(plans, new Ports(opts.portBase));
-      opts.log(`${name}: starting ${processes.length} processes (ports ${opts.portBase}..)`);
-      const children = processes.map((p) => start(p, opts.workDir));
-      const url = (chain: string) => `http://127.0.0.1:${ingressPort}/chains/${encodeURIComponent(chain)}`;
-      const down = async () => {
-        await Promise.all(children.map(stop));
-      };
-      try {
-        await Promise.all(children.map(ready));
-        for (const plan of plans) await firstSample(url(plan.name), plan);
-      } catch (err) {
-        await down();
-        throw err;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await upOnce(name, layout, plans, opts);
+        } catch (err) {
+          if (!(err instanceof PortTakenError) || attempt >= UP_ATTEMPTS) throw err;
+          opts.log(`${name}: ${err.message.split('\n')[0]}; starting again on other ports`);
+        }
       }
-      opts.log(`${name}: serving ${plans.map((p) => p.name).join(', ')} at http://127.0.0.1:${ingressPort}/chains/`);
-      return {
-        name,
-        url,
-        pids: () => children.filter(alive).map((c) => c.proc.pid!),
-        processes: () => children.filter(alive).map((c) => ({ role: c.spec.role, label: c.spec.label, pid: c.proc.pid!, port: c.spec.config.port })),
-        down,
-      };
     },
   };
 }

@@ -12,7 +12,7 @@
  * keeps state on disk, so answers depend on what ran before.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,10 +20,10 @@ import { repoRoot } from '../../../control/paths.js';
 import { sampleRequests } from '../../../chains/samples.js';
 import { allDead } from '../../../test/helpers/process.js';
 import type { HttpAnswer } from '../host/answer.js';
-import type { BaselineSystem, RunningBaseline } from './baseline.js';
+import { canListen, type BaselineSystem, type RunningBaseline } from './baseline.js';
 import { grpcSystem } from './grpc.js';
 import { httpSystem } from './http.js';
-import { knativeSystem } from './knative.js';
+import { createKnativeSystem, knativeSystem } from './knative.js';
 import { planChain } from './plan.js';
 import { referenceChain } from './reference.js';
 
@@ -76,15 +76,6 @@ beforeAll(async () => {
   }
 });
 
-/** Whether port can be bound again on 127.0.0.1. */
-function free(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
 /** The first status line the server sends after only headers announcing
  * a body of `length` bytes (none of it sent). */
 function statusForHeadersOnly(url: string, length: number): Promise<string> {
@@ -118,7 +109,7 @@ describe.each(SYSTEMS)('baseline $name', (system, portBase) => {
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), `ferry-baseline-${system.name}-`));
     running = await system.up(CHAINS, { portBase, workDir, log: () => {} });
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     await running?.down();
@@ -168,9 +159,12 @@ describe.each(SYSTEMS)('baseline $name', (system, portBase) => {
     expect(await res.json()).toMatchObject({ error: { code: 'bodyTooLarge', chain: 'motion' } });
   });
 
-  it('answers 404 for a chain it does not serve', async () => {
-    const r = await post(running.url('nope'), '{}');
-    expect(r.status).toBe(404);
+  it('answers 404 for a chain it does not serve and 400 for a broken URL, and serves on', async () => {
+    expect((await post(running.url('nope'), '{}')).status).toBe(404);
+    const broken = await post(running.url('motion').replace('/chains/motion', '/chains/%E0%A4%A'), '{}');
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.text)).toMatchObject({ error: { code: 'badUrl' } });
+    expect((await post(running.url('motion'), sampleRequests(CHAINS[0]!.file).walk!)).status).toBe(200);
   });
 
   it('answers 504 when a stage stops answering, at the chain timeout, and serves again when it is back', async () => {
@@ -212,7 +206,42 @@ describe.each(SYSTEMS)('baseline $name', (system, portBase) => {
     await running.down();
     await allDead(procs.map((p) => p.pid));
     expect(running.pids()).toEqual([]);
-    for (const p of procs) expect(await free(p.port), `port ${p.port} of ${p.label}`).toBe(true);
+    for (const p of procs) expect(await canListen(p.port), `port ${p.port} of ${p.label}`).toBe(true);
+  });
+});
+
+describe('knative queue-proxy with containerConcurrency 1', () => {
+  const motion = CHAINS[0]!;
+  const walk = sampleRequests(motion.file).walk!;
+  let running: RunningBaseline;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'ferry-baseline-knative-cc1-'));
+    running = await createKnativeSystem(1).up([motion], { portBase: 47800, workDir, log: () => {} });
+  }, 60_000);
+  afterAll(async () => {
+    await running?.down();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('holds 1 request in the function and 10 in its queue, refuses the next with 503 at once, then serves them all', async () => {
+    const actuator = running.processes().find((p) => p.label === 'motion-actuator#0')!;
+    process.kill(actuator.pid, 'SIGSTOP');
+    let held: ReturnType<typeof post>[] = [];
+    try {
+      // One in the sensor (waiting on the stopped actuator), ten queued in front of it.
+      held = Array.from({ length: 11 }, () => post(running.url('motion'), walk));
+      await new Promise((r) => setTimeout(r, 400));
+      const over = await post(running.url('motion'), walk);
+      expect(over.status).toBe(503);
+      expect(over.text).toBe('pending request queue full\n');
+      expect(over.ms).toBeLessThan(500);
+    } finally {
+      process.kill(actuator.pid, 'SIGCONT');
+    }
+    const rs = await Promise.all(held);
+    expect(rs.map((r) => r.status)).toEqual(Array(11).fill(200));
   });
 });
 
