@@ -8,7 +8,10 @@
  * limit refused before it is read, a function process killed while it
  * holds requests (502 at once, the ingress serving on), a stage that
  * stops answering (504 at the chain's timeout), and down() leaving no
- * process and no port behind. Parking is left out: its persist stage
+ * process and no port behind. Then a chain of two instances a stage
+ * (testdata/roundrobin: each reply names the processes that served it)
+ * proves every instance is called, and knative with containerConcurrency
+ * 1 proves the queue-proxy's breaker. Parking is left out: its persist stage
  * keeps state on disk, so answers depend on what ran before.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -242,6 +245,37 @@ describe('knative queue-proxy with containerConcurrency 1', () => {
     }
     const rs = await Promise.all(held);
     expect(rs.map((r) => r.status)).toEqual(Array(11).fill(200));
+  });
+});
+
+describe.each(SYSTEMS)('baseline $name with two instances a stage', (system) => {
+  const chain = { name: 'roundrobin', file: join(repoRoot, 'bench/chains/systems/testdata/roundrobin/chain.yaml') };
+  let running: RunningBaseline;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), `ferry-baseline-rr-${system.name}-`));
+    running = await system.up([chain], { portBase: 47600, workDir, log: () => {} });
+  }, 120_000);
+  afterAll(async () => {
+    await running?.down();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('runs scale.min processes of each stage and calls them round robin', async () => {
+    const pidsOf = (stage: string) => running.processes().filter((p) => p.role === 'function' && p.label.startsWith(`roundrobin-${stage}#`)).map((p) => p.pid).sort();
+    expect(pidsOf('front')).toHaveLength(2);
+    expect(pidsOf('who')).toHaveLength(2);
+    const served = { front: new Set<number>(), who: new Set<number>() };
+    for (let i = 0; i < 8; i++) {
+      const r = await post(running.url('roundrobin'), '{}');
+      expect(r.status, r.text).toBe(200);
+      const out = JSON.parse(r.text) as { front: number; who: number };
+      served.front.add(out.front);
+      served.who.add(out.who);
+    }
+    expect([...served.front].sort()).toEqual(pidsOf('front'));
+    expect([...served.who].sort()).toEqual(pidsOf('who'));
   });
 });
 
