@@ -5,6 +5,7 @@
  * stage or is the client's answer (the last stage's output, a function's
  * own answer, or its failure), rendered as ferry's gateway would.
  */
+import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { bundleHandler } from '../../../control/node/handler-bundle.js';
 import { checkAnswer, createContext, failureOf, httpErrorProblem, toBytes } from '../../../control/runtime/outcome.js';
@@ -22,6 +23,10 @@ export interface StageSpec {
   handler: string;
   /** Names of the stages it may hand on to; empty: it replies. */
   next: string[];
+  /** The node handler bundled ahead of time (bundleHandlerTo), as ferryd
+   * bundles before it spawns: loaded instead, so the function process
+   * never starts esbuild (whose service process would outlive the build). */
+  bundle?: string;
 }
 
 export type StageResult = { kind: 'next'; index: number; body: Uint8Array } | { kind: 'answer'; answer: HttpAnswer };
@@ -35,17 +40,28 @@ const MAX_ALLOC = 16 << 20;
 const encoder = new TextEncoder();
 
 export async function loadStage(spec: StageSpec): Promise<StageFn> {
-  return spec.runtime === 'native' ? nativeStage(spec) : nodeStage(spec, await importHandler(spec.handler));
+  return spec.runtime === 'native' ? nativeStage(spec) : nodeStage(spec, await importHandler(spec));
+}
+
+/** Bundles a node handler into file as ferryd would (node/handler-bundle.ts);
+ * false when it cannot be bundled (it is then loaded through tsx). */
+export function bundleHandlerTo(handler: string, file: string): boolean {
+  const bundle = bundleHandler(handler, () => undefined);
+  if (bundle) writeFileSync(file, bundle.code);
+  return bundle !== undefined;
 }
 
 /** The handler module as ferryd loads it: bundled by esbuild when it can
- * be (node/handler-bundle.ts), else through tsx. */
-async function importHandler(file: string): Promise<FerryHandler> {
-  const bundle = bundleHandler(file, () => undefined);
+ * be, else through tsx. */
+async function importHandler(spec: StageSpec): Promise<FerryHandler> {
+  const file = spec.handler;
+  const bundle = spec.bundle === undefined ? bundleHandler(file, () => undefined) : undefined;
   const mod = (
-    bundle
-      ? await import(`data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`)
-      : await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url)
+    spec.bundle !== undefined
+      ? await import(pathToFileURL(spec.bundle).href)
+      : bundle
+        ? await import(`data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`)
+        : await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url)
   ) as { default?: unknown; handler?: unknown };
   const handler = mod.default ?? mod.handler;
   if (typeof handler !== 'function') throw new Error(`${file} must export a handler function (export default function (ctx) {...})`);

@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { paths } from '../../../control/paths.js';
 import { sampleRequests } from '../../../chains/samples.js';
 import { CONFIG_ENV, type ReadyMessage } from '../host/child.js';
+import { bundleHandlerTo } from '../host/stage-fn.js';
 import type { ChainUnderTest, RunningSystem, SystemName, SystemOptions, SystemUnderTest } from '../system.js';
 import { planChain, type ChainPlan } from './plan.js';
 
@@ -165,6 +166,22 @@ async function firstSample(url: string, chain: ChainPlan): Promise<void> {
   if (res.status !== 200) throw new Error(`chain ${chain.name} answered sample ${name} with ${res.status}: ${await res.text()}`);
 }
 
+/** Bundles each node handler once, here, as ferryd does before it spawns
+ * an instance; the function processes load the bundle. */
+function bundleAhead(plans: ChainPlan[], workDir: string): void {
+  const dir = join(workDir, 'bundles');
+  mkdirSync(dir, { recursive: true });
+  const done = new Map<string, string | undefined>();
+  for (const s of plans.flatMap((p) => p.stages)) {
+    if (s.runtime !== 'node') continue;
+    if (!done.has(s.handler)) {
+      const file = join(dir, `handler-${done.size}.mjs`);
+      done.set(s.handler, bundleHandlerTo(s.handler, file) ? file : undefined);
+    }
+    s.bundle = done.get(s.handler);
+  }
+}
+
 async function upOnce(name: SystemName, layout: Layout, plans: ChainPlan[], opts: SystemOptions): Promise<RunningBaseline> {
   const { processes, ingressPort } = layout(plans, new Ports(opts.portBase, await freePorts(opts.portBase)));
   opts.log(`${name}: starting ${processes.length} processes (ports from ${opts.portBase})`);
@@ -209,6 +226,7 @@ export function baselineSystem(name: SystemName, layout: Layout): BaselineSystem
     async up(chains: readonly ChainUnderTest[], opts: SystemOptions): Promise<RunningBaseline> {
       mkdirSync(opts.workDir, { recursive: true });
       const plans = chains.map((c) => planChain(c.file));
+      bundleAhead(plans, opts.workDir);
       for (let attempt = 1; ; attempt++) {
         try {
           return await upOnce(name, layout, plans, opts);
