@@ -8,7 +8,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { paths } from '../../../control/paths.js';
@@ -17,12 +16,11 @@ import { CONFIG_ENV, type ReadyMessage } from '../host/child.js';
 import { bundleHandlerTo } from '../host/stage-fn.js';
 import type { ChainUnderTest, RunningSystem, SystemName, SystemOptions, SystemUnderTest } from '../system.js';
 import { planChain, type ChainPlan } from './plan.js';
+import { freePorts, Ports } from './ports.js';
 
-/** The most ports a system may take from portBase (system.ts). */
-const PORT_RANGE = 200;
 const READY_TIMEOUT_MS = 60_000;
-/** Processes starting at once: a start is mostly CPU (loading modules,
- * bundling the handler), and twenty at once on a small machine would each
+/** Processes starting at once: a start is mostly CPU (loading modules),
+ * and twenty at once on a small machine would each
  * take as long as all of them. */
 const STARTING_AT_ONCE = 4;
 const STOP_GRACE_MS = 3000;
@@ -54,39 +52,6 @@ export interface ProcessSpec {
   label: string;
   /** The port it serves on (config.port). */
   config: { port: number };
-}
-
-/** Hands out the system's ports in order, skipping those found taken. */
-export class Ports {
-  private i = 0;
-  constructor(
-    private readonly base: number,
-    private readonly free: readonly number[],
-  ) {}
-  take(): number {
-    const port = this.free[this.i++];
-    if (port === undefined)
-      throw new Error(`only ${this.free.length} of the ${PORT_RANGE} ports from ${this.base} are free: serve fewer chains or instances at once, or give the system another range`);
-    return port;
-  }
-}
-
-/** Whether port can be listened on now on 127.0.0.1. */
-export function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** The free ports of the range. Ports in the kernel's ephemeral range
- * (ip_local_port_range, 32768-60999 by default) may be some connection's
- * local port at any moment, so they are checked, not assumed. */
-async function freePorts(base: number): Promise<number[]> {
-  const range = Array.from({ length: PORT_RANGE }, (_, i) => base + i);
-  const ok = await Promise.all(range.map(canListen));
-  return range.filter((_, i) => ok[i]);
 }
 
 /** Attempts at bringing a system up when a port was taken between the

@@ -23,11 +23,12 @@ import { repoRoot } from '../../../control/paths.js';
 import { sampleRequests } from '../../../chains/samples.js';
 import { allDead } from '../../../test/helpers/process.js';
 import type { HttpAnswer } from '../host/answer.js';
-import { canListen, type BaselineSystem, type RunningBaseline } from './baseline.js';
+import type { BaselineSystem, RunningBaseline } from './baseline.js';
 import { grpcSystem } from './grpc.js';
 import { httpSystem } from './http.js';
 import { createKnativeSystem, knativeSystem } from './knative.js';
 import { planChain } from './plan.js';
+import { canListen } from './ports.js';
 import { referenceChain } from './reference.js';
 
 const CHAINS = ['motion', 'pipeline', 'online-boutique'].map((name) => ({ name, file: join(repoRoot, `chains/${name}/chain.yaml`) }));
