@@ -7,8 +7,8 @@
 import { FLAG_ERROR, FLAG_RESPONSE } from '../../../control/dataplane/descriptor.js';
 import { trailerSize, writeTrailer } from '../../../control/dataplane/response.js';
 import { answerOf } from '../../../control/gateway/answer.js';
-import { GatewayError } from '../../../control/gateway/errors.js';
-import type { Reply } from '../../../control/gateway/injector.js';
+import { bodyTooLarge, frameworkError, GatewayError, injectError, methodNotAllowed, unknownChain } from '../../../control/gateway/errors.js';
+import { RequestInterruptedError, RequestTimeoutError, type Reply } from '../../../control/gateway/injector.js';
 
 /** An HTTP answer: what every hop relays back to its caller unchanged. */
 export interface HttpAnswer {
@@ -73,19 +73,15 @@ export function withTrailer(body: Uint8Array, tag: string): Uint8Array {
 
 export const answerFlags = (error: boolean) => FLAG_RESPONSE | (error ? FLAG_ERROR : 0);
 
-/** The baselines' own failures, in ferry's words for the same events. */
+/** The baselines' own failures: ferry's gateway errors for the same
+ * events (control/gateway/errors.ts), made by its own constructors. */
 export const failures = {
-  bodyTooLarge: (chain: string, limit: number) =>
-    errorAnswer(new GatewayError(413, 'bodyTooLarge', `request body exceeds the chain's limit of ${limit} bytes`, chain)),
-  timeout: (chain: string, timeoutMs: number) =>
-    errorAnswer(new GatewayError(504, 'timeout', `no reply from the chain within ${timeoutMs} ms`, chain)),
-  instanceDied: (chain: string, detail: string) =>
-    errorAnswer(new GatewayError(502, 'instanceDied', `an instance serving the request died: ${detail}`, chain)),
-  unknownChain: (chain: string) =>
-    errorAnswer(new GatewayError(404, 'unknownChain', `no chain "${chain}" is served here: check the name in the URL (/chains/NAME)`, chain)),
-  methodNotAllowed: (method: string) =>
-    errorAnswer(new GatewayError(405, 'methodNotAllowed', `${method} is not allowed: POST the request body to /chains/NAME`)),
-  badUrl: (url: string) =>
-    errorAnswer(new GatewayError(400, 'badUrl', `bad request target ${JSON.stringify(url.slice(0, 80))}: percent-encode the chain name correctly`)),
+  bodyTooLarge: (chain: string, limit: number) => errorAnswer(bodyTooLarge(chain, limit)),
+  timeout: (chain: string, timeoutMs: number, entryStage: number) =>
+    errorAnswer(injectError(new RequestTimeoutError(entryStage, timeoutMs), chain, 0)),
+  instanceDied: (chain: string, detail: string) => errorAnswer(injectError(new RequestInterruptedError(detail), chain, 0)),
+  unknownChain: (chain: string) => errorAnswer(unknownChain(chain)),
+  methodNotAllowed: (method: string, path: string) => errorAnswer(methodNotAllowed(method, path, ['POST'])),
+  badUrl: (url: string) => errorAnswer(frameworkError({ code: 'FST_ERR_BAD_URL', message: `bad request target ${JSON.stringify(url.slice(0, 80))}` })),
   bodyAborted: (chain: string) => errorAnswer(new GatewayError(400, 'bodyAborted', 'the request body broke off: send the whole body', chain)),
 };

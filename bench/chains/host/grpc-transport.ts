@@ -7,7 +7,7 @@
  *   answer frame: [status: u16 BE][n: u8][content type: n bytes][body]
  *   (n = 0: no content type, for a body-less status)
  */
-import { Client, credentials, Metadata, Server, ServerCredentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
 import { failures, type HttpAnswer } from './answer.js';
 import { parseRequestId, REQUEST_ID, roundRobin, type Hop, type Served, type Transport } from './transport.js';
 
@@ -57,13 +57,11 @@ export const grpcTransport: Transport<Buffer> = {
       call(body, opts) {
         const { target, client } = next();
         return new Promise((resolve) => {
-          const deadline = opts.timeoutMs !== undefined ? Date.now() + opts.timeoutMs : Infinity;
           const metadata = new Metadata();
           metadata.set(REQUEST_ID, String(opts.requestId));
-          const call = client.makeUnaryRequest(METHOD, same, same, Buffer.from(body.buffer, body.byteOffset, body.byteLength), metadata, { deadline }, (err: ServiceError | null, value?: Buffer) => {
+          const call = client.makeUnaryRequest(METHOD, same, same, Buffer.from(body.buffer, body.byteOffset, body.byteLength), metadata, {}, (err: ServiceError | null, value?: Buffer) => {
             opts.signal?.removeEventListener('abort', onAbort);
             if (!err && value) return resolve(value);
-            if (err?.code === GrpcStatus.DEADLINE_EXCEEDED) return resolve(encodeAnswer(failures.timeout(chain, opts.timeoutMs ?? 0)));
             resolve(encodeAnswer(failures.instanceDied(chain, `${target}: ${err?.details ?? 'no answer'}`)));
           });
           const onAbort = () => call.cancel();

@@ -49,11 +49,9 @@ export function post(agent: Agent, target: string, body: Uint8Array, chain: stri
   const [host, port] = target.split(':');
   return new Promise((resolve) => {
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
     const finish = (a: HttpAnswer) => {
       if (done) return;
       done = true;
-      if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       resolve(a);
     };
@@ -74,11 +72,6 @@ export function post(agent: Agent, target: string, body: Uint8Array, chain: stri
       finish(failures.instanceDied(chain, 'the caller went away'));
     };
     req.on('error', (err) => finish(failures.instanceDied(chain, `${target}: ${err.message}`)));
-    if (opts.timeoutMs !== undefined)
-      timer = setTimeout(() => {
-        finish(failures.timeout(chain, opts.timeoutMs!));
-        req.destroy();
-      }, opts.timeoutMs);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     req.end(body);
   });

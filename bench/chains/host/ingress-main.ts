@@ -18,6 +18,8 @@ export interface IngressChain {
   name: string;
   maxBodyBytes: number;
   timeoutMs: number;
+  /** The entry stage's id (for the timeout's message, as ferry words it). */
+  entryStage: number;
   /** The entry stage's instances (or their proxies). */
   entry: string[];
 }
@@ -76,19 +78,27 @@ runChild<IngressConfig>('ingress', async (config) => {
     const name = chainName(req.url ?? '');
     if (name === undefined) return refuse(failures.badUrl(req.url ?? ''));
     const served = chains.get(name);
-    if (req.method !== 'POST') return refuse(failures.methodNotAllowed(req.method ?? '?'));
+    if (req.method !== 'POST') return refuse(failures.methodNotAllowed(req.method ?? '?', req.url ?? '/'));
     if (!served) return refuse(failures.unknownChain(name));
     const { chain, hop } = served;
     if (Number(req.headers['content-length'] ?? 0) > chain.maxBodyBytes) return refuse(failures.bodyTooLarge(chain.name, chain.maxBodyBytes));
     void readLimited(req, chain).then(async (body) => {
       if (!Buffer.isBuffer(body)) return writeAnswer(res, body);
-      const gone = new AbortController();
+      // Stops the call when the client goes away or the chain's time is up.
+      const stop = new AbortController();
       res.once('close', () => {
-        if (!res.writableEnded) gone.abort();
+        if (!res.writableEnded) stop.abort();
       });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop.abort();
+      }, chain.timeoutMs);
       const requestId = parseRequestId(req.headers[REQUEST_ID]) ?? ++lastId;
-      const answer = t.toAnswer(await hop.call(body, { requestId, timeoutMs: chain.timeoutMs, signal: gone.signal }));
-      if (!gone.signal.aborted) writeAnswer(res, answer);
+      const answer = await hop.call(body, { requestId, signal: stop.signal });
+      clearTimeout(timer);
+      if (timedOut) writeAnswer(res, failures.timeout(chain.name, chain.timeoutMs, chain.entryStage));
+      else if (!stop.signal.aborted) writeAnswer(res, t.toAnswer(answer));
     });
   });
 });

@@ -10,14 +10,12 @@ export interface CallOptions {
   /** The request's id (ctx.requestId), carried to every stage as ferry's
    * descriptor carries it: x-request-id (HTTP header or gRPC metadata). */
   requestId: bigint;
-  /** Give up after this long: a 504 answer. */
-  timeoutMs?: number;
-  /** The caller went away: stop waiting (the answer is then dropped). */
+  /** The caller went away or gave up: stop waiting (the answer is then dropped). */
   signal?: AbortSignal;
 }
 
 /** Calls to one stage, round robin over its instances. Never throws: a
- * failed call is an answer in ferry's words (502 instanceDied, 504 timeout). */
+ * failed call is an answer in ferry's words (502 instanceDied). */
 export interface Hop<R> {
   call(body: Uint8Array, opts: CallOptions): Promise<R>;
   close(): void;

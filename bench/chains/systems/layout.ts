@@ -49,7 +49,8 @@ export function chainLayout(opts: LayoutOptions): Layout {
           processes.push({ role: 'function', label: `${plan.name}-${s.name}#${i}`, config });
         });
       }
-      chains.push({ name: plan.name, maxBodyBytes: plan.maxBodyBytes, timeoutMs: plan.timeoutMs, entry: front.get(plan.entry)! });
+      const entryStage = plan.stages.find((s) => s.name === plan.entry)!.id;
+      chains.push({ name: plan.name, maxBodyBytes: plan.maxBodyBytes, timeoutMs: plan.timeoutMs, entryStage, entry: front.get(plan.entry)! });
     }
     const ingress: IngressConfig = { transport: opts.transport, port: ingressPort, chains };
     processes.push({ role: 'ingress', label: 'ingress', config: ingress });
