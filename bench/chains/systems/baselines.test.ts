@@ -177,7 +177,8 @@ describe.each(SYSTEMS)('baseline $name', (system, portBase) => {
     try {
       const r = await post(running.url('motion'), sampleRequests(CHAINS[0]!.file).walk!);
       expect(r.status).toBe(504);
-      expect(JSON.parse(r.text)).toMatchObject({ error: { code: 'timeout', chain: 'motion' } });
+      // ferry's words: the gateway's RequestTimeoutError (motion's entry is stage 0).
+      expect(JSON.parse(r.text)).toEqual({ error: { code: 'timeout', message: 'no reply from the chain within 2000 ms (entry stage 0)', chain: 'motion' } });
       expect(r.ms).toBeGreaterThanOrEqual(1900); // motion's timeoutMs: 2000
       expect(r.ms).toBeLessThan(4000);
     } finally {
@@ -195,6 +196,9 @@ describe.each(SYSTEMS)('baseline $name', (system, portBase) => {
     process.kill(last.pid, 'SIGKILL');
     const rs = await Promise.all(held);
     for (const r of rs) expect(r.status, r.text).toBe(502);
+    // Knative's queue-proxy words it itself (a plain-text 502), as the real one does.
+    if (system.name !== 'knative') for (const r of rs) expect(JSON.parse(r.text)).toMatchObject({ error: { code: 'instanceDied', chain: 'pipeline' } });
+    else for (const r of rs) expect(r.text).toMatch(/^error reverse-proxying request: /);
     expect(performance.now() - killedAt).toBeLessThan(1500); // pipeline's timeoutMs is 5000
     await allDead([last.pid]);
     // The rest of the system lives: another chain answers, this one fails fast.
