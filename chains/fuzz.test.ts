@@ -1,8 +1,8 @@
 /**
  * The example chains against malformed input, through the real gateway: a
  * local ferry (control plane, ferryd, gateway, real instances, in this
- * process, on its own ports, pin dir and state) runs motion, parking and
- * online-boutique, and each gets a few hundred bad bodies made from its
+ * process, on its own ports, pin dir and state) runs motion, parking,
+ * online-boutique and pipeline, and each gets a few hundred bad bodies made from its
  * sample requests: truncated JSON, every member dropped or given the wrong
  * type, huge and odd numbers, long strings, deep nesting, binary.
  *
@@ -23,7 +23,7 @@ import { createLogger } from '../control/log.js';
 import { repoRoot } from '../control/paths.js';
 import { sampleRequests } from './test-context.js';
 
-const CHAINS = ['motion', 'parking', 'online-boutique'];
+const CHAINS = ['motion', 'parking', 'online-boutique', 'pipeline'];
 const chainFile = (name: string) => join(repoRoot, 'chains', name, 'chain.yaml');
 
 /** Deterministic, so a failure names a body that fails again. */

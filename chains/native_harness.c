@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * native_harness: runs one `runtime: native` function outside ferry, for
- * tests. It implements the ferry C ABI (ferry/ferry_fn.h) over malloc'ed
- * buffers with the same semantics as ferry-runner (default output: the
- * input, unchanged; in-place output bounded by the input buffer's capacity;
- * ferry_next only to a stage of --next; any error fails the call), loads
- * the shared object and feeds it one request.
+ * tests. It runs it over lib/heap_call.c, the ferry C ABI (ferry/ferry_fn.h)
+ * over malloc'ed buffers with the same semantics as ferry-runner (default
+ * output: the input, unchanged; in-place output bounded by the input
+ * buffer's capacity; ferry_next only to a stage of --next; any error fails
+ * the call), loads the shared object and feeds it one request.
  *
  *   make -C chains fuzz    # out/native_harness and out/fuzz/CHAIN/functions/NAME.so,
  *                          # all with AddressSanitizer and UBSan (chains/native.test.ts)
@@ -35,110 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ferry/answer.h"
-#include "ferry/ferry_fn.h"
+#include "lib/heap_call.h"
 #include "lib/minijson.h"
 
-struct ferry_call {
-	uint8_t *in;
-	uint32_t len, cap;
-	uint8_t *out;
-	uint32_t out_cap;
-	int has_out;
-	uint32_t out_len;
-	int in_place;
-	int next_index;
-	uint64_t request_id;
-	char error[256];
-	struct ferry_answer answer; /* ferry_respond / ferry_fail_status, as in ferry-runner */
-};
-
 static const char *stage_name = "stage";
-static char *next_names[16];
+static const char *next_names[16];
 static int n_next;
 static uint32_t max_alloc = 16u << 20;
-
-const uint8_t *ferry_input(const struct ferry_call *c, uint32_t *len)
-{
-	*len = c->len;
-	return c->in;
-}
-
-uint8_t *ferry_input_mut(struct ferry_call *c, uint32_t *capacity)
-{
-	*capacity = c->cap;
-	return c->in;
-}
-
-int ferry_output_in_place(struct ferry_call *c, uint32_t len)
-{
-	if (len > c->cap)
-		return ferry_fail(c, "output longer than the input buffer's capacity");
-	c->in_place = 1;
-	c->out_len = len;
-	return 0;
-}
-
-uint8_t *ferry_output_alloc(struct ferry_call *c, uint32_t size)
-{
-	free(c->out);
-	c->out = NULL;
-	c->has_out = 0;
-	if (size > max_alloc) {
-		snprintf(c->error, sizeof(c->error), "output of %u bytes: larger than the largest buffer", size);
-		return NULL;
-	}
-	c->out = malloc(size ? size : 1);
-	if (!c->out) {
-		snprintf(c->error, sizeof(c->error), "output of %u bytes: pool exhausted", size);
-		return NULL;
-	}
-	c->out_cap = size;
-	c->has_out = 1;
-	return c->out;
-}
-
-int ferry_output_commit(struct ferry_call *c, uint32_t len)
-{
-	if (!c->has_out || len > c->out_cap)
-		return ferry_fail(c, "ferry_output_commit without a large enough ferry_output_alloc");
-	c->in_place = 0;
-	c->out_len = len;
-	return 0;
-}
-
-int ferry_next(struct ferry_call *c, const char *name)
-{
-	for (int i = 0; i < n_next; i++)
-		if (strcmp(next_names[i], name) == 0) {
-			c->next_index = i;
-			return 0;
-		}
-	snprintf(c->error, sizeof(c->error), "ferry_next(\"%s\"): not in stage %s's next list", name, stage_name);
-	return -ENOENT;
-}
-
-int ferry_fail(struct ferry_call *c, const char *message)
-{
-	snprintf(c->error, sizeof(c->error), "%s", message);
-	ferry_answer_set(&c->answer, 0, 0, NULL); /* a plain failure wins over an answer given before */
-	return -1;
-}
-
-int ferry_respond(struct ferry_call *c, unsigned status, const char *content_type)
-{
-	return ferry_answer_respond(&c->answer, c->error, sizeof(c->error), status, content_type);
-}
-
-int ferry_fail_status(struct ferry_call *c, unsigned status, const char *code, const char *message)
-{
-	return ferry_answer_fail(&c->answer, c->error, sizeof(c->error), status, code, message);
-}
-
-uint64_t ferry_request_id(const struct ferry_call *c)
-{
-	return c->request_id;
-}
 
 static uint8_t *read_all(FILE *f, uint32_t *len)
 {
@@ -158,43 +61,6 @@ static uint8_t *read_all(FILE *f, uint32_t *len)
 	}
 	*len = (uint32_t)n;
 	return b;
-}
-
-/* One call: 0 ok, 1 failed. The call keeps its buffers for the caller. */
-static int call_once(ferry_handle_fn handle, struct ferry_call *c, const uint8_t *req, uint32_t len,
-		     uint32_t capacity, uint64_t request_id)
-{
-	memset(c, 0, sizeof(*c));
-	c->cap = capacity > len ? capacity : len;
-	c->in = malloc(c->cap ? c->cap : 1);
-	if (!c->in) {
-		snprintf(c->error, sizeof(c->error), "out of memory");
-		return 1;
-	}
-	memcpy(c->in, req, len);
-	c->len = len;
-	c->out_len = len;
-	c->in_place = 1;
-	c->request_id = request_id;
-	int rc = handle(c);
-	if (rc != 0 || c->error[0]) {
-		if (!c->error[0])
-			snprintf(c->error, sizeof(c->error), "function returned an error");
-		return 1;
-	}
-	return 0;
-}
-
-static void call_free(struct ferry_call *c)
-{
-	free(c->in);
-	free(c->out);
-	c->in = c->out = NULL;
-}
-
-static const uint8_t *call_output(const struct ferry_call *c)
-{
-	return c->in_place || !c->has_out ? c->in : c->out;
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -323,11 +189,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ferry-harness: out of memory reading the request\n");
 		return 2;
 	}
-	if (!capacity) { /* a pool size class: the next power of two from 4 KiB */
-		capacity = 4096;
-		while (capacity < len && capacity < (1u << 31))
-			capacity *= 2;
-	}
+	if (!capacity) /* a pool size class */
+		capacity = ferry_heap_capacity(len);
 
 	void *lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
@@ -345,6 +208,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	const struct ferry_heap_fn fn = { .stage_name = stage_name, .next = next_names, .n_next = n_next, .max_alloc = max_alloc };
 	struct ferry_call c;
 	char err[256];
 
@@ -354,14 +218,14 @@ int main(int argc, char **argv)
 
 		for (long r = 0; r < fuzz; r++) {
 			uint32_t n = mutate(req, len, m);
-			int rc = call_once(handle, &c, m, n, n, request_id); /* capacity == length: tight */
+			int rc = ferry_heap_call(handle, &fn, &c, m, n, n, request_id); /* capacity == length: tight */
 			if (rc != 0 && c.answer.error && c.answer.status < 500)
 				rejected4xx++;
 			else if (rc != 0)
 				failed5xx++;
 			if (rc == 0) {
 				ok++;
-				if (check_json && !valid_json(call_output(&c), c.out_len, err, sizeof(err))) {
+				if (check_json && !valid_json(ferry_heap_output(&c), c.out_len, err, sizeof(err))) {
 					fprintf(stderr, "ferry-harness: fuzz run %ld: output is not JSON (%s):\n", r, err);
 					fwrite(m, 1, n, stderr);
 					fputc('\n', stderr);
@@ -369,7 +233,7 @@ int main(int argc, char **argv)
 				}
 			} else
 				failed++;
-			call_free(&c);
+			ferry_heap_free(&c);
 		}
 		fprintf(stderr, "ferry-harness: fuzz runs=%ld ok=%ld failed=%ld (4xx=%ld 5xx=%ld)\n", fuzz, ok, failed,
 			rejected4xx, failed5xx);
@@ -378,31 +242,31 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	int rc = call_once(handle, &c, req, len, capacity, request_id);
+	int rc = ferry_heap_call(handle, &fn, &c, req, len, capacity, request_id);
 	if (rc) {
 		if (c.answer.error)
 			fprintf(stderr, "ferry-harness: error: %s (status %u, code %s)\n", c.error, c.answer.status,
 				c.answer.tag[0] ? c.answer.tag : "-");
 		else
 			fprintf(stderr, "ferry-harness: error: %s\n", c.error);
-		call_free(&c);
+		ferry_heap_free(&c);
 		free(req);
 		return 1;
 	}
-	const uint8_t *out = call_output(&c);
+	const uint8_t *out = ferry_heap_output(&c);
 	fwrite(out, 1, c.out_len, stdout);
 	fflush(stdout);
 	if (c.answer.status)
 		fprintf(stderr, "ferry-harness: ok answer=%u type=%s output=%s length=%u\n", c.answer.status,
-			c.answer.tag[0] ? c.answer.tag : "-", c.in_place || !c.has_out ? "in-place" : "alloc", c.out_len);
+			c.answer.tag[0] ? c.answer.tag : "-", ferry_heap_in_place(&c) ? "in-place" : "alloc", c.out_len);
 	else
 		fprintf(stderr, "ferry-harness: ok next=%s output=%s length=%u\n",
-			n_next ? next_names[c.next_index] : "(reply)", c.in_place || !c.has_out ? "in-place" : "alloc",
+			n_next ? next_names[c.next_index] : "(reply)", ferry_heap_in_place(&c) ? "in-place" : "alloc",
 			c.out_len);
 	int bad = check_json && !valid_json(out, c.out_len, err, sizeof(err));
 	if (bad)
 		fprintf(stderr, "ferry-harness: output is not valid JSON: %s\n", err);
-	call_free(&c);
+	ferry_heap_free(&c);
 	free(req);
 	return bad ? 3 : 0;
 }

@@ -57,6 +57,15 @@ fi
 step "building the Node addon (node-addon-api)"
 (cd dataplane-native && ../node_modules/.bin/node-gyp build --nodedir=/usr --loglevel=warn >/dev/null)
 
+# The chain baselines' addon: native functions over heap buffers (bench/chains/host/native).
+heap_addon=bench/chains/host/native
+if [[ ! -f $heap_addon/build/Makefile || $heap_addon/binding.gyp -nt $heap_addon/build/Makefile ]]; then
+  step "configuring the baselines' native-function addon (node-gyp)"
+  (cd $heap_addon && ../../../../node_modules/.bin/node-gyp configure --nodedir=/usr --loglevel=warn)
+fi
+step "building the baselines' native-function addon"
+(cd $heap_addon && ../../../../node_modules/.bin/node-gyp build --nodedir=/usr --loglevel=warn >/dev/null)
+
 step "generating the gRPC contracts' types (control/proto/gen)"
 bash scripts/gen-proto-types.sh
 step "compiling TypeScript"

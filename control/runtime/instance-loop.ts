@@ -5,21 +5,11 @@
  */
 import { FLAG_ERROR, FLAG_RESPONSE, frameView, Status } from '../dataplane/descriptor.js';
 import { native, type BufferRef, type NativeInstance } from '../dataplane/native.js';
-import { ANSWER_STATUS, contentTypeProblem, ERROR_STATUS, errorCodeProblem, statusProblem, trailerSize, writeTrailer } from '../dataplane/response.js';
-import {
-  FerryResponse,
-  isFerryResponse,
-  isHttpError,
-  UnknownStageError,
-  type FerryContext,
-  type FerryHandler,
-  type HandlerResult,
-  type HttpError,
-} from './sdk.js';
-import { annotateInto, readMember } from './json-body.js';
+import { trailerSize, writeTrailer } from '../dataplane/response.js';
+import { checkAnswer, createContext, failureOf, httpErrorProblem, textOf } from './outcome.js';
+import { isFerryResponse, isHttpError, type FerryContext, type FerryHandler, type HandlerResult, type HttpError } from './sdk.js';
 
 const F = native.layout.fields;
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 interface Call {
@@ -35,42 +25,22 @@ interface Call {
 export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
   const pool = new Uint8Array(inst.buffer);
 
-  const context = (call: Call, length: number, requestId: bigint): FerryContext => ({
-    payload: pool.subarray(call.offset, call.offset + length),
-    requestId,
-    stage: inst.stageName,
-    nextStages: inst.next,
-    alloc(size: number) {
-      const ref = inst.alloc(size, call.frame);
-      call.allocs.push(ref);
-      return pool.subarray(ref.offset, ref.offset + size);
-    },
-    goto(stage: string) {
-      const i = inst.next.indexOf(stage);
-      if (i < 0) throw new UnknownStageError(stage, inst.next);
-      call.nextIndex = i;
-    },
-    respond(status: number, body?: HandlerResult, contentType?: string) {
-      return new FerryResponse(status, body, contentType);
-    },
-    text() {
-      return decoder.decode(this.payload);
-    },
-    json<T>() {
-      return JSON.parse(decoder.decode(this.payload)) as T;
-    },
-    field<T>(name: string) {
-      return readMember<T>(this.payload, name);
-    },
-    annotate(fields: Record<string, unknown>) {
-      const room = pool.subarray(call.offset, call.offset + inst.capacity(call.offset, call.generation));
-      const inPlace = annotateInto(this.payload, fields, room);
-      if (inPlace) return inPlace;
-      // Bigger than the input's buffer: the members' JSON bounds what is added.
-      const out = this.alloc(this.payload.byteLength + Buffer.byteLength(JSON.stringify(fields)) + 1);
-      return annotateInto(this.payload, fields, out)!;
-    },
-  });
+  const context = (call: Call, length: number, requestId: bigint): FerryContext =>
+    createContext({
+      payload: pool.subarray(call.offset, call.offset + length),
+      requestId,
+      stage: inst.stageName,
+      next: inst.next,
+      alloc(size: number) {
+        const ref = inst.alloc(size, call.frame);
+        call.allocs.push(ref);
+        return pool.subarray(ref.offset, ref.offset + size);
+      },
+      room: () => pool.subarray(call.offset, call.offset + inst.capacity(call.offset, call.generation)),
+      choose(index: number) {
+        call.nextIndex = index;
+      },
+    });
 
   /** Frees the handler's buffers but keep (whose ownership moves on);
    * safe to call again. */
@@ -154,9 +124,7 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
 
   const deliver = (call: Call, result: HandlerResult) => {
     if (!isFerryResponse(result)) return send(call, result);
-    // Checked again: a response object may not come from ctx.respond.
-    const problem = statusProblem(result.status, ANSWER_STATUS) ?? contentTypeProblem(result.contentType ?? '');
-    if (problem) throw new TypeError(`ctx.respond: ${problem}`);
+    checkAnswer(result);
     answering(call, result.status, false);
     send(call, result.body, encoder.encode(result.contentType ?? ''));
   };
@@ -164,17 +132,14 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
   const fail = (call: Call, err: unknown): void => {
     if (isHttpError(err)) return failHttp(call, err);
     release(call);
-    const code = (err as { code?: string } | null)?.code;
-    const status =
-      code === 'EPOOL_EXHAUSTED' ? Status.poolExhausted : code === 'ETOO_LARGE' ? Status.tooLarge : Status.functionError;
-    const message = err instanceof Error ? err.message : String(err);
-    inst.fail(call.frame, status, `${inst.stageName}: ${message}`);
+    const { status, message } = failureOf(err, inst.stageName);
+    inst.fail(call.frame, Status[status], message);
   };
 
   /** The message, cut to fit the request's buffer with the code after it. */
   const failHttp = (call: Call, err: HttpError): void => {
-    const problem = statusProblem(err.status, ERROR_STATUS) ?? errorCodeProblem(err.code ?? '');
-    if (problem) return fail(call, new TypeError(`HttpError: ${problem} (message: ${String(err.message)})`));
+    const problem = httpErrorProblem(err);
+    if (problem) return fail(call, problem);
     release(call);
     const tag = encoder.encode(err.code ?? '');
     const message = encoder.encode(String(err.message));
@@ -236,12 +201,4 @@ export function runInstance(inst: NativeInstance, handler: FerryHandler): void {
     }
     inst.recordService((performance.now() - call.started) * 1000);
   }
-}
-
-/** What a non-bytes result sends: a string as is, anything else as JSON
- * (null and undefined, and what JSON.stringify drops: nothing). */
-function textOf(result: Exclude<HandlerResult, Uint8Array>): string {
-  if (result === null || result === undefined) return '';
-  if (typeof result === 'string') return result;
-  return JSON.stringify(result) ?? '';
 }
