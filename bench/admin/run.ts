@@ -22,7 +22,7 @@ import { readCredential } from '../../control/auth/credential.js';
 import { AdminClient } from '../../control/controlplane/admin/client.js';
 import { processUsage } from '../../control/ferryd/procfs.js';
 import { repoRoot } from '../../control/paths.js';
-import { percentile } from '../../test/helpers/paced-load.js';
+import { percentile } from '../lib/paced-load.js';
 
 /** CPU seconds (user + system) a process has used so far (/proc ticks are 10 ms). */
 const cpuSeconds = (pid: number) => processUsage(pid).cpuTicks / 100;
