@@ -5,8 +5,8 @@
  *  - capacity: the max search per chain (closed loop, connections
  *    doubling, stop at the first level that misses the SLO), then requests
  *    per CPU-second at each body size (closed loop, CPU of every process);
- *  - latency: idle CPU with the suite's ten chains deployed and settled,
- *    then the paced fixed-rate run per chain and the payload sweep.
+ *  - latency: the paced fixed-rate run per chain and the payload sweep;
+ *  - idle: CPU with ten chains deployed and settled, nothing sent.
  */
 import { closedLoop } from './load/closed.js';
 import { openLoop } from './load/open.js';
@@ -19,7 +19,16 @@ import type { RunningSystem } from './system.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A closed-loop run whose numbers are thrown away: a freshly started
+ * system's first requests pay for JIT compilation, lazy connections and
+ * cold caches, which would otherwise land in the first measured level. */
+export async function warmUp(sys: RunningSystem, facts: ChainFacts, plan: SuitePlan, progress: Progress): Promise<void> {
+  progress.step(`${sys.name} ${facts.name} warm-up: 4 connections for ${plan.warmupS} s (not recorded)`, plan.warmupS);
+  await closedLoop({ url: sys.url(facts.name), bodies: facts.samples, connections: 4, durationS: plan.warmupS });
+}
+
 export async function maxSearch(sys: RunningSystem, facts: ChainFacts, plan: SuitePlan, progress: Progress): Promise<ChainMax> {
+  await warmUp(sys, facts, plan, progress);
   const levels: MaxLevel[] = [];
   for (const connections of plan.maxConnections) {
     progress.step(`${sys.name} ${facts.name} max: ${connections} connection(s) for ${plan.maxLevelS} s`, plan.maxLevelS);

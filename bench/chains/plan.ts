@@ -22,6 +22,8 @@ export const SWEEP_FALLBACK = 'motion';
 
 export interface SuitePlan {
   quick: boolean;
+  /** Unrecorded closed-loop load per chain after each bring-up. */
+  warmupS: number;
   /** Closed-loop connection levels of the max search (doubling). */
   maxConnections: number[];
   maxLevelS: number;
@@ -35,6 +37,10 @@ export interface SuitePlan {
   sweepS: number;
   /** The sweep's rate, before the cap at half the slowest system's max on its chain. */
   sweepRate: number;
+  /** --quick only: the one paced rate every fixed-rate and sweep run uses,
+   * known in advance so a system is brought up once for all its load
+   * (null: half the slowest system's max, which needs every max first). */
+  quickRate: number | null;
   /** Chains deployed during the idle measurement. */
   idleChains: number;
   idleSettleS: number;
@@ -62,6 +68,7 @@ export function suitePlan(quick: boolean): SuitePlan {
   if (quick)
     return {
       quick,
+      warmupS: 1,
       maxConnections: [1, 8],
       maxLevelS: 1,
       fixedS: 2,
@@ -71,13 +78,15 @@ export function suitePlan(quick: boolean): SuitePlan {
       sweepBytes: [64, 65536, 1048576],
       sweepS: 1,
       sweepRate: 20,
+      quickRate: 20,
       idleChains: 10,
-      idleSettleS: 2,
+      idleSettleS: 1,
       idleS: 10,
       sources: ['--quick: every duration cut to 1-2 s, two connection levels, three sizes, 10 s idle: checks the pipeline, not the targets', ...sources],
     };
   return {
     quick,
+    warmupS: 5,
     maxConnections: levels,
     maxLevelS: Math.max(1, Math.round(max.durationS / levels.length)),
     fixedS: steady.durationS,
@@ -87,6 +96,7 @@ export function suitePlan(quick: boolean): SuitePlan {
     sweepBytes: [64, 1024, 16384, 65536, 262144, 1048576],
     sweepS: sweep.durationS,
     sweepRate: sweep.rate,
+    quickRate: null,
     idleChains: 10,
     idleSettleS: 15,
     idleS: 60,

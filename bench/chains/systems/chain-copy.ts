@@ -14,6 +14,7 @@ import type { ChainUnderTest } from '../system.js';
 interface FunctionDoc {
   name: string;
   handler: string;
+  resources?: { cpu?: string | number };
   scale?: { min?: number; max?: number };
 }
 
@@ -67,7 +68,16 @@ export function sampleFiles(chain: ChainUnderTest): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => join(dir, f));
 }
 
-/** Stage count of a chain file (the idle run picks its chains by size). */
-export function stageCount(file: string): number {
-  return (parse(readFileSync(file, 'utf8')) as ChainDoc).spec.functions.length;
+/** CPU a chain declares at its pinned instance counts, in millicores:
+ * placement admits chains by declared CPU, so the idle run deploys ten
+ * copies of the lightest chain to fit them all on one small node. */
+export function declaredMillicpu(file: string): number {
+  const doc = parse(readFileSync(file, 'utf8')) as ChainDoc;
+  let total = 0;
+  for (const fn of doc.spec.functions) {
+    const cpu = String(fn.resources?.cpu ?? '0');
+    const m = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000;
+    total += (Number.isFinite(m) ? m : 0) * pinnedInstances(fn);
+  }
+  return total;
 }

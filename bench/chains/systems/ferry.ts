@@ -94,11 +94,14 @@ export function ferrySystem(mode: Mode): SystemUnderTest {
         },
       };
       try {
-        for (const chain of chains) {
-          const copy = writePinnedChain(chain, chainDir);
-          await cli(home, ['apply', '-f', copy.file]);
-          opts.log(`${name}: applied ${chain.name}`);
-        }
+        // In parallel: each apply waits for its chain's instances to start,
+        // and the control plane places one chain at a time anyway.
+        await Promise.all(
+          chains.map(async (chain) => {
+            await cli(home, ['apply', '-f', writePinnedChain(chain, chainDir).file]);
+            opts.log(`${name}: applied ${chain.name}`);
+          }),
+        );
         for (const chain of chains) await awaitServing(running.url(chain.name), firstSample(chain), `${name} chain ${chain.name}`);
       } catch (err) {
         await running.down();
