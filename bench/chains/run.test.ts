@@ -5,7 +5,7 @@
  * files and the summary's shape, that nothing is left running or pinned,
  * and that bad input fails with a message; never how fast anything is.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { paths, repoRoot } from '../../control/paths.js';
 import type { ChainSuiteSummary } from './report/summary-file.js';
 import { SYSTEMS } from './systems/index.js';
+import { processTree } from '../lib/proc-tree.js';
+import { allDead } from '../../test/helpers/process.js';
 
 const work = mkdtempSync(join(tmpdir(), 'chain-suite-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -25,16 +27,35 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
+  pid: number;
 }
 
 function bench(args: string[], timeoutMs: number): Promise<Run> {
   const argv = ['--import', pathToFileURL(paths.tsxLoader).href, join(repoRoot, 'bench/chains/run.ts'), ...args];
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, argv, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr, pid: child.pid! });
     });
   });
+}
+
+/** The work dir a run announced on stderr. */
+const workDirOf = (stderr: string) => /work dir (\S+)/.exec(stderr)?.[1];
+
+/** Processes of a run's ferry systems: the supervisor and daemon name the
+ * run's pin dir (/sys/fs/bpf/ferry-suite-<mode>-<run pid>-<port>) on their
+ * command lines, and their instances are their descendants. */
+function ferryProcessesOf(runPid: number): number[] {
+  return processTree(processesMentioning(`/sys/fs/bpf/ferry-suite-`).filter((p) => readCmdline(p).includes(`-${runPid}-`)));
+}
+
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Pids whose command line mentions `needle` (the run's temp dirs). */
@@ -56,7 +77,6 @@ describe('npm run bench -- --suite chains --quick', () => {
     'brings every system up in turn, measures, tears down, and writes raw.json, summary.json, report.md and the plots',
     async () => {
       const out = join(work, 'results');
-      const pinsBefore = readdirSync('/sys/fs/bpf').filter((d) => d.startsWith('ferry-suite-'));
       const r = await bench(['--suite', 'chains', '--quick', '--json', '--out', out, '--port-base', String(PORT_BASE)], 420_000);
       expect(r.code, r.stderr).toBe(0);
       const lines = r.stdout.trim().split('\n');
@@ -107,12 +127,41 @@ describe('npm run bench -- --suite chains --quick', () => {
       expect(raw.runs[0]!.max[0]!.levels.length).toBeGreaterThan(0);
       for (const f of files.filter((x) => x.endsWith('.svg'))) expect(readFileSync(join(out, f), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"[\s\S]*<\/svg>\n$/);
 
-      // Torn down: no pin dir of its own left, no process of its work dirs.
-      expect(readdirSync('/sys/fs/bpf').filter((d) => d.startsWith('ferry-suite-'))).toEqual(pinsBefore);
-      expect(processesMentioning('ferry-chain-suite-')).toEqual([]);
+      // Torn down: no pin dir, process or work dir of its own left.
+      expect(readdirSync('/sys/fs/bpf').filter((d) => d.startsWith('ferry-suite-') && d.includes(`-${r.pid}-`))).toEqual([]);
+      expect(ferryProcessesOf(r.pid)).toEqual([]);
+      expect(workDirOf(r.stderr)).toBeDefined();
+      expect(existsSync(workDirOf(r.stderr)!)).toBe(false);
     },
     480_000,
   );
+
+  it('takes the system down when interrupted mid-run (Ctrl-C): no process, pin or work dir left', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', pathToFileURL(paths.tsxLoader).href, join(repoRoot, 'bench/chains/run.ts'), '--quick', '--systems', 'ferry-fallback', '--chains', 'motion', '--port-base', String(PORT_BASE + 900), '--out', join(work, 'interrupted')],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    const measuring = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('max: 1 connection')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await Promise.race([measuring, exited]);
+    const during = ferryProcessesOf(child.pid!);
+    // supervisor, daemon, motion's two instances at least
+    expect(during.length, stderr).toBeGreaterThanOrEqual(4);
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toContain('SIGINT: taking ferry-fallback down');
+    expect(await allDead(during, 10_000)).toBe(true);
+    expect(readdirSync('/sys/fs/bpf').filter((d) => d.startsWith(`ferry-suite-fallback-${child.pid}-`))).toEqual([]);
+    expect(existsSync(workDirOf(stderr)!)).toBe(false);
+    expect(existsSync(join(work, 'interrupted'))).toBe(false);
+  }, 120_000);
 
   it('refuses an unknown system, naming what it has, before bringing anything up', async () => {
     const r = await bench(['--suite', 'chains', '--quick', '--systems', 'ferry-ebpf,nope', '--out', join(work, 'never')], 60_000);

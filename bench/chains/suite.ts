@@ -95,12 +95,22 @@ async function withSystem(
     log(`${sys.name}: did not come up: ${(err as Error).message}`);
     return;
   }
+  // A system left up would keep its processes, ports and BPF pins (ferry's
+  // supervisor runs detached, so Ctrl-C does not reach it): take it down first.
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: taking ${sys.name} down`);
+    void running.down().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await body(running);
   } catch (err) {
     run.errors.push((err as Error).message);
     log(`${sys.name}: ${(err as Error).message}`);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await running.down().catch((err: Error) => run.errors.push(`down: ${err.message}`));
   }
 }
@@ -115,6 +125,10 @@ export async function runChainSuite(o: ChainSuiteOptions): Promise<ChainSuiteRaw
   const perCpuChains = chains.filter((c) => PER_CPU_CHAINS.includes(c.name));
   const sweepChain = chains.find((c) => c.name === SWEEP_CHAIN) ?? chains.find((c) => c.name === SWEEP_FALLBACK) ?? chains[0]!;
   const work = mkdtempSync(join(tmpdir(), 'ferry-chain-suite-'));
+  // Also when a signal ends the run (withSystem exits after taking the system down).
+  const removeWork = () => rmSync(work, { recursive: true, force: true });
+  process.once('exit', removeWork);
+  o.log(`work dir ${work} (chain copies, systems' state; removed at the end)`);
   // Ten chains deployed for the idle measurement: renamed copies of the
   // chain declaring the least CPU, since placement admits chains by
   // declared CPU and ten of the larger ones do not fit a 2-core node.
@@ -181,6 +195,7 @@ export async function runChainSuite(o: ChainSuiteOptions): Promise<ChainSuiteRaw
       idleChains: idleSet.map((c) => c.name),
     };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    process.off('exit', removeWork);
+    removeWork();
   }
 }

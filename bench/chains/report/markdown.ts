@@ -26,7 +26,7 @@ export function chainTables(s: ChainSuiteSummary): string {
     .join('\n\n');
 }
 
-export function markdownReport(s: ChainSuiteSummary, raw: ChainSuiteRaw, machine: MachineInfo & { memoryGiB: number }, plots: Plot[]): string {
+export function markdownReport(s: ChainSuiteSummary, raw: ChainSuiteRaw, machine: Omit<MachineInfo, 'pinning'> & { memoryGiB: number }, plots: Plot[]): string {
   const out: string[] = [];
   out.push(`# Chain suite: ${s.systems.join(', ')}${s.quick ? ' (--quick: checks the pipeline, not the targets)' : ''}`);
   out.push(`Made by \`${s.command}\`, ${s.startedAt} to ${s.finishedAt}.`);

@@ -67,10 +67,18 @@ export function ferrySystem(mode: Mode): SystemUnderTest {
       const port = (k: number) => `127.0.0.1:${opts.portBase + k}`;
       const gateway = port(2);
       opts.log(`${name}: ferry up (home ${home}, ports ${opts.portBase}-${opts.portBase + 4}, pins ${pinDir})`);
-      const stateOut = await cli(home, [
-        'up', '-o', 'json', '--mode', mode, '--pin-dir', pinDir, '--autoscale', 'manual',
-        '--admin', port(0), '--ferryd', port(1), '--gateway', gateway, '--metrics', port(3), '--ferryd-metrics', port(4),
-      ]);
+      let stateOut: string;
+      try {
+        stateOut = await cli(home, [
+          'up', '-o', 'json', '--mode', mode, '--pin-dir', pinDir, '--autoscale', 'manual',
+          '--admin', port(0), '--ferryd', port(1), '--gateway', gateway, '--metrics', port(3), '--ferryd-metrics', port(4),
+        ]);
+      } catch (err) {
+        // ferry up stops its supervisor when it fails; what it made is ours to remove.
+        rmSync(pinDir, { recursive: true, force: true });
+        rmSync(home, { recursive: true, force: true });
+        throw err;
+      }
       const supervisor = (JSON.parse(stateOut) as { pid: number }).pid;
       const running: RunningSystem = {
         name,
