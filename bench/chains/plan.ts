@@ -82,7 +82,7 @@ export function suitePlan(quick: boolean): SuitePlan {
       idleChains: 10,
       idleSettleS: 1,
       idleS: 10,
-      sources: ['--quick: every duration cut to 1-2 s, two connection levels, three sizes, 10 s idle: checks the pipeline, not the targets', ...sources],
+      sources: ['--quick: every duration cut to 1-2 s, two connection levels, three sizes, one fixed low rate, 10 s idle (a full run takes its durations from bench/scenarios/max.json, steady.json and sweep.json): checks the pipeline, not the targets'],
     };
   return {
     quick,
