@@ -10,14 +10,18 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths, repoRoot } from '../../control/paths.js';
 import type { ChainSuiteSummary } from './report/summary-file.js';
 import { SYSTEMS } from './systems/index.js';
 import { processTree } from '../lib/proc-tree.js';
 import { allDead } from '../../test/helpers/process.js';
 
-const work = mkdtempSync(join(tmpdir(), 'chain-suite-test-'));
+// Made when a test runs (a filtered run that skips them all leaves nothing).
+let work = '';
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'chain-suite-test-'));
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** This test's ports (48000-49999 belong to the suite's runs and tests; the default 48000 is left to people). */

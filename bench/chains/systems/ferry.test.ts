@@ -6,13 +6,17 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../../control/paths.js';
 import { allDead } from '../../../test/helpers/process.js';
 import { parentMap } from '../../lib/proc-tree.js';
 import { ferryFallbackSystem } from './ferry.js';
 
-const work = mkdtempSync(join(tmpdir(), 'chain-suite-ferry-test-'));
+// Made when a test runs (a filtered run that skips them all leaves nothing).
+let work = '';
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'chain-suite-ferry-test-'));
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const motion = { name: 'motion', file: join(repoRoot, 'chains/motion/chain.yaml') };
