@@ -89,6 +89,11 @@ export async function sweep(sys: RunningSystem, facts: ChainFacts, rate: number,
   const out: SweepRun[] = [];
   for (const nominal of plan.sweepBytes) {
     const padded = paddedSample(facts, nominal);
+    // Sizes over the chain's limit all become the limit: measure it once.
+    if (out.some((r) => r.bytes === padded.bytes)) {
+      progress.log(`${sys.name} ${facts.name} sweep: ${nominal} B would be sent as ${padded.bytes} B again (${padded.note}); skipped`);
+      continue;
+    }
     progress.step(`${sys.name} ${facts.name} sweep: ${padded.bytes} B at ${rate}/s for ${plan.sweepS} s`, plan.sweepS);
     const result = await openLoop({ url: sys.url(facts.name), bodies: [padded.body], rate, durationS: plan.sweepS });
     out.push({ chain: facts.name, nominalBytes: nominal, bytes: padded.bytes, ...(padded.note ? { note: padded.note } : {}), result });
