@@ -17,12 +17,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readCredential } from '../../control/auth/credential.js';
 import { AdminClient } from '../../control/controlplane/admin/client.js';
 import { processUsage } from '../../control/ferryd/procfs.js';
 import { repoRoot } from '../../control/paths.js';
-import { percentile } from '../../test/helpers/paced-load.js';
+import { percentile } from '../lib/paced-load.js';
 
 /** CPU seconds (user + system) a process has used so far (/proc ticks are 10 ms). */
 const cpuSeconds = (pid: number) => processUsage(pid).cpuTicks / 100;
@@ -44,23 +45,18 @@ async function drive(call: () => Promise<unknown>, callers: number, ms: number):
   return latencies;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      callers: { type: 'string', default: '8' },
-      seconds: { type: 'string', default: '10' },
-      chains: { type: 'string', default: '10' },
-      out: { type: 'string' },
-    },
-    strict: true,
-  });
-  const callers = Number(values.callers);
-  const seconds = Number(values.seconds);
-  const chains = Number(values.chains);
-  for (const [k, v] of [['--callers', callers], ['--seconds', seconds], ['--chains', chains]] as const)
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} takes a whole number >= 1`);
-  const log = (m: string) => process.stderr.write(`[bench:admin] ${m}\n`);
+export interface AdminSuiteOptions {
+  callers: number;
+  seconds: number;
+  chains: number;
+  /** The JSON file to write (default bench/results/admin-<date>.json). */
+  out?: string;
+  log: (m: string) => void;
+}
+
+/** Runs the admin bench; writes its JSON file and returns what it wrote. */
+export async function runAdminSuite(o: AdminSuiteOptions) {
+  const { callers, seconds, chains, log } = o;
   const child = spawn(process.execPath, [join(repoRoot, 'dist/bench/admin/server.js'), String(chains)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const ready = await new Promise<{ admin: string; credentials: string }>((resolve, reject) => {
@@ -104,18 +100,40 @@ async function main(): Promise<void> {
       results,
       target: { getChainPerSec: 2000, p99Ms: 10, met: get.callsPerSec >= 2000 && get.p99Ms < 10 },
     };
-    const file = values.out ?? join(repoRoot, 'bench/results', `admin-${out.date.replace(/[:.]/g, '-')}.json`);
+    const file = o.out ?? join(repoRoot, 'bench/results', `admin-${out.date.replace(/[:.]/g, '-')}.json`);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-    if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
     log(`wrote ${file}`);
+    return out;
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
 }
 
-main().then(
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      callers: { type: 'string', default: '8' },
+      seconds: { type: 'string', default: '10' },
+      chains: { type: 'string', default: '10' },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const callers = Number(values.callers);
+  const seconds = Number(values.seconds);
+  const chains = Number(values.chains);
+  for (const [k, v] of [['--callers', callers], ['--seconds', seconds], ['--chains', chains]] as const)
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} takes a whole number >= 1`);
+  const log = (m: string) => process.stderr.write(`[bench:admin] ${m}\n`);
+  const out = await runAdminSuite({ callers, seconds, chains, log, ...(values.out ? { out: values.out } : {}) });
+  if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+// Run as a script (npm run bench:admin), not when `npm run bench -- --suite admin` imports it.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main().then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

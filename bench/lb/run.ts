@@ -18,7 +18,7 @@
  * times the default), so that on a machine others use too the nodes get
  * the CPU they ask for and w3 stays three times slower (bench/lb/README.md).
  *
- * An open-loop client (test/helpers/paced-load.ts) sends --rate requests a
+ * An open-loop client (bench/lib/paced-load.ts) sends --rate requests a
  * second, each at its due time, and measures latency from the due time. For
  * every round, every policy runs once (in a random order per round, so a
  * slow spell of the shared machine does not fall on one policy): g is
@@ -41,7 +41,7 @@ import type { FerrydClient } from '../../control/ferryd/client.js';
 import type { NodeStats, StageBalance } from '../../control/ferryd/proto.js';
 import { parseMountinfo } from '../../control/node/sandbox/cgroups/tree.js';
 import { repoRoot } from '../../control/paths.js';
-import { paced, percentile } from '../../test/helpers/paced-load.js';
+import { paced, percentile } from '../lib/paced-load.js';
 import { connectFerryd, waitFor } from '../../control/ferryd/testdata/harness.js';
 import { testCredentialDir } from '../../test/helpers/pki.js';
 import { claimSubnet, netnsUnavailable } from '../../test/multinode/netns-nodes.js';

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { TestControlPlane } from '../../../test/helpers/control-plane.js';
-import { paced, type RateStep } from '../../../test/helpers/paced-load.js';
+import { paced, type RateStep } from '../../lib/paced-load.js';
 import { post } from '../../../test/helpers/http-load.js';
 import { waitFor } from '../../../control/ferryd/testdata/harness.js';
 import type { ChainStatus } from '../../../control/controlplane/admin/proto.js';

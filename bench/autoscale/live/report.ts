@@ -5,7 +5,7 @@
  * slo vs kpa ratios. Pure functions of what the phases recorded.
  */
 import type { AdminEvent } from '../../../control/controlplane/admin/proto.js';
-import { percentile } from '../../../test/helpers/paced-load.js';
+import { percentile } from '../../lib/paced-load.js';
 import type { Runtime } from './chains.js';
 import type { ColdStartSample, LoadRun } from './phases.js';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../paths.js';
 import { modes } from '../../../test/helpers/dataplane.js';
-import { paced } from '../../../test/helpers/paced-load.js';
+import { paced } from '../../../bench/lib/paced-load.js';
 import type { BalancePolicy, RpcInput } from '../proto.js';
 import { startTestFerryd, untilReady, waitFor, type TestFerryd } from '../testdata/harness.js';
 

@@ -17,7 +17,7 @@ import { RouterClass } from '../../dataplane/native.js';
 import { createLogger } from '../../log.js';
 import { repoRoot } from '../../paths.js';
 import { modes } from '../../../test/helpers/dataplane.js';
-import { paced } from '../../../test/helpers/paced-load.js';
+import { paced } from '../../../bench/lib/paced-load.js';
 import type { FerrydClient } from '../client.js';
 import type { BalancePolicy } from '../proto.js';
 import { startFerryd, type Ferryd } from '../server.js';

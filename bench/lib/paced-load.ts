@@ -124,7 +124,13 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
 
 /** Nearest-rank percentile (p in 0..1) of unsorted values. */
 export function percentile(values: readonly number[], p: number): number {
+  return percentiles(values, [p])[0]!;
+}
+
+/** Nearest-rank percentiles (each p in 0..1) of unsorted values, sorting
+ * once; non-finite values (unanswered requests) are left out, NaN when
+ * nothing is left. */
+export function percentiles(values: readonly number[], ps: readonly number[]): number[] {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  return v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))]!;
+  return ps.map((p) => (v.length === 0 ? NaN : v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))]!));
 }

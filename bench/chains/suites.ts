@@ -1,0 +1,64 @@
+/**
+ * `npm run bench -- --suite NAME`: which module runs each suite. A map, so
+ * a suite joins with one entry; each is imported only when asked for, so a
+ * suite's module can be absent from a checkout (multinode, until it is
+ * merged) without breaking the others.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SuiteOptions {
+  quick: boolean;
+  json: boolean;
+  /** Where to write results (each suite has its default under bench/results/). */
+  out?: string;
+  log: (m: string) => void;
+  /** chains only: --systems, --chains and the first port of its range. */
+  systems?: string[];
+  chains?: string[];
+  portBase: number;
+}
+
+export interface SuiteOutcome {
+  /** What --json prints: one object. */
+  result: unknown;
+  /** What is printed without --json. */
+  text: string;
+}
+
+export type SuiteRunner = (o: SuiteOptions) => Promise<SuiteOutcome>;
+
+interface MultinodeModule {
+  runMultinodeSuite(opts: { quick: boolean; json: boolean; out?: string; log: (m: string) => void }): Promise<unknown>;
+}
+
+/** Imports a suite module that may not be in this checkout, saying so if it is not. */
+async function optionalModule<T>(relative: string, what: string): Promise<T> {
+  const url = new URL(relative, import.meta.url);
+  try {
+    return (await import(url.href)) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && (err as Error).message.includes(fileURLToPath(url)))
+      throw new Error(`${what} is not in this checkout (${fileURLToPath(url)} is missing): it is built on another branch; build after merging it`);
+    throw err;
+  }
+}
+
+const asText = (x: unknown) => JSON.stringify(x, null, 2);
+
+export const SUITES: Record<string, SuiteRunner> = {
+  chains: async (o) => (await import('./chain-suite-main.js')).chainsSuite(o),
+  admin: async (o) => {
+    const { runAdminSuite } = await import('../admin/run.js');
+    const result = await runAdminSuite({ callers: 8, seconds: o.quick ? 2 : 10, chains: 10, log: o.log, ...(o.out ? { out: join(o.out, 'admin.json') } : {}) });
+    return { result, text: asText(result) };
+  },
+  multinode: async (o) => {
+    // Lazy on purpose: bench/multinode/run.ts lands from another branch.
+    const { runMultinodeSuite } = await optionalModule<MultinodeModule>(`../multinode/run${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, '--suite multinode');
+    const result = await runMultinodeSuite({ quick: o.quick, json: o.json, log: o.log, ...(o.out ? { out: o.out } : {}) });
+    return { result, text: asText(result) };
+  },
+};
+
+export const suiteNames = () => Object.keys(SUITES);
