@@ -7,6 +7,7 @@
  *   chain 8:  gateway(a) -> 0 t0 (b) -> reply      (the reply crosses back)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect as tcpConnect } from 'node:net';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { FLAG_RESPONSE, STAGE_REPLY } from '../../dataplane/descriptor.js';
@@ -20,7 +21,7 @@ import { nodeTls } from '../../ferryd/testdata/harness.js';
 import type { NodeDataPlane } from '../dataplane.js';
 import { encodeFrame, FrameType } from './frame.js';
 import { RemoteHops, type RemoteChain } from './hops.js';
-import { PeerLink } from './link.js';
+import { PEER_TRANSPORTS, PeerLink, type PeerTransport } from './link.js';
 
 const TAG = join(repoRoot, 'control/node/peer/testdata/tag.ts');
 const text = (r: Reply) => new TextDecoder().decode(r.body);
@@ -43,11 +44,11 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
 }
 
 /** Chain 8's pool is small (4 buffers) so a test can exhaust it. */
-async function startNode(mode: 'ebpf' | 'fallback', name: string, idBase: number): Promise<TestNode> {
+async function startNode(mode: 'ebpf' | 'fallback', transport: PeerTransport, name: string, idBase: number): Promise<TestNode> {
   const { dp, cleanup } = await openDataPlane(mode);
   const logs: string[] = [];
   const log = createLogger({ node: name }, 'debug', (l) => logs.push(l));
-  const link = await PeerLink.listen({ name, listen: '127.0.0.1:0', tls: await nodeTls(name), log, backoff: { initialMs: 20, maxMs: 200 } });
+  const link = await PeerLink.listen({ name, listen: '127.0.0.1:0', tls: await nodeTls(name), transport, log, backoff: { initialMs: 20, maxMs: 200 } });
   const hops = new RemoteHops({ dataPlane: dp, link, log });
   hops.setInfraIds(idBase, 16);
   dp.createPool(7, `${name}-7`, { classes: [{ size: 2048, count: 64 }] });
@@ -82,15 +83,19 @@ function remote(chainId: number, stages: [number, string][], gateways: [number, 
   };
 }
 
-describe.each(modes)('inter-node hops (%s mode)', (mode) => {
+/** Every data plane mode over TLS links; plain TCP links (the other way
+ * payloads are read and written, in place) in the first mode. */
+const cases = [...modes.map((m) => [m, 'tls'] as const), ...PEER_TRANSPORTS.filter((t) => t !== 'tls').map((t) => [modes[0]!, t] as const)];
+
+describe.each(cases)('inter-node hops (%s mode, %s link)', (mode, transport) => {
   let a: TestNode;
   let b: TestNode;
   let inj7: Injector;
   let inj8: Injector;
 
   beforeEach(async () => {
-    a = await startNode(mode, 'a', 100);
-    b = await startNode(mode, 'b', 200);
+    a = await startNode(mode, transport, 'a', 100);
+    b = await startNode(mode, transport, 'b', 200);
     a.link.setPeers([{ name: 'b', address: b.link.address }]);
     b.link.setPeers([{ name: 'a', address: a.link.address }]);
 
@@ -199,8 +204,11 @@ describe.each(modes)('inter-node hops (%s mode)', (mode) => {
     // A stranger (with a node certificate: without one it never gets this
     // far, see control/node/peer/link-tls.test.ts) that does not say hello.
     const { ca, cert, key } = await nodeTls('c');
-    const stranger = connect({ host: '127.0.0.1', port: Number(b.link.address.split(':')[1]), ca, cert, key, servername: TLS_SERVER_NAME, checkServerIdentity: () => undefined });
-    await new Promise((r) => stranger.once('secureConnect', r));
+    const port = Number(b.link.address.split(':')[1]);
+    const stranger =
+      transport === 'tls' ? connect({ host: '127.0.0.1', port, ca, cert, key, servername: TLS_SERVER_NAME, checkServerIdentity: () => undefined }) : tcpConnect(port, '127.0.0.1');
+    stranger.on('error', () => undefined); // b may reset it
+    await new Promise((r) => stranger.once(transport === 'tls' ? 'secureConnect' : 'connect', r));
     stranger.write(Buffer.alloc(64, 0xab));
     await new Promise((r) => stranger.once('close', r));
     expect(b.link.stats().badFrames).toBe(1);
