@@ -15,7 +15,11 @@
  * payload size p50/p99 of each and (cross - same) / raw TCP RTT at p50,
  * with the target (<= 2x at 4 KiB..1 MiB) met or not.
  *
- *   npm run bench:multinode -- [--json] [--quick] [--modes ebpf,fallback] [--samples N] [--out FILE]
+ * Each data plane mode runs with each peer transport: tls (the default,
+ * which encrypts in user space) and tcp (plain, payloads read and written
+ * in place in the pools).
+ *
+ *   npm run bench:multinode -- [--json] [--quick] [--modes ebpf,fallback] [--transports tls,tcp] [--samples N] [--out FILE]
  *
  * Results go to bench/results/multinode-<UTC timestamp>.json. Progress on
  * stderr. Needs root (namespaces, BPF).
@@ -35,12 +39,14 @@ import { connectFerryd, waitFor } from '../../control/ferryd/testdata/harness.js
 import { paths, repoRoot } from '../../control/paths.js';
 import { percentile } from '../../test/helpers/paced-load.js';
 import { testCredentialDir } from '../../test/helpers/pki.js';
+import { PEER_TRANSPORTS, type PeerTransport } from '../../control/node/peer/link.js';
 import { claimSubnet, NetnsPair, netnsUnavailable, stopFerrydIn, type NetnsNode } from '../../test/multinode/netns-nodes.js';
 
 const ECHO = join(repoRoot, 'bench/hop/functions/echo.so');
 const TCP_ECHO = join(repoRoot, 'bench/multinode/tcp-echo.ts');
 /** Inside b's namespace: nobody else's port space. */
 const TCP_ECHO_PORT = 46001;
+const METRICS_PORT = 46002;
 const REPLY = 0xffff;
 const SIZES = [64, 4 << 10, 64 << 10, 1 << 20];
 /** The target: (cross - same) <= 2x a raw TCP round trip at these sizes. */
@@ -61,6 +67,8 @@ export interface MultinodeOptions {
   log: (m: string) => void;
   /** Default: ebpf and fallback (quick: ebpf only). */
   modes?: Mode[];
+  /** Default: tls and tcp. */
+  transports?: PeerTransport[];
   /** Measured samples per size (default 300, quick 20). */
   samples?: number;
 }
@@ -85,9 +93,13 @@ export interface SizeResult {
 
 export interface ModeResult {
   mode: Mode;
+  transport: PeerTransport;
   /** The data plane mode ferryd reported. */
   dataplaneMode: string;
   sizes: SizeResult[];
+  /** ferry_peer_copied_bytes_total of each node after the run: payload
+   * bytes its peer link copied in user space. */
+  copiedBytes: Record<'a' | 'b', number>;
   target: { ratio: number; sizes: number[]; met: boolean };
 }
 
@@ -179,7 +191,7 @@ async function deploy(clients: Record<'a' | 'b', FerrydClient>, peers: Record<'a
   );
 }
 
-async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, samples: number, warmup: number): Promise<ModeResult> {
+async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, transport: PeerTransport, samples: number, warmup: number): Promise<ModeResult> {
   const nodes = { a: pair.a, b: pair.b };
   const clients = {} as Record<'a' | 'b', FerrydClient>;
   const peers = {} as Record<'a' | 'b', string>;
@@ -189,7 +201,7 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, samples
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     for (const n of ['a', 'b'] as const) {
-      pair.start(nodes[n], { gateway: n === 'a', tlsDir: await testCredentialDir({ kind: 'node', name: n }), args: ['--mode', mode] });
+      pair.start(nodes[n], { gateway: n === 'a', tlsDir: await testCredentialDir({ kind: 'node', name: n }), args: ['--mode', mode, '--peer-transport', transport, '--metrics', `0.0.0.0:${METRICS_PORT}`] });
       clients[n] = connectFerryd(`${nodes[n].hostIp}:7070`, n);
     }
     for (const n of ['a', 'b'] as const) {
@@ -197,7 +209,7 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, samples
       peers[n] = info.peerAddress;
       dataplaneMode = info.dataplaneMode;
     }
-    o.log(`  ${mode}: both ferryd up (${dataplaneMode}); deploying`);
+    o.log(`  ${mode}, ${transport} links: both ferryd up (${dataplaneMode}); deploying`);
     await deploy(clients, peers);
     if ((await echoServer.next()) !== 'ready') throw new Error('tcp-echo server did not start');
     pinger = tcpEcho(pair.a.ns, ['ping', `${pair.b.linkIp}:${TCP_ECHO_PORT}`]);
@@ -232,8 +244,10 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, samples
         `    ${String(bytes).padStart(8)} B  same p50 ${r.same.p50Us.toFixed(0).padStart(6)} us  cross p50 ${r.cross.p50Us.toFixed(0).padStart(6)} us  tcp rtt p50 ${r.rawTcpRtt.p50Us.toFixed(0).padStart(5)} us  (cross-same)/rtt ${r.ratioP50.toFixed(2).padStart(6)}  errors ${errors}  (load ${loadavg()[0]!.toFixed(2)})`,
       );
     }
+    const copiedBytes = { a: await copiedOf(pair.a.hostIp), b: await copiedOf(pair.b.hostIp) };
+    o.log(`    payload bytes copied in user space by the peer links: a ${copiedBytes.a}, b ${copiedBytes.b}`);
     const checked = sizes.filter((s) => TARGET.sizes.includes(s.bytes));
-    return { mode, dataplaneMode, sizes, target: { ...TARGET, met: checked.length === TARGET.sizes.length && checked.every((s) => s.errors === 0 && s.ratioP50 <= TARGET.ratio) } };
+    return { mode, transport, dataplaneMode, sizes, copiedBytes, target: { ...TARGET, met: checked.length === TARGET.sizes.length && checked.every((s) => s.errors === 0 && s.ratioP50 <= TARGET.ratio) } };
   } finally {
     agent.destroy();
     pinger?.child.kill();
@@ -244,6 +258,14 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, samples
       unpin(n);
     }
   }
+}
+
+/** A node's ferry_peer_copied_bytes_total, from its /metrics. */
+async function copiedOf(host: string): Promise<number> {
+  const text = await (await fetch(`http://${host}:${METRICS_PORT}/metrics`)).text();
+  const m = /^ferry_peer_copied_bytes_total\{[^}]*\} (\d+)/m.exec(text);
+  if (!m) throw new Error(`no ferry_peer_copied_bytes_total in ${host}'s metrics`);
+  return Number(m[1]);
 }
 
 function unpin(n: NetnsNode): void {
@@ -257,16 +279,17 @@ function unpin(n: NetnsNode): void {
 export async function runMultinodeSuite(opts: MultinodeOptions): Promise<MultinodeResult> {
   if (netnsUnavailable) throw new Error(`bench:multinode needs network namespaces and root: ${netnsUnavailable}`);
   const modes = opts.modes ?? (opts.quick ? ['ebpf'] : [...MODES]);
+  const transports = opts.transports ?? [...PEER_TRANSPORTS];
   const samples = opts.samples ?? (opts.quick ? 20 : 300);
   const warmup = opts.quick ? 3 : 20;
   const x = claimSubnet(20, 220);
   const pair = new NetnsPair(`m${process.pid % 100000}`, x, 'fpl');
   const load = { start: loadavg().map(round2), end: [] as number[] };
   const results: ModeResult[] = [];
-  opts.log(`bench:multinode: ${modes.join(', ')}; ${samples} samples per size of ${SIZES.join(', ')} B; same-node vs split chain vs raw TCP, one in flight; load average ${load.start.join(' ')}`);
+  opts.log(`bench:multinode: ${modes.join(', ')} x ${transports.join(', ')} links; ${samples} samples per size of ${SIZES.join(', ')} B; same-node vs split chain vs raw TCP, one in flight; load average ${load.start.join(' ')}`);
   try {
     pair.up();
-    for (const mode of modes) results.push(await runMode(opts, pair, mode, samples, warmup));
+    for (const mode of modes) for (const transport of transports) results.push(await runMode(opts, pair, mode, transport, samples, warmup));
   } finally {
     load.end = loadavg().map(round2);
     await pair.down().catch((err: Error) => opts.log(`cleanup: ${err.message}`));
@@ -283,7 +306,7 @@ export async function runMultinodeSuite(opts: MultinodeOptions): Promise<Multino
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   for (const m of results)
-    opts.log(`  ${m.mode}: target (cross - same) <= ${TARGET.ratio}x raw TCP RTT at ${TARGET.sizes.join(', ')} B: ${m.target.met ? 'met' : 'NOT met'} (${m.sizes.map((s) => `${s.bytes} B ${s.ratioP50}x`).join(', ')})`);
+    opts.log(`  ${m.mode}, ${m.transport}: target (cross - same) <= ${TARGET.ratio}x raw TCP RTT at ${TARGET.sizes.join(', ')} B: ${m.target.met ? 'met' : 'NOT met'} (${m.sizes.map((s) => `${s.bytes} B ${s.ratioP50}x`).join(', ')})`);
   opts.log(`written to ${out}; load average ${load.start.join(' ')} -> ${load.end.join(' ')}`);
   return result;
 }
@@ -294,6 +317,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       modes: { type: 'string' },
+      transports: { type: 'string' },
       samples: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -301,17 +325,21 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run bench:multinode -- [--json] [--quick] [--modes ebpf,fallback] [--samples N] [--out FILE]\n');
+    process.stdout.write('usage: npm run bench:multinode -- [--json] [--quick] [--modes ebpf,fallback] [--transports tls,tcp] [--samples N] [--out FILE]\n');
     return;
   }
   const modes = values.modes?.split(',').map((m) => {
     if (!(MODES as readonly string[]).includes(m)) throw new Error(`--modes: "${m}" is not one of ${MODES.join(', ')}`);
     return m as Mode;
   });
+  const transports = values.transports?.split(',').map((t) => {
+    if (!(PEER_TRANSPORTS as readonly string[]).includes(t)) throw new Error(`--transports: "${t}" is not one of ${PEER_TRANSPORTS.join(', ')}`);
+    return t as PeerTransport;
+  });
   const samples = values.samples === undefined ? undefined : Number(values.samples);
   if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) throw new Error(`--samples must be a positive whole number (got "${values.samples}")`);
   const log = (m: string) => process.stderr.write(`${m}\n`);
-  const r = await runMultinodeSuite({ quick: values.quick, json: values.json, out: values.out, log, modes, samples });
+  const r = await runMultinodeSuite({ quick: values.quick, json: values.json, out: values.out, log, modes, transports, samples });
   if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
 }
 
