@@ -26,6 +26,7 @@ describe.skipIf(!!netnsUnavailable)('bench:multinode --quick', () => {
       for (const s of m.sizes) {
         expect(s.errors).toBe(0);
         for (const p of [s.same, s.cross, s.rawTcpRtt]) expect(p.p50Us).toBeGreaterThan(0);
+        expect(Number.isFinite(s.peerLoopCpuUs)).toBe(true);
         expect(s.ratioP50).toBe(Math.round(((s.cross.p50Us - s.same.p50Us) / s.rawTcpRtt.p50Us) * 100) / 100);
       }
       expect(typeof m.target.met).toBe('boolean');

@@ -35,6 +35,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RouterClass } from '../../control/dataplane/native.js';
 import type { FerrydClient } from '../../control/ferryd/client.js';
+import { mainThreadCpuMs } from '../../control/ferryd/procfs.js';
 import { connectFerryd, waitFor } from '../../control/ferryd/testdata/harness.js';
 import { paths, repoRoot } from '../../control/paths.js';
 import { percentile } from '../../test/helpers/paced-load.js';
@@ -89,6 +90,12 @@ export interface SizeResult {
   extraP50Us: number;
   /** (cross - same) / raw TCP RTT, at p50. */
   ratioP50: number;
+  /** CPU time of node b's ferryd main thread (its JavaScript event loop,
+   * with the kernel time of its syscalls) per split request, less what it
+   * spends idle (timers, stats) over the same time: b's ferryd serves
+   * nothing else here, so this is what one crossing costs the link's loop
+   * on one side (land, route, proxy the reply, write it back). */
+  peerLoopCpuUs: number;
 }
 
 export interface ModeResult {
@@ -218,6 +225,9 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, transpo
       pinger!.child.stdin!.write(`${size}\n`);
       return Number(await pinger!.next());
     };
+    const bPid = pair.b.child?.pid ?? 0;
+    const idle = await idleLoopCpu(bPid);
+    o.log(`    b's ferryd loop idle: ${(idle * 1000).toFixed(0)} us of CPU per second`);
     const sizes: SizeResult[] = [];
     for (const bytes of SIZES) {
       const body = randomBytes(bytes);
@@ -225,6 +235,8 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, transpo
       const cross: number[] = [];
       const tcp: number[] = [];
       let errors = 0;
+      const bCpuStart = mainThreadCpuMs(bPid);
+      const startedAt = Date.now();
       for (let i = 0; i < warmup + samples; i++) {
         // Rotate which goes first so none always follows another.
         const order = [0, 1, 2].map((k) => (k + i) % 3);
@@ -236,12 +248,14 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, transpo
         cross.push(got[1]!);
         tcp.push(got[2]!);
       }
-      const r: SizeResult = { bytes, samples, errors, same: pct(same), cross: pct(cross), rawTcpRtt: pct(tcp), extraP50Us: 0, ratioP50: 0 };
+      const busyMs = mainThreadCpuMs(bPid) - bCpuStart - idle * (Date.now() - startedAt);
+      const peerLoopCpuUs = round1((busyMs * 1000) / (warmup + samples));
+      const r: SizeResult = { bytes, samples, errors, same: pct(same), cross: pct(cross), rawTcpRtt: pct(tcp), extraP50Us: 0, ratioP50: 0, peerLoopCpuUs };
       r.extraP50Us = round1(r.cross.p50Us - r.same.p50Us);
       r.ratioP50 = round2(r.extraP50Us / r.rawTcpRtt.p50Us);
       sizes.push(r);
       o.log(
-        `    ${String(bytes).padStart(8)} B  same p50 ${r.same.p50Us.toFixed(0).padStart(6)} us  cross p50 ${r.cross.p50Us.toFixed(0).padStart(6)} us  tcp rtt p50 ${r.rawTcpRtt.p50Us.toFixed(0).padStart(5)} us  (cross-same)/rtt ${r.ratioP50.toFixed(2).padStart(6)}  errors ${errors}  (load ${loadavg()[0]!.toFixed(2)})`,
+        `    ${String(bytes).padStart(8)} B  same p50 ${r.same.p50Us.toFixed(0).padStart(6)} us  cross p50 ${r.cross.p50Us.toFixed(0).padStart(6)} us  tcp rtt p50 ${r.rawTcpRtt.p50Us.toFixed(0).padStart(5)} us  (cross-same)/rtt ${r.ratioP50.toFixed(2).padStart(6)}  b loop ${r.peerLoopCpuUs.toFixed(0).padStart(5)} us/req  errors ${errors}  (load ${loadavg()[0]!.toFixed(2)})`,
       );
     }
     const copiedBytes = { a: await copiedOf(pair.a.hostIp), b: await copiedOf(pair.b.hostIp) };
@@ -258,6 +272,13 @@ async function runMode(o: MultinodeOptions, pair: NetnsPair, mode: Mode, transpo
       unpin(n);
     }
   }
+}
+
+/** CPU ms a process's main thread spends per ms while nothing is sent. */
+async function idleLoopCpu(pid: number, ms = 2000): Promise<number> {
+  const start = mainThreadCpuMs(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  return (mainThreadCpuMs(pid) - start) / ms;
 }
 
 /** A node's ferry_peer_copied_bytes_total, from its /metrics. */
