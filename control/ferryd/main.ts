@@ -30,9 +30,10 @@ import { parseByteSize } from '../node/pool/size-classes.js';
 import type { SandboxRequest } from '../node/sandbox/sandbox.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { startFerryd } from './server.js';
+import { PEER_TRANSPORTS, type PeerTransport } from '../node/peer/link.js';
 
 const USAGE =
-  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--metrics HOST:PORT] [--balance-tick-ms N]';
+  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--metrics HOST:PORT] [--balance-tick-ms N] [--peer-transport tls|tcp]';
 /** How often the balance policies may rewrite the weights. */
 const TICK_RANGE = { min: 20, max: 10_000 };
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
@@ -55,6 +56,9 @@ async function main(): Promise<void> {
         'tenant-pool-bytes': { type: 'string' },
         metrics: { type: 'string' },
         'balance-tick-ms': { type: 'string' },
+        // tcp: plain peer links, zero copy, for a trusted network only
+        // (control/node/peer/link.ts says what that gives up).
+        'peer-transport': { type: 'string', default: 'tls' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -70,6 +74,11 @@ async function main(): Promise<void> {
   const mode = values.mode as ModeRequest;
   if (!MODES.includes(mode)) {
     process.stderr.write(`ferryd: --mode must be one of ${MODES.join(', ')} (got "${values.mode}")\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const peerTransport = values['peer-transport'] as PeerTransport;
+  if (!PEER_TRANSPORTS.includes(peerTransport)) {
+    process.stderr.write(`ferryd: --peer-transport must be one of ${PEER_TRANSPORTS.join(', ')} (got "${values['peer-transport']}")\n${USAGE}\n`);
     process.exit(2);
   }
   if (!values['tls-dir']) {
@@ -122,6 +131,7 @@ async function main(): Promise<void> {
       grpcAddress: values.grpc,
       gatewayAddress: values.gateway,
       peerAddress,
+      peerTransport,
       pinDir: values['pin-dir'],
       stateDir: values['state-dir'],
       mode,

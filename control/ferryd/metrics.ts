@@ -101,5 +101,9 @@ export function ferrydMetrics(daemon: NodeDaemon, node: string): SnapshotMetric[
     new SnapshotMetric('ferry_pool_expired_buffers_total', 'Buffers taken back because their request outlived its deadline.', 'counter', () =>
       daemon.dataPlane.poolChains().map((chainId) => ({ labels: chainOf(chainId), value: daemon.expiredBuffers(chainId) })),
     ),
+    new SnapshotMetric('ferry_peer_copied_bytes_total', 'Payload bytes the links to other nodes copied in user space (0 on plain TCP links; TLS encrypts and decrypts every byte).', 'counter', () => {
+      const c = daemon.peerCopiedBytes();
+      return c ? [{ labels: { node, transport: c.transport }, value: c.bytes }] : [];
+    }),
   ];
 }

@@ -367,6 +367,14 @@ export class NodeDaemon {
   }
 
   /** Buffers freed past their deadline in the chain's pool, since it was made. */
+  /** Payload bytes the peer links copied in user space (0 on plain TCP
+   * links), by transport; undefined without a peer listener. */
+  peerCopiedBytes(): { transport: string; bytes: number } | undefined {
+    if (!this.peers) return undefined;
+    const s = this.peers.link.stats();
+    return { transport: s.transport, bytes: s.copiedBytes + this.peers.hops.counters.copiedBytes };
+  }
+
   expiredBuffers(chainId: number): number {
     return this.pools.get(chainId)?.expired ?? 0;
   }

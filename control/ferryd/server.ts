@@ -15,7 +15,7 @@ import { describeIdentity } from '../auth/identity.js';
 import { createLogger, type Logger } from '../log.js';
 import { NodeDataPlane, type DataPlaneOptions } from '../node/dataplane.js';
 import { RemoteHops } from '../node/peer/hops.js';
-import { PeerLink } from '../node/peer/link.js';
+import { PeerLink, type PeerTransport } from '../node/peer/link.js';
 import type { ModeRequest } from '../node/router/select.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/prometheus.js';
@@ -40,6 +40,9 @@ export interface FerrydOptions {
   /** host:port where other nodes' ferryd connect for inter-node hops
    * (port 0 ok); none: this node serves only hops between its own instances. */
   peerAddress?: string;
+  /** How the peer links carry frames (default tls; tcp: plain, zero copy,
+   * trusted networks only). */
+  peerTransport?: PeerTransport;
   /** bpffs directory for the pinned program and maps. */
   pinDir?: string;
   mode?: ModeRequest;
@@ -116,7 +119,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   let peers: { link: PeerLink; hops: RemoteHops } | undefined;
   try {
     if (opts.peerAddress) {
-      const link = await PeerLink.listen({ name, listen: opts.peerAddress, tls: opts.tls, log: log.child({ part: 'peers' }) });
+      const link = await PeerLink.listen({ name, listen: opts.peerAddress, tls: opts.tls, transport: opts.peerTransport, log: log.child({ part: 'peers' }) });
       peers = { link, hops: new RemoteHops({ dataPlane, link, log }) };
     }
   } catch (err) {

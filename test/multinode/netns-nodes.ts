@@ -157,7 +157,8 @@ export function releaseSubnet(x: number): void {
 /**
  * tag names the namespaces and links (keep it short: link names hold 15
  * characters); x (0..255) is the third octet of their subnets, claimed
- * with claimSubnet so runs side by side never share one.
+ * with claimSubnet so runs side by side never share one; prefix starts the
+ * namespace names (`<prefix>-a-<tag>`).
  */
 export class NetnsPair {
   readonly a: NetnsNode;
@@ -166,6 +167,7 @@ export class NetnsPair {
   constructor(
     private readonly tag: string,
     readonly x: number,
+    private readonly prefix = 'ferry',
   ) {
     this.a = this.node('a');
     this.b = this.node('b');
@@ -175,8 +177,9 @@ export class NetnsPair {
     this.netns('up', this.tag, String(this.x));
   }
 
-  /** Start n's ferryd; gateway: serve HTTP on :8080; tlsDir: its node credential. */
-  start(n: NetnsNode, opts: { gateway: boolean; tlsDir: string }): void {
+  /** Start n's ferryd; gateway: serve HTTP on :8080; tlsDir: its node
+   * credential; args: further ferryd flags. */
+  start(n: NetnsNode, opts: { gateway: boolean; tlsDir: string; args?: string[] }): void {
     startFerrydIn(n, { ...opts, peer: `${n.linkIp}:7071` });
   }
 
@@ -210,8 +213,8 @@ export class NetnsPair {
     const x = this.x;
     return {
       name,
-      ns: `ferry-${name}-${this.tag}`,
-      pinDir: `/sys/fs/bpf/ferry-test-${process.pid}-${this.tag}-${name}`,
+      ns: `${this.prefix}-${name}-${this.tag}`,
+      pinDir: `/sys/fs/bpf/${this.prefix}-test-${process.pid}-${this.tag}-${name}`,
       hostIp: name === 'a' ? `10.214.${x}.2` : `10.215.${x}.2`,
       linkIp: name === 'a' ? `10.213.${x}.1` : `10.213.${x}.2`,
       logs: [],
@@ -219,7 +222,7 @@ export class NetnsPair {
   }
 
   private netns(...args: string[]): void {
-    const r = spawnSync('bash', [NETNS, ...args], { encoding: 'utf8' });
+    const r = spawnSync('bash', [NETNS, ...args], { encoding: 'utf8', env: { ...process.env, NETNS_PREFIX: this.prefix } });
     if (r.status !== 0) throw new Error(`netns.sh ${args.join(' ')} failed: ${r.stderr}`);
   }
 }

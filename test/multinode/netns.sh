@@ -8,6 +8,9 @@
 #   netns.sh up TAG X      create (X: 0..255, the third octet)
 #   netns.sh down TAG      kill what runs inside, delete namespaces and links
 #
+# NETNS_PREFIX (default "ferry") replaces "ferry" in the namespace names, so
+# runs that must keep to their own names (a benchmark beside the tests) can.
+#
 # Run processes inside with `nsenter --net=/run/netns/ferry-a-TAG ...`, not
 # `ip netns exec`: the latter remounts /sys, which hides /sys/fs/bpf, where
 # ferryd pins its BPF maps.
@@ -15,8 +18,8 @@ set -euo pipefail
 
 cmd=${1:?usage: netns.sh up TAG X | down TAG}
 tag=${2:?usage: netns.sh up TAG X | down TAG}
-A=ferry-a-$tag
-B=ferry-b-$tag
+A=${NETNS_PREFIX:-ferry}-a-$tag
+B=${NETNS_PREFIX:-ferry}-b-$tag
 
 # veth NS1 IF1 IP1 NS2 IF2 IP2: a veth pair between two namespaces ("" is
 # the root namespace), each end with its address in a /24, up.

@@ -1,7 +1,8 @@
 /** The ferryd-to-ferryd frame format: what goes in comes out, and every
  * broken header is refused with a reason. */
 import { describe, expect, it } from 'vitest';
-import { decodeHeader, decodeHello, encodeFrame, FrameError, FrameReader, FrameType, HEADER_SIZE, helloFrame, type Frame, type FrameHeader } from './frame.js';
+import { decodeHeader, decodeHello, DEFAULT_MAX_PAYLOAD, encodeFrame, FrameError, FrameType, HEADER_SIZE, helloFrame, type Frame, type FrameHeader } from './frame.js';
+import { FrameReceiver, type Landing } from './frame-receiver.js';
 
 const request: Omit<FrameHeader, 'length'> = {
   type: FrameType.Request,
@@ -15,10 +16,29 @@ const request: Omit<FrameHeader, 'length'> = {
   hopCount: 3,
 };
 
-function collect(reader: FrameReader, chunks: Buffer[]): Frame[] {
+/** A receiver that collects every frame whole. */
+function receiver(out: Frame[], land: (h: FrameHeader) => Landing | undefined = () => undefined): FrameReceiver {
+  return new FrameReceiver({ land, frame: (f) => out.push(f) }, DEFAULT_MAX_PAYLOAD);
+}
+
+function collect(chunks: Buffer[]): Frame[] {
   const out: Frame[] = [];
-  for (const c of chunks) reader.push(c, (f) => out.push(f));
+  const r = receiver(out);
+  for (const c of chunks) r.push(c);
   return out;
+}
+
+/** Feeds bytes as a socket reading in place would: into readBuffer(), at
+ * most `most` bytes a read. */
+function readInPlace(r: FrameReceiver, bytes: Buffer, most: number): void {
+  let at = 0;
+  while (at < bytes.length) {
+    const dst = r.readBuffer();
+    const n = Math.min(dst.byteLength, most, bytes.length - at);
+    dst.set(bytes.subarray(at, at + n));
+    at += n;
+    r.onRead(n);
+  }
 }
 
 /** A valid request header with one field overwritten. */
@@ -31,7 +51,7 @@ function patched(offset: number, write: (b: Buffer) => void): Buffer {
 describe('frames', () => {
   it('round-trips every header field and the payload', () => {
     const payload = Buffer.from('payload bytes');
-    const [f] = collect(new FrameReader(), [encodeFrame(request, payload)]);
+    const [f] = collect([encodeFrame(request, payload)]);
     expect(f?.header).toEqual({ ...request, length: payload.length });
     expect(f?.payload.toString()).toBe('payload bytes');
   });
@@ -41,14 +61,14 @@ describe('frames', () => {
     const b = encodeFrame({ ...request, type: FrameType.Reply, stage: 0xffff, requestId: 9n }, Buffer.from('ok'));
     const all = Buffer.concat([a, b, a]);
     for (const cut of [1, 7, HEADER_SIZE, HEADER_SIZE + 1, 500, a.length, a.length + 3]) {
-      const frames = collect(new FrameReader(), [all.subarray(0, cut), all.subarray(cut)]);
+      const frames = collect([all.subarray(0, cut), all.subarray(cut)]);
       expect(frames.map((f) => [f.header.requestId, f.payload.length])).toEqual([
         [request.requestId, 1000],
         [9n, 2],
         [request.requestId, 1000],
       ]);
     }
-    const byteByByte = collect(new FrameReader(), [...all].map((x) => Buffer.from([x])));
+    const byteByByte = collect([...all].map((x) => Buffer.from([x])));
     expect(byteByByte).toHaveLength(3);
   });
 
@@ -62,8 +82,7 @@ describe('frames', () => {
     ['a reply for a stage', patched(6, (b) => b.writeUInt8(FrameType.Reply)), /reply frame for stage 1/],
     ['a payload over the limit', patched(36, (b) => b.writeUInt32LE(0xffffffff)), /payload of 4294967295 bytes is over the limit/],
   ])('refuses a header with %s', (_what, bytes, message) => {
-    const reader = new FrameReader();
-    expect(() => collect(reader, [bytes])).toThrow(FrameError);
+    expect(() => collect([bytes])).toThrow(FrameError);
     expect(() => decodeHeader(bytes)).toThrow(message);
   });
 
@@ -75,16 +94,58 @@ describe('frames', () => {
   it('delivers the frames before a bad header, then refuses', () => {
     const good = encodeFrame(request, Buffer.from('first'));
     const seen: string[] = [];
-    const reader = new FrameReader();
-    expect(() => reader.push(Buffer.concat([good, Buffer.alloc(HEADER_SIZE, 0xee)]), (f) => seen.push(f.payload.toString()))).toThrow(/bad magic/);
-    expect(seen).toEqual(['first']);
+    const out: Frame[] = [];
+    expect(() => receiver(out).push(Buffer.concat([good, Buffer.alloc(HEADER_SIZE, 0xee)]))).toThrow(/bad magic/);
+    expect(out.map((f) => f.payload.toString())).toEqual(['first']);
   });
 
   it('carries a hello and refuses a malformed one', () => {
-    const [f] = collect(new FrameReader(), [helloFrame({ from: 'a', to: 'b' })]);
+    const [f] = collect([helloFrame({ from: 'a', to: 'b' })]);
     expect(f?.header.type).toBe(FrameType.Hello);
     expect(decodeHello(f!.payload)).toEqual({ from: 'a', to: 'b' });
     expect(() => decodeHello(Buffer.from('not json'))).toThrow(/not JSON/);
     expect(() => decodeHello(Buffer.from('{"from":"a"}'))).toThrow(/must be \{"from": name, "to": name\}/);
+  });
+
+  it('lands payloads where the lander says, in place without a copy, and counts the copies of pushed chunks', () => {
+    const region = Buffer.alloc(3000);
+    const landed: number[] = [];
+    let next = 0;
+    const land = (h: FrameHeader): Landing => {
+      const at = next;
+      next += h.length;
+      return { into: region.subarray(at, at + h.length), landed: () => landed.push(at), abandon: () => landed.push(-1) };
+    };
+    const a = encodeFrame(request, Buffer.alloc(1000, 1));
+    const b = encodeFrame({ ...request, requestId: 2n }, Buffer.alloc(500, 2));
+    const all = Buffer.concat([a, b]);
+
+    const inPlace = receiver([], land);
+    readInPlace(inPlace, all, 300);
+    expect(landed).toEqual([0, 1000]);
+    expect(region.subarray(0, 1000).every((x) => x === 1) && region.subarray(1000, 1500).every((x) => x === 2)).toBe(true);
+    expect(inPlace.copiedBytes).toBe(0);
+
+    const pushed = receiver([], land);
+    pushed.push(all);
+    expect(landed).toEqual([0, 1000, 1500, 2500]);
+    expect(pushed.copiedBytes).toBe(1500);
+  });
+
+  it('never reads past the header or the payload it is filling', () => {
+    const r = receiver([], (h) => ({ into: Buffer.alloc(h.length), landed: () => undefined, abandon: () => undefined }));
+    expect(r.readBuffer().byteLength).toBe(HEADER_SIZE);
+    readInPlace(r, encodeFrame(request, Buffer.alloc(100)).subarray(0, HEADER_SIZE + 30), 1 << 20);
+    expect(r.readBuffer().byteLength).toBe(70);
+    expect(r.pending).toBe(HEADER_SIZE + 30);
+  });
+
+  it('gives back a half-filled landing when the stream ends mid-frame', () => {
+    const events: string[] = [];
+    const r = receiver([], (h) => ({ into: Buffer.alloc(h.length), landed: () => events.push('landed'), abandon: () => events.push('abandoned') }));
+    r.push(encodeFrame(request, Buffer.alloc(100)).subarray(0, HEADER_SIZE + 50));
+    r.abandon();
+    expect(events).toEqual(['abandoned']);
+    expect(r.pending).toBe(0);
   });
 });

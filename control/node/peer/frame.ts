@@ -77,10 +77,10 @@ export class FrameError extends Error {
   }
 }
 
-/** Header plus payload in one buffer (one write, and a copy of the payload,
- * so the caller may free its source at once). */
-export function encodeFrame(h: Omit<FrameHeader, 'length'>, payload: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.allocUnsafe(HEADER_SIZE + payload.byteLength);
+/** The 40-byte header of a frame whose payload is `length` bytes (sent
+ * ahead of a view of the payload where it lies: no copy). */
+export function encodeHeader(h: Omit<FrameHeader, 'length'>, length: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_SIZE);
   out.writeUInt32LE(FRAME_MAGIC, 0);
   out.writeUInt16LE(FRAME_VERSION, 4);
   out.writeUInt8(h.type, 6);
@@ -94,9 +94,15 @@ export function encodeFrame(h: Omit<FrameHeader, 'length'>, payload: Uint8Array 
   out.writeUInt16LE(h.flags, 30);
   out.writeUInt16LE(h.hopCount, 32);
   out.writeUInt16LE(0, 34);
-  out.writeUInt32LE(payload.byteLength, 36);
-  out.set(payload, HEADER_SIZE);
+  out.writeUInt32LE(length, 36);
   return out;
+}
+
+/** Header plus payload in one buffer (one write, and a copy of the payload,
+ * so the caller may free its source at once): for small frames the link
+ * makes itself (hello, load reports, error replies). */
+export function encodeFrame(h: Omit<FrameHeader, 'length'>, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  return Buffer.concat([encodeHeader(h, payload.byteLength), payload]);
 }
 
 export function helloFrame(body: HelloBody): Buffer {
@@ -165,47 +171,4 @@ export function decodeHello(payload: Buffer): HelloBody {
   if (!Array.isArray(f) || f.length > 16 || !f.every((x) => typeof x === 'string' && x.length <= 64))
     throw new FrameError('hello "features" must be a list of at most 16 short names');
   return { from: o.from, to: o.to, features: f as string[] };
-}
-
-/**
- * Cuts a byte stream into frames. Chunks are kept as they came and joined
- * once per frame, so a large payload arriving in many pieces is copied once.
- */
-export class FrameReader {
-  private chunks: Buffer[] = [];
-  private have = 0;
-  private header: FrameHeader | undefined;
-
-  constructor(private readonly maxPayload = DEFAULT_MAX_PAYLOAD) {}
-
-  /** Calls onFrame for every frame completed by chunk, in order; throws
-   * FrameError at the first bad header (frames before it were delivered). */
-  push(chunk: Buffer, onFrame: (f: Frame) => void): void {
-    this.chunks.push(chunk);
-    this.have += chunk.length;
-    for (;;) {
-      if (!this.header) {
-        if (this.have < HEADER_SIZE) return;
-        this.header = decodeHeader(this.take(HEADER_SIZE), this.maxPayload);
-      }
-      if (this.have < this.header.length) return;
-      const header = this.header;
-      this.header = undefined;
-      onFrame({ header, payload: this.take(header.length) });
-    }
-  }
-
-  /** Bytes received but not yet part of a whole frame. */
-  get pending(): number {
-    return this.have + (this.header ? HEADER_SIZE : 0);
-  }
-
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.have = rest.length;
-    return out;
-  }
 }

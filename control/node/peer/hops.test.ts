@@ -7,90 +7,33 @@
  *   chain 8:  gateway(a) -> 0 t0 (b) -> reply      (the reply crosses back)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect as tcpConnect } from 'node:net';
 import { connect } from 'node:tls';
-import { join } from 'node:path';
 import { FLAG_RESPONSE, STAGE_REPLY } from '../../dataplane/descriptor.js';
 import { readTrailer } from '../../dataplane/response.js';
 import { Injector, type Reply } from '../../gateway/injector.js';
-import { createLogger } from '../../log.js';
-import { repoRoot } from '../../paths.js';
-import { modes, openDataPlane, sleep } from '../../../test/helpers/dataplane.js';
+import { modes } from '../../../test/helpers/dataplane.js';
 import { TLS_SERVER_NAME } from '../../auth/grpc.js';
 import { nodeTls } from '../../ferryd/testdata/harness.js';
-import type { NodeDataPlane } from '../dataplane.js';
 import { encodeFrame, FrameType } from './frame.js';
-import { RemoteHops, type RemoteChain } from './hops.js';
-import { PeerLink } from './link.js';
+import { PEER_TRANSPORTS } from './link.js';
+import { allowChain, remote, stage, startNode, until, type TestNode } from './testdata/hop-nodes.js';
 
-const TAG = join(repoRoot, 'control/node/peer/testdata/tag.ts');
 const text = (r: Reply) => new TextDecoder().decode(r.body);
 
-interface TestNode {
-  name: string;
-  dp: NodeDataPlane;
-  link: PeerLink;
-  hops: RemoteHops;
-  logs: string[];
-  cleanup: () => Promise<void>;
-}
+/** Every data plane mode over TLS links; plain TCP links (the other way
+ * payloads are read and written, in place) in the first mode. */
+const cases = [...modes.map((m) => [m, 'tls'] as const), ...PEER_TRANSPORTS.filter((t) => t !== 'tls').map((t) => [modes[0]!, t] as const)];
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** Chain 8's pool is small (4 buffers) so a test can exhaust it. */
-async function startNode(mode: 'ebpf' | 'fallback', name: string, idBase: number): Promise<TestNode> {
-  const { dp, cleanup } = await openDataPlane(mode);
-  const logs: string[] = [];
-  const log = createLogger({ node: name }, 'debug', (l) => logs.push(l));
-  const link = await PeerLink.listen({ name, listen: '127.0.0.1:0', tls: await nodeTls(name), log, backoff: { initialMs: 20, maxMs: 200 } });
-  const hops = new RemoteHops({ dataPlane: dp, link, log });
-  hops.setInfraIds(idBase, 16);
-  dp.createPool(7, `${name}-7`, { classes: [{ size: 2048, count: 64 }] });
-  dp.createPool(8, `${name}-8`, { classes: [{ size: 2048, count: 4 }] });
-  return {
-    name,
-    dp,
-    link,
-    hops,
-    logs,
-    cleanup: async () => {
-      hops.close();
-      await link.close();
-      await cleanup();
-    },
-  };
-}
-
-function stage(n: TestNode, chain: number, id: number, stageId: number, name: string, next: { name: string; id: number }[]) {
-  n.dp.spawn({ instanceId: id, chainId: chain, stage: stageId, stageName: name, runtime: 'node', handler: TAG, next, env: { NODE_TAG: n.name } });
-}
-
-function allowChain(n: TestNode, chain: number, edges: [number, number][]) {
-  for (const [from, to] of edges) n.dp.allow(chain, from, to);
-}
-
-function remote(chainId: number, stages: [number, string][], gateways: [number, string][] = []): RemoteChain {
-  return {
-    chainId,
-    remoteStages: new Map(stages.map(([s, node]) => [s, [{ node, weight: 1 }]])),
-    remoteGateways: gateways.map(([instance, node]) => ({ instance, node })),
-  };
-}
-
-describe.each(modes)('inter-node hops (%s mode)', (mode) => {
+describe.each(cases)('inter-node hops (%s mode, %s link)', (mode, transport) => {
   let a: TestNode;
   let b: TestNode;
   let inj7: Injector;
   let inj8: Injector;
 
   beforeEach(async () => {
-    a = await startNode(mode, 'a', 100);
-    b = await startNode(mode, 'b', 200);
+    a = await startNode(mode, transport, 'a', 100);
+    b = await startNode(mode, transport, 'b', 200);
     a.link.setPeers([{ name: 'b', address: b.link.address }]);
     b.link.setPeers([{ name: 'a', address: a.link.address }]);
 
@@ -142,6 +85,12 @@ describe.each(modes)('inter-node hops (%s mode)', (mode) => {
     expect(b.hops.counters.landed).toBe(1);
     // Nothing stays in flight once the request came back.
     expect(a.link.stats().peers[0]?.inFlight).toBe(0);
+    // Plain links read and write payloads in place; TLS encrypts and
+    // decrypts every byte in user space (and says so).
+    for (const n of [a, b]) {
+      if (transport === 'tcp') expect(n.link.stats().copiedBytes + n.hops.counters.copiedBytes).toBe(0);
+      else expect(n.link.stats().copiedBytes).toBeGreaterThan(0);
+    }
   });
 
   it('keeps many requests apart over the one connection', async () => {
@@ -199,8 +148,11 @@ describe.each(modes)('inter-node hops (%s mode)', (mode) => {
     // A stranger (with a node certificate: without one it never gets this
     // far, see control/node/peer/link-tls.test.ts) that does not say hello.
     const { ca, cert, key } = await nodeTls('c');
-    const stranger = connect({ host: '127.0.0.1', port: Number(b.link.address.split(':')[1]), ca, cert, key, servername: TLS_SERVER_NAME, checkServerIdentity: () => undefined });
-    await new Promise((r) => stranger.once('secureConnect', r));
+    const port = Number(b.link.address.split(':')[1]);
+    const stranger =
+      transport === 'tls' ? connect({ host: '127.0.0.1', port, ca, cert, key, servername: TLS_SERVER_NAME, checkServerIdentity: () => undefined }) : tcpConnect(port, '127.0.0.1');
+    stranger.on('error', () => undefined); // b may reset it
+    await new Promise((r) => stranger.once(transport === 'tls' ? 'secureConnect' : 'connect', r));
     stranger.write(Buffer.alloc(64, 0xab));
     await new Promise((r) => stranger.once('close', r));
     expect(b.link.stats().badFrames).toBe(1);

@@ -17,6 +17,12 @@
  *    gateway's own id, role gateway): a reply here for a remote gateway goes
  *    into the proxy and on to the gateway's node as a reply frame.
  *
+ * Payloads cross without a user-space copy on plain links: the egress and
+ * proxies write a request's pool buffer to the socket as it lies and free
+ * it when the write completed (a peer that stops reading is cut before the
+ * buffer's deadline, see connection.ts), and a frame from a peer is read
+ * straight into a buffer reserved from its header (reserve()).
+ *
  * Failures answer the caller, never vanish: a stage with no connected peer,
  * a frame that cannot land (no such chain, pool exhausted) and the requests
  * in flight to a peer that went away all become error replies to the
@@ -26,8 +32,9 @@
 import { decodeDescriptor, DESC_SIZE, encodeDescriptor, errorFlags, FLAG_ERROR, MAX_INSTANCES, STAGE_REPLY, Status, statusName, type Descriptor } from '../../dataplane/descriptor.js';
 import { errorCode, native, type BufferRef, type EndpointIdent, type NativeEndpoint, type NativePool } from '../../dataplane/native.js';
 import type { Logger } from '../../log.js';
-import type { InFlight } from './connection.js';
+import type { InFlight, PeerConnection } from './connection.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from './frame.js';
+import type { Landing } from './frame-receiver.js';
 import { EgressMeter } from './egress-meter.js';
 import { IdBlock } from './id-block.js';
 import { pickWeighted, requestKey, ringPick, type Ring } from '../router/pick.js';
@@ -82,7 +89,17 @@ export interface HopCounters {
   rejected: number;
   /** Replies that could not be delivered anywhere. */
   lost: number;
+  /** Payload bytes copied in user space landing frames that could not be
+   * read in place (collected whole first). */
+  copiedBytes: number;
 }
+
+/** Without a chain lifetime, how long a peer may take to read a payload
+ * before its link is cut (the buffer is pinned meanwhile). */
+const DEFAULT_SEND_BOUND_MS = 30_000;
+/** A buffer being written expires this much after the link would be cut
+ * for it: the cut (and the free) always comes first. */
+const SEND_LABEL_MARGIN_MS = 1000;
 
 /** The identity stage of egress endpoints: no allow-list edge starts
  * there, so an egress can never send anything itself. */
@@ -104,6 +121,18 @@ interface ChainState {
   shaped: Map<number, ShapedNodes>;
   proxies: Map<number, Endpoint & { node: string }>;
   ingress: Map<number, Endpoint>;
+  /** Payloads of this chain being written, per connection: the pool must
+   * not go while a socket may still read from it. */
+  sending: Map<PeerConnection, number>;
+  /** Peers whose connection is reading a frame into this chain's pool. */
+  landing: Set<string>;
+}
+
+/** What a frame from a peer needs to land. */
+interface Reserved {
+  st: ChainState;
+  ing: Endpoint;
+  buf: BufferRef;
 }
 
 /** The part of a request an error reply needs. */
@@ -120,7 +149,7 @@ export interface RemoteHopsOptions {
 }
 
 export class RemoteHops {
-  readonly counters: HopCounters = { forwarded: 0, repliesForwarded: 0, landed: 0, failed: 0, bounced: 0, rejected: 0, lost: 0 };
+  readonly counters: HopCounters = { forwarded: 0, repliesForwarded: 0, landed: 0, failed: 0, bounced: 0, rejected: 0, lost: 0, copiedBytes: 0 };
   /** Per remote stage and node: requests sent, back, and their round trips. */
   readonly meter = new EgressMeter();
   private shaper: NodeShaper = (_c, _s, nodes) => ({ nodes });
@@ -138,6 +167,7 @@ export class RemoteHops {
     this.log = opts.log.child({ part: 'hops' });
     this.link.on('frame', this.onFrame);
     this.link.on('down', this.onDown);
+    this.link.setLander((peer, h) => this.reserve(peer, h));
   }
 
   get self(): string {
@@ -234,6 +264,10 @@ export class RemoteHops {
     if (!st) return;
     this.chains.delete(chainId);
     this.meter.forget(chainId);
+    // Sockets still writing from this chain's pool are cut first (their
+    // requests fail as lost with the peer, and the link redials).
+    for (const [conn, n] of st.sending) if (n > 0) conn.close(`chain ${chainId} was removed while ${n} of its payloads were being written`);
+    for (const peer of st.landing) this.link.connection(peer)?.close(`chain ${chainId} was removed while a payload from ${peer} was landing in its pool`);
     if (st.egress) this.closeEndpoint(st.egress, true);
     for (const p of st.proxies.values()) this.closeEndpoint(p, false);
     for (const i of st.ingress.values()) this.closeEndpoint(i, true);
@@ -243,6 +277,7 @@ export class RemoteHops {
     for (const chainId of [...this.chains.keys()]) this.remove(chainId);
     this.link.off('frame', this.onFrame);
     this.link.off('down', this.onDown);
+    this.link.setLander(undefined);
   }
 
   // ---- local endpoints ----
@@ -251,7 +286,7 @@ export class RemoteHops {
     let st = this.chains.get(chainId);
     if (!st) {
       const pool = this.dp.pool(chainId);
-      st = { chainId, pool, bytes: new Uint8Array(pool.buffer), stages: new Map(), shaped: new Map(), proxies: new Map(), ingress: new Map() };
+      st = { chainId, pool, bytes: new Uint8Array(pool.buffer), stages: new Map(), shaped: new Map(), proxies: new Map(), ingress: new Map(), sending: new Map(), landing: new Set() };
       this.chains.set(chainId, st);
     }
     return st;
@@ -346,20 +381,45 @@ export class RemoteHops {
     }
     conn.track({ chainId: st.chainId, requestId: d.requestId, stage: d.stage, replyTo: d.replyTo, hopCount: d.hopCount });
     this.meter.sent(st.chainId, d.stage, peer);
-    conn.write(encodeFrame(headerOf(FrameType.Request, d), st.bytes.subarray(d.offset, d.offset + d.length)));
-    this.free(st, d.offset, d.generation);
+    this.send(st, conn, FrameType.Request, d);
     this.counters.forwarded++;
   }
 
   private forwardReply(st: ChainState, node: string, d: Descriptor): void {
     const conn = this.link.connection(node);
-    if (conn?.write(encodeFrame(headerOf(FrameType.Reply, d), st.bytes.subarray(d.offset, d.offset + d.length)))) {
+    if (conn && this.send(st, conn, FrameType.Reply, d)) {
       this.counters.repliesForwarded++;
     } else {
+      if (!conn) this.free(st, d.offset, d.generation);
       this.counters.lost++;
       this.log.warn('reply lost: no link to the gateway\'s node', { chain: st.chainId, gateway: d.replyTo, node, request: String(d.requestId) });
     }
-    this.free(st, d.offset, d.generation);
+  }
+
+  /**
+   * Writes the descriptor's payload from its pool buffer, which is freed
+   * once the socket is done with it. The buffer is relabelled to expire
+   * only after the link would be cut for not reading it: the keeper must
+   * never hand it to someone else while the socket may still read it.
+   */
+  private send(st: ChainState, conn: PeerConnection, type: FrameType, d: Descriptor): boolean {
+    const lifetime = this.dp.lifetimeMs?.(st.chainId) ?? 0;
+    const boundMs = lifetime > 0 ? lifetime : DEFAULT_SEND_BOUND_MS;
+    if (lifetime > 0) {
+      try {
+        st.pool.label(d.offset, d.generation, Number(d.requestId & 0xffffffffn), (native.nowMs() + boundMs + SEND_LABEL_MARGIN_MS) >>> 0 || 1);
+      } catch {
+        // not ours any more: the send below fails the check as well
+      }
+    }
+    st.sending.set(conn, (st.sending.get(conn) ?? 0) + 1);
+    const release = () => {
+      const n = (st.sending.get(conn) ?? 1) - 1;
+      if (n > 0) st.sending.set(conn, n);
+      else st.sending.delete(conn);
+      this.free(st, d.offset, d.generation);
+    };
+    return conn.send(headerOf(type, d), st.bytes.subarray(d.offset, d.offset + d.length), release, Date.now() + boundMs);
   }
 
   /** As the routers pick (router/pick.ts): a keyed request by the ring
@@ -374,27 +434,67 @@ export class RemoteHops {
 
   // ---- in from peers ----
 
+  /** Where a request or reply from a peer lands: a buffer of the local
+   * pool reserved from its header, read into in place. undefined when it
+   * cannot land (land() then refuses it with the reason). */
+  private reserve(peer: string, h: FrameHeader): Landing | undefined {
+    const r = this.take(h);
+    if ('status' in r) return undefined;
+    r.st.landing.add(peer);
+    return {
+      into: r.st.bytes.subarray(r.buf.offset, r.buf.offset + h.length),
+      landed: () => {
+        r.st.landing.delete(peer);
+        this.deliver(peer, h, r);
+      },
+      // The peer went away mid-frame: nothing of it stays.
+      abandon: () => {
+        r.st.landing.delete(peer);
+        this.free(r.st, r.buf.offset, r.buf.generation);
+      },
+    };
+  }
+
+  /** A frame collected whole (it could not be reserved for): copied into
+   * a fresh buffer if it can land now, else refused. */
   private land(peer: string, f: Frame): void {
     const h = f.header;
-    // Back from where it was sent (a reply, or the request moving on):
-    // that node's part took this long.
-    const back = this.link.forget(h.chainId, h.requestId);
-    if (back) this.meter.done(h.chainId, back.sent.stage, back.peer, Date.now() - back.sent.sentAt);
+    const r = this.take(h);
+    if ('status' in r) {
+      this.forgetSent(h);
+      return this.refuse(peer, h, r.status, r.message);
+    }
+    r.st.bytes.set(f.payload, r.buf.offset);
+    this.counters.copiedBytes += f.payload.length;
+    this.deliver(peer, h, r);
+  }
+
+  private take(h: FrameHeader): Reserved | { status: number; message: string } {
     const st = this.chains.get(h.chainId);
-    if (!st) return this.refuse(peer, h, Status.noRoute, `node ${this.self} does not run chain ${h.chainId}`);
-    let ing: Endpoint;
-    let buf: BufferRef;
+    if (!st) return { status: Status.noRoute, message: `node ${this.self} does not run chain ${h.chainId}` };
     try {
-      ing = this.ingress(st, h.fromStage);
-      buf = st.pool.alloc(Math.max(h.length, 1), ing.id);
+      const ing = this.ingress(st, h.fromStage);
+      return { st, ing, buf: st.pool.alloc(Math.max(h.length, 1), ing.id) };
     } catch (err) {
       const code = errorCode(err);
       const status = code === 'EPOOL_EXHAUSTED' ? Status.poolExhausted : code === 'ETOO_LARGE' ? Status.tooLarge : Status.noRoute;
-      return this.refuse(peer, h, status, `node ${this.self} could not take the request: ${(err as Error).message}`);
+      return { status, message: `node ${this.self} could not take the request: ${(err as Error).message}` };
     }
-    st.bytes.set(f.payload, buf.offset);
+  }
+
+  /** Back from where it was sent (a reply, or the request moving on):
+   * that node's part took this long. */
+  private forgetSent(h: FrameHeader): void {
+    const back = this.link.forget(h.chainId, h.requestId);
+    if (back) this.meter.done(h.chainId, back.sent.stage, back.peer, Date.now() - back.sent.sentAt);
+  }
+
+  /** The payload is in the buffer: hand the descriptor to the local router. */
+  private deliver(peer: string, h: FrameHeader, { st, ing, buf }: Reserved): void {
+    this.forgetSent(h);
     // The request lives here no longer than it may anywhere: a stage that
-    // hangs on it cannot keep this node's buffer.
+    // hangs on it cannot keep this node's buffer. (Labelled only now: a
+    // buffer the socket is still reading into must never expire.)
     const lifetime = this.dp.lifetimeMs?.(h.chainId) ?? 0;
     if (lifetime > 0) st.pool.label(buf.offset, buf.generation, Number(h.requestId & 0xffffffffn), (native.nowMs() + lifetime) >>> 0 || 1);
     const rc = ing.endpoint.send(

@@ -14,16 +14,27 @@
  * refusal is counted (stats().refused) and logged. A frame that breaks the
  * wire rules closes that connection (and is counted and logged); the dialer
  * then reconnects. Nothing a peer sends can throw out of here.
+ *
+ * transport 'tcp' drops TLS for a network that is trusted as it is (a
+ * private fabric, or one encrypted below, e.g. WireGuard or IPsec): TLS
+ * encrypts and decrypts every payload in user space, plain TCP lets the
+ * link read and write payloads where they lie in the pool with no copy.
+ * Without certificates the acceptor knows a peer by its hello and by the
+ * address it comes from (the host of the peer's configured address), so
+ * anyone who can spoof that address on the network can pose as the peer:
+ * use it only where that cannot happen.
  */
 import { EventEmitter } from 'node:events';
+import { connect as tcpConnect, createServer as tcpServer, Socket, type OnReadOpts } from 'node:net';
 import { connect, createServer, type PeerCertificate, type Server, type TLSSocket } from 'node:tls';
 import type { Credential } from '../../auth/credential.js';
 import { expectServer, TLS_SERVER_NAME } from '../../auth/grpc.js';
 import { describeIdentity, identityOfAltName } from '../../auth/identity.js';
 import { formatHostPort, parseHostPort } from '../../ferryd/address.js';
 import type { Logger } from '../../log.js';
-import { inFlightKey, PeerConnection, type InFlight } from './connection.js';
-import { DEFAULT_MAX_PAYLOAD, FEATURE_LOAD, FrameError, FrameType, type Frame, type HelloBody } from './frame.js';
+import { inFlightKey, PeerConnection, type InFlight, type SocketMaker } from './connection.js';
+import { DEFAULT_MAX_PAYLOAD, FEATURE_LOAD, FrameError, FrameType, type Frame, type FrameHeader, type HelloBody } from './frame.js';
+import type { Landing } from './frame-receiver.js';
 import { decodeLoad, type LoadReport } from './load-report.js';
 
 export interface PeerSpec {
@@ -50,7 +61,16 @@ export interface PeerLinkOptions {
   /** A hello must arrive this soon after connecting. */
   helloTimeoutMs?: number;
   inFlightTtlMs?: number;
+  /** 'tls' (default): mutual TLS; 'tcp': plain TCP, zero copy, for a
+   * trusted network only (see above). */
+  transport?: PeerTransport;
 }
+
+export type PeerTransport = 'tls' | 'tcp';
+export const PEER_TRANSPORTS: readonly PeerTransport[] = ['tls', 'tcp'];
+
+/** Where a peer's request or reply lands (RemoteHops: a pool buffer). */
+export type Lander = (peer: string, header: FrameHeader) => Landing | undefined;
 
 export interface PeerStatus {
   name: string;
@@ -59,11 +79,17 @@ export interface PeerStatus {
   inFlight: number;
   framesIn: number;
   framesOut: number;
+  /** Payload bytes being written now (pool buffers the socket holds). */
+  sendingBytes: number;
 }
 
 export interface LinkStats {
+  transport: PeerTransport;
   badFrames: number;
   refused: number;
+  /** Payload bytes copied in user space by the link, both ways, over its
+   * life (0 with transport tcp; TLS encrypts and decrypts every byte). */
+  copiedBytes: number;
   peers: PeerStatus[];
 }
 
@@ -90,12 +116,16 @@ interface PeerState {
 export class PeerLink extends EventEmitter<PeerLinkEvents> {
   readonly name: string;
   private readonly log: Logger;
-  private readonly server: Server;
+  readonly transport: PeerTransport;
+  private readonly server: Server | import('node:net').Server;
+  private lander: Lander | undefined;
+  /** copiedBytes of connections that are gone. */
+  private copiedGone = 0;
   private readonly peers = new Map<string, PeerState>();
   /** Accepted connections still waiting for their hello. */
   private readonly pending = new Set<PeerConnection>();
   private readonly backoff: Backoff;
-  private readonly connOpts: { maxPayload: number; inFlightTtlMs: number };
+  private readonly connOpts: { maxPayload: number; inFlightTtlMs: number; inPlace: boolean };
   private readonly helloTimeoutMs: number;
   private readonly tls: Credential;
   private badFrames = 0;
@@ -109,12 +139,26 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.log = opts.log;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 5000;
-    this.connOpts = { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, inFlightTtlMs: opts.inFlightTtlMs ?? 10 * 60_000 };
+    this.transport = opts.transport ?? 'tls';
+    this.connOpts = { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, inFlightTtlMs: opts.inFlightTtlMs ?? 10 * 60_000, inPlace: this.transport === 'tcp' };
     this.tls = opts.tls;
-    const { ca, cert, key } = opts.tls;
-    this.server = createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket));
-    // A client without a certificate from the cluster CA never gets past the handshake.
-    this.server.on('tlsClientError', (err, socket) => this.refuse(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, `TLS handshake failed: ${err.message}`));
+    if (this.transport === 'tcp') {
+      // Paused: the socket is remade around its handle to read in place
+      // before it reads a byte (adopt()).
+      this.server = tcpServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+    } else {
+      const { ca, cert, key } = opts.tls;
+      const server = createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket));
+      // A client without a certificate from the cluster CA never gets past the handshake.
+      server.on('tlsClientError', (err, socket) => this.refuse(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, `TLS handshake failed: ${err.message}`));
+      this.server = server;
+    }
+  }
+
+  /** Who takes the payloads of requests and replies as they arrive
+   * (without one they are collected and emitted as 'frame'). */
+  setLander(lander: Lander | undefined): void {
+    this.lander = lander;
   }
 
   static async listen(opts: PeerLinkOptions): Promise<PeerLink> {
@@ -207,9 +251,14 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   }
 
   stats(): LinkStats {
+    let copiedBytes = this.copiedGone;
+    for (const st of this.peers.values()) for (const c of new Set([st.conn, st.dialing])) copiedBytes += c?.copiedBytes ?? 0;
+    for (const c of this.pending) copiedBytes += c.copiedBytes;
     return {
+      transport: this.transport,
       badFrames: this.badFrames,
       refused: this.refused,
+      copiedBytes,
       peers: [...this.peers.values()].map((st) => ({
         name: st.spec.name,
         address: st.spec.address,
@@ -217,6 +266,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         inFlight: st.conn?.inFlightCount ?? 0,
         framesIn: st.conn?.framesIn ?? 0,
         framesOut: st.conn?.framesOut ?? 0,
+        sendingBytes: st.conn?.sendingNow.bytes ?? 0,
       })),
     };
   }
@@ -244,24 +294,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private dial(st: PeerState): void {
     if (this.closed || this.peers.get(st.spec.name) !== st) return;
     const { host, port } = parseHostPort(st.spec.address, `peer ${st.spec.name}`);
-    const { ca, cert, key } = this.tls;
-    const checkPeer = expectServer(['node'], st.spec.name);
-    const socket = connect({
-      host,
-      port,
-      ca,
-      cert,
-      key,
-      servername: TLS_SERVER_NAME,
-      checkServerIdentity: (_host: string, peerCert: PeerCertificate) => {
-        const why = checkPeer(identityOfAltName(peerCert.subjectaltname));
-        if (!why) return undefined;
-        this.refuse(st.spec.address, why);
-        return new Error(`refused ${st.spec.address}: ${why}`);
-      },
-    });
+    const makeSocket: SocketMaker = this.transport === 'tcp' ? (onread) => tcpConnect({ host, port, onread }) : () => this.dialTls(st, host, port);
     const conn = new PeerConnection(
-      socket,
+      makeSocket,
       {
         onHello: (c, hello) => {
           if (hello.from !== st.spec.name || hello.to !== this.name) {
@@ -275,6 +310,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           this.established(st, c);
         },
         onFrame: (c, f) => this.onFrame(st.spec.name, f),
+        land: (c, h) => this.lander?.(st.spec.name, h),
         onClose: (c, reason) => {
           clearTimeout(timer);
           if (st.dialing === c) st.dialing = undefined;
@@ -286,7 +322,27 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     );
     st.dialing = conn;
     const timer = setTimeout(() => conn.close(`no hello from ${st.spec.name} within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
-    socket.once('secureConnect', () => conn.sendHello({ from: this.name, to: st.spec.name, features: [FEATURE_LOAD] }));
+    const hello = () => conn.sendHello({ from: this.name, to: st.spec.name, features: [FEATURE_LOAD] });
+    conn.socket.once(this.transport === 'tcp' ? 'connect' : 'secureConnect', hello);
+  }
+
+  private dialTls(st: PeerState, host: string, port: number): TLSSocket {
+    const { ca, cert, key } = this.tls;
+    const checkPeer = expectServer(['node'], st.spec.name);
+    return connect({
+      host,
+      port,
+      ca,
+      cert,
+      key,
+      servername: TLS_SERVER_NAME,
+      checkServerIdentity: (_host: string, peerCert: PeerCertificate) => {
+        const why = checkPeer(identityOfAltName(peerCert.subjectaltname));
+        if (!why) return undefined;
+        this.refuse(st.spec.address, why);
+        return new Error(`refused ${st.spec.address}: ${why}`);
+      },
+    });
   }
 
   private scheduleDial(st: PeerState, reason: string): void {
@@ -304,24 +360,31 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return {
       onHello: (c: PeerConnection, hello: HelloBody) => this.onAcceptedHello(c, hello),
       onFrame: (c: PeerConnection, f: Frame) => this.onFrame(c.peer!, f),
+      land: (c: PeerConnection, h: FrameHeader) => this.lander?.(c.peer!, h),
       onClose: (c: PeerConnection, reason: string) => {
         this.pending.delete(c);
         const st = c.peer ? this.peers.get(c.peer) : undefined;
         if (st) this.closedConn(st, c, reason);
-        else this.noteBadFrame(c, reason);
+        else {
+          this.copiedGone += c.copiedBytes;
+          this.noteBadFrame(c, reason);
+        }
       },
     };
   }
 
-  private accept(socket: TLSSocket): void {
-    const c = new PeerConnection(socket, this.acceptorEvents(), this.connOpts);
+  private accept(socket: Socket): void {
+    const tcp = this.transport === 'tcp';
+    const c = new PeerConnection(tcp ? (onread) => adopt(socket, onread) : () => socket, this.acceptorEvents(), this.connOpts);
     if (this.closed) return c.close('ferryd shutting down');
-    const id = identityOfAltName(socket.getPeerCertificate().subjectaltname);
-    if (id?.kind !== 'node') {
-      this.refuse(c.remote, `its certificate is for ${id ? describeIdentity(id) : 'no ferry identity'}, not a node`);
-      return c.close('refused: not a node certificate');
+    if (!tcp) {
+      const id = identityOfAltName((socket as TLSSocket).getPeerCertificate().subjectaltname);
+      if (id?.kind !== 'node') {
+        this.refuse(c.remote, `its certificate is for ${id ? describeIdentity(id) : 'no ferry identity'}, not a node`);
+        return c.close('refused: not a node certificate');
+      }
+      c.certifiedAs = id.name;
     }
-    c.certifiedAs = id.name;
     this.pending.add(c);
     const timer = setTimeout(() => {
       if (c.peer === undefined) c.close(`no hello within ${this.helloTimeoutMs} ms`);
@@ -332,7 +395,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private onAcceptedHello(c: PeerConnection, hello: HelloBody): void {
     const st = this.peers.get(hello.from);
     let why: string | undefined;
-    if (hello.from !== c.certifiedAs) why = `its hello says it is ${hello.from}, but its certificate is node ${c.certifiedAs}`;
+    if (this.transport === 'tls' && hello.from !== c.certifiedAs) why = `its hello says it is ${hello.from}, but its certificate is node ${c.certifiedAs}`;
+    else if (this.transport === 'tcp' && st && !fromHostOf(st.spec.address, c.socket.remoteAddress))
+      why = `its hello says it is ${hello.from}, but it connects from ${c.socket.remoteAddress ?? '?'}, not from ${hello.from}'s host (${st.spec.address})`;
     else if (hello.to !== this.name) why = `it is for node ${hello.to}, this is ${this.name}`;
     else if (!st) why = `${hello.from} is not a configured peer`;
     else if (this.dials(hello.from)) why = `${this.name} dials ${hello.from}, not the other way`;
@@ -369,6 +434,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   private closedConn(st: PeerState, c: PeerConnection, reason: string): void {
     this.noteBadFrame(c, reason);
+    this.copiedGone += c.copiedBytes;
     const current = st.conn === c;
     if (current) st.conn = undefined;
     // A replaced connection may still have taken requests with it.
@@ -383,4 +449,22 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.badFrames++;
     this.log.error('peer link: bad frame, connection closed', { peer: c.peer, remote: c.remote, error: c.badFrame, reason });
   }
+}
+
+/** An accepted plain socket (paused, nothing read yet) remade around its
+ * handle so that it reads in place: net.Server has no onread option. */
+function adopt(socket: Socket, onread: OnReadOpts): Socket {
+  const handle = (socket as unknown as { _handle: unknown })._handle;
+  if (!handle) throw new Error('peer link: the accepted socket has no handle to read in place from');
+  (socket as unknown as { _handle: unknown })._handle = null;
+  socket.destroy();
+  const s = new Socket({ handle, onread, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]);
+  s.resume();
+  return s;
+}
+
+/** Whether a plain connection comes from the host of a peer's address. */
+function fromHostOf(address: string, remote: string | undefined): boolean {
+  const norm = (h: string) => h.replace(/^::ffff:/, '').replace(/^\[|\]$/g, '');
+  return remote !== undefined && norm(parseHostPort(address, 'peer address').host) === norm(remote);
 }

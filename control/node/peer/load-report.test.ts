@@ -1,7 +1,8 @@
 /** Load frames: what round-trips, and what a broken or hostile peer's
  * report is refused for (a FrameError: the link closes, as for any bad frame). */
 import { describe, expect, it } from 'vitest';
-import { decodeHeader, decodeHello, encodeFrame, FrameError, FrameReader, FrameType, helloFrame, MAX_LOAD_PAYLOAD, type Frame } from './frame.js';
+import { decodeHeader, decodeHello, DEFAULT_MAX_PAYLOAD, encodeFrame, FrameError, FrameType, helloFrame, MAX_LOAD_PAYLOAD, type Frame } from './frame.js';
+import { FrameReceiver } from './frame-receiver.js';
 import { decodeLoad, loadFrame, type LoadReport } from './load-report.js';
 
 const report: LoadReport = {
@@ -13,7 +14,7 @@ const report: LoadReport = {
 
 function frameOf(buf: Buffer): Frame {
   let out: Frame | undefined;
-  new FrameReader().push(buf, (f) => (out = f));
+  new FrameReceiver({ land: () => undefined, frame: (f) => (out = f) }, DEFAULT_MAX_PAYLOAD).push(buf);
   return out!;
 }
 
