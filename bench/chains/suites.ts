@@ -5,7 +5,6 @@
  * merged) without breaking the others.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export interface SuiteOptions {
   quick: boolean;
@@ -28,22 +27,6 @@ export interface SuiteOutcome {
 
 export type SuiteRunner = (o: SuiteOptions) => Promise<SuiteOutcome>;
 
-interface MultinodeModule {
-  runMultinodeSuite(opts: { quick: boolean; json: boolean; out?: string; log: (m: string) => void }): Promise<unknown>;
-}
-
-/** Imports a suite module that may not be in this checkout, saying so if it is not. */
-async function optionalModule<T>(relative: string, what: string): Promise<T> {
-  const url = new URL(relative, import.meta.url);
-  try {
-    return (await import(url.href)) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && (err as Error).message.includes(fileURLToPath(url)))
-      throw new Error(`${what} is not in this checkout (${fileURLToPath(url)} is missing): it is built on another branch; build after merging it`);
-    throw err;
-  }
-}
-
 const asText = (x: unknown) => JSON.stringify(x, null, 2);
 
 export const SUITES: Record<string, SuiteRunner> = {
@@ -54,8 +37,7 @@ export const SUITES: Record<string, SuiteRunner> = {
     return { result, text: asText(result) };
   },
   multinode: async (o) => {
-    // Lazy on purpose: bench/multinode/run.ts lands from another branch.
-    const { runMultinodeSuite } = await optionalModule<MultinodeModule>(`../multinode/run${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, '--suite multinode');
+    const { runMultinodeSuite } = await import('../multinode/run.js');
     const result = await runMultinodeSuite({ quick: o.quick, json: o.json, log: o.log, ...(o.out ? { out: o.out } : {}) });
     return { result, text: asText(result) };
   },

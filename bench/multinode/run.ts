@@ -38,7 +38,7 @@ import type { FerrydClient } from '../../control/ferryd/client.js';
 import { mainThreadCpuMs } from '../../control/ferryd/procfs.js';
 import { connectFerryd, waitFor } from '../../control/ferryd/testdata/harness.js';
 import { paths, repoRoot } from '../../control/paths.js';
-import { percentile } from '../../test/helpers/paced-load.js';
+import { percentile } from '../lib/paced-load.js';
 import { testCredentialDir } from '../../test/helpers/pki.js';
 import { PEER_TRANSPORTS, type PeerTransport } from '../../control/node/peer/link.js';
 import { claimSubnet, NetnsPair, netnsUnavailable, stopFerrydIn, type NetnsNode } from '../../test/multinode/netns-nodes.js';

@@ -1,18 +1,20 @@
 /**
  * The systems the chain suite can run, in the order it runs them. A plain
- * list: a baseline joins by importing it and adding it here. The three
- * baselines (http, knative, grpc) are written on another branch; until
- * they are merged this list offers the two ferry modes only, and asking
- * for a system it lacks is an error naming what it has.
+ * list: a system joins by importing it and adding it here. Asking for a
+ * system it lacks is an error naming what it has.
  */
 import type { SystemName, SystemUnderTest } from '../system.js';
 import { ferryEbpfSystem, ferryFallbackSystem } from './ferry.js';
-// At merge: import { httpSystem } from './http.js'; import { knativeSystem } from './knative.js'; import { grpcSystem } from './grpc.js';
+import { grpcSystem } from './grpc.js';
+import { httpSystem } from './http.js';
+import { knativeSystem } from './knative.js';
 
 export const SYSTEMS: readonly SystemUnderTest[] = [
   ferryEbpfSystem,
   ferryFallbackSystem,
-  // httpSystem, knativeSystem, grpcSystem,
+  httpSystem,
+  knativeSystem,
+  grpcSystem,
 ];
 
 export const ALL_SYSTEM_NAMES: readonly SystemName[] = ['ferry-ebpf', 'ferry-fallback', 'http', 'knative', 'grpc'];
@@ -27,7 +29,7 @@ export function selectSystems(names: readonly string[] | undefined, available: r
     if (found) return found;
     const have = available.map((s) => s.name).join(', ');
     if ((ALL_SYSTEM_NAMES as readonly string[]).includes(n))
-      throw new Error(`--systems: "${n}" is not built into this checkout (it has: ${have}); its module bench/chains/systems/${n}.ts is added to bench/chains/systems/index.ts when the baselines are merged`);
+      throw new Error(`--systems: "${n}" is not built into this checkout (it has: ${have}); add its module to bench/chains/systems/index.ts`);
     throw new Error(`--systems: unknown system "${n}" (one of: ${have})`);
   });
 }
