@@ -9,7 +9,7 @@ import { runChainSuite } from './suite.js';
 export async function chainsSuite(o: SuiteOptions): Promise<SuiteOutcome> {
   const started = new Date();
   const dir = o.out ?? join(repoRoot, 'bench/results', timestampDir(started));
-  const raw = await runChainSuite({ quick: o.quick, portBase: o.portBase, log: o.log, ...(o.systems ? { systems: o.systems } : {}), ...(o.chains ? { chains: o.chains } : {}) });
+  const raw = await runChainSuite({ quick: o.quick, portBase: o.portBase, log: o.log, ...(o.scale !== undefined ? { scale: o.scale } : {}), ...(o.systems ? { systems: o.systems } : {}), ...(o.chains ? { chains: o.chains } : {}) });
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   const summary = writeChainSuite(dir, raw, { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), command });
   o.log(`wrote ${dir} (summary.json, raw.json, report.md, ${summary.chains.length * 2 + 1} plots)`);

@@ -55,7 +55,13 @@ const doublings = (upTo: number) => {
   return out;
 };
 
-export function suitePlan(quick: boolean): SuitePlan {
+/**
+ * scale (0 < scale <= 1) shortens a full run's load durations (levels,
+ * fixed-rate, per-CPU and sweep runs; not the idle window, whose 60 s is
+ * the target's): a full five-system run takes about 90 minutes at 1, 45 at
+ * 0.5.
+ */
+export function suitePlan(quick: boolean, scale = 1): SuitePlan {
   const max = loadScenario(join(scenarioDir, 'max.json')) as MaxScenario;
   const steady = loadScenario(join(scenarioDir, 'steady.json')) as SteadyScenario;
   const sweep = loadScenario(join(scenarioDir, 'sweep.json')) as SweepScenario;
@@ -84,17 +90,22 @@ export function suitePlan(quick: boolean): SuitePlan {
       idleS: 10,
       sources: ['--quick: every duration cut to 1-2 s, two connection levels, three sizes, one fixed low rate, 10 s idle (a full run takes its durations from bench/scenarios/max.json, steady.json and sweep.json): checks the pipeline, not the targets'],
     };
+  if (!(scale > 0 && scale <= 1)) throw new Error(`--scale takes a number in (0, 1], not ${scale}`);
+  const scaled = (s: number) => Math.max(1, Math.round(s * scale));
+  if (scale < 1) sources.push(`--scale ${scale}: those durations (not the idle window) multiplied by ${scale}`);
   return {
     quick,
-    warmupS: 5,
+    // Node's JIT keeps compiling for ~20 s under new load (ferry's daemon
+    // settled after ~20 s in a --trace-opt run): warm every system alike.
+    warmupS: 15,
     maxConnections: levels,
-    maxLevelS: Math.max(1, Math.round(max.durationS / levels.length)),
-    fixedS: steady.durationS,
+    maxLevelS: scaled(max.durationS / levels.length),
+    fixedS: scaled(steady.durationS),
     perCpuConnections: 16,
-    perCpuS: 20,
+    perCpuS: scaled(20),
     perCpuBytes: [1024, 65536],
     sweepBytes: [64, 1024, 16384, 65536, 262144, 1048576],
-    sweepS: sweep.durationS,
+    sweepS: scaled(sweep.durationS),
     sweepRate: sweep.rate,
     quickRate: null,
     idleChains: 10,

@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { SUITES, suiteNames } from './suites.js';
 
-const USAGE = 'usage: npm run bench -- --suite chains|admin|multinode [--json] [--quick] [--systems a,b] [--chains a,b] [--out DIR] [--port-base N]';
+const USAGE = 'usage: npm run bench -- --suite chains|admin|multinode [--json] [--quick] [--systems a,b] [--chains a,b] [--out DIR] [--port-base N] [--scale F]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -24,6 +24,8 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       // ferry's own defaults (7700, 8080, 9700...) may belong to a running ferry.
       'port-base': { type: 'string', default: '48000' },
+      // A full run's load durations times F (0 < F <= 1); idle stays 60 s.
+      scale: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     ...(values.out ? { out: values.out } : {}),
     ...(systems ? { systems } : {}),
     ...(chains ? { chains } : {}),
+    ...(values.scale !== undefined ? { scale: Number(values.scale) } : {}),
   });
   process.stdout.write(values.json ? `${JSON.stringify(outcome.result)}\n` : outcome.text);
 }

@@ -32,6 +32,8 @@ export interface ChainSuiteOptions {
   chains?: readonly string[];
   portBase: number;
   log: (m: string) => void;
+  /** Full runs: load durations multiplied by this (0, 1]; see suitePlan. */
+  scale?: number;
 }
 
 export interface EqualLoad {
@@ -116,7 +118,7 @@ async function withSystem(
 }
 
 export async function runChainSuite(o: ChainSuiteOptions): Promise<ChainSuiteRaw> {
-  const plan = suitePlan(o.quick);
+  const plan = suitePlan(o.quick, o.scale ?? 1);
   const systems = selectSystems(o.systems);
   const { chains, skipped } = suiteChains(o.chains ?? SUITE_CHAINS);
   if (chains.length === 0) throw new Error(`none of the chains ${(o.chains ?? SUITE_CHAINS).join(', ')} exists under chains/`);

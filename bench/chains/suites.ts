@@ -16,6 +16,8 @@ export interface SuiteOptions {
   systems?: string[];
   chains?: string[];
   portBase: number;
+  /** chains only: --scale, a full run's load durations multiplied (0, 1]. */
+  scale?: number;
 }
 
 export interface SuiteOutcome {
