@@ -17,15 +17,18 @@ export FERRY_HOME=$WORK/home
 mkdir -p "$FERRY_HOME"
 PIN=/sys/fs/bpf/ferry-profile-$$
 log() { echo "[profile] $*" >&2; }
-node --perf-basic-prof "$REPO/dist/control/controlplane/main.js" --admin 127.0.0.1:44870 --ferryd 127.0.0.1:44871 \
+node --perf-basic-prof --max-semi-space-size=64 "$REPO/dist/control/controlplane/main.js" --admin 127.0.0.1:44870 --ferryd 127.0.0.1:44871 \
   --gateway 127.0.0.1:44872 --metrics 127.0.0.1:44873 --ferryd-metrics 127.0.0.1:44874 --peer 127.0.0.1:44875 \
-  --pin-dir "$PIN" --max-semi-space-size=64 >"$WORK/daemon.log" 2>&1 &
+  --pin-dir "$PIN" >"$WORK/daemon.log" 2>&1 &
 DAEMON=$!
 cleanup() { kill -INT $DAEMON 2>/dev/null || true; sleep 2; kill $DAEMON 2>/dev/null || true; rm -rf "$WORK" "$PIN"; }
 trap cleanup EXIT
-for _ in $(seq 1 100); do [ -f "$FERRY_HOME/credentials/operator/cert.pem" ] && break; sleep 0.2; done
-log "ferry up (daemon pid $DAEMON); applying chains/pipeline"
-node "$REPO/bin/ferry.js" --admin 127.0.0.1:44870 --credentials "$FERRY_HOME/credentials/operator" apply -f "$REPO/chains/pipeline/chain.yaml" >&2
+log "ferry starting (daemon pid $DAEMON); applying chains/pipeline once it answers"
+for i in $(seq 1 60); do
+  node "$REPO/bin/ferry.js" --admin 127.0.0.1:44870 --credentials "$FERRY_HOME/credentials/operator" apply -f "$REPO/chains/pipeline/chain.yaml" >&2 2>"$WORK/apply.err" && break
+  [ "$i" = 60 ] && { cat "$WORK/apply.err" >&2; exit 1; }
+  sleep 0.5
+done
 sleep 3
 BODY=$WORK/body.json
 node -e "const n=+process.argv[1]; const b={hops:0,trail:[],pad:''}; b.pad='x'.repeat(Math.max(0,n-JSON.stringify(b).length)); process.stdout.write(JSON.stringify(b))" "$SIZE" >"$BODY"

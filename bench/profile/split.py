@@ -21,7 +21,7 @@ PARTS = [
     ("gateway serve (fast door, exchange)", r"fast-door|exchange\.js|gateway/http\.js"),
     ("HTTP parsing (llhttp, node:http)", r"llhttp|parserOnHeadersComplete|_http_incoming|parserOnIncoming|_http_common|_http_server"),
     ("handler (the function's own code)", r"/functions/|handler"),
-    ("runtime: descriptor, SDK, result into the pool", r"instance-loop|outcome|json-body|InstanceWrap|ferry_instance|runInstance"),
+    ("native endpoint calls (addon) and runtime", r"instance-loop|outcome|json-body|InstanceWrap|ferry_instance|runInstance"),
     ("event loop and syscalls (libuv, kernel)", r"uv__io_poll|epoll|\[k\]|do_syscall"),
 ]
 
