@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chainFacts, type ChainFacts } from './bodies.js';
 import { fixedRate, idle, maxSearch, perCpu, sweep, warmUp } from './phases.js';
-import { PER_CPU_CHAINS, SUITE_CHAINS, SWEEP_CHAIN, SWEEP_FALLBACK, suiteChains, suitePlan, type SuitePlan } from './plan.js';
+import { PER_CPU_CHAINS, QUICK_CHAINS, SUITE_CHAINS, SWEEP_CHAIN, SWEEP_FALLBACK, suiteChains, suitePlan, type SuitePlan } from './plan.js';
 import { Progress } from './progress.js';
 import type { SystemRun } from './results.js';
 import { declaredMillicpu, writeRenamedChain } from './systems/chain-copy.js';
@@ -120,8 +120,9 @@ async function withSystem(
 export async function runChainSuite(o: ChainSuiteOptions): Promise<ChainSuiteRaw> {
   const plan = suitePlan(o.quick, o.scale ?? 1);
   const systems = selectSystems(o.systems);
-  const { chains, skipped } = suiteChains(o.chains ?? SUITE_CHAINS);
-  if (chains.length === 0) throw new Error(`none of the chains ${(o.chains ?? SUITE_CHAINS).join(', ')} exists under chains/`);
+  const asked = o.chains ?? (o.quick ? QUICK_CHAINS : SUITE_CHAINS);
+  const { chains, skipped } = suiteChains(asked);
+  if (chains.length === 0) throw new Error(`none of the chains ${asked.join(', ')} exists under chains/`);
   if (skipped.length > 0) o.log(`skipping chains not in this checkout: ${skipped.join(', ')}`);
   const facts = new Map<string, ChainFacts>(chains.map((c) => [c.name, chainFacts(c, FALLBACK_SLO_MS)]));
   const perCpuChains = chains.filter((c) => PER_CPU_CHAINS.includes(c.name));
