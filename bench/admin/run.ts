@@ -1,7 +1,7 @@
 /**
  * bench:admin — how many reads the gRPC admin API serves.
  *
- *   npm run bench:admin -- [--json] [--callers N] [--seconds S] [--chains N] [--out FILE]
+ *   npm run bench:admin -- [--json] [--callers N] [--seconds S] [--chains N] [--out FILE] [--profile DIR]
  *
  * A control plane with its local ferryd and N chains (bench/admin/server.ts)
  * runs in a child process; this one calls it over mutual TLS with the
@@ -9,7 +9,8 @@
  * its answer, then calls again: a closed loop) for --seconds per RPC,
  * GetChain then ListChains, after a 2 s warm-up each. Reported per RPC:
  * calls per second, p50/p99/max latency, and the control plane process's
- * CPU per call (from /proc/PID/stat). Target (issue #10): >= 2,000 GetChain
+ * CPU per call (from /proc/PID/stat). --profile DIR writes the control
+ * plane's V8 CPU profile (node --cpu-prof) there, to see where that CPU goes. Target (issue #10): >= 2,000 GetChain
  * calls per second with p99 < 10 ms.
  */
 import { spawn } from 'node:child_process';
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       chains: { type: 'string', default: '10' },
       out: { type: 'string' },
+      profile: { type: 'string' },
     },
     strict: true,
   });
@@ -61,7 +63,8 @@ async function main(): Promise<void> {
   for (const [k, v] of [['--callers', callers], ['--seconds', seconds], ['--chains', chains]] as const)
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} takes a whole number >= 1`);
   const log = (m: string) => process.stderr.write(`[bench:admin] ${m}\n`);
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/bench/admin/server.js'), String(chains)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+  const child = spawn(process.execPath, [...profile, join(repoRoot, 'dist/bench/admin/server.js'), String(chains)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const ready = await new Promise<{ admin: string; credentials: string }>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l) as { admin: string; credentials: string }));
