@@ -15,11 +15,10 @@
  * service), as % of one core per kind of process. Issue #10's target: the
  * whole ferry < 1% of one core over 60 s with 10 chains.
  *
- * --profile DIR runs every Node process of ferry (supervisor, daemon, Node
- * instances) under `node --cpu-prof`; each writes its profile to DIR as it
- * exits at `ferry down`. The profiles cover the processes' whole lives:
- * look at the samples of the last --seconds before the profile's end
- * (the window, then `ferry down`) to see what the idle time goes to.
+ * --profile DIR writes a V8 CPU profile of the daemon over the measured
+ * window to DIR/PID.cpuprofile (profile-preload.ts, started and stopped by
+ * SIGUSR2), to see what the idle time goes to. V8's sampler wakes every
+ * millisecond: a profiled run's CPU figures are not the idle cost.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,7 +84,10 @@ async function main(): Promise<void> {
   const ferry = (...args: string[]) =>
     new Promise<string>((resolve, reject) => {
       const { FERRY_ADMIN: _a, FERRY_GATEWAY: _g, ...env } = process.env;
-      if (values.profile) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${values.profile}`;
+      if (values.profile) {
+        env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import=${join(repoRoot, 'dist/bench/idle/profile-preload.js')}`;
+        env.FERRY_BENCH_PROFILE_DIR = values.profile;
+      }
       execFile(process.execPath, [join(repoRoot, 'bin/ferry.js'), ...args], { env: { ...env, FERRY_HOME: home }, timeout: 120_000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`ferry ${args.join(' ')} failed: ${stderr.trim() || err.message}`)) : resolve(stdout),
       );
@@ -124,12 +126,15 @@ async function main(): Promise<void> {
     const before = new Map(processTree(state.pid).map((pid) => [pid, processUsage(pid).cpuTicks]));
     log(`measuring ${before.size} processes for ${seconds} s`);
     const t0 = performance.now();
+    const profiled = values.profile && state.daemon?.pid;
+    if (profiled) process.kill(profiled, 'SIGUSR2');
     for (let s = 10; s < seconds; s += 10) {
       await sleep(10_000);
       log(`${s} s of ${seconds}`);
     }
     await sleep(seconds * 1000 - (performance.now() - t0));
     const wall = (performance.now() - t0) / 1000;
+    if (profiled) process.kill(profiled, 'SIGUSR2');
     const kinds = new Map<string, { processes: number; ticks: number }>();
     const after = processTree(state.pid);
     for (const pid of after) {
@@ -159,7 +164,7 @@ async function main(): Promise<void> {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
     if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
-    log(`wrote ${file}`);
+    log(`wrote ${file}${profiled ? ` and the daemon's profile ${join(values.profile!, `${profiled}.cpuprofile`)}` : ''}`);
   } finally {
     log('ferry down');
     await ferry('down').catch((err: Error) => log(err.message));
