@@ -1,7 +1,7 @@
 /**
  * bench:admin — how many reads the gRPC admin API serves.
  *
- *   npm run bench:admin -- [--json] [--callers N] [--seconds S] [--chains N] [--out FILE]
+ *   npm run bench:admin -- [--json] [--callers N] [--seconds S] [--chains N] [--out FILE] [--profile DIR]
  *
  * A control plane with its local ferryd and N chains (bench/admin/server.ts)
  * runs in a child process; this one calls it over mutual TLS with the
@@ -9,7 +9,9 @@
  * its answer, then calls again: a closed loop) for --seconds per RPC,
  * GetChain then ListChains, after a 2 s warm-up each. Reported per RPC:
  * calls per second, p50/p99/max latency, and the control plane process's
- * CPU per call (from /proc/PID/stat). Target (issue #10): >= 2,000 GetChain
+ * CPU per call (from /proc/PID/stat), and the cores the control plane and
+ * the callers (this process) used. --profile DIR writes the control
+ * plane's V8 CPU profile (node --cpu-prof) there, to see where that CPU goes. Target (issue #10): >= 2,000 GetChain
  * calls per second with p99 < 10 ms.
  */
 import { spawn } from 'node:child_process';
@@ -51,13 +53,16 @@ export interface AdminSuiteOptions {
   chains: number;
   /** The JSON file to write (default bench/results/admin-<date>.json). */
   out?: string;
+  /** A directory for the control plane's V8 CPU profile (node --cpu-prof). */
+  profile?: string;
   log: (m: string) => void;
 }
 
 /** Runs the admin bench; writes its JSON file and returns what it wrote. */
 export async function runAdminSuite(o: AdminSuiteOptions) {
   const { callers, seconds, chains, log } = o;
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/bench/admin/server.js'), String(chains)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = o.profile ? ['--cpu-prof', '--cpu-prof-dir', o.profile] : [];
+  const child = spawn(process.execPath, [...profile, join(repoRoot, 'dist/bench/admin/server.js'), String(chains)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const ready = await new Promise<{ admin: string; credentials: string }>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l) as { admin: string; credentials: string }));
@@ -73,10 +78,12 @@ export async function runAdminSuite(o: AdminSuiteOptions) {
     for (const [rpc, call] of Object.entries(rpcs)) {
       await drive(call, callers, 2000);
       const cpu0 = cpuSeconds(child.pid!);
+      const own0 = cpuSeconds(process.pid);
       const t0 = performance.now();
       const lat = await drive(call, callers, seconds * 1000);
       const wall = (performance.now() - t0) / 1000;
       const cpu = cpuSeconds(child.pid!) - cpu0;
+      const own = cpuSeconds(process.pid) - own0;
       const r = {
         rpc,
         calls: lat.length,
@@ -86,8 +93,10 @@ export async function runAdminSuite(o: AdminSuiteOptions) {
         maxMs: round(Math.max(...lat)),
         controlPlaneCpuUsPerCall: round((cpu / lat.length) * 1e6, 0),
         controlPlaneCores: round(cpu / wall),
+        // The callers share the machine: what they take is not the server's.
+        callerCores: round(own / wall),
       };
-      log(`${rpc}: ${r.callsPerSec} calls/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.controlPlaneCpuUsPerCall} us CPU per call`);
+      log(`${rpc}: ${r.callsPerSec} calls/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.controlPlaneCpuUsPerCall} us CPU per call; cores: control plane ${r.controlPlaneCores}, callers ${r.callerCores}`);
       results.push(r);
     }
     admin.close();
@@ -119,6 +128,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       chains: { type: 'string', default: '10' },
       out: { type: 'string' },
+      profile: { type: 'string' },
     },
     strict: true,
   });
@@ -128,7 +138,7 @@ async function main(): Promise<void> {
   for (const [k, v] of [['--callers', callers], ['--seconds', seconds], ['--chains', chains]] as const)
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} takes a whole number >= 1`);
   const log = (m: string) => process.stderr.write(`[bench:admin] ${m}\n`);
-  const out = await runAdminSuite({ callers, seconds, chains, log, ...(values.out ? { out: values.out } : {}) });
+  const out = await runAdminSuite({ callers, seconds, chains, log, ...(values.out ? { out: values.out } : {}), ...(values.profile ? { profile: values.profile } : {}) });
   if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
 }
 

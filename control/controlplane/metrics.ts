@@ -24,7 +24,7 @@ export function controlPlaneMetrics(
 
   /** Labels of a chain's stage by ids (undefined: a chain no longer stored). */
   const stageLabeller = async () => {
-    const names = new Map((await chains.list()).map((r) => [r.chainId, { chain: r.name, tenant: r.tenant, stages: r.ir.stages.map((s) => s.name) }]));
+    const names = new Map((await chains.peekList()).map((r) => [r.chainId, { chain: r.name, tenant: r.tenant, stages: r.ir.stages.map((s) => s.name) }]));
     return (chainId: number, stage: number) => {
       const c = names.get(chainId);
       return c && { chain: c.chain, tenant: c.tenant, stage: c.stages[stage] ?? String(stage) };

@@ -4,7 +4,7 @@
  * just exited (it returns zeros) since instances come and go between the
  * moment ferryd lists them and the moment it reads their files.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcessUsage {
   /** utime + stime, in clock ticks. */
@@ -77,4 +77,39 @@ export function cpuBusy(before: CpuSample, after: CpuSample): number {
   const total = after.total - before.total;
   if (total <= 0) return 0;
   return Math.min(1, Math.max(0, (after.busy - before.busy) / total));
+}
+
+/** pid and every process below it (children, their children...), from the
+ * parent pid (field 4) of each /proc/<pid>/stat; [] when pid is gone. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirOr('/proc')) {
+    const child = Number(name);
+    if (!Number.isInteger(child)) continue;
+    const stat = readOr(`/proc/${child}/stat`);
+    if (!stat) continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), child]);
+  }
+  if (!readOr(`/proc/${pid}/stat`)) return [];
+  const out: number[] = [];
+  for (const queue = [pid]; queue.length; ) {
+    const p = queue.shift()!;
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/** A process's command line as its arguments ([] when it has exited). */
+export function processArgv(pid: number): string[] {
+  return (readOr(`/proc/${pid}/cmdline`) ?? '').split('\0').filter((a) => a !== '');
+}
+
+function readdirOr(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
 }

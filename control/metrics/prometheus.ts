@@ -93,10 +93,17 @@ export class HistogramsBy {
   }
 }
 
+/** How often the event-loop lag probe fires. prom-client's default (10 ms)
+ * is a timer that wakes the process 100 times a second, forever: most of
+ * an idle daemon's wake-ups (bench:idle). Once a second, the lag is still
+ * each probe's lateness; a stall that ends between two probes is missed
+ * (the price of not waking an idle daemon). */
+const EVENT_LOOP_PROBE_MS = 1000;
+
 /** A registry with the process's own metrics (CPU, memory, event loop) and these. */
 export function metricsRegistry(metrics: SnapshotMetric[], prefix: string): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix });
+  collectDefaultMetrics({ register: registry, prefix, eventLoopMonitoringPrecision: EVENT_LOOP_PROBE_MS });
   for (const m of metrics) registry.registerMetric(m as unknown as Metric);
   return registry;
 }

@@ -47,6 +47,11 @@ export const DEFAULT_TENANT_POOL_BYTES = 1 << 30;
 export const DEFAULT_LIFETIME_MS = 30_000;
 /** How often the keeper sizes pools and frees expired buffers. */
 const KEEPER_INTERVAL_MS = 200;
+/** How often while every pool is at rest (nothing in use, nothing to grow
+ * or shrink): then nothing can expire, and a burst that finds a pool short
+ * is served by relieve() at once: waking 5 times a second buys nothing. A
+ * buffer taken meanwhile is seen within a second, then kept at the pace above. */
+const KEEPER_REST_MS = 1000;
 
 export interface PoolOptions {
   classes?: SizeClass[];
@@ -252,30 +257,43 @@ export class NodeDataPlane extends EventEmitter<DataPlaneEvents> {
     return true;
   }
 
-  /** A few times a second while pools exist: size them, and free what
-   * outlived its request (whoever held it learns through 'expired'). */
+  /** A few times a second while pools exist and hold buffers (every
+   * KEEPER_REST_MS while they rest): size them, and free what outlived its
+   * request (whoever held it learns through 'expired'). */
   private startKeeper(): void {
     if (this.keeper) return;
-    this.keeper = setInterval(() => this.keep(), KEEPER_INTERVAL_MS);
-    this.keeper.unref();
+    const next = (ms: number) => {
+      const keeper = setTimeout(() => {
+        const resting = this.keep();
+        // Stopped meanwhile (the last pool went): no next round.
+        if (this.keeper === keeper) next(resting ? KEEPER_REST_MS : KEEPER_INTERVAL_MS);
+      }, ms);
+      this.keeper = keeper;
+      keeper.unref();
+    };
+    next(KEEPER_INTERVAL_MS);
   }
 
   private stopKeeper(): void {
-    if (this.keeper) clearInterval(this.keeper);
+    if (this.keeper) clearTimeout(this.keeper);
     this.keeper = undefined;
   }
 
-  private keep(): void {
+  /** One round of upkeep; true when every pool is at rest. */
+  private keep(): boolean {
     const now = native.nowMs();
+    let resting = true;
     for (const [chainId, { pool }] of this.pools) {
       try {
-        pool.tick();
+        if (!pool.tick()) resting = false;
         const { count, expired } = pool.expire(now);
         if (count > 0) this.emit('expired', chainId, count, expired);
       } catch (err) {
+        resting = false;
         this.log.warn('pool upkeep failed', { chain: chainId, error: (err as Error).message });
       }
     }
+    return resting;
   }
 
   /** Why the sandboxed instance could not reach its runtime or handler;

@@ -6,7 +6,9 @@
  * transpiling the runner, the SDK and the handler in every new process,
  * which was most of a Node cold start (tsx alone: ~150-250 ms of ~400 ms on
  * a 2-core machine). ferryd bundles in ~8 ms (esbuild, kept warm in the
- * daemon).
+ * daemon while it bundles; its service process is stopped after
+ * ESBUILD_REST_MS without a bundle, so an idle ferryd does not keep it
+ * running, and the next bundle starts it again: ~40 ms once).
  *
  * It is not bundled (undefined: the runner loads the file through tsx, as
  * before, and reports its own errors) when bundling would change what the
@@ -20,7 +22,7 @@
  *    would refuse it.
  * The SDK stays one module: imports of it go to the runner's own copy.
  */
-import { buildSync } from 'esbuild';
+import { buildSync, stop as stopEsbuild } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -43,6 +45,19 @@ const SDK_SOURCES = new Set([join(repoRoot, 'control/runtime/sdk.ts'), join(repo
 const SDK_IMPORTS = ['*runtime/sdk.js', '*runtime/sdk.ts', '*runtime/sdk'];
 const isBuiltin = (p: string) => p.startsWith('node:') || builtinModules.includes(p.split('/')[0]!);
 
+/** How long esbuild's service outlives the last bundle: instances start in
+ * bursts (applies, scale-ups), and a burst keeps it warm. */
+const ESBUILD_REST_MS = 30_000;
+let resting: NodeJS.Timeout | undefined;
+
+/** Stop esbuild's service once no bundle came for ESBUILD_REST_MS
+ * (buildSync runs to completion, so none is under way when this fires). */
+function restLater(): void {
+  clearTimeout(resting);
+  resting = setTimeout(() => void stopEsbuild(), ESBUILD_REST_MS);
+  resting.unref();
+}
+
 /**
  * The handler as one module, or undefined when it must be loaded as a file
  * (see above). readable: whether the tenant may read these files (the
@@ -51,6 +66,7 @@ const isBuiltin = (p: string) => p.startsWith('node:') || builtinModules.include
 export function bundleHandler(handler: string, readable: (files: string[]) => string | undefined): BundledHandler | undefined {
   if (!canBundle() || !MODULE.test(handler)) return undefined;
   let result;
+  restLater();
   try {
     // Synchronous (spawn is), so no plugins: imports of the SDK are left
     // external by their look, then checked and pointed at the runner's copy.

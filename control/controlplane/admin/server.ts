@@ -26,6 +26,7 @@ import { nodeStatus } from '../chains/status.js';
 import { StatusView } from '../chains/status-view.js';
 import type { ClusterEvent, EventBus } from '../events.js';
 import type { NodeRegistry } from '../nodes/registry.js';
+import { withEncodedStatus } from './encoded-status.js';
 import { AccessDenied, accessOf, applyTenant, chainRef, eventFilter, listedTenant, type Access } from './access.js';
 import { adminService, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRequest, type AdminResponse, type AdminRpcName } from './proto.js';
 
@@ -105,11 +106,11 @@ export function adminImplementation({ chains, nodes, events, log }: AdminDeps): 
     ListChains: unary('ListChains', log, async (req, access) => {
       const tenant = listedTenant(access, req.tenant);
       if (tenant === null) return { chains: [] };
-      const records = await chains.list(tenant);
+      const records = await chains.peekList(tenant);
       if (tenant === undefined) view.retain(records.map((r) => r.chainId));
       return { chains: await Promise.all(records.map((r) => statusOf(r))) };
     }),
-    GetChain: unary('GetChain', log, async (req, access) => statusOf(await chains.get(chainRef(access, req)))),
+    GetChain: unary('GetChain', log, async (req, access) => statusOf(await chains.peek(chainRef(access, req)))),
     ScaleStage: unary('ScaleStage', log, async (req, access) => {
       const ref = chainRef(access, req);
       if (!req.stage) throw new ChainError('invalid', 'stage: empty; name the stage (function) to scale');
@@ -155,7 +156,7 @@ export function adminImplementation({ chains, nodes, events, log }: AdminDeps): 
  * control plane's credential; resolves with the bound address. */
 export async function startAdminServer(address: string, tls: Credential, deps: AdminDeps): Promise<{ address: string; server: Server }> {
   const server = new Server();
-  server.addService(adminService, adminImplementation(deps));
+  server.addService(withEncodedStatus(adminService), adminImplementation(deps));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
   );

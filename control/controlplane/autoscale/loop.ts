@@ -107,7 +107,8 @@ export class AutoscaleLoop {
     if (this.passing) return;
     this.passing = true;
     try {
-      const records = await this.chains.list();
+      // Read, not changed: the stored records themselves, no copy per chain per second.
+      const records = await this.chains.peekList();
       const alive = new Set(records.filter((r) => !fixedSize(r)).map((r) => r.chainId));
       for (const id of this.running.keys()) if (!alive.has(id)) this.running.delete(id);
       // What was decided for a chain deleted or now fixed in size is no longer a figure.

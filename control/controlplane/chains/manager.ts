@@ -173,9 +173,24 @@ export class ChainManager {
     return r;
   }
 
+  /** get without the copy, for callers that only read: the stored record
+   * itself, frozen (a write to it throws). */
+  async peek(ref: ChainRef): Promise<Readonly<ChainRecord>> {
+    const r = await this.store.peek<ChainRecord>(chainKey(ref.tenant, ref.name));
+    if (!r) throw new ChainError('not-found', `no chain named "${ref.name}" in tenant ${ref.tenant}${await this.knownNames(ref.tenant)}`);
+    return r;
+  }
+
   /** Every tenant's chains, or one tenant's. */
   async list(tenant?: string): Promise<ChainRecord[]> {
     const records = (await this.store.list<ChainRecord>(tenant === undefined ? CHAIN_PREFIX : tenantPrefix(tenant))).map((e) => e.value);
+    for (const r of records) this.names.set(r.chainId, { tenant: r.tenant, name: r.name });
+    return records;
+  }
+
+  /** list without the copies, for callers that only read (see peek). */
+  async peekList(tenant?: string): Promise<Readonly<ChainRecord>[]> {
+    const records = (await this.store.peekList<ChainRecord>(tenant === undefined ? CHAIN_PREFIX : tenantPrefix(tenant))).map((e) => e.value);
     for (const r of records) this.names.set(r.chainId, { tenant: r.tenant, name: r.name });
     return records;
   }

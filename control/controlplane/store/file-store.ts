@@ -7,6 +7,14 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Store } from './store.js';
 
+/** value, frozen all the way down (what peek hands out must not change
+ * under other readers: a write to it throws instead). */
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
 export class FileStore implements Store {
   private data = new Map<string, unknown>();
   private writing: Promise<void> = Promise.resolve();
@@ -18,7 +26,7 @@ export class FileStore implements Store {
     await mkdir(dirname(file), { recursive: true });
     try {
       const parsed = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-      s.data = new Map(Object.entries(parsed));
+      s.data = new Map(Object.entries(parsed).map(([k, v]) => [k, deepFreeze(v)]));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
         throw new Error(`store ${file} is unreadable (${(err as Error).message}); move it aside to start empty`);
@@ -31,7 +39,7 @@ export class FileStore implements Store {
   }
 
   async put<T>(key: string, value: T): Promise<void> {
-    this.data.set(key, structuredClone(value));
+    this.data.set(key, deepFreeze(structuredClone(value)));
     await this.flush();
   }
 
@@ -42,10 +50,18 @@ export class FileStore implements Store {
   }
 
   async list<T>(prefix: string): Promise<{ key: string; value: T }[]> {
+    return (await this.peekList<T>(prefix)).map(({ key, value }) => ({ key, value: structuredClone(value) as T }));
+  }
+
+  async peek<T>(key: string): Promise<Readonly<T> | undefined> {
+    return this.data.get(key) as Readonly<T> | undefined;
+  }
+
+  async peekList<T>(prefix: string): Promise<{ key: string; value: Readonly<T> }[]> {
     return [...this.data.entries()]
       .filter(([k]) => k.startsWith(prefix))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, value]) => ({ key, value: structuredClone(value) as T }));
+      .map(([key, value]) => ({ key, value: value as Readonly<T> }));
   }
 
   async increment(key: string, delta = 1): Promise<number> {

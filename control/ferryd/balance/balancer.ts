@@ -37,6 +37,11 @@ import { effectiveWeights, factorsOf } from './weights.js';
 
 export const DEFAULT_TICK_MS = 250;
 export const DEFAULT_SAMPLE_MS = 10;
+/** How often it ticks while nothing arrives, nothing is weighed and no
+ * peer listens: a tick then finds what the last one did, and an idle node
+ * is not woken 4 times a second for it. The first tick that sees traffic
+ * returns to tickMs, so balancing starts at most this late. */
+export const REST_TICK_MS = 1000;
 export const DEFAULT_WARM_UP: WarmUp = { ms: 1000, requests: 10 };
 /** A peer's report older than this is not believed. */
 const REPORT_TTL_MS = 5000;
@@ -104,6 +109,8 @@ export class Balancer {
   private sampler: NodeJS.Timeout | undefined;
   private busy: number[] = [];
   private lastTick = Date.now();
+  /** The last tick saw no traffic, changed no weight and had no peer to tell. */
+  private quiet = false;
   private readonly onLoad = (peer: string, report: LoadReport) => this.reports.set(peer, { report, at: Date.now() });
 
   constructor(o: BalancerOptions) {
@@ -221,17 +228,21 @@ export class Balancer {
     const busy: number[] = [];
     const loads: StageLoad[] = [];
     const routes = this.o.routes();
+    let quiet = !this.o.peers?.link.connected().length;
     for (const [chainId, stages] of this.chains) {
       let changed = false;
       for (const [stage, st] of stages) {
         const local = this.localSamples(chainId, stage, now, loads);
         if (local.some((s) => s.arrivals > 0) && local.length > 1) busy.push(...local.map((s) => Number(s.id.slice(1))));
+        if (local.some((s) => s.arrivals > 0 || s.inFlight > 0)) quiet = false;
         if (this.decide(st, st.local, local, now, tickMs)) changed = true;
       }
+      if (changed) quiet = false;
       if (changed && routes.refresh(chainId).length > 0) this.logWeights(chainId);
       this.tickRemote(chainId, stages, now, tickMs);
     }
     this.busy = busy;
+    this.quiet = quiet;
     this.sampling(busy.length > 0);
     this.report(loads);
   }
@@ -367,17 +378,25 @@ export class Balancer {
 
   // ---- timers ----
 
+  /** Every tickMs, or REST_TICK_MS while the last tick was quiet. */
   private schedule(): void {
     if (this.timer || this.chains.size === 0) return;
     this.lastTick = Date.now();
-    this.timer = setInterval(() => {
-      try {
-        this.tick();
-      } catch (err) {
-        this.log.warn('balance tick failed', { error: (err as Error).message });
-      }
-    }, this.tickMs);
-    this.timer.unref();
+    const next = (ms: number) => {
+      const timer = setTimeout(() => {
+        try {
+          this.tick();
+        } catch (err) {
+          this.quiet = false;
+          this.log.warn('balance tick failed', { error: (err as Error).message });
+        }
+        // Stopped meanwhile (no chain left, closed): no next tick.
+        if (this.timer === timer) next(this.quiet ? Math.max(this.tickMs, REST_TICK_MS) : this.tickMs);
+      }, ms);
+      this.timer = timer;
+      timer.unref();
+    };
+    next(this.tickMs);
   }
 
   /** In-flight readings between ticks, only while some stage has traffic:
@@ -393,7 +412,7 @@ export class Balancer {
   }
 
   private stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.sampling(false);
   }

@@ -129,10 +129,13 @@ export class ElasticPool {
    * Periodic upkeep (ferryd's pool keeper calls it a few times a second):
    * grow classes that missed an allocation or run low, and shrink classes
    * that stayed over-provisioned for idleMs back towards twice their peak.
+   * True when the pool is at rest: no buffer in use, no miss since the last
+   * tick, every class at its first size (nothing to grow, shrink or expire).
    */
-  tick(nowMs = Date.now()): void {
-    if (this.closed) return;
+  tick(nowMs = Date.now()): boolean {
+    if (this.closed) return true;
     const st = this.native.stats();
+    const resting = st.classes.every((k, c) => k.inUse === 0 && k.misses === this.lastMisses[c] && this.capacity[c] === this.initial[c]);
     st.classes.forEach((k, c) => {
       const missed = k.misses > this.lastMisses[c]!;
       this.lastMisses[c] = k.misses;
@@ -142,13 +145,14 @@ export class ElasticPool {
         if (this.grow(c, this.growStep(c), false) > 0) this.lastGrowMs[c] = nowMs;
       }
     });
-    if (nowMs - this.windowStartMs < this.idleMs) return;
+    if (nowMs - this.windowStartMs < this.idleMs) return resting;
     st.classes.forEach((k, c) => {
       const target = Math.max(this.initial[c]!, Math.ceil(this.peak[c]! * 2));
       if (this.capacity[c]! > target && nowMs - this.lastGrowMs[c]! >= this.idleMs) this.shrink(c, this.capacity[c]! - target);
       this.peak[c] = k.inUse;
     });
     this.windowStartMs = nowMs;
+    return resting;
   }
 
   /** Free whatever is past its deadline (see ferry_pool_expire). */
