@@ -84,7 +84,7 @@ describe('malformed scenarios', () => {
 
   it('refuses a chain that does not exist, suggesting the nearest', () => {
     expect(problems({ ...steady, chain: 'parkin' })).toEqual([
-      `${F}: chain: no chain "parkin": chains/parkin/chain.yaml does not exist (did you mean "parking"? chains: motion, online-boutique, parking)`,
+      `${F}: chain: no chain "parkin": chains/parkin/chain.yaml does not exist (did you mean "parking"? chains: motion, online-boutique, parking, pipeline)`,
     ]);
   });
 
