@@ -235,7 +235,14 @@ export function buildGatewayServer(opts: GatewayOptions): FastifyInstance {
   fastPost = (req, res, name, tenant) => {
     if (req.httpVersion === '1.1' && req.headers.host === undefined)
       return rawExchange(req, res).fail(new GatewayError(400, 'missingHost', 'an HTTP/1.1 request needs a Host header'));
-    void serve(rawExchange(req, res), name, tenant, postedBody);
+    // Fastify's error handler is the route's net; this is the fast door's:
+    // a bug answers 500 (or drops the connection) instead of an unhandled
+    // rejection taking the daemon down.
+    const ex = rawExchange(req, res);
+    serve(ex, name, tenant, postedBody).catch((err: unknown) => {
+      log.error('request failed inside the gateway', { chain: name, tenant, error: (err as Error)?.message ?? String(err) });
+      ex.fail(new GatewayError(500, 'internal', 'the gateway failed on this request: see its log', name));
+    });
   };
   return app;
 }
