@@ -18,7 +18,12 @@ export function parentMap(): Map<number, number> {
       continue; // exited between readdir and read
     }
     // Field 2 (comm) may hold spaces and ')': fields count from the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie has exited and only waits for its parent to reap it: it is
+    // no longer part of what runs (a killed instance lingers so until
+    // ferryd's SIGCHLD handler runs).
+    if (state === 'Z') continue;
+    const ppid = Number(parent);
     if (Number.isInteger(ppid)) parents.set(pid, ppid);
   }
   return parents;
