@@ -18,6 +18,6 @@ node_modules/.bin/proto-loader-gen-types \
   --longs=Number --enums=String --defaults --oneofs \
   --grpcLib=@grpc/grpc-js --includeComments --importFileExtension=.js \
   -I control/proto -O "$tmp" \
-  ferry/node/v1/node.proto ferry/admin/v1/admin.proto >/dev/null
+  ferry/node/v1/node.proto ferry/admin/v1/admin.proto ferry/fl/v1/fl.proto >/dev/null
 rm -rf "$out"
 mv "$tmp" "$out"

@@ -70,6 +70,7 @@ export class StatsSampler {
       memoryTotalBytes: mem.totalBytes,
       memoryAvailableBytes: mem.availableBytes,
       instances: this.src.instances().map((s) => this.instance(s)),
+      jobs: [],
       pools: this.src.dataPlane.poolChains().sort((a, b) => a - b).map((c) => this.pool(c)),
       gateways: (this.src.gateways?.() ?? []).map((g) => ({
         chainId: g.chainId,

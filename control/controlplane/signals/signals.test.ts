@@ -26,7 +26,7 @@ function sample(t: number, done: number, h: Histogram, inFlight = 0, more: Parti
     state: 'RUNNING', completions: done, serviceTime: msg, inFlight, ready: true, ...more,
   };
   return {
-    node: 'n', timeMs: t * 1000, loadavg: [0, 0, 0], cpuBusy: 0, memoryTotalBytes: 1, memoryAvailableBytes: 1, instances: [inst], pools: [], balance: [],
+    node: 'n', timeMs: t * 1000, loadavg: [0, 0, 0], cpuBusy: 0, memoryTotalBytes: 1, memoryAvailableBytes: 1, instances: [inst], pools: [], balance: [], jobs: [],
     gateways: [
       { chainId: 3, chain: 'c', tenant: 'default', responses: { '200': done }, latency: msg, held: 0, heldTotal: 0, coldStart: { buckets: [], counts: [], sumUs: 0 }, inFlight },
     ],

@@ -224,4 +224,58 @@ struct ferry_counters {
 /* Names under which the maps and program are pinned in bpffs. */
 #define FERRY_PIN_DIR_DEFAULT "/sys/fs/bpf/ferry"
 
+/* ------------------------------------------------- federated learning */
+
+/*
+ * Aggregation jobs (kind: AggregationJob; control/fl/DESIGN.md). A client's
+ * update and every message between ferry's aggregators is one pool buffer:
+ * a 64-byte header, then param_count float32 values, so the tensor is
+ * 64-byte aligned for vector loops and never moves: the gateway rewrites the
+ * client's header into a message header in place, and a leaf turns the
+ * first update of a round into its accumulator in place.
+ */
+#define FERRY_FL_HEADER_SIZE 64
+#define FERRY_FL_DTYPE_FLOAT32 1
+#define FERRY_FL_CLIENT_ID_MAX 40
+
+/* What a client sends (HTTP body, or the first bytes of a gRPC upload). */
+#define FERRY_FL_UPDATE_MAGIC 0x31554c46u /* "FLU1" */
+#define FERRY_FL_UPDATE_VERSION 1
+struct ferry_fl_update {
+	__u32 magic;        /*  0: FERRY_FL_UPDATE_MAGIC */
+	__u16 version;      /*  4: FERRY_FL_UPDATE_VERSION */
+	__u16 dtype;        /*  6: FERRY_FL_DTYPE_FLOAT32 */
+	__u32 num_examples; /*  8: > 0; the weight under weighting: num-examples */
+	__u32 param_count;  /* 12: must equal the job's */
+	__u32 round;        /* 16: the round whose model the delta was trained on */
+	__u32 reserved;     /* 20: zero */
+	__u8 client_id[FERRY_FL_CLIENT_ID_MAX]; /* 24: [A-Za-z0-9._-], NUL padded */
+};
+
+/* Between the gateway's coordinator and the aggregators. */
+#define FERRY_FL_MSG_MAGIC 0x314d4c46u /* "FLM1" */
+#define FERRY_FL_MSG_VERSION 1
+enum ferry_fl_op {
+	FERRY_FL_OP_UPDATE = 1,  /* gateway -> leaf: fold this delta with weight */
+	FERRY_FL_OP_FLUSH = 2,   /* gateway -> leaf: send your round's partial on */
+	FERRY_FL_OP_PARTIAL = 3, /* leaf -> mid/top, mid -> top: a weighted sum */
+	FERRY_FL_OP_MODEL = 4,   /* top -> gateway: the round's new global model */
+	FERRY_FL_OP_ACK = 5,     /* aggregator -> gateway: folded, nothing to send */
+};
+struct ferry_fl_msg {
+	__u32 magic;           /*  0: FERRY_FL_MSG_MAGIC */
+	__u16 version;         /*  4: FERRY_FL_MSG_VERSION */
+	__u16 op;              /*  6: enum ferry_fl_op */
+	__u32 round;           /*  8: the round this message counts toward */
+	__u32 param_count;     /* 12: float32 values after the header (0: none) */
+	double weight;         /* 16: UPDATE: its weight; PARTIAL/MODEL: sum folded */
+	__u32 count;           /* 24: PARTIAL/MODEL: updates folded */
+	__u32 expect_parent;   /* 28: FLUSH: partials the leaf's parent waits for */
+	__u32 expect_top;      /* 32: FLUSH: partials the top waits for */
+	__u32 base_generation; /* 36: FLUSH: generation of the base model buffer */
+	__u64 base_offset;     /* 40: FLUSH: round's sealed global model (0: zeros) */
+	__u32 flags;           /* 48: zero */
+	__u32 reserved[3];     /* 52: zero */
+};
+
 #endif /* FERRY_ABI_H */
