@@ -34,6 +34,8 @@ export interface CoordinatorOptions {
   log: Logger;
   /** How long a leaf may take to fold an update, and the tree to flush. */
   timeoutMs: number;
+  /** How long a client may take to send an update, waiting for a buffer included. */
+  bodyTimeoutMs: number;
   /** What the coordinator tells the node (ferry events). */
   onEvent?: (kind: 'round-failed' | 'job-done', message: string) => void;
 }
@@ -83,6 +85,7 @@ export class JobCoordinator {
   readonly injector: Injector;
   private readonly log: Logger;
   private readonly timeoutMs: number;
+  readonly bodyTimeoutMs: number;
   private readonly onEvent: CoordinatorOptions['onEvent'];
   private st: JobState = 'open';
   private open = 0;
@@ -105,6 +108,7 @@ export class JobCoordinator {
     this.injector = opts.injector;
     this.log = opts.log.child({ job: opts.spec.name, tenant: opts.spec.tenant });
     this.timeoutMs = opts.timeoutMs;
+    this.bodyTimeoutMs = opts.bodyTimeoutMs;
     this.onEvent = opts.onEvent;
   }
 
