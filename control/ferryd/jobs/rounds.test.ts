@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialModel } from '../../fl/model.js';
 import { maxRelativeError, runRounds, type RefUpdate } from '../../fl/reference.js';
 import { startTestFerryd, type TestFerryd } from '../testdata/harness.js';
-import { deployJob, jobApi, testDelta } from './testdata/harness.js';
+import type { NodeStats } from '../proto.js';
+import { deployJob, jobApi, jobProgram, testDelta } from './testdata/harness.js';
 
 const P = 1000;
 /** float32 rounding of a sum of a few dozen terms, relative to the values. */
@@ -49,6 +50,32 @@ describe('aggregation job rounds (ebpf mode)', () => {
     // After the job: only the kept models are in the pool.
     const occ = t.ferryd.dataPlane.occupancy(51);
     expect(occ.classes.at(-1)!.inUse).toBe(2);
+    // StreamStats carries what the coordinator saw.
+    const stream = t.client.streamStats({ intervalMs: 50 });
+    const sample = await new Promise<NodeStats>((resolve) => stream.once('data', resolve));
+    stream.cancel();
+    stream.on('error', () => undefined);
+    expect(sample.jobs).toEqual([
+      expect.objectContaining({ name: 'sync', tenant: 'default', round: 3, state: 'done', accepted: 12, lastRoundUpdates: 4, modelBytes: 4 * P }),
+    ]);
+    expect(sample.jobs[0]!.lastAggregationMs).toBeGreaterThan(0);
+    expect(sample.jobs[0]!.lastRoundMs).toBeGreaterThanOrEqual(sample.jobs[0]!.lastAggregationMs);
+    // DeleteChain: the job is gone, and so is its pool.
+    await t.client.deleteChain({ chainId: 51 });
+    expect((await fetch(api.root)).status).toBe(404);
+    expect(await (await fetch(`${api.root}/rounds/3/updates`, { method: 'POST', body: 'x' })).json()).toMatchObject({ error: { code: 'unknownJob', job: 'sync' } });
+  });
+
+  it('ProgramChain again keeps the running job; /chains/ does not serve it', async () => {
+    await deployJob(t.client, { chainId: 55, base: 550, name: 'again', paramCount: P, leaves: 1, clients: 2, rounds: 2 });
+    const api = jobApi(t.ferryd.gatewayAddress, 'again');
+    expect((await api.update(0, 'a', 1, testDelta(P, 0, 0))).status).toBe(200);
+    await t.client.programChain(jobProgram({ chainId: 55, base: 550, name: 'again', paramCount: P, leaves: 1, clients: 2, rounds: 2 }, 552));
+    // Same round, and the client's update is still there: a second one is a duplicate.
+    expect((await api.update(0, 'a', 1, testDelta(P, 0, 0))).status).toBe(409);
+    expect((await api.update(0, 'b', 1, testDelta(P, 0, 1))).status).toBe(200);
+    expect(await api.status()).toMatchObject({ round: 1, accepted: 2 });
+    expect((await fetch(`http://${t.ferryd.gatewayAddress}/chains/again`, { method: 'POST', body: 'x' })).status).toBe(404);
   });
 
   it('drop: a round closes at its deadline with quorum, and a late update is refused 409 roundClosed', async () => {
