@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialModel } from '../../fl/model.js';
 import { maxRelativeError, runRounds, type RefUpdate } from '../../fl/reference.js';
+import { modes } from '../../../test/helpers/dataplane.js';
 import { startTestFerryd, type TestFerryd } from '../testdata/harness.js';
 import type { NodeStats } from '../proto.js';
 import { deployJob, jobApi, jobProgram, testDelta } from './testdata/harness.js';
@@ -18,11 +19,11 @@ const P = 1000;
 const TOLERANCE = 1e-5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('aggregation job rounds (ebpf mode)', () => {
+describe.each(modes)('aggregation job rounds (%s mode)', (mode) => {
   let t: TestFerryd;
 
   beforeEach(async () => {
-    t = await startTestFerryd('ebpf', 'test-node', { gatewayAddress: '127.0.0.1:21500' });
+    t = await startTestFerryd(mode, 'test-node', { gatewayAddress: '127.0.0.1:21500' });
   });
   afterEach(async () => {
     await t?.cleanup();
@@ -74,6 +75,7 @@ describe('aggregation job rounds (ebpf mode)', () => {
     // Same round, and the client's update is still there: a second one is a duplicate.
     expect((await api.update(0, 'a', 1, testDelta(P, 0, 0))).status).toBe(409);
     expect((await api.update(0, 'b', 1, testDelta(P, 0, 1))).status).toBe(200);
+    await api.model(1);
     expect(await api.status()).toMatchObject({ round: 1, accepted: 2 });
     expect((await fetch(`http://${t.ferryd.gatewayAddress}/chains/again`, { method: 'POST', body: 'x' })).status).toBe(404);
   });
