@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialModel } from '../../fl/model.js';
 import { maxRelativeError, runRounds, type RefUpdate } from '../../fl/reference.js';
 import { modes } from '../../../test/helpers/dataplane.js';
-import { startTestFerryd, type TestFerryd } from '../testdata/harness.js';
+import { startTestFerryd, waitFor, type TestFerryd } from '../testdata/harness.js';
 import type { NodeStats } from '../proto.js';
 import { deployJob, jobApi, jobProgram, testDelta } from './testdata/harness.js';
 
@@ -108,6 +108,28 @@ describe.each(modes)('aggregation job rounds (%s mode)', (mode) => {
     // Nothing of the failed round stays in the leaves: 2 model buffers (round 0 = round 1).
     await sleep(50);
     expect(t.ferryd.dataPlane.occupancy(53).classes.at(-1)!.inUse).toBe(1);
+  });
+
+  it('a leaf that dies with the round\'s sum fails the round; the next round, on the restarted leaf, is FedAvg again', async () => {
+    await deployJob(t.client, { chainId: 56, base: 560, name: 'crash', paramCount: P, leaves: 2, clients: 2, rounds: 2 });
+    const api = jobApi(t.ferryd.gatewayAddress, 'crash');
+    const init = initialModel([], P, 1);
+    // Leaves take updates round robin: the first goes to leaf-0.
+    expect((await api.update(0, 'a', 1, testDelta(P, 0, 0))).status).toBe(200);
+    const leaf0 = (await t.client.listInstances({ chainId: 56 })).instances.find((i) => i.stageName === 'leaf-0')!;
+    process.kill(leaf0.pid, 'SIGKILL');
+    await waitFor('leaf-0 to be back', async () => {
+      const st = (await t.client.listInstances({ chainId: 56 })).instances.find((i) => i.stageName === 'leaf-0')!;
+      return st.pid !== leaf0.pid && st.ready ? true : undefined;
+    });
+    expect((await api.update(0, 'b', 1, testDelta(P, 0, 1))).status).toBe(200);
+    expect(await api.model(1)).toEqual(init);
+    expect(await api.status()).toMatchObject({ round: 1, failedRounds: 1 });
+    const ups = [0, 1].map((c) => ({ delta: testDelta(P, 1, c), numExamples: 1 }));
+    for (const [c, u] of ups.entries()) expect((await api.update(1, `c${c}`, 1, u.delta)).status).toBe(200);
+    expect(maxRelativeError(await api.model(2), runRounds(init, [null, ups], 'num-examples')[2]!).error).toBeLessThan(TOLERANCE);
+    await sleep(50);
+    expect(t.ferryd.dataPlane.occupancy(56).classes.at(-1)!.inUse).toBe(2);
   });
 
   it('late-merge: a late update is folded into the next round with weight 1/sqrt(1+s)', async () => {
