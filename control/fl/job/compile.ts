@@ -27,7 +27,7 @@ export const AGGREGATOR_HANDLER = 'builtin:aggregator';
 /** Small messages (ACK, FLUSH, an empty PARTIAL) and error replies. */
 export const SMALL_CLASSES = [64, 2048];
 /** What the small classes may hold in service, beside the model buffers. */
-const SMALL_QUOTA_BYTES = 1 << 20;
+export const SMALL_QUOTA_BYTES = 1 << 20;
 /** An aggregator process without its buffers (runner, libc, stack). */
 const AGGREGATOR_BASE_MB = 16;
 /** Aggregators sleep between messages and stream through memory when
