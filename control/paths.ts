@@ -24,6 +24,8 @@ export const paths = {
   /** The federated-learning aggregator, StartInstance's `builtin:aggregator`. */
   aggregator: join(repoRoot, 'dataplane-native/out/ferry-aggregator.so'),
   sandboxLauncher: join(repoRoot, 'dataplane-native/out/ferry-sandbox'),
+  /** The built-in aggregator of aggregation jobs (handler "builtin:aggregator"). */
+  aggregator: join(repoRoot, 'dataplane-native/out/ferry-aggregator.so'),
   nodeRunner: join(repoRoot, 'control/runtime/node-runner.ts'),
   /** The runner compiled (npm run build): what runs a handler ferryd bundled. */
   nodeRunnerJs: join(repoRoot, 'dist/control/runtime/node-runner.js'),
