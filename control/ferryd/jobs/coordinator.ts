@@ -37,6 +37,13 @@ export interface CoordinatorOptions {
   timeoutMs: number;
   /** How long a client may take to send an update, waiting for a buffer included. */
   bodyTimeoutMs: number;
+  /**
+   * The pool's quota left (bytes), and how much of it uploads must leave
+   * to the aggregators' small messages (ACKs, FLUSHes, empty PARTIALs):
+   * uploads are model-sized and would otherwise take the last of the quota,
+   * and a leaf with no buffer for its ACK refuses the update (503 busy).
+   */
+  headroom?: { free(): number; reserve: number };
   /** What the coordinator tells the node (ferry events). */
   onEvent?: (kind: 'round-failed' | 'job-done', message: string) => void;
 }
@@ -92,6 +99,7 @@ export class JobCoordinator {
   private readonly timeoutMs: number;
   readonly bodyTimeoutMs: number;
   private readonly onEvent: CoordinatorOptions['onEvent'];
+  private readonly headroom: CoordinatorOptions['headroom'];
   private st: JobState = 'open';
   private open = 0;
   private readonly rounds = new Map<number, RoundState>();
@@ -115,6 +123,7 @@ export class JobCoordinator {
     this.timeoutMs = opts.timeoutMs;
     this.bodyTimeoutMs = opts.bodyTimeoutMs;
     this.onEvent = opts.onEvent;
+    this.headroom = opts.headroom;
   }
 
   /** Seal round 0's model and open round 0. */
@@ -161,11 +170,12 @@ export class JobCoordinator {
     const started = Date.now();
     for (;;) {
       if (this.closed) throw injectError(new Error('the job stopped being served on this node'), this.spec.name, this.updateBytes);
-      try {
-        return this.injector.openBody(this.updateBytes);
-      } catch (err) {
-        if (errorCode(err) !== 'EPOOL_EXHAUSTED') throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
-      }
+      if (!this.headroom || this.headroom.free() >= this.updateBytes + this.headroom.reserve)
+        try {
+          return this.injector.openBody(this.updateBytes);
+        } catch (err) {
+          if (errorCode(err) !== 'EPOOL_EXHAUSTED') throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
+        }
       const left = started + timeoutMs - Date.now();
       if (left <= 0) throw busy(this.spec.name, timeoutMs);
       if (signal?.aborted) throw new DisconnectedError();
