@@ -47,6 +47,8 @@ describe.each(modes)('aggregation job rounds (%s mode)', (mode) => {
     }
     const status = await api.status();
     expect(status).toMatchObject({ name: 'sync', round: 3, state: 'done', accepted: 12, lateMerged: 0, paramCount: P });
+    // Each update copied once (socket -> pool), and round 0's model: nothing else.
+    expect(status.bytesCopied).toBe(12 * (64 + 4 * P) + 4 * P);
     expect((await fetch(`${api.root}/model`)).headers.get('x-ferry-round')).toBe('3');
     // Only the last 2 models are kept; there is no round past the last.
     const gone = await fetch(`${api.root}/rounds/1/model`);
