@@ -15,11 +15,13 @@
 #define POOL_MAGIC   0x4c4f4f5059525246ull /* "FRRYPOOL" */
 #define POOL_VERSION 2u
 #define REGION_ALIGN 4096u
-/* How a freed buffer is zeroed: 1, memset (the default); 2, by giving its
- * pages back (MADV_REMOVE: the next touch maps fresh zero pages); 0, not at
- * all. bench/pool builds this file all three ways: giving pages back costs
- * 50-100 times a memset per request (every page faults in again), so it is
- * kept for shrinking idle classes, where memory matters and time does not. */
+/* How a freed buffer is zeroed: 1, memset (the default) below PUNCH_MIN and
+ * by giving its pages back from there up; 2, always by giving its pages
+ * back (a hole in the memfd: the next touch maps fresh zero pages); 0, not
+ * at all. bench/pool builds this file all three ways: for request-sized
+ * buffers giving pages back costs 50-100 times a memset per request (every
+ * page faults in again), so it is kept for model-sized buffers and for
+ * shrinking idle classes, where memory matters more than time. */
 #ifndef FERRY_POOL_SCRUB
 #define FERRY_POOL_SCRUB 1
 #endif
@@ -160,24 +162,49 @@ static uint8_t *slot_ptr(const struct ferry_pool *p, uint32_t c, uint32_t idx)
 	return p->base + p->cls[c].region_off + (uint64_t)idx * p->cls[c].buf_size;
 }
 
-/* Give a buffer's pages back to the kernel where they are whole pages;
- * returns 0 when the whole buffer was dropped (it now reads as zeros). */
-static int drop_pages(const struct ferry_pool *p, uint32_t c, uint32_t idx)
-{
-	uint32_t size = p->cls[c].buf_size;
-	uint8_t *at = slot_ptr(p, c, idx);
+/* From this size up, a freed buffer's pages go back to the kernel instead
+ * of being zeroed in place: a model-sized buffer (an FL update, 47-240 MB)
+ * then stops costing memory the moment it is freed, in every process that
+ * touched it, and a hole costs less than writing megabytes of zeros. */
+#define PUNCH_MIN (1u << 20)
 
-	if (size % REGION_ALIGN || ((uintptr_t)at) % REGION_ALIGN)
-		return -1;
-	return madvise(at, size, MADV_REMOVE);
+/* Give buffer (c, idx)'s whole pages back (a hole punched in the memfd:
+ * they read as zeros again) and, with zero_ends, zero the partial pages at
+ * its ends, which it may share with its neighbours (a slot being retired
+ * is free, so already zero: touching its ends would only fault them in). */
+static void give_back(const struct ferry_pool *p, uint32_t c, uint32_t idx, int zero_ends)
+{
+	uint64_t start = p->cls[c].region_off + (uint64_t)idx * p->cls[c].buf_size;
+	uint64_t end = start + p->cls[c].buf_size;
+	uint64_t a = align_up(start, REGION_ALIGN), b = end / REGION_ALIGN * REGION_ALIGN;
+
+	if (a >= b) {
+		if (zero_ends)
+			memset(p->base + start, 0, end - start);
+		return;
+	}
+	if (zero_ends) {
+		memset(p->base + start, 0, a - start);
+		memset(p->base + b, 0, end - b);
+	}
+	/* The mapping starts at file offset 0. Without the fd (a mapping
+	 * whose fd was closed), the same through the mapping. */
+	if (fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a, (off_t)(b - a)) == 0 ||
+	    madvise(p->base + a, b - a, MADV_REMOVE) == 0)
+		return;
+	if (zero_ends) /* then all of it must read as zeros */
+		memset(p->base + a, 0, b - a);
 }
 
 /* No request may see what an earlier one left in a buffer. */
 static void scrub(const struct ferry_pool *p, uint32_t c, uint32_t idx)
 {
-	if (FERRY_POOL_SCRUB == 0 || (FERRY_POOL_SCRUB == 2 && drop_pages(p, c, idx) == 0))
+	if (FERRY_POOL_SCRUB == 0)
 		return;
-	memset(slot_ptr(p, c, idx), 0, p->cls[c].buf_size);
+	if (FERRY_POOL_SCRUB == 2 || p->cls[c].buf_size >= PUNCH_MIN)
+		give_back(p, c, idx, 1);
+	else
+		memset(slot_ptr(p, c, idx), 0, p->cls[c].buf_size);
 }
 
 /* Slots a class reserves: max_count, or count for a fixed class. */
@@ -198,7 +225,8 @@ int ferry_pool_create(struct ferry_pool *p, const char *name,
 	if (nclasses == 0 || nclasses > FERRY_POOL_MAX_CLASSES)
 		return -EINVAL;
 	for (c = 0; c < nclasses; c++) {
-		if (classes[c].buf_size == 0 || classes[c].buf_size % 64 ||
+		/* Capacities travel as int (ferry_pool_check): up to 2 GiB. */
+		if (classes[c].buf_size == 0 || classes[c].buf_size % 64 || classes[c].buf_size > INT32_MAX ||
 		    spec_max(&classes[c]) == 0 || classes[c].count > spec_max(&classes[c]) ||
 		    (c && classes[c].buf_size <= classes[c - 1].buf_size))
 			return -EINVAL;
@@ -716,7 +744,7 @@ static uint32_t move_slots(struct ferry_pool *p, uint32_t c, _Atomic uint64_t *f
 							     memory_order_acquire))
 			continue;
 		if (to == FERRY_OWNER_RETIRED)
-			drop_pages(p, c, (uint32_t)idx);
+			give_back(p, c, (uint32_t)idx, 0);
 		push(p, c, to_list, (uint32_t)idx);
 		moved++;
 	}

@@ -28,7 +28,9 @@
  * a deadline; ferryd frees what is past its deadline whoever holds it
  * (ferry_pool_expire), so a hung handler cannot keep a buffer for ever. A
  * freed buffer is zeroed before it can be handed out again, so no request
- * ever sees what an earlier one left in it.
+ * ever sees what an earlier one left in it: in place below 1 MiB, and from
+ * 1 MiB up (model-sized buffers of FL jobs) by punching its pages out of
+ * the memfd, so the memory goes back to the kernel at once.
  */
 #ifndef FERRY_POOL_H
 #define FERRY_POOL_H
@@ -43,7 +45,7 @@
 
 /* One size class as requested at creation. */
 struct ferry_pool_class_spec {
-	uint32_t buf_size;  /* bytes, multiple of 64 */
+	uint32_t buf_size;  /* bytes, multiple of 64, at most 2 GiB - 64 */
 	uint32_t count;     /* buffers in service from the start */
 	uint32_t max_count; /* slots reserved to grow into; 0: count (a fixed class) */
 };
