@@ -60,6 +60,12 @@ export interface NativePool {
   /** Free every buffer whose deadline is at or before nowMs (native.nowMs()). */
   expire(nowMs: number): { count: number; expired: ExpiredBuffer[] };
   label(offset: number, generation: number, tag: number, deadlineMs: number): void;
+  /**
+   * Seal (on) or unseal a live buffer: a sealed one (a shared global model)
+   * refuses free and take (code ESEALED) and never expires, until unsealed;
+   * a reclaim of its dead owner still frees it. Returns on.
+   */
+  seal(offset: number, generation: number, on: boolean): boolean;
   close(): void;
 }
 

@@ -60,7 +60,7 @@ struct buf_meta {
 	_Atomic uint32_t next;     /* free/retired-list link: class-local index + 1 */
 	_Atomic uint32_t tag;      /* request tag, see ferry_pool_tag */
 	_Atomic uint32_t deadline; /* ferry_pool_now_ms() after which it expires; 0 = never */
-	uint32_t pad;
+	_Atomic uint32_t sealed;   /* ferry_pool_seal: refuses free, take and expiry */
 };
 
 #define STATE(gen, owner) (((uint64_t)(gen) << 32) | (uint32_t)(owner))
@@ -110,6 +110,7 @@ const char *ferry_pool_strerror(int err)
 	case FERRY_EBAD_POOL:       return "not a ferry pool, or a pool of another version";
 	case FERRY_ENOT_OWNER:      return "buffer is owned by someone else";
 	case FERRY_ERETIRED:        return "buffer slot is out of service (the pool shrank)";
+	case FERRY_ESEALED:         return "buffer is sealed (a shared read-only model): unseal it first";
 	default:                    return strerror(-err);
 	}
 }
@@ -384,6 +385,7 @@ static int take_free(struct ferry_pool *p, uint32_t c, uint32_t owner, struct fe
 			gen = 1;
 		atomic_store_explicit(&m->tag, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->deadline, 0, memory_order_relaxed);
+		atomic_store_explicit(&m->sealed, 0, memory_order_relaxed);
 		if (!atomic_compare_exchange_strong_explicit(&m->state, &s, STATE(gen, owner),
 							     memory_order_acq_rel,
 							     memory_order_acquire))
@@ -476,9 +478,15 @@ static int release(struct ferry_pool *p, uint32_t c, uint32_t idx, uint64_t s)
 						     memory_order_acquire))
 		return -EAGAIN;
 	atomic_fetch_sub_explicit(&hdr(p)->cls[c].in_use, 1, memory_order_relaxed);
+	atomic_store_explicit(&m->sealed, 0, memory_order_relaxed);
 	scrub(p, c, idx);
 	push_free(p, c, idx);
 	return 0;
+}
+
+static int is_sealed(const struct ferry_pool *p, uint32_t c, uint32_t idx)
+{
+	return atomic_load_explicit(&slot_meta(p, c, idx)->sealed, memory_order_acquire) != 0;
 }
 
 int ferry_pool_free(struct ferry_pool *p, uint64_t offset, uint32_t generation)
@@ -493,6 +501,8 @@ int ferry_pool_free(struct ferry_pool *p, uint64_t offset, uint32_t generation)
 
 		if ((err = dead_state(s, generation)))
 			return bad_free(p, err);
+		if (is_sealed(p, c, idx))
+			return bad_free(p, FERRY_ESEALED);
 		if (release(p, c, idx, s) == 0)
 			return 0;
 	}
@@ -514,6 +524,8 @@ int ferry_pool_free_owned(struct ferry_pool *p, uint64_t offset,
 			return err;
 		if (STATE_OWNER(s) != owner)
 			return FERRY_ENOT_OWNER;
+		if (is_sealed(p, c, idx))
+			return FERRY_ESEALED;
 		if (release(p, c, idx, s) == 0)
 			return 0;
 	}
@@ -563,6 +575,8 @@ int ferry_pool_take(struct ferry_pool *p, uint64_t offset, uint32_t generation,
 	do {
 		if ((err = dead_state(s, generation)))
 			return err;
+		if (atomic_load_explicit(&m->sealed, memory_order_acquire))
+			return FERRY_ESEALED;
 	} while (!atomic_compare_exchange_weak_explicit(&m->state, &s,
 							STATE(generation, new_owner),
 							memory_order_acq_rel,
@@ -611,20 +625,60 @@ int ferry_pool_inherit(struct ferry_pool *p, uint64_t dst_offset,
 				atomic_load_explicit(&src->deadline, memory_order_relaxed));
 }
 
+/* The metadata of the live buffer (offset, generation), or NULL with *err. */
+static struct buf_meta *live_meta(const struct ferry_pool *p, uint64_t offset, uint32_t generation,
+				  uint32_t *capacity, int *err)
+{
+	uint32_t c, idx;
+
+	*err = live_slot(p, offset, generation, &c, &idx);
+	if (*err)
+		return NULL;
+	if (capacity)
+		*capacity = p->cls[c].buf_size;
+	return slot_meta(p, c, idx);
+}
+
+/* Seal (1) or unseal (0) a live buffer. */
+static int set_seal(struct ferry_pool *p, uint64_t offset, uint32_t generation, uint32_t sealed)
+{
+	int err;
+	struct buf_meta *m = live_meta(p, offset, generation, NULL, &err);
+
+	if (m)
+		atomic_store_explicit(&m->sealed, sealed, memory_order_release);
+	return err;
+}
+
+int ferry_pool_seal(struct ferry_pool *p, uint64_t offset, uint32_t generation)
+{
+	return set_seal(p, offset, generation, 1);
+}
+
+int ferry_pool_unseal(struct ferry_pool *p, uint64_t offset, uint32_t generation)
+{
+	return set_seal(p, offset, generation, 0);
+}
+
+int ferry_pool_sealed(const struct ferry_pool *p, uint64_t offset, uint32_t generation)
+{
+	int err;
+	const struct buf_meta *m = live_meta(p, offset, generation, NULL, &err);
+
+	return m ? (int)(atomic_load_explicit(&m->sealed, memory_order_acquire) != 0) : err;
+}
+
 int ferry_pool_inspect(const struct ferry_pool *p, uint64_t offset, uint32_t generation,
 		       struct ferry_pool_slot_info *info)
 {
-	uint32_t c, idx;
-	int err = live_slot(p, offset, generation, &c, &idx);
-	const struct buf_meta *m;
+	int err;
+	const struct buf_meta *m = live_meta(p, offset, generation, &info->capacity, &err);
 
-	if (err)
+	if (!m)
 		return err;
-	m = slot_meta(p, c, idx);
 	info->owner = STATE_OWNER(atomic_load_explicit(&m->state, memory_order_acquire));
 	info->tag = atomic_load_explicit(&m->tag, memory_order_relaxed);
 	info->deadline = atomic_load_explicit(&m->deadline, memory_order_relaxed);
-	info->capacity = p->cls[c].buf_size;
 	return 0;
 }
 
@@ -638,10 +692,13 @@ uint32_t ferry_pool_now_ms(void)
 	return ms ? ms : 1;
 }
 
-/* Free every live buffer for which want(owner, tag, deadline, arg) holds,
- * reporting (owner, tag) of up to max of them. */
 typedef int (*want_fn)(uint32_t owner, uint32_t tag, uint32_t deadline, const void *arg);
 
+static int expired_at(uint32_t owner, uint32_t tag, uint32_t deadline, const void *arg);
+
+/* Free every live buffer for which want(owner, tag, deadline, arg) holds,
+ * reporting (owner, tag) of up to max of them. A sealed buffer never
+ * expires (a shared model outlives any request's deadline). */
 static int sweep(struct ferry_pool *p, want_fn want, const void *arg,
 		 struct ferry_pool_expired *out, int max)
 {
@@ -655,7 +712,7 @@ static int sweep(struct ferry_pool *p, want_fn want, const void *arg,
 			uint64_t s = atomic_load_explicit(&m->state, memory_order_acquire);
 			uint32_t tag = atomic_load_explicit(&m->tag, memory_order_relaxed);
 
-			if (!LIVE_OWNER(STATE_OWNER(s)) ||
+			if (!LIVE_OWNER(STATE_OWNER(s)) || (want == expired_at && is_sealed(p, c, idx)) ||
 			    !want(STATE_OWNER(s), tag,
 				  atomic_load_explicit(&m->deadline, memory_order_relaxed), arg))
 				continue;

@@ -463,6 +463,43 @@ static void test_free_gives_pages_back(void)
 	ferry_pool_detach(&p);
 }
 
+/* A sealed model cannot be freed, taken or expired by mistake until it is
+ * unsealed; its owner's death still frees it; a new allocation of the slot
+ * starts unsealed. */
+static void test_seal(void)
+{
+	static const struct ferry_pool_class_spec cls[] = { { .buf_size = 4096, .count = 2 } };
+	struct ferry_pool p;
+	struct ferry_buf b, again;
+	struct ferry_pool_stats st;
+
+	CHECK(ferry_pool_create(&p, "seal", cls, 1) == 0, "create");
+	CHECK(ferry_pool_alloc(&p, 100, 1, &b) == 0, "alloc");
+	CHECK(ferry_pool_sealed(&p, b.offset, b.generation) == 0, "not sealed when allocated");
+	ferry_pool_label(&p, b.offset, b.generation, 5, ferry_pool_now_ms());
+	CHECK(ferry_pool_seal(&p, b.offset, b.generation) == 0, "seal");
+	CHECK(ferry_pool_sealed(&p, b.offset, b.generation) == 1, "sealed");
+	CHECK(ferry_pool_seal(&p, b.offset, b.generation + 1) == FERRY_ESTALE, "seal checks the generation");
+	CHECK(ferry_pool_free(&p, b.offset, b.generation) == FERRY_ESEALED, "free refused");
+	CHECK(ferry_pool_free_owned(&p, b.offset, b.generation, 1) == FERRY_ESEALED, "owned free refused");
+	CHECK(ferry_pool_take(&p, b.offset, b.generation, 2) == FERRY_ESEALED, "take refused");
+	CHECK(ferry_pool_expire(&p, ferry_pool_now_ms() + 1000, NULL, 0) == 0, "past its deadline, not expired");
+	ferry_pool_stats(&p, &st);
+	CHECK(st.bad_frees == 1 && st.cls[0].in_use == 1, "the refused free counted, still in use");
+	CHECK(ferry_pool_check(&p, b.offset, b.generation, 100) == 4096, "still readable");
+	CHECK(ferry_pool_unseal(&p, b.offset, b.generation) == 0, "unseal");
+	CHECK(ferry_pool_take(&p, b.offset, b.generation, 2) == 0, "take after unseal");
+	CHECK(ferry_pool_free(&p, b.offset, b.generation) == 0, "free after unseal");
+	CHECK(ferry_pool_seal(&p, b.offset, b.generation) == FERRY_EDOUBLE_FREE, "a free buffer cannot be sealed");
+
+	CHECK(ferry_pool_alloc(&p, 100, 3, &b) == 0 && ferry_pool_seal(&p, b.offset, b.generation) == 0, "sealed again");
+	CHECK(ferry_pool_reclaim(&p, 3) == 1, "its owner died: reclaimed all the same");
+	CHECK(ferry_pool_alloc(&p, 100, 4, &again) == 0 && again.offset == b.offset &&
+	      ferry_pool_sealed(&p, again.offset, again.generation) == 0, "the slot comes back unsealed");
+	CHECK(ferry_pool_free(&p, again.offset, again.generation) == 0, "and frees normally");
+	ferry_pool_detach(&p);
+}
+
 int main(void)
 {
 	test_alloc_and_errors();
@@ -477,5 +514,6 @@ int main(void)
 	test_scribbled_free_list();
 	test_model_sized_class();
 	test_free_gives_pages_back();
+	test_seal();
 	return check_summary("test_pool");
 }
