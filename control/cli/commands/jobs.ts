@@ -20,7 +20,7 @@ export function describeJob(j: JobStatus): string {
     `tenant ${j.tenant}, from ${j.sourceFile}; model ${mb(j.modelBytes)}, ${j.clients} clients a round, ${j.levels} levels, home ${j.homeNode || '-'}`,
     `round ${j.round} of ${j.rounds}; accepted ${j.accepted} (late-merged ${j.lateMerged}); rejected ${rejectedTotal(j)}${rejected ? ` (${rejected})` : ''}`,
     `last aggregation ${ms(j.lastAggregationMs)} ms, last round ${ms(j.lastRoundMs)} ms`,
-    table(j.aggregators.map((a) => ({ aggregator: a.stage, role: a.role, node: a.node, instance: a.instance, state: a.state }))),
+    table(j.aggregators.map((a) => ({ aggregator: a.stage, role: a.role, node: a.node, instance: a.instance, pid: a.pid, state: a.state, restarts: a.restarts }))),
   ];
   return lines.join('\n');
 }

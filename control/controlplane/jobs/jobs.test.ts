@@ -152,6 +152,20 @@ describe('aggregation jobs through the Admin API', () => {
     expect(all.jobs.map((j) => `${j.tenant}/${j.name}`)).toEqual(['default/mini']);
   });
 
+  it('reports an aggregator killed from outside, and ferryd starting it again', async () => {
+    const before = await t.admin.call('GetJob', { name: 'mini' });
+    const leaf = before.aggregators.find((a) => a.stage === 'leaf-0')!;
+    expect(leaf.pid).toBeGreaterThan(0);
+    process.kill(leaf.pid, 'SIGKILL');
+    const back = await until('leaf-0 running again under a new pid', async () => {
+      const g = await t.admin.call('GetJob', { name: 'mini' });
+      const a = g.aggregators.find((x) => x.stage === 'leaf-0')!;
+      return a.state === 'RUNNING' && a.pid !== leaf.pid && a.restarts >= 1 ? a : undefined;
+    });
+    expect(back.instance).toBe(leaf.instance);
+    expect(eventsOf('instance-crashed').some((e) => e.chain === 'mini' && e.instance === leaf.instance)).toBe(true);
+  });
+
   it('runs the job again after the control plane restarts', async () => {
     const before = await t.admin.call('GetJob', { name: 'mini' });
     await t.close();
