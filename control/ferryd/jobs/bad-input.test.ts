@@ -188,4 +188,16 @@ describe('bad input (ebpf mode)', () => {
     for (const h of held) h.free();
     expect(await api.status()).toMatchObject({ accepted: 1, rejected: { busy: 1 } });
   });
+
+  it('40 concurrent 4 MiB uploads into a pool with room for a few all go through (each waits its turn for a buffer)', async () => {
+    const N = 40;
+    const BIG = 1 << 20; // 4 MiB updates: a few fill the pool
+    await deployJob(t.client, { chainId: 63, base: 630, name: 'crowd', paramCount: BIG, leaves: 2, clients: N, rounds: 1, inFlight: 0 });
+    const api = jobApi(t.ferryd.gatewayAddress, 'crowd');
+    const delta = testDelta(BIG, 0, 0);
+    const answers = await Promise.all(Array.from({ length: N }, (_, c) => api.update(0, `c${c}`, 1, delta)));
+    const bodies = await Promise.all(answers.map(async (a) => `${a.status} ${a.status === 200 ? '' : await a.text()}`));
+    expect(bodies.filter((b) => !b.startsWith('200'))).toEqual([]);
+    await api.model(1);
+  });
 });
