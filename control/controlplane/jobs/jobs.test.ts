@@ -133,6 +133,10 @@ describe('aggregation jobs through the Admin API', () => {
     expect(chain.code).toBe('INVALID_ARGUMENT');
     const nodeHint = await rejection(apply(job().replace('hierarchy:', 'placement: { top: sollo }\n  hierarchy:')));
     expect(nodeHint.specErrors[0]?.message).toBe('no node named "sollo" (did you mean "solo"? nodes: solo)');
+    const empty = await rejection(apply('  \n'));
+    expect([empty.code, empty.message]).toEqual(['INVALID_ARGUMENT', "yaml: empty; send the job file's text"]);
+    const two = await rejection(apply(`${job()}---\n${job().replace('name: mini', 'name: other')}`));
+    expect([two.code, two.message]).toEqual(['INVALID_ARGUMENT', `${FILE}: holds 2 jobs; apply one AggregationJob per file`]);
     const missing = await rejection(t.admin.call('GetJob', { name: 'nope' }));
     expect([missing.code, missing.message]).toEqual(['NOT_FOUND', 'no job named "nope" in tenant default; its jobs: mini']);
   });
