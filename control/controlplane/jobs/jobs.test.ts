@@ -133,6 +133,10 @@ describe('aggregation jobs through the Admin API', () => {
     expect(chain.code).toBe('INVALID_ARGUMENT');
     const nodeHint = await rejection(apply(job().replace('hierarchy:', 'placement: { top: sollo }\n  hierarchy:')));
     expect(nodeHint.specErrors[0]?.message).toBe('no node named "sollo" (did you mean "solo"? nodes: solo)');
+    const empty = await rejection(apply('  \n'));
+    expect([empty.code, empty.message]).toEqual(['INVALID_ARGUMENT', "yaml: empty; send the job file's text"]);
+    const two = await rejection(apply(`${job()}---\n${job().replace('name: mini', 'name: other')}`));
+    expect([two.code, two.message]).toEqual(['INVALID_ARGUMENT', `${FILE}: holds 2 jobs; apply one AggregationJob per file`]);
     const missing = await rejection(t.admin.call('GetJob', { name: 'nope' }));
     expect([missing.code, missing.message]).toEqual(['NOT_FOUND', 'no job named "nope" in tenant default; its jobs: mini']);
   });
@@ -150,6 +154,20 @@ describe('aggregation jobs through the Admin API', () => {
     }
     const all = await t.admin.call('ListJobs', {});
     expect(all.jobs.map((j) => `${j.tenant}/${j.name}`)).toEqual(['default/mini']);
+  });
+
+  it('reports an aggregator killed from outside, and ferryd starting it again', async () => {
+    const before = await t.admin.call('GetJob', { name: 'mini' });
+    const leaf = before.aggregators.find((a) => a.stage === 'leaf-0')!;
+    expect(leaf.pid).toBeGreaterThan(0);
+    process.kill(leaf.pid, 'SIGKILL');
+    const back = await until('leaf-0 running again under a new pid', async () => {
+      const g = await t.admin.call('GetJob', { name: 'mini' });
+      const a = g.aggregators.find((x) => x.stage === 'leaf-0')!;
+      return a.state === 'RUNNING' && a.pid !== leaf.pid && a.restarts >= 1 ? a : undefined;
+    });
+    expect(back.instance).toBe(leaf.instance);
+    expect(eventsOf('instance-crashed').some((e) => e.chain === 'mini' && e.instance === leaf.instance)).toBe(true);
   });
 
   it('runs the job again after the control plane restarts', async () => {

@@ -27,6 +27,9 @@ export function jobStatus(r: JobRecord, nodes: NodeRegistry, live: ReadonlyMap<n
     node: i.node,
     instance: i.id,
     state: live.get(i.id)?.state ?? (nodes.get(i.node)?.ready ? 'MISSING' : 'NODE_DOWN'),
+    pid: live.get(i.id)?.pid ?? 0,
+    restarts: live.get(i.id)?.restarts ?? 0,
+    lastError: live.get(i.id)?.lastError ?? '',
   }));
   const down = aggregators.filter((a) => a.state !== 'RUNNING');
   const stats = homeStats(r, nodes);
@@ -38,7 +41,7 @@ export function jobStatus(r: JobRecord, nodes: NodeRegistry, live: ReadonlyMap<n
   } else if (down.length) {
     const crashed = down.some((a) => /CRASH|STUCK|OOM/.test(a.state));
     if (crashed) state = 'failed';
-    message = `${down.length} of ${aggregators.length} aggregators not running: ${down.map((a) => `${a.stage} ${a.instance}@${a.node} ${a.state}${live.get(a.instance)?.lastError ? ` (${live.get(a.instance)!.lastError})` : ''}`).join(', ')}`;
+    message = `${down.length} of ${aggregators.length} aggregators not running: ${down.map((a) => `${a.stage} ${a.instance}@${a.node} ${a.state}${a.lastError ? ` (${a.lastError})` : ''}`).join(', ')}`;
   }
   return {
     name: r.name,
