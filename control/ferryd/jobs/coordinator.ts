@@ -503,4 +503,3 @@ function messageOf(reply: Reply, job: string): Uint8Array {
   return reply.body;
 }
 
-export { JobError };
