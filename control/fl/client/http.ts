@@ -93,7 +93,7 @@ export class HttpFlClient implements FlClient {
     try {
       return await fetch(url, init);
     } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
+      if (init.signal?.aborted) throw err; // the caller gave up: not the server's doing
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new FlError('transport', `no answer from ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is ferryd's gateway up on that address?)`, 0, this.ref.job);
     }
