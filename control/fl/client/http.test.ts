@@ -13,7 +13,7 @@ import { startTestFerryd, type TestFerryd } from '../../ferryd/testdata/harness.
 import { prepareFederation } from '../federation.js';
 import { maxRelativeError } from '../reference.js';
 import { clientSeed, simulate } from '../simulate.js';
-import { FlError, HttpFlClient, isFlError, runClientLoop } from './index.js';
+import { FlError, HttpFlClient, isFlError, runFederation } from './index.js';
 
 const LOGREG_PARAMS = 650;
 
@@ -29,31 +29,28 @@ describe('HTTP FL client against ferryd', () => {
     await t?.cleanup();
   });
 
-  it('four client loops train through ferry to the offline FedAvg result', async () => {
+  it('four client loops (runFederation) train through ferry to the offline FedAvg result', async () => {
     const clients = 4;
     const rounds = 3;
     await deployJob(t.client, { chainId: 221, base: 2210, name: 'sdk-train', paramCount: LOGREG_PARAMS, leaves: 2, clients, rounds });
     // The harness deploys the job as a flat parameter count (zeros at round
     // 0): logistic regression trains from zeros, and so does the reference.
     const fed = { ...prepareFederation({ model: 'logreg', clients, split: { kind: 'iid' } }), initial: new Float32Array(LOGREG_PARAMS) };
-    const summaries = await Promise.all(
-      fed.shards.map((data, c) =>
-        runClientLoop({
-          client: new HttpFlClient(gw, { job: 'sdk-train' }),
-          clientId: `client-${c}`,
-          net: fed.net,
-          data,
-          train: fed.train,
-          seed: clientSeed(c),
-          rounds,
-          waitMs: 10_000,
-        }),
-      ),
-    );
-    for (const s of summaries) expect(s).toEqual({ submitted: rounds, refused: {}, lastRound: rounds - 1 });
+    const run = await runFederation({
+      fed,
+      rounds,
+      connect: () => new HttpFlClient(gw, { job: 'sdk-train' }),
+      seed: clientSeed,
+      waitMs: 10_000,
+    });
+    for (const s of run.clients) expect(s).toEqual({ submitted: rounds, refused: {}, lastRound: rounds - 1 });
+    // the observer scored model 0 .. rounds
+    expect(run.models.map((m) => m.round)).toEqual([0, 1, 2, 3]);
+    expect(run.models[3]!.accuracy).toBeGreaterThan(run.models[0]!.accuracy);
     const api = new HttpFlClient(gw, { job: 'sdk-train' });
     const final = await api.model(rounds, { waitMs: 10_000 });
     expect(final.round).toBe(rounds);
+    expect(final.params).toEqual(run.final);
     const want = simulate({ model: 'logreg', clients, rounds, split: { kind: 'iid' } }, fed).final;
     // ferry folds in float32, the reference in float64; training from the
     // slightly different models of rounds 1, 2 keeps the gap at rounding size
