@@ -24,12 +24,15 @@ export const FL_ERROR_STATUS = {
   busy: 503,
 } as const;
 export type FlErrorCode = keyof typeof FL_ERROR_STATUS;
+/** What the client itself reports: no answer at all, or an answer that is
+ * not a model. */
+export type FlClientErrorCode = 'transport' | 'badModel';
 
 export class FlError extends Error {
   constructor(
     /** One of FlErrorCode, or another server code (e.g. a gateway's
      * requestTimeout) or 'transport' when no answer came at all. */
-    readonly code: FlErrorCode | (string & {}),
+    readonly code: FlErrorCode | FlClientErrorCode | (string & {}),
     message: string,
     /** HTTP status (for gRPC: the status DESIGN.md gives the code; 0 if none). */
     readonly status: number,
@@ -47,7 +50,7 @@ export class FlError extends Error {
   }
 }
 
-export const isFlError = (err: unknown, code?: FlErrorCode): err is FlError => err instanceof FlError && (code === undefined || err.code === code);
+export const isFlError = (err: unknown, code?: FlErrorCode | FlClientErrorCode): err is FlError => err instanceof FlError && (code === undefined || err.code === code);
 
 const statusOfCode = (code: string): number => (FL_ERROR_STATUS as Record<string, number>)[code] ?? 0;
 
