@@ -531,6 +531,7 @@ export class NodeDaemon {
       injector: served.injector,
       log: this.log,
       timeoutMs: served.timeoutMs,
+      bodyTimeoutMs: served.bodyTimeoutMs,
       onEvent: (kind, message) =>
         this.events.record({ kind, instanceId: 0, chainId, stage: 0, stageName: '', pid: 0, exitCode: 0, signal: '', restarts: 0, backoffMs: 0, message }),
     });

@@ -15,6 +15,7 @@ import { paths } from '../paths.js';
 import { parseHostPort } from './address.js';
 import type { AllowEdge, BalancePolicy, CreatePoolRequest, GatewayConfig, IdleStage, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
   StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
+import { isBuiltin, resolveBuiltin } from './builtins.js';
 import { invalid } from './rpc-error.js';
 
 /** Instance ids are allocated by the control plane, cluster-unique, and
@@ -205,7 +206,7 @@ export function checkStartInstance(req: StartInstanceRequest): StartRequest {
       stage: stage(req.stage, 'stage'),
       stageName: name(req.stageName, 'stage_name'),
       runtime: req.runtime,
-      handler: handlerPath(req.handler),
+      handler: isBuiltin(req.handler) ? resolveBuiltin(req.handler, req.runtime) : handlerPath(req.handler),
       next,
       env: environment(req.env),
       tenant: tenantName(req.tenant),

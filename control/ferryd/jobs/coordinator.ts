@@ -15,7 +15,7 @@
 import { errorCode } from '../../dataplane/native.js';
 import { initialModel } from '../../fl/model.js';
 import { updateWeight } from '../../fl/reference.js';
-import { decodeMsg, encodeMsg, HEADER_SIZE, Op, type UpdateHeader } from '../../fl/wire.js';
+import { decodeMsg, encodeMsg, FLUSH_DISCARD, HEADER_SIZE, Op, type UpdateHeader } from '../../fl/wire.js';
 import { answerOf } from '../../gateway/answer.js';
 import { GatewayError, injectError } from '../../gateway/errors.js';
 import type { BodyWriter, HeldBuffer, Injector, Reply } from '../../gateway/injector.js';
@@ -34,6 +34,8 @@ export interface CoordinatorOptions {
   log: Logger;
   /** How long a leaf may take to fold an update, and the tree to flush. */
   timeoutMs: number;
+  /** How long a client may take to send an update, waiting for a buffer included. */
+  bodyTimeoutMs: number;
   /** What the coordinator tells the node (ferry events). */
   onEvent?: (kind: 'round-failed' | 'job-done', message: string) => void;
 }
@@ -83,6 +85,7 @@ export class JobCoordinator {
   readonly injector: Injector;
   private readonly log: Logger;
   private readonly timeoutMs: number;
+  readonly bodyTimeoutMs: number;
   private readonly onEvent: CoordinatorOptions['onEvent'];
   private st: JobState = 'open';
   private open = 0;
@@ -105,6 +108,7 @@ export class JobCoordinator {
     this.injector = opts.injector;
     this.log = opts.log.child({ job: opts.spec.name, tenant: opts.spec.tenant });
     this.timeoutMs = opts.timeoutMs;
+    this.bodyTimeoutMs = opts.bodyTimeoutMs;
     this.onEvent = opts.onEvent;
   }
 
@@ -304,9 +308,10 @@ export class JobCoordinator {
 
   /**
    * FLUSH every leaf with the round's base model; the top's MODEL reply is
-   * the next round's model. A failed round (under quorum at the deadline,
-   * or a flush that did not come back) flushes too, so the leaves drop
-   * what they summed, but its model is the base, by reference.
+   * the next round's model. A round under quorum at its deadline FLUSHes
+   * with DISCARD, so the leaves free what they summed; it (and a round
+   * whose flush did not come back) fails: its model is the base, by
+   * reference.
    */
   private async closeRound(rs: RoundState, underQuorum: boolean): Promise<void> {
     this.st = 'closing';
@@ -325,6 +330,7 @@ export class JobCoordinator {
           expectTop: expect,
           baseOffset: base.offset,
           baseGeneration: base.generation,
+          flags: underQuorum ? FLUSH_DISCARD : 0,
         });
         flushes.push(this.injector.request(leaf, msg, { timeoutMs: this.timeoutMs, borrow: { onRevoke: () => undefined } }));
       }
@@ -341,7 +347,7 @@ export class JobCoordinator {
       if (typeof held === 'string') problem ??= held;
       else if (held) model = held;
     }
-    if (!model && !problem) problem = 'no aggregator answered the flush with a MODEL';
+    if (!model && !problem && !underQuorum) problem = 'no aggregator answered the flush with a MODEL';
     const failed = underQuorum || problem !== undefined;
     const sealedAt = nowMs();
     if (this.closed) return model?.drop();

@@ -26,8 +26,6 @@ import { uploadFromStream } from './upload.js';
 export interface JobRouteOptions {
   jobs: JobDirectory;
   log: Logger;
-  /** How long a client may take to send an update, and to wait for a buffer. */
-  bodyTimeoutMs?: number;
   minBytesPerSec?: number;
   /** How long a client may take to read a model. */
   replyTimeoutMs?: number;
@@ -35,7 +33,6 @@ export interface JobRouteOptions {
 
 /** Longest ?waitMs= a model request may wait. */
 export const MAX_WAIT_MS = 60_000;
-const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 const DEFAULT_REPLY_TIMEOUT_MS = 60_000;
 const ROUND = /^\d{1,9}$/;
 
@@ -43,7 +40,6 @@ type JobRequest = FastifyRequest<{ Params: { name: string; tenant?: string; roun
 
 export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): void {
   const log = o.log.child({ component: 'jobs' });
-  const bodyTimeoutMs = o.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const replyTimeoutMs = o.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
 
   const jobOf = (req: JobRequest): JobCoordinator => {
@@ -65,15 +61,25 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): voi
   const postUpdate = async (req: JobRequest, reply: FastifyReply) => {
     let job: JobCoordinator | undefined;
     try {
-      job = jobOf(req);
-      const round = roundOf(req, job);
+      job = o.jobs.lookup(req.params.name, req.params.tenant ?? DEFAULT_TENANT);
+      if (!job) {
+        o.jobs.unknownUploads++;
+        throw unknownJob(req.params.name);
+      }
+      let round: number;
+      try {
+        round = roundOf(req, job);
+      } catch (err) {
+        job.count('badRound');
+        throw err;
+      }
       const gone = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableEnded) gone.abort();
       });
       const cl = req.headers['content-length'];
       const declared = cl === undefined ? undefined : Number(cl);
-      const result = await uploadFromStream(job, round, req.body as Readable | undefined, declared, { bodyTimeoutMs, minBytesPerSec: o.minBytesPerSec }, gone.signal);
+      const result = await uploadFromStream(job, round, req.body as Readable | undefined, declared, { bodyTimeoutMs: job.bodyTimeoutMs, minBytesPerSec: o.minBytesPerSec }, gone.signal);
       return reply.code(200).send(result);
     } catch (err) {
       if (err instanceof DisconnectedError) {
