@@ -21,12 +21,10 @@ import { isFlError } from '../fl/client/errors.js';
 import { prepareFederation, type Federation } from '../fl/federation.js';
 import { clientSeed, simulate } from '../fl/simulate.js';
 import { MODEL_KINDS, type ModelKind } from '../fl/train/network.js';
-import { repoRoot } from '../paths.js';
-import { jobYaml } from './fl-job.js';
+import { JOB_FILE_PATH, jobYaml } from './fl-job.js';
 import { RoundProgress } from './fl-progress.js';
 import { startLocalFerry } from './local-ferry.js';
 
-export const JOB_FILE = join(repoRoot, 'chains/fl-digits/job.yaml');
 /** The accuracy an IID run must reach (issue #11). */
 export const IID_TARGET = 0.9;
 
@@ -87,7 +85,7 @@ async function main(): Promise<number> {
 
   const ferry = await startLocalFerry({ portBase: f.portBase, keep: f.keep, log: err, extraAddresses: f.grpc ? ['--fl-grpc'] : [] });
   try {
-    const job = jobYaml(readFileSync(JOB_FILE, 'utf8'), { rounds: f.rounds, clients: f.clients, layers: fed.net.layers });
+    const job = jobYaml(readFileSync(JOB_FILE_PATH, 'utf8'), { rounds: f.rounds, clients: f.clients, layers: fed.net.layers });
     const jobFile = join(ferry.home, 'fl-digits.job.yaml');
     writeFileSync(jobFile, job.yaml);
     err(`ferry apply -f ${jobFile}`);

@@ -1,6 +1,10 @@
 /** The demo's job document: chains/fl-digits/job.yaml fitted to a run. */
+import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Layer } from '../fl/model.js';
+import { repoRoot } from '../paths.js';
+
+export const JOB_FILE_PATH = join(repoRoot, 'chains/fl-digits/job.yaml');
 
 /**
  * The example job with this run's rounds, clients and model: the file's
