@@ -108,4 +108,30 @@ describe('HTTP FL client against ferryd', () => {
     await api.submit(0, { clientId: 'b', numExamples: 1, delta: d });
     expect((await api.model(1, { waitMs: 5000 })).round).toBe(1);
   });
+
+  it('a ferryd that goes away mid-run stops every client with a transport error, not a hang', async () => {
+    const other = await startTestFerryd(modes[0]!, 'fl-sdk-gone');
+    let closed: Promise<void> | undefined;
+    try {
+      await deployJob(other.client, { chainId: 226, base: 2260, name: 'sdk-gone', paramCount: LOGREG_PARAMS, leaves: 1, clients: 2, rounds: 50 });
+      const fed = { ...prepareFederation({ model: 'logreg', clients: 2, split: { kind: 'iid' } }), initial: new Float32Array(LOGREG_PARAMS) };
+      const started = performance.now();
+      const err = await runFederation({
+        fed,
+        rounds: 50,
+        connect: () => new HttpFlClient(`http://${other.ferryd.gatewayAddress}`, { job: 'sdk-gone' }),
+        seed: clientSeed,
+        waitMs: 30_000,
+        onModel: (ev) => {
+          if (ev.round === 2) closed ??= other.cleanup();
+        },
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FlError);
+      expect((err as FlError).code).toBe('transport');
+      // well before the 30 s a model wait may take
+      expect(performance.now() - started).toBeLessThan(15_000);
+    } finally {
+      await (closed ?? other.cleanup());
+    }
+  });
 });
