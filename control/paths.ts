@@ -21,8 +21,6 @@ export const paths = {
   addon: join(repoRoot, 'dataplane-native/build/Release/ferry_native.node'),
   bpfObject: join(repoRoot, 'bpf/build/sk_msg_router.bpf.o'),
   nativeRunner: join(repoRoot, 'dataplane-native/out/ferry-runner'),
-  /** The federated-learning aggregator, StartInstance's `builtin:aggregator`. */
-  aggregator: join(repoRoot, 'dataplane-native/out/ferry-aggregator.so'),
   sandboxLauncher: join(repoRoot, 'dataplane-native/out/ferry-sandbox'),
   /** The built-in aggregator of aggregation jobs (handler "builtin:aggregator"). */
   aggregator: join(repoRoot, 'dataplane-native/out/ferry-aggregator.so'),

@@ -37,7 +37,6 @@ export type { StageRef__Output as StageRef } from '../proto/gen/ferry/node/v1/St
 export type { StartInstanceRequest__Output as StartInstanceRequest } from '../proto/gen/ferry/node/v1/StartInstanceRequest.js';
 export type { Resources__Output as Resources } from '../proto/gen/ferry/node/v1/Resources.js';
 export type { InstanceStatus__Output as InstanceStatus } from '../proto/gen/ferry/node/v1/InstanceStatus.js';
-export type { JobStats__Output as JobStats } from '../proto/gen/ferry/node/v1/JobStats.js';
 export type { StopInstanceRequest__Output as StopInstanceRequest } from '../proto/gen/ferry/node/v1/StopInstanceRequest.js';
 export type { ListInstancesRequest__Output as ListInstancesRequest } from '../proto/gen/ferry/node/v1/ListInstancesRequest.js';
 export type { ListInstancesResponse__Output as ListInstancesResponse } from '../proto/gen/ferry/node/v1/ListInstancesResponse.js';
