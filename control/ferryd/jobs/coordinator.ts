@@ -17,12 +17,13 @@ import { initialModel } from '../../fl/model.js';
 import { updateWeight } from '../../fl/reference.js';
 import { decodeMsg, encodeMsg, FLUSH_DISCARD, HEADER_SIZE, Op, type UpdateHeader } from '../../fl/wire.js';
 import { answerOf } from '../../gateway/answer.js';
-import { GatewayError, injectError } from '../../gateway/errors.js';
+import { GatewayError, injectError, replyError } from '../../gateway/errors.js';
+import { FLAG_RESPONSE } from '../../dataplane/descriptor.js';
 import type { BodyWriter, HeldBuffer, Injector, Reply } from '../../gateway/injector.js';
 import type { Logger } from '../../log.js';
 import type { JobStats } from '../proto.js';
 import { expectTop, updateBytes, type JobSpec } from './config.js';
-import { asJobError, busy, duplicateUpdate, JobError } from './errors.js';
+import { asJobError, busy, duplicateUpdate, JobError, roundGone, roundNotReady } from './errors.js';
 import { checkUpdateHeader } from './header.js';
 import { ModelStore, SealedModel } from './models.js';
 import { targetRound, type JobState } from './rounds.js';
@@ -75,6 +76,8 @@ interface RoundState {
 }
 
 const nowMs = () => performance.now();
+/** Longest a model request may wait for its round (?waitMs=, wait_ms). */
+export const MAX_WAIT_MS = 60_000;
 /** An upload waiting for a buffer looks again this often even unwoken. */
 const BUFFER_RECHECK_MS = 250;
 
@@ -247,8 +250,7 @@ export class JobCoordinator {
       throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
     }
     try {
-      const out = answerOf(reply, this.spec.name);
-      const msg = decodeMsg(out.body);
+      const msg = decodeMsg(messageOf(reply, this.spec.name));
       if (!msg || msg.op !== Op.ack) throw new GatewayError(502, 'badReply', `leaf stage ${leaf} answered an UPDATE with ${msg ? `op ${msg.op}` : 'no message'}, not ACK`);
     } catch (err) {
       this.settle(rs, res, false);
@@ -343,7 +345,7 @@ export class JobCoordinator {
         problem ??= (s.reason as Error).message;
         continue;
       }
-      const held = this.modelOf(s.value, rs.round);
+      const held = this.sealedFrom(s.value, rs.round);
       if (typeof held === 'string') problem ??= held;
       else if (held) model = held;
     }
@@ -384,19 +386,18 @@ export class JobCoordinator {
 
   /** A flush's reply: the MODEL (held as a sealed model), undefined for an
    * ACK (given back at once), or what is wrong with it. */
-  private modelOf(reply: Reply, round: number): SealedModel | string | undefined {
+  private sealedFrom(reply: Reply, round: number): SealedModel | string | undefined {
     let msg;
     try {
-      const out = answerOf(reply, this.spec.name);
-      msg = decodeMsg(out.body);
+      const bytes = messageOf(reply, this.spec.name);
+      msg = decodeMsg(bytes);
       if (msg?.op === Op.model) {
-        if (msg.paramCount !== this.spec.paramCount || out.body.byteLength < this.updateBytes) {
+        if (msg.paramCount !== this.spec.paramCount || bytes.byteLength < this.updateBytes) {
           reply.release();
-          return `the MODEL has ${msg.paramCount} values in ${out.body.byteLength} bytes, the job ${this.spec.paramCount}`;
+          return `the MODEL has ${msg.paramCount} values in ${bytes.byteLength} bytes, the job ${this.spec.paramCount}`;
         }
         // Kept for as long as a round names it: no deadline.
         reply.holdUntil(0);
-        const bytes = out.body;
         const held: HeldBuffer = { offset: reply.offset, generation: reply.generation, bytes, free: () => reply.release() };
         return new SealedModel(round + 1, held, this.spec.paramCount);
       }
@@ -406,6 +407,21 @@ export class JobCoordinator {
     }
     reply.release();
     return msg?.op === Op.ack ? undefined : `an aggregator answered a FLUSH with ${msg ? `op ${msg.op}` : 'no message'}`;
+  }
+
+  /**
+   * Round's sealed model, waiting up to waitMs for one not sealed yet;
+   * throws roundGone (no longer kept), roundNotReady (not sealed in
+   * time) or unknownRound (past the job's last model).
+   */
+  async sealedModel(round: number, waitMs: number, signal?: AbortSignal): Promise<SealedModel> {
+    const name = this.spec.name;
+    if (round > this.spec.rounds) throw new JobError(404, 'unknownRound', `the job has rounds 0..${this.spec.rounds} (the last model is round ${this.spec.rounds}'s)`, name);
+    let m = this.models.get(round);
+    if (!m && round > this.models.latest) m = await this.models.waitFor(round, Math.min(MAX_WAIT_MS, Math.max(0, waitMs)), signal);
+    if (m?.live) return m;
+    if (round <= this.models.latest) throw roundGone(name, round, this.models.latest);
+    throw roundNotReady(name, round, Math.max(1, Math.ceil(this.spec.roundDeadlineMs / 1000)));
   }
 
   stats(): JobStats {
@@ -434,6 +450,16 @@ export class JobCoordinator {
     this.models.close();
     this.wake();
   }
+}
+
+/** An aggregator's message (a plain reply: ACK, MODEL), as is and never
+ * sniffed for a content type (a model is tens of MB); its errors (422
+ * nonFiniteUpdate, ...) as the GatewayError they stand for. */
+function messageOf(reply: Reply, job: string): Uint8Array {
+  if ((reply.flags & FLAG_RESPONSE) !== 0) return answerOf(reply, job).body;
+  const failed = replyError(reply, job);
+  if (failed) throw failed;
+  return reply.body;
 }
 
 export { JobError };
