@@ -83,6 +83,10 @@ async function main(): Promise<number> {
   const splitName = f.nonIid ? `Dirichlet(${f.alpha})` : 'IID';
   err(`${f.clients} clients x ${f.rounds} rounds, ${f.model} (${fed.net.paramCount} parameters), ${splitName} shards of digits (${fed.shards.reduce((n, s) => n + s.count, 0)} training rows, ${fed.test.count} held out), over ${f.grpc ? 'gRPC' : 'HTTP'}`);
 
+  // Ctrl-C stops the clients and still takes the local ferry down (finally).
+  const interrupted = new AbortController();
+  process.once('SIGINT', () => interrupted.abort(new Error('interrupted (SIGINT)')));
+  process.once('SIGTERM', () => interrupted.abort(new Error('terminated (SIGTERM)')));
   const ferry = await startLocalFerry({ portBase: f.portBase, keep: f.keep, log: err, extraAddresses: f.grpc ? ['--fl-grpc'] : [] });
   try {
     const job = jobYaml(readFileSync(JOB_FILE_PATH, 'utf8'), { rounds: f.rounds, clients: f.clients, layers: fed.net.layers });
@@ -105,6 +109,7 @@ async function main(): Promise<number> {
       rounds: f.rounds,
       connect,
       seed: clientSeed,
+      signal: interrupted.signal,
       onUpdate: (ev) => progress.update(ev.round),
       onModel: (ev) => {
         const timings = status.status().catch(() => undefined);

@@ -1,7 +1,8 @@
 /**
  * The demo's progress line on stderr: which round, how many of its updates
  * are in, the last accuracy. Rewritten in place on a terminal; on a pipe or
- * a CI log, one line per finished round instead (no carriage returns).
+ * a CI log nothing (no carriage returns in a log): the per-round lines on
+ * stdout are the progress there.
  */
 export class RoundProgress {
   private updates = new Map<number, number>();
