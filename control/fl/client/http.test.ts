@@ -13,7 +13,7 @@ import { startTestFerryd, type TestFerryd } from '../../ferryd/testdata/harness.
 import { prepareFederation } from '../federation.js';
 import { maxRelativeError } from '../reference.js';
 import { clientSeed, simulate } from '../simulate.js';
-import { FlError, HttpFlClient, isFlError, runFederation } from './index.js';
+import { FlError, HttpFlClient, isFlError, runFederation, type FlClient } from './index.js';
 
 const LOGREG_PARAMS = 650;
 
@@ -133,5 +133,31 @@ describe('HTTP FL client against ferryd', () => {
     } finally {
       await (closed ?? other.cleanup());
     }
+  });
+
+  it('a straggler refused with roundClosed moves on to the next round and is counted', async () => {
+    await deployJob(t.client, { chainId: 227, base: 2270, name: 'sdk-straggler', paramCount: LOGREG_PARAMS, leaves: 1, clients: 3, quorum: 2, roundDeadlineMs: 1500, rounds: 2 });
+    const fed = { ...prepareFederation({ model: 'logreg', clients: 3, split: { kind: 'iid' } }), initial: new Float32Array(LOGREG_PARAMS) };
+    // client 2 is slow in round 0 only: its update arrives after the deadline
+    // closed round 0 with the quorum (1.5 s), and it is back in time for
+    // round 1 (closed by its third update well before 3 s)
+    const connect = (c: number): FlClient => {
+      const http = new HttpFlClient(gw, { job: 'sdk-straggler' });
+      if (c !== 2) return http;
+      return {
+        model: (r, o) => http.model(r, o),
+        submit: async (r, u, o) => {
+          if (r === 0) await new Promise((resolve) => setTimeout(resolve, 2200));
+          return http.submit(r, u, o);
+        },
+        close: () => http.close(),
+      };
+    };
+    const run = await runFederation({ fed, rounds: 2, connect, seed: clientSeed, waitMs: 10_000 });
+    expect(run.clients[0]).toEqual({ submitted: 2, refused: {}, lastRound: 1 });
+    expect(run.clients[2]).toEqual({ submitted: 1, refused: { roundClosed: 1 }, lastRound: 1 });
+    expect(run.models.map((m) => m.round)).toEqual([0, 1, 2]);
+    const status = await new HttpFlClient(gw, { job: 'sdk-straggler' }).status();
+    expect(status.rejected).toMatchObject({ roundClosed: 1 });
   });
 });
