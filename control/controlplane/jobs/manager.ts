@@ -184,15 +184,16 @@ export class JobManager {
     let what: string;
     try {
       if (old && treeOf(old.ir) === treeOf(ir)) {
-        // Same aggregators: keep them (and their accumulators) running.
+        // Same job: keep its aggregators (and their accumulators) and rounds.
         record = { ...next, instances: old.instances, gateways: old.gateways };
         await this.deployer.program(record);
-        what = JSON.stringify(old.ir.job) === JSON.stringify(ir.job) ? 'unchanged, its aggregators kept' : 'round rules changed, its aggregators kept';
+        what = 'unchanged, its aggregators and rounds kept';
       } else {
         if (old) await this.deployer.teardown(old);
         record = await this.place(next, ids, chainRecords);
         await this.deployer.deploy(record);
-        what = `${old ? 'aggregator tree changed, deployed again: ' : ''}${describePlacement(record)}`;
+        this.rounds.started(record);
+        what = `${old ? `${changeOf(old, record)} changed, deployed again from round 0: ` : ''}${describePlacement(record)}`;
       }
     } catch (err) {
       if (err instanceof ChainError || err instanceof ChainSpecErrors) throw err;
@@ -224,6 +225,12 @@ export class JobManager {
     if (jobs.length !== 1) throw new ChainError('invalid', `${file}: holds ${jobs.length} jobs; apply one AggregationJob per file`);
     return jobs[0] as JobRecord['ir'];
   }
+}
+
+/** What a re-apply changed, for its event. */
+function changeOf(old: JobRecord, now: JobRecord): string {
+  const shape = (r: JobRecord) => JSON.stringify(r.ir.stages.map((s) => s.name));
+  return shape(old) !== shape(now) ? 'the aggregator tree' : old.ir.job.paramCount !== now.ir.job.paramCount ? 'the model' : 'the job';
 }
 
 /** "leaf-0@a leaf-1@b top@a", for events and logs. */

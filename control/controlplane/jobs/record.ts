@@ -14,9 +14,12 @@ export const JOB_PREFIX = '/jobs/';
 export const jobKey = (tenant: string, name: string) => `${JOB_PREFIX}${tenant}/${name}`;
 export const jobTenantPrefix = (tenant: string) => `${JOB_PREFIX}${tenant}/`;
 
-/** What decides the running aggregators: when it is unchanged, a re-apply
- * keeps them warm (only the round rules are programmed again); otherwise
- * the job is deployed again. */
+/** What decides the running job: when it is unchanged, a re-apply keeps
+ * the aggregators and the coordinator's rounds as they are (and programs
+ * ferryd again); otherwise the job is deployed again from round 0. Round
+ * rules count too: ferryd keeps a running job's coordinator as it is, and
+ * leaves keep accumulators keyed by round, so new rules under running
+ * aggregators would mix old sums into the new rounds. */
 export function treeOf(ir: JobRecord['ir']): string {
   return JSON.stringify({
     stages: ir.stages.map((s) => [s.name, s.next.map((n) => n.id), s.resources]),
@@ -24,6 +27,6 @@ export function treeOf(ir: JobRecord['ir']): string {
     poolBytes: ir.poolBytes,
     maxBodyBytes: ir.maxBodyBytes,
     timeoutMs: ir.timeoutMs,
-    placement: ir.job.placement,
+    job: ir.job,
   });
 }

@@ -2,8 +2,9 @@
  * Round events from what home nodes report: each stats sample carries the
  * job's JobStats (node.proto); a change of its round or state between two
  * samples is a round that ended (round-closed with its aggregation and
- * round times, or round-failed when fewer than quorum updates came by the
- * deadline) or the job finishing (job-done). A home node sends a sample a
+ * round times, or round-failed when failed_rounds grew: fewer than quorum
+ * updates by the deadline, or an aggregation that failed) or the job
+ * finishing (job-done). A home node sends a sample a
  * second, so rounds shorter than that are reported together: one event
  * per round that ended, with the last one's times.
  */
@@ -16,6 +17,7 @@ import type { JobRecord } from './record.js';
 interface Seen {
   round: number;
   state: string;
+  failedRounds: number;
 }
 
 export type RoundEvent = { kind: 'round-closed' | 'round-failed' | 'job-done'; message: string };
@@ -24,12 +26,16 @@ export type RoundEvent = { kind: 'round-closed' | 'round-failed' | 'job-done'; m
 export function roundEvents(job: Pick<JobRecord['ir']['job'], 'name' | 'quorum' | 'rounds'>, before: Seen | undefined, now: JobStats): RoundEvent[] {
   const out: RoundEvent[] = [];
   const from = before?.round ?? now.round;
+  // Rounds that failed since the last sample: the last ones to end (a
+  // sample a second rarely spans more than one).
+  let failures = Math.max(0, now.failedRounds - (before?.failedRounds ?? now.failedRounds));
   const ms = (x: number) => x.toFixed(x >= 100 ? 0 : 1);
   for (let r = from; r < now.round; r++) {
     const last = r === now.round - 1;
-    const failed = last && now.lastRoundUpdates < job.quorum;
-    if (failed) {
-      out.push({ kind: 'round-failed', message: `job ${job.name}: round ${r} failed: ${now.lastRoundUpdates} of the ${job.quorum} updates it needed by the deadline; round ${r + 1} starts from round ${r}'s model` });
+    if (now.round - r <= failures) {
+      failures--;
+      const why = last && now.lastRoundUpdates < job.quorum ? `${now.lastRoundUpdates} of the ${job.quorum} updates it needed by the deadline` : 'no new model';
+      out.push({ kind: 'round-failed', message: `job ${job.name}: round ${r} failed (${why}); round ${r + 1} starts from round ${r}'s model` });
     } else {
       const times = last ? `: aggregation ${ms(now.lastAggregationMs)} ms, round ${ms(now.lastRoundMs)} ms, ${now.lastRoundUpdates} updates` : '';
       out.push({ kind: 'round-closed', message: `job ${job.name}: round ${r} closed${times}` });
@@ -64,6 +70,13 @@ export class RoundWatcher {
     this.nodes.fromNodes.off('stats', this.onStats);
   }
 
+  /** A job (re)deployed just now starts at round 0: rounds that end before
+   * its first sample are still reported. A job restored after a restart
+   * is not seeded: its first sample is where reporting starts. */
+  started(r: JobRecord): void {
+    this.seen.set(`${r.tenant}/${r.name}/${r.chainId}`, { round: 0, state: 'open', failedRounds: 0 });
+  }
+
   private sample(node: string): void {
     const stats = this.nodes.get(node)?.stats?.jobs ?? [];
     if (stats.length === 0) return;
@@ -73,7 +86,7 @@ export class RoundWatcher {
       if (!now) continue;
       const key = `${r.tenant}/${r.name}/${r.chainId}`;
       for (const e of roundEvents(r.ir.job, this.seen.get(key), now)) this.events.emit({ ...e, chain: r.name, tenant: r.tenant, node });
-      this.seen.set(key, { round: now.round, state: now.state });
+      this.seen.set(key, { round: now.round, state: now.state, failedRounds: now.failedRounds });
     }
   }
 }

@@ -439,6 +439,7 @@ export class JobCoordinator {
       lastRoundMs: this.lastRoundMs,
       lastRoundUpdates: this.lastRoundUpdates,
       modelBytes: 4 * this.spec.paramCount,
+      failedRounds: this.failedRounds,
     };
   }
 
