@@ -192,6 +192,7 @@ export class NodeDaemon {
     // A ProgramChain that names no idle stage any more lets held requests in.
     this.programmed.on('chain', wake);
     this.supervisor.on('event', (e) => {
+      if (e.kind === 'crashed' || e.kind === 'oom-killed' || e.kind === 'stuck-killed') this.jobs.of(e.chainId)?.aggregatorLost(e.stageName, e.kind);
       const event = this.events.record(e);
       const fields = { instance: e.instanceId, chain: e.chainId, stage: e.stageName, seq: event.seq };
       if (e.kind === 'crashed' || e.kind === 'oom-killed' || e.kind === 'stuck-killed' || e.kind === 'crash-loop')

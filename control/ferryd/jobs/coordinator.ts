@@ -73,6 +73,8 @@ interface RoundState {
   lastBodyAt: number;
   openedAt: number;
   timer?: NodeJS.Timeout;
+  /** An aggregator died with this round's sums in it: the round fails. */
+  lost?: string;
 }
 
 const nowMs = () => performance.now();
@@ -269,6 +271,22 @@ export class JobCoordinator {
     this.maybeClose(rs);
   }
 
+  /**
+   * An aggregator instance of the job died (crash, OOM, stuck kill): the
+   * sums it held for the open rounds are gone, so those rounds cannot be
+   * FedAvg of what they admitted; they fail at close (model carried
+   * forward) rather than seal a model missing updates that were ACKed.
+   */
+  aggregatorLost(stageName: string, why: string): void {
+    if (this.st === 'done' || this.closed) return;
+    for (const r of [this.open, this.open + 1]) {
+      const rs = this.rounds.get(r);
+      if (rs && (rs.folded > 0 || rs.inFlight > 0 || stageName === 'top' || stageName.startsWith('mid-'))) rs.lost ??= `${stageName} ${why}`;
+    }
+    if (this.st === 'open') this.roundState(this.open).lost ??= `${stageName} ${why}`;
+    this.log.warn('an aggregator died: the open round will fail', { stage: stageName, why, round: this.open });
+  }
+
   private nextLeaf(): number {
     const leaves = this.spec.localLeaves;
     const leaf = leaves[this.leafTurn % leaves.length]!;
@@ -332,7 +350,7 @@ export class JobCoordinator {
           expectTop: expect,
           baseOffset: base.offset,
           baseGeneration: base.generation,
-          flags: underQuorum ? FLUSH_DISCARD : 0,
+          flags: underQuorum || rs.lost ? FLUSH_DISCARD : 0,
         });
         flushes.push(this.injector.request(leaf, msg, { timeoutMs: this.timeoutMs, borrow: { onRevoke: () => undefined } }));
       }
@@ -349,7 +367,8 @@ export class JobCoordinator {
       if (typeof held === 'string') problem ??= held;
       else if (held) model = held;
     }
-    if (!model && !problem && !underQuorum) problem = 'no aggregator answered the flush with a MODEL';
+    if (!model && !problem && !underQuorum && !rs.lost) problem = 'no aggregator answered the flush with a MODEL';
+    if (rs.lost && !problem) problem = `aggregator ${rs.lost} with the round's sums`;
     const failed = underQuorum || problem !== undefined;
     const sealedAt = nowMs();
     if (this.closed) return model?.drop();

@@ -9,19 +9,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialModel } from '../../fl/model.js';
 import { maxRelativeError, runRounds, type RefUpdate } from '../../fl/reference.js';
-import { startTestFerryd, type TestFerryd } from '../testdata/harness.js';
-import { deployJob, jobApi, testDelta } from './testdata/harness.js';
+import { modes } from '../../../test/helpers/dataplane.js';
+import { startTestFerryd, waitFor, type TestFerryd } from '../testdata/harness.js';
+import type { NodeStats } from '../proto.js';
+import { deployJob, jobApi, jobProgram, testDelta } from './testdata/harness.js';
 
 const P = 1000;
 /** float32 rounding of a sum of a few dozen terms, relative to the values. */
 const TOLERANCE = 1e-5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('aggregation job rounds (ebpf mode)', () => {
+describe.each(modes)('aggregation job rounds (%s mode)', (mode) => {
   let t: TestFerryd;
 
   beforeEach(async () => {
-    t = await startTestFerryd('ebpf', 'test-node', { gatewayAddress: '127.0.0.1:21500' });
+    t = await startTestFerryd(mode, 'test-node', { gatewayAddress: '127.0.0.1:21500' });
   });
   afterEach(async () => {
     await t?.cleanup();
@@ -49,6 +51,33 @@ describe('aggregation job rounds (ebpf mode)', () => {
     // After the job: only the kept models are in the pool.
     const occ = t.ferryd.dataPlane.occupancy(51);
     expect(occ.classes.at(-1)!.inUse).toBe(2);
+    // StreamStats carries what the coordinator saw.
+    const stream = t.client.streamStats({ intervalMs: 50 });
+    const sample = await new Promise<NodeStats>((resolve) => stream.once('data', resolve));
+    stream.cancel();
+    stream.on('error', () => undefined);
+    expect(sample.jobs).toEqual([
+      expect.objectContaining({ name: 'sync', tenant: 'default', round: 3, state: 'done', accepted: 12, lastRoundUpdates: 4, modelBytes: 4 * P }),
+    ]);
+    expect(sample.jobs[0]!.lastAggregationMs).toBeGreaterThan(0);
+    expect(sample.jobs[0]!.lastRoundMs).toBeGreaterThanOrEqual(sample.jobs[0]!.lastAggregationMs);
+    // DeleteChain: the job is gone, and so is its pool.
+    await t.client.deleteChain({ chainId: 51 });
+    expect((await fetch(api.root)).status).toBe(404);
+    expect(await (await fetch(`${api.root}/rounds/3/updates`, { method: 'POST', body: 'x' })).json()).toMatchObject({ error: { code: 'unknownJob', job: 'sync' } });
+  });
+
+  it('ProgramChain again keeps the running job; /chains/ does not serve it', async () => {
+    await deployJob(t.client, { chainId: 55, base: 550, name: 'again', paramCount: P, leaves: 1, clients: 2, rounds: 2 });
+    const api = jobApi(t.ferryd.gatewayAddress, 'again');
+    expect((await api.update(0, 'a', 1, testDelta(P, 0, 0))).status).toBe(200);
+    await t.client.programChain(jobProgram({ chainId: 55, base: 550, name: 'again', paramCount: P, leaves: 1, clients: 2, rounds: 2 }, 552));
+    // Same round, and the client's update is still there: a second one is a duplicate.
+    expect((await api.update(0, 'a', 1, testDelta(P, 0, 0))).status).toBe(409);
+    expect((await api.update(0, 'b', 1, testDelta(P, 0, 1))).status).toBe(200);
+    await api.model(1);
+    expect(await api.status()).toMatchObject({ round: 1, accepted: 2 });
+    expect((await fetch(`http://${t.ferryd.gatewayAddress}/chains/again`, { method: 'POST', body: 'x' })).status).toBe(404);
   });
 
   it('drop: a round closes at its deadline with quorum, and a late update is refused 409 roundClosed', async () => {
@@ -79,6 +108,28 @@ describe('aggregation job rounds (ebpf mode)', () => {
     // Nothing of the failed round stays in the leaves: 2 model buffers (round 0 = round 1).
     await sleep(50);
     expect(t.ferryd.dataPlane.occupancy(53).classes.at(-1)!.inUse).toBe(1);
+  });
+
+  it('a leaf that dies with the round\'s sum fails the round; the next round, on the restarted leaf, is FedAvg again', async () => {
+    await deployJob(t.client, { chainId: 56, base: 560, name: 'crash', paramCount: P, leaves: 2, clients: 2, rounds: 2 });
+    const api = jobApi(t.ferryd.gatewayAddress, 'crash');
+    const init = initialModel([], P, 1);
+    // Leaves take updates round robin: the first goes to leaf-0.
+    expect((await api.update(0, 'a', 1, testDelta(P, 0, 0))).status).toBe(200);
+    const leaf0 = (await t.client.listInstances({ chainId: 56 })).instances.find((i) => i.stageName === 'leaf-0')!;
+    process.kill(leaf0.pid, 'SIGKILL');
+    await waitFor('leaf-0 to be back', async () => {
+      const st = (await t.client.listInstances({ chainId: 56 })).instances.find((i) => i.stageName === 'leaf-0')!;
+      return st.pid !== leaf0.pid && st.ready ? true : undefined;
+    });
+    expect((await api.update(0, 'b', 1, testDelta(P, 0, 1))).status).toBe(200);
+    expect(await api.model(1)).toEqual(init);
+    expect(await api.status()).toMatchObject({ round: 1, failedRounds: 1 });
+    const ups = [0, 1].map((c) => ({ delta: testDelta(P, 1, c), numExamples: 1 }));
+    for (const [c, u] of ups.entries()) expect((await api.update(1, `c${c}`, 1, u.delta)).status).toBe(200);
+    expect(maxRelativeError(await api.model(2), runRounds(init, [null, ups], 'num-examples')[2]!).error).toBeLessThan(TOLERANCE);
+    await sleep(50);
+    expect(t.ferryd.dataPlane.occupancy(56).classes.at(-1)!.inUse).toBe(2);
   });
 
   it('late-merge: a late update is folded into the next round with weight 1/sqrt(1+s)', async () => {
