@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     const jobFile = join(ferry.home, 'fl-digits.job.yaml');
     writeFileSync(jobFile, job.yaml);
     err(`ferry apply -f ${jobFile}`);
-    await ferry.cli('apply', '-f', jobFile);
+    for (const l of (await ferry.cli('apply', '-f', jobFile)).trimEnd().split('\n')) err(`  ${l}`);
 
     const ref = { job: job.name };
     const connect = f.grpc ? () => new GrpcFlClient(ferry.extra['--fl-grpc']!, ref) : () => new HttpFlClient(`http://${ferry.gateway}`, ref);

@@ -56,7 +56,10 @@ export async function startLocalFerry(o: LocalFerryOptions): Promise<LocalFerry>
       o.log(`ferry keeps running: FERRY_HOME=${home} npx ferry down  (to stop it)`);
       return;
     }
+    o.log('ferry down');
+    const t0 = performance.now();
     await cli('down').catch((err: Error) => o.log(`ferry down: ${err.message}`));
+    o.log(`ferry is down (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     rmSync(home, { recursive: true, force: true });
     rmSync(pinDir, { recursive: true, force: true });
   };
