@@ -56,20 +56,19 @@ const statusOfCode = (code: string): number => (FL_ERROR_STATUS as Record<string
 
 /** An HTTP error answer: ferry's JSON error, or just the status when the
  * body is not one (a proxy's page). */
-export async function fromHttp(res: Response, job: string): Promise<FlError> {
-  const text = await res.text().catch(() => '');
+export function fromHttp(res: { status: number; text: string; retryAfter?: string }, job: string): FlError {
   let code = `http${res.status}`;
-  let message = `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  let message = `HTTP ${res.status}${res.text ? `: ${res.text.slice(0, 200)}` : ''}`;
   let errJob = job;
   try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; job?: unknown } };
+    const body = JSON.parse(res.text) as { error?: { code?: unknown; message?: unknown; job?: unknown } };
     if (typeof body.error?.code === 'string') code = body.error.code;
     if (typeof body.error?.message === 'string') message = body.error.message;
     if (typeof body.error?.job === 'string') errJob = body.error.job;
   } catch {
     // not JSON: keep the status line
   }
-  const after = Number(res.headers.get('retry-after'));
+  const after = Number(res.retryAfter);
   return new FlError(code, message, res.status, errJob, Number.isFinite(after) && after > 0 ? after * 1000 : undefined);
 }
 
