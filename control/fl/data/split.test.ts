@@ -69,6 +69,12 @@ describe('Dirichlet split', () => {
     expect(topShare(dirichletSplit(ds, train, 20, { alpha: 0.1, seed: 3, minPerClient: 2 }))).toBeGreaterThan(non);
   });
 
+  it('asks fewer rows of each client when there are many clients', () => {
+    const many = dirichletSplit(ds, train, 100, { alpha: 0.5, seed: 3 });
+    expect(sorted(many.flat())).toEqual(sorted(train));
+    for (const p of many) expect(p.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('says what to change when no draw fits', () => {
     expect(() => dirichletSplit(ds, train, 20, { alpha: 0.01, seed: 1, minPerClient: 60, maxDraws: 5 })).toThrow(/lower minPerClient/);
   });

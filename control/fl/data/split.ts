@@ -96,8 +96,9 @@ export function dirichlet(alpha: number, k: number, rand: Rand): number[] {
 export interface DirichletOptions {
   alpha: number;
   seed: number;
-  /** Every client gets at least this many rows (default 8): a client with
-   * none has nothing to train on and no weight in FedAvg. */
+  /** Every client gets at least this many rows (default 8, fewer when the
+   * rows are few per client: a quarter of the mean share, at least 1): a
+   * client with none has nothing to train on and no weight in FedAvg. */
   minPerClient?: number;
   /** Draws before giving up (default 1000). */
   maxDraws?: number;
@@ -108,7 +109,7 @@ export interface DirichletOptions {
  * NIID-Bench) until every client has minPerClient rows. Small alpha: each
  * client sees few classes. */
 export function dirichletSplit(ds: Pick<Dataset, 'y' | 'classes'>, rows: readonly number[], clients: number, opts: DirichletOptions): number[][] {
-  const min = opts.minPerClient ?? 8;
+  const min = opts.minPerClient ?? Math.max(1, Math.min(8, Math.floor(rows.length / (4 * clients))));
   checkClients(clients, rows.length, min);
   if (!(opts.alpha > 0)) throw new RangeError(`alpha must be > 0, not ${opts.alpha}`);
   const rand = prng(opts.seed);
