@@ -5,6 +5,7 @@
  * held-out set. What npm run fl:demo and the SDK tests run; the clients are
  * independent, so ferry sees N clients uploading concurrently.
  */
+import { setMaxListeners } from 'node:events';
 import type { Federation } from '../federation.js';
 import { evaluate, type Evaluation } from '../train/train.js';
 import { isFlError } from './errors.js';
@@ -47,6 +48,8 @@ export async function runFederation(o: FederatedRunOptions): Promise<FederatedRu
   const clients = o.fed.shards.map((_, c) => o.connect(c));
   const observer = o.connect(-1);
   const abort = new AbortController();
+  // every client's pending call listens on it: N clients, N listeners, not a leak
+  setMaxListeners(0, abort.signal);
   const onOuter = () => abort.abort(o.signal!.reason);
   o.signal?.addEventListener('abort', onOuter, { once: true });
   const models: ModelEvent[] = [];
