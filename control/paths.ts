@@ -22,6 +22,8 @@ export const paths = {
   bpfObject: join(repoRoot, 'bpf/build/sk_msg_router.bpf.o'),
   nativeRunner: join(repoRoot, 'dataplane-native/out/ferry-runner'),
   sandboxLauncher: join(repoRoot, 'dataplane-native/out/ferry-sandbox'),
+  /** The built-in aggregator of aggregation jobs (handler "builtin:aggregator"). */
+  aggregator: join(repoRoot, 'dataplane-native/out/ferry-aggregator.so'),
   nodeRunner: join(repoRoot, 'control/runtime/node-runner.ts'),
   /** The runner compiled (npm run build): what runs a handler ferryd bundled. */
   nodeRunnerJs: join(repoRoot, 'dist/control/runtime/node-runner.js'),

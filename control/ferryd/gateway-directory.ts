@@ -64,6 +64,8 @@ export interface GatewaySettings {
   holdTimeoutMs: number;
   /** Where the request key is read (a consistent-hash stage). */
   requestKey?: RequestKeySource;
+  /** An aggregation job's chain: served under /jobs/ (control/ferryd/jobs/), not /chains/. */
+  job?: boolean;
 }
 
 interface Served extends ServedChain {
@@ -71,6 +73,7 @@ interface Served extends ServedChain {
   idle: IdleStage[];
   hold: HoldQueue;
   removeSink: () => void;
+  job?: boolean;
 }
 
 export class GatewayDirectory implements ChainDirectory {
@@ -97,7 +100,7 @@ export class GatewayDirectory implements ChainDirectory {
   }
 
   lookup(name: string, tenant = DEFAULT_TENANT): ServedChain | undefined {
-    for (const s of this.byChain.values()) if (s.name === name && s.tenant === tenant) return s;
+    for (const s of this.byChain.values()) if (s.name === name && s.tenant === tenant && !s.job) return s;
     return undefined;
   }
 
@@ -106,7 +109,7 @@ export class GatewayDirectory implements ChainDirectory {
   }
 
   list(tenant?: string): ServedChain[] {
-    return [...this.byChain.values()].filter((s) => tenant === undefined || s.tenant === tenant).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.byChain.values()].filter((s) => !s.job && (tenant === undefined || s.tenant === tenant)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   served(chainId: number): ServedChain | undefined {
@@ -230,5 +233,6 @@ function settings(g: GatewaySettings) {
     holdRequests: g.holdRequests,
     holdTimeoutMs: g.holdTimeoutMs,
     requestKey: g.requestKey,
+    job: g.job,
   };
 }

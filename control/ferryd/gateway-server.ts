@@ -8,6 +8,8 @@ import type { ChainDirectory } from '../gateway/directory.js';
 import { buildGatewayServer, type GatewayOptions } from '../gateway/http.js';
 import type { Logger } from '../log.js';
 import { formatHostPort, parseHostPort } from './address.js';
+import type { JobDirectory } from './jobs/directory.js';
+import { registerJobRoutes } from './jobs/http.js';
 
 export interface GatewayServer {
   address: string;
@@ -19,9 +21,12 @@ export async function startGatewayServer(
   directory: ChainDirectory,
   log: Logger,
   limits: Pick<GatewayOptions, 'bodiesPerClient' | 'minBodyBytesPerSec'> = {},
+  jobs?: JobDirectory,
 ): Promise<GatewayServer> {
   const { host, port } = parseHostPort(address, 'gateway address');
   const app = buildGatewayServer({ directory, log, ...limits });
+  // Aggregation jobs (/jobs/...) are ferryd's: their coordinators live here.
+  if (jobs) registerJobRoutes(app, { jobs, log, minBytesPerSec: limits.minBodyBytesPerSec });
   try {
     await app.listen({ host, port });
   } catch (err) {

@@ -84,6 +84,7 @@ function streamStats(call: ServerWritableStream<StreamStatsRequest, NodeStats>, 
     service: (instanceId) => daemon.signals.instance(instanceId),
     gateways: () => daemon.directory.list(),
     balance: () => daemon.balancer.stats(),
+    jobs: () => daemon.jobs.list().map((j) => j.stats()),
   });
   const tick = () => {
     try {

@@ -22,6 +22,9 @@ import { ChainRoutes, type ShapedRoute } from './chain-routes.js';
 import { GatewayDirectory, type GatewaySettings } from './gateway-directory.js';
 import type { Unavailable } from '../gateway/directory.js';
 import { InstanceEventLog } from './instance-events.js';
+import { checkJobConfig, type JobSpec } from './jobs/config.js';
+import { JobCoordinator } from './jobs/coordinator.js';
+import { JobDirectory } from './jobs/directory.js';
 import { SignalCollector } from './signals.js';
 import { InterruptSinks } from './interrupts.js';
 import { ServedRecord } from './served-record.js';
@@ -32,6 +35,7 @@ import type {
   DeleteChainRequest,
   DeleteChainResponse,
   InstanceStatus,
+  JobConfig,
   ListInstancesRequest,
   ListInstancesResponse,
   ProgramChainRequest,
@@ -111,6 +115,8 @@ export class NodeDaemon {
   readonly balancer: Balancer;
   readonly interrupts: InterruptSinks;
   readonly directory: GatewayDirectory;
+  /** The aggregation jobs this node's gateway serves (ProgramChain with a job). */
+  readonly jobs = new JobDirectory();
   readonly events = new InstanceEventLog();
   readonly signals: SignalCollector;
   private readonly log: Logger;
@@ -393,6 +399,7 @@ export class NodeDaemon {
   private async doDelete(chainId: number): Promise<DeleteChainResponse> {
     // Outside in: no new requests from the gateway, no routes, then the
     // instances, and the pool once nothing maps it through us any more.
+    this.jobs.remove(chainId);
     this.directory.unserve(chainId);
     this.routes.clear(chainId);
     this.balancer.forget(chainId);
@@ -471,7 +478,11 @@ export class NodeDaemon {
     const remote: RemoteChain = { chainId: prog.chainId, remoteStages: split.remote, remoteGateways: prog.remoteGateways };
     this.checkRemote(remote, split);
     const gateway = prog.gateway && this.gatewaySettings(prog);
-    if (gateway) this.directory.checkServe(prog.chainId, gateway);
+    const job = req.job ? this.jobSpec(prog, req.job) : undefined;
+    if (gateway) {
+      gateway.job = job !== undefined;
+      this.directory.checkServe(prog.chainId, gateway);
+    }
     // The stages' policies before hops and routes: both are written with
     // the weights they make (and keep what they learnt when unchanged).
     this.balancer.configure(prog.chainId, prog.balance);
@@ -480,8 +491,10 @@ export class NodeDaemon {
     const egress = this.programHops(remote);
     // Gateway first: it is the part that can still fail (endpoint
     // registration), and routes that lead to no gateway are harmless.
+    if (!job) this.jobs.remove(prog.chainId);
     if (gateway) this.directory.serve(prog.chainId, gateway);
     else this.directory.unserve(prog.chainId);
+    if (job) this.serveJob(prog.chainId, job);
     this.routes.program(prog.chainId, withEgress(split, egress), prog.allow);
     this.programmed.emit('chain', prog.chainId);
     this.log.info('chain programmed', {
@@ -491,6 +504,38 @@ export class NodeDaemon {
       gateway: gateway ? `${gateway.name} (endpoint ${gateway.gatewayInstanceId})` : undefined,
     });
     return {};
+  }
+
+  /** The job a ProgramChain carries, checked; a job needs this node's gateway. */
+  private jobSpec(prog: ChainProgram, cfg: JobConfig): JobSpec {
+    if (!prog.gateway) throw invalid('gateway', 'a job is served by this node\'s gateway: give a gateway config with it');
+    if (!cfg.home)
+      throw failedPrecondition('job.home: this ferryd coordinates single-node jobs only (every leaf local, home here); multi-node jobs are not served yet');
+    const largest = Math.max(...this.dataPlane.pool(prog.chainId).stats().classes.map((c) => c.size));
+    const spec = checkJobConfig(cfg, largest);
+    spec.tenant = spec.tenant || this.pools.get(prog.chainId)?.tenant || DEFAULT_TENANT;
+    const other = this.jobs.lookup(spec.name, spec.tenant);
+    if (other && other.chainId !== prog.chainId) throw alreadyExists(`job.name: chain ${other.chainId} already serves job "${spec.name}" on this node`);
+    return spec;
+  }
+
+  /** Start the job's coordinator, or keep the running one when the job
+   * and the gateway endpoint it injects through are the same. */
+  private serveJob(chainId: number, spec: JobSpec): void {
+    const served = this.directory.served(chainId)!;
+    const have = this.jobs.of(chainId);
+    if (have && have.spec.name === spec.name && have.injector === served.injector) return;
+    const job = new JobCoordinator({
+      spec,
+      chainId,
+      injector: served.injector,
+      log: this.log,
+      timeoutMs: served.timeoutMs,
+      onEvent: (kind, message) =>
+        this.events.record({ kind, instanceId: 0, chainId, stage: 0, stageName: '', pid: 0, exitCode: 0, signal: '', restarts: 0, backoffMs: 0, message }),
+    });
+    this.jobs.add(chainId, job);
+    job.start();
   }
 
   /** Configure the links to other nodes and the ids ferryd's own
@@ -589,6 +634,7 @@ export class NodeDaemon {
   async close(): Promise<void> {
     this.signals.close();
     this.balancer.close();
+    this.jobs.closeAll();
     this.directory.closeAll();
     await this.supervisor.close();
   }

@@ -48,6 +48,8 @@ export type { GatewayConfig__Output as GatewayConfig } from '../proto/gen/ferry/
 export type { IdleStage__Output as IdleStage } from '../proto/gen/ferry/node/v1/IdleStage.js';
 export type { RemoteGateway__Output as RemoteGateway } from '../proto/gen/ferry/node/v1/RemoteGateway.js';
 export type { ProgramChainRequest__Output as ProgramChainRequest } from '../proto/gen/ferry/node/v1/ProgramChainRequest.js';
+export type { JobConfig__Output as JobConfig } from '../proto/gen/ferry/node/v1/JobConfig.js';
+export type { JobStats__Output as JobStats } from '../proto/gen/ferry/node/v1/JobStats.js';
 export type { ProgramChainResponse__Output as ProgramChainResponse } from '../proto/gen/ferry/node/v1/ProgramChainResponse.js';
 export type { StreamStatsRequest__Output as StreamStatsRequest } from '../proto/gen/ferry/node/v1/StreamStatsRequest.js';
 export type { InstanceStats__Output as InstanceStats } from '../proto/gen/ferry/node/v1/InstanceStats.js';
@@ -84,7 +86,11 @@ export type InstanceEventKind =
   | 'crash-loop'
   | 'stopped'
   /** Not an instance's: the gateway holds requests for an idle stage. */
-  | 'demand';
+  | 'demand'
+  /** Not an instance's: an aggregation job's round closed under quorum
+   * (its model carried forward), or its last round was sealed. */
+  | 'round-failed'
+  | 'job-done';
 
 // ---- the service ----
 

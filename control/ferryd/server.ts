@@ -163,7 +163,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
 
   try {
     if (opts.gatewayAddress)
-      gateway = await startGatewayServer(opts.gatewayAddress, daemon.directory, log.child({ part: 'gateway' }), { bodiesPerClient: opts.bodiesPerClient });
+      gateway = await startGatewayServer(opts.gatewayAddress, daemon.directory, log.child({ part: 'gateway' }), { bodiesPerClient: opts.bodiesPerClient }, daemon.jobs);
     info = nodeInfo({
       name,
       mode: dataPlane.mode,

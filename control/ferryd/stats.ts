@@ -11,7 +11,7 @@ import { emptyCounters } from '../node/router/router.js';
 import { cpuBusy, cpuSample, memoryInfo, processUsage, type CpuSample } from './procfs.js';
 import type { ServedChain } from '../gateway/directory.js';
 import type { Histogram } from '../metrics/histogram.js';
-import type { HistogramMsg, InstanceStats, InstanceStatus, NodeStats, PoolStats, StageBalance } from './proto.js';
+import type { HistogramMsg, InstanceStats, JobStats, InstanceStatus, NodeStats, PoolStats, StageBalance } from './proto.js';
 import type { InstanceService } from './signals.js';
 
 export interface StatsSources {
@@ -26,6 +26,8 @@ export interface StatsSources {
   gateways?: () => ServedChain[];
   /** Every stage's balance policy and the weights it wrote. */
   balance?: () => StageBalance[];
+  /** What this node's job coordinators saw. */
+  jobs?: () => JobStats[];
 }
 
 /** A cumulative histogram as StreamStats carries it. */
@@ -70,7 +72,7 @@ export class StatsSampler {
       memoryTotalBytes: mem.totalBytes,
       memoryAvailableBytes: mem.availableBytes,
       instances: this.src.instances().map((s) => this.instance(s)),
-      jobs: [],
+      jobs: this.src.jobs?.() ?? [],
       pools: this.src.dataPlane.poolChains().sort((a, b) => a - b).map((c) => this.pool(c)),
       gateways: (this.src.gateways?.() ?? []).map((g) => ({
         chainId: g.chainId,

@@ -4,13 +4,14 @@
  * .proto name). Checks that need ferryd's state (does the pool exist?) are
  * made where that state lives.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { MAX_INSTANCES, MAX_REPLICAS, STAGE_REPLY } from '../dataplane/descriptor.js';
 import type { SizeClass } from '../dataplane/native.js';
 import { DEFAULT_LIFETIME_MS, DEFAULT_POOL_QUOTA, type InstanceResources, type InstanceSpec } from '../node/dataplane.js';
 import { checkPlan, planClasses } from '../node/pool/size-classes.js';
 import { checkBalance, type BalanceSpec } from '../balance/registry.js';
+import { paths } from '../paths.js';
 import { parseHostPort } from './address.js';
 import type { AllowEdge, BalancePolicy, CreatePoolRequest, GatewayConfig, IdleStage, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
   StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
@@ -243,8 +244,16 @@ function resources(r: Resources | null): InstanceResources {
   return { cpuMilli, memoryMb, pids };
 }
 
+/** Handlers ferryd brings itself, by name (aggregation jobs' stages). */
+const BUILTIN_HANDLERS: Record<string, string> = { 'builtin:aggregator': paths.aggregator };
+
 function handlerPath(p: string): string {
   if (!p) throw invalid('handler', 'is required');
+  const builtin = BUILTIN_HANDLERS[p];
+  if (builtin) {
+    if (!existsSync(builtin)) throw invalid('handler', `${p} is not built on this node (${builtin}): npm run setup`);
+    return builtin;
+  }
   if (!isAbsolute(p)) throw invalid('handler', `must be an absolute path on the node (got "${p}")`);
   let isFile = false;
   try {

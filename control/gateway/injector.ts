@@ -148,6 +148,17 @@ export interface BodyWriter {
   holdUntil(deadlineMs: number): void;
 }
 
+/** A pool buffer the caller keeps, with no deadline, until free(): an
+ * aggregation job's sealed model (control/ferryd/jobs/). */
+export interface HeldBuffer {
+  offset: number;
+  generation: number;
+  /** Its bytes in the pool (valid until free, or until the injector closes). */
+  bytes: Uint8Array;
+  /** Gives it back to the pool; later calls do nothing. */
+  free(): void;
+}
+
 interface Pending {
   sent: { offset: number; generation: number };
   borrow?: { onRevoke: () => void };
@@ -213,6 +224,24 @@ export class Injector implements InterruptSink {
       if (errorCode(err) !== 'EPOOL_EXHAUSTED' || !this.opts.relieve?.(size)) throw err;
       return this.gw.alloc(size);
     }
+  }
+
+  /** A buffer of size bytes to keep (no deadline) until its free(); it is
+   * never sent, only named in messages (a job's round-0 model). */
+  lease(size: number): HeldBuffer {
+    if (this.closed) throw new InjectorClosedError('injector closed');
+    const buf = this.alloc(Math.max(size, 1));
+    let held = true;
+    return {
+      offset: buf.offset,
+      generation: buf.generation,
+      bytes: this.pool.subarray(buf.offset, buf.offset + size),
+      free: () => {
+        if (!held) return;
+        held = false;
+        if (!this.closed) this.freeQuietly(buf.offset, buf.generation);
+      },
+    };
   }
 
   /** Send body to stage; resolves with the chain's reply. Pool errors

@@ -18,8 +18,12 @@ import type { ServerResponse } from 'node:http';
 import { native } from '../dataplane/native.js';
 import { GRACE_MS, type Reply } from './injector.js';
 
+/** What ReplyOut writes from: a chain's borrowed reply, or any pool
+ * buffer lent the same way (a job's sealed model, read by many clients). */
+export type LentBody = Pick<Reply, 'body' | 'release' | 'holdUntil'>;
+
 export class ReplyOut {
-  private reply: Reply | undefined;
+  private reply: LentBody | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
   /** What the injector calls when the pool goes away under the write. */
@@ -34,7 +38,7 @@ export class ReplyOut {
   /** The reply is about to be written from its buffer: keep the buffer
    * until the response is done, at most replyTimeoutMs. False (and the
    * buffer given back) when there is nobody to write to any more. */
-  writing(reply: Reply): boolean {
+  writing(reply: LentBody): boolean {
     this.reply = reply;
     if (this.done || this.res.destroyed) {
       this.done = false;

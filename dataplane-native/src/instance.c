@@ -222,12 +222,11 @@ int ferry_instance_fail(struct ferry_instance *in, struct ferry_desc *d,
 	return send_or_free(in, d);
 }
 
+static int send_on(struct ferry_instance *in, struct ferry_desc *d);
+
 int ferry_instance_forward(struct ferry_instance *in, struct ferry_desc *d,
 			   int next_index)
 {
-	char msg[256];
-	int rc;
-
 	if (in->nnext == 0 || (d->flags & FERRY_F_RESPONSE))
 		d->stage = FERRY_STAGE_REPLY;
 	else if (next_index < 0 || (uint32_t)next_index >= in->nnext)
@@ -235,8 +234,22 @@ int ferry_instance_forward(struct ferry_instance *in, struct ferry_desc *d,
 					   "function chose a next stage that is not in its `next` list");
 	else
 		d->stage = in->next[next_index].id;
+	return send_on(in, d);
+}
 
-	rc = ferry_endpoint_send(in->fd, d);
+int ferry_instance_reply(struct ferry_instance *in, struct ferry_desc *d)
+{
+	d->flags &= (uint16_t)~FERRY_F_RESPONSE;
+	d->stage = FERRY_STAGE_REPLY;
+	return send_on(in, d);
+}
+
+/* Send d to d->stage; a refusal turns the request into an error reply. */
+static int send_on(struct ferry_instance *in, struct ferry_desc *d)
+{
+	char msg[256];
+	int rc = ferry_endpoint_send(in->fd, d);
+
 	if (rc == 0) {
 		in->stats.forwarded++;
 		return 0;

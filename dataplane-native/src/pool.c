@@ -583,6 +583,23 @@ int ferry_pool_inherit(struct ferry_pool *p, uint64_t dst_offset,
 				atomic_load_explicit(&src->deadline, memory_order_relaxed));
 }
 
+int ferry_pool_inspect(const struct ferry_pool *p, uint64_t offset, uint32_t generation,
+		       struct ferry_pool_slot_info *info)
+{
+	uint32_t c, idx;
+	int err = live_slot(p, offset, generation, &c, &idx);
+	const struct buf_meta *m;
+
+	if (err)
+		return err;
+	m = slot_meta(p, c, idx);
+	info->owner = STATE_OWNER(atomic_load_explicit(&m->state, memory_order_acquire));
+	info->tag = atomic_load_explicit(&m->tag, memory_order_relaxed);
+	info->deadline = atomic_load_explicit(&m->deadline, memory_order_relaxed);
+	info->capacity = p->cls[c].buf_size;
+	return 0;
+}
+
 uint32_t ferry_pool_now_ms(void)
 {
 	struct timespec ts;

@@ -274,8 +274,13 @@ struct ferry_fl_msg {
 	__u32 expect_top;      /* 32: FLUSH: partials the top waits for */
 	__u32 base_generation; /* 36: FLUSH: generation of the base model buffer */
 	__u64 base_offset;     /* 40: FLUSH: round's sealed global model (0: zeros) */
-	__u32 flags;           /* 48: zero */
+	__u32 flags;           /* 48: zero, but FLUSH may carry FERRY_FL_FLUSH_DISCARD */
 	__u32 reserved[3];     /* 52: zero */
 };
+
+/* FLUSH flag: the round failed (fewer than quorum at its deadline), so the
+ * leaf drops its sum for the round instead of sending it on, and replies
+ * ACK (weight, count: what it dropped). */
+#define FERRY_FL_FLUSH_DISCARD 0x1u
 
 #endif /* FERRY_ABI_H */

@@ -69,6 +69,51 @@ int ferry_fail_status(struct ferry_call *call, unsigned status, const char *code
 /* Request id, for logs. */
 uint64_t ferry_request_id(const struct ferry_call *call);
 
+/*
+ * Holding buffers across calls (an aggregator keeps one accumulator per
+ * round over many requests). A held buffer belongs to the instance, not to
+ * a request: it has no deadline (ferryd's keeper never expires it), and it
+ * is freed with everything else the instance owned if the instance dies.
+ * A handle names it by (offset, generation), so a handle kept after the
+ * buffer was freed or sent is refused, never aliased.
+ */
+struct ferry_held {
+	uint64_t offset;
+	uint32_t generation;
+	uint32_t capacity; /* bytes writable (the buffer's size class) */
+};
+
+/* Keep the call's input buffer after ferry_handle returns: it becomes a
+ * held buffer (h). The input can then no longer be this call's output (no
+ * in-place output, and no default "pass the input on"): produce a fresh
+ * one (ferry_output_alloc / ferry_output_held) or fail the call, whose error
+ * then travels in a fresh buffer. 0, or -EINVAL when the input cannot be
+ * held (already held, or no longer live). */
+int ferry_input_hold(struct ferry_call *call, struct ferry_held *h);
+/* A fresh held buffer of at least size bytes (zeroed), or NULL when the
+ * pool has none (errno-free: the pool's reason is not kept). */
+uint8_t *ferry_held_alloc(struct ferry_call *call, uint32_t size, struct ferry_held *h);
+/* A writable pointer to a held buffer, or NULL if h no longer names a live
+ * buffer of this instance. */
+uint8_t *ferry_held_ptr(struct ferry_call *call, const struct ferry_held *h);
+/* Send a held buffer, len bytes of it, as this call's output (to the next
+ * stage, or back with ferry_reply). The handle is spent whatever happens
+ * next: ownership moves with the descriptor as for any output, and the
+ * call's own input is released as usual (unless held). 0, or -1 after
+ * failing the call when h is not live or len exceeds its capacity. */
+int ferry_output_held(struct ferry_call *call, const struct ferry_held *h, uint32_t len);
+/* Free a held buffer. 0, or a negative error when h is not live. */
+int ferry_held_free(struct ferry_call *call, const struct ferry_held *h);
+/* Read another live buffer of the pool by (offset, generation), e.g. a
+ * sealed model named in a message: validated first (ferry_pool_check), then
+ * a read-only pointer and its capacity; NULL when it is not live. */
+const uint8_t *ferry_pool_view(struct ferry_call *call, uint64_t offset, uint32_t generation,
+			       uint32_t *capacity);
+/* Send the output straight back to the caller as a plain reply (no HTTP
+ * status or trailer: the body is the output's bytes), whatever the stage's
+ * `next` list: every stage may answer its caller. */
+int ferry_reply(struct ferry_call *call);
+
 typedef int (*ferry_handle_fn)(struct ferry_call *call);
 typedef int (*ferry_init_fn)(const char *stage_name);
 

@@ -93,6 +93,11 @@ int ferry_instance_accept(struct ferry_instance *in, struct ferry_desc *d);
 int ferry_instance_forward(struct ferry_instance *in, struct ferry_desc *d,
 			   int next_index);
 
+/* Send d straight back to its caller as a plain reply (FERRY_STAGE_REPLY,
+ * an edge every stage has), whatever the stage's next list. Returns as
+ * ferry_instance_forward. */
+int ferry_instance_reply(struct ferry_instance *in, struct ferry_desc *d);
+
 /* Fail the request d (whose buffer we own) with status and message. */
 int ferry_instance_fail(struct ferry_instance *in, struct ferry_desc *d,
 			uint16_t status, const char *message);

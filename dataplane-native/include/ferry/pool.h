@@ -149,6 +149,17 @@ int ferry_pool_inherit(struct ferry_pool *p, uint64_t dst_offset,
 		       uint32_t dst_generation, uint64_t src_offset,
 		       uint32_t src_generation);
 
+/* What the pool knows of one live buffer. */
+struct ferry_pool_slot_info {
+	uint32_t owner;
+	uint32_t tag;
+	uint32_t deadline;
+	uint32_t capacity;
+};
+/* Fill info for the live buffer (offset, generation); 0 or an error. */
+int ferry_pool_inspect(const struct ferry_pool *p, uint64_t offset, uint32_t generation,
+		       struct ferry_pool_slot_info *info);
+
 /* The clock deadlines are on: CLOCK_MONOTONIC in milliseconds, modulo 2^32
  * (compared with wrap-around), never 0. Shared by every process of a node. */
 uint32_t ferry_pool_now_ms(void);

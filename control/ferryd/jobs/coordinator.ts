@@ -1,0 +1,433 @@
+/**
+ * One aggregation job's coordinator on its home node (control/fl/DESIGN.md
+ * "Rounds"): it seals round 0's model, admits updates into the open round
+ * (or, late-merge, the next), hands each to a local leaf round robin with
+ * its weight, closes a round by count or deadline, FLUSHes every leaf with
+ * the base model, and seals the top's MODEL reply as the next round's
+ * model. Transport-free: the HTTP and gRPC doors (upload.ts, http.ts,
+ * grpc.ts) stream bytes into the buffer it gives them and call submit().
+ *
+ * Buffers: an upload holds one pool buffer from acquireBody() until it is
+ * sent to a leaf (the leaf frees it once folded) or abort()ed; models are
+ * the store's (models.ts). Nothing else is held, so after any mix of good
+ * and bad uploads the pool holds the live models only.
+ */
+import { errorCode } from '../../dataplane/native.js';
+import { initialModel } from '../../fl/model.js';
+import { updateWeight } from '../../fl/reference.js';
+import { decodeMsg, encodeMsg, HEADER_SIZE, Op, type UpdateHeader } from '../../fl/wire.js';
+import { answerOf } from '../../gateway/answer.js';
+import { GatewayError, injectError } from '../../gateway/errors.js';
+import type { BodyWriter, HeldBuffer, Injector, Reply } from '../../gateway/injector.js';
+import type { Logger } from '../../log.js';
+import type { JobStats } from '../proto.js';
+import { expectTop, updateBytes, type JobSpec } from './config.js';
+import { asJobError, busy, duplicateUpdate, JobError } from './errors.js';
+import { checkUpdateHeader } from './header.js';
+import { ModelStore, SealedModel } from './models.js';
+import { targetRound, type JobState } from './rounds.js';
+
+export interface CoordinatorOptions {
+  spec: JobSpec;
+  chainId: number;
+  injector: Injector;
+  log: Logger;
+  /** How long a leaf may take to fold an update, and the tree to flush. */
+  timeoutMs: number;
+  /** What the coordinator tells the node (ferry events). */
+  onEvent?: (kind: 'round-failed' | 'job-done', message: string) => void;
+}
+
+/** What an admitted update was folded as. */
+export interface UploadResult {
+  round: number;
+  staleness: number;
+  weight: number;
+}
+
+/** An update whose header is in: its client holds a place in a round. */
+export interface Reservation {
+  header: UpdateHeader;
+  /** Frees the place (the upload failed before it was sent). */
+  cancel(): void;
+}
+
+/** The client went away mid-upload: counted, nothing answered. */
+export class DisconnectedError extends Error {
+  constructor() {
+    super('the client went away mid-upload');
+    this.name = 'DisconnectedError';
+  }
+}
+
+interface RoundState {
+  round: number;
+  /** Clients with an update in flight or folded. */
+  clients: Set<string>;
+  inFlight: number;
+  folded: number;
+  /** When the last admitted update's body was complete (ms, monotonic). */
+  lastBodyAt: number;
+  openedAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+const nowMs = () => performance.now();
+/** An upload waiting for a buffer looks again this often even unwoken. */
+const BUFFER_RECHECK_MS = 250;
+
+export class JobCoordinator {
+  readonly spec: JobSpec;
+  readonly chainId: number;
+  readonly models = new ModelStore();
+  readonly injector: Injector;
+  private readonly log: Logger;
+  private readonly timeoutMs: number;
+  private readonly onEvent: CoordinatorOptions['onEvent'];
+  private st: JobState = 'open';
+  private open = 0;
+  private readonly rounds = new Map<number, RoundState>();
+  private leafTurn = 0;
+  private readonly bufferWaiters = new Set<() => void>();
+  private closed = false;
+  /** ferry_fl_updates_total by result: accepted, lateMerged, or an error code. */
+  readonly results = new Map<string, number>();
+  /** Bytes copied inside ferry for this job (socket -> pool, model init). */
+  bytesCopied = 0;
+  lastAggregationMs = 0;
+  lastRoundMs = 0;
+  lastRoundUpdates = 0;
+  failedRounds = 0;
+
+  constructor(opts: CoordinatorOptions) {
+    this.spec = opts.spec;
+    this.chainId = opts.chainId;
+    this.injector = opts.injector;
+    this.log = opts.log.child({ job: opts.spec.name, tenant: opts.spec.tenant });
+    this.timeoutMs = opts.timeoutMs;
+    this.onEvent = opts.onEvent;
+  }
+
+  /** Seal round 0's model and open round 0. */
+  start(): void {
+    const P = this.spec.paramCount;
+    const buf = this.injector.lease(updateBytes(P));
+    encodeMsg(buf.bytes, { op: Op.model, round: 0, paramCount: P });
+    const init = initialModel(this.spec.layers, P, this.spec.initSeed);
+    buf.bytes.set(new Uint8Array(init.buffer, init.byteOffset, init.byteLength), HEADER_SIZE);
+    this.bytesCopied += init.byteLength;
+    this.models.seal(0, new SealedModel(0, buf, P));
+    this.openRound(0);
+    this.log.info('job started', { rounds: this.spec.rounds, clients: this.spec.clients, paramCount: P });
+  }
+
+  get state(): JobState {
+    return this.st;
+  }
+
+  get round(): number {
+    return this.open;
+  }
+
+  /** Bytes of one update: header + 4 * param_count. */
+  get updateBytes(): number {
+    return updateBytes(this.spec.paramCount);
+  }
+
+  count(result: string): void {
+    this.results.set(result, (this.results.get(result) ?? 0) + 1);
+  }
+
+  /** Throws the round rule an update for round r breaks, before it takes a buffer. */
+  precheck(r: number): void {
+    targetRound(this.spec, this.st, this.open, r);
+  }
+
+  /**
+   * A pool buffer for one update. When the pool has none, waits (the
+   * caller reads nothing meanwhile) until one is freed, up to timeoutMs
+   * (busy), or until signal aborts (DisconnectedError).
+   */
+  async acquireBody(timeoutMs: number, signal?: AbortSignal): Promise<BodyWriter> {
+    const started = Date.now();
+    for (;;) {
+      if (this.closed) throw injectError(new Error('the job stopped being served on this node'), this.spec.name, this.updateBytes);
+      try {
+        return this.injector.openBody(this.updateBytes);
+      } catch (err) {
+        if (errorCode(err) !== 'EPOOL_EXHAUSTED') throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
+      }
+      const left = started + timeoutMs - Date.now();
+      if (left <= 0) throw busy(this.spec.name, timeoutMs);
+      if (signal?.aborted) throw new DisconnectedError();
+      await this.bufferFreed(Math.min(left, BUFFER_RECHECK_MS), signal);
+    }
+  }
+
+  private bufferFreed(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.bufferWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.bufferWaiters.add(done);
+    });
+  }
+
+  /** A buffer may have come free: uploads waiting for one look again. */
+  wake(): void {
+    for (const w of [...this.bufferWaiters]) w();
+  }
+
+  /** The header is in: check it, and hold the client's place in its round. */
+  reserve(headerBytes: Uint8Array, urlRound: number): Reservation {
+    const header = checkUpdateHeader(this.spec, headerBytes, urlRound);
+    const t = targetRound(this.spec, this.st, this.open, urlRound);
+    const rs = this.roundState(t.round);
+    if (rs.clients.has(header.clientId)) throw duplicateUpdate(this.spec.name, header.clientId, t.round);
+    rs.clients.add(header.clientId);
+    let held: RoundState | undefined = rs;
+    const res = {
+      header,
+      held: () => held,
+      move: (to: RoundState | undefined) => {
+        held?.clients.delete(header.clientId);
+        held = to;
+        to?.clients.add(header.clientId);
+      },
+      cancel: () => res.move(undefined),
+    };
+    return res;
+  }
+
+  /**
+   * The whole update is in writer: rewrite its header in place as an
+   * UPDATE message with its weight, send it to the next local leaf, and
+   * resolve once the leaf folded it (a leaf's refusal, e.g. 422
+   * nonFiniteUpdate, rejects). The buffer is the leaf's from here.
+   */
+  async submit(writer: BodyWriter, reservation: Reservation): Promise<UploadResult> {
+    const res = reservation as Reservation & { held(): RoundState | undefined; move(to: RoundState | undefined): void };
+    const h = res.header;
+    let rs: RoundState;
+    let staleness: number;
+    try {
+      // The round may have closed while the body arrived.
+      const t = targetRound(this.spec, this.st, this.open, h.round);
+      rs = this.roundState(t.round);
+      staleness = t.staleness;
+      if (res.held() !== rs) {
+        if (rs.clients.has(h.clientId)) throw duplicateUpdate(this.spec.name, h.clientId, rs.round);
+        res.move(rs);
+      }
+    } catch (err) {
+      res.cancel();
+      writer.abort();
+      this.wake();
+      throw err;
+    }
+    const weight = updateWeight(h.numExamples, this.spec.weighting, staleness);
+    encodeMsg(writer.bytes(), { op: Op.update, round: rs.round, paramCount: this.spec.paramCount, weight });
+    rs.inFlight++;
+    rs.lastBodyAt = nowMs();
+    const leaf = this.nextLeaf();
+    let reply: Reply;
+    try {
+      reply = await writer.send(leaf, { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      this.settle(rs, res, false);
+      throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
+    }
+    try {
+      const out = answerOf(reply, this.spec.name);
+      const msg = decodeMsg(out.body);
+      if (!msg || msg.op !== Op.ack) throw new GatewayError(502, 'badReply', `leaf stage ${leaf} answered an UPDATE with ${msg ? `op ${msg.op}` : 'no message'}, not ACK`);
+    } catch (err) {
+      this.settle(rs, res, false);
+      throw err instanceof GatewayError ? asJobError(err, this.spec.name) : err;
+    }
+    this.settle(rs, res, true);
+    this.count(staleness > 0 ? 'lateMerged' : 'accepted');
+    return { round: rs.round, staleness, weight };
+  }
+
+  private settle(rs: RoundState, res: { cancel(): void }, folded: boolean): void {
+    rs.inFlight--;
+    if (folded) rs.folded++;
+    else res.cancel();
+    this.wake();
+    this.maybeClose(rs);
+  }
+
+  private nextLeaf(): number {
+    const leaves = this.spec.localLeaves;
+    const leaf = leaves[this.leafTurn % leaves.length]!;
+    this.leafTurn = (this.leafTurn + 1) % leaves.length;
+    return leaf;
+  }
+
+  private roundState(round: number): RoundState {
+    let rs = this.rounds.get(round);
+    if (!rs) {
+      rs = { round, clients: new Set(), inFlight: 0, folded: 0, lastBodyAt: 0, openedAt: 0 };
+      this.rounds.set(round, rs);
+    }
+    return rs;
+  }
+
+  private openRound(round: number): void {
+    this.open = round;
+    this.st = 'open';
+    const rs = this.roundState(round);
+    rs.openedAt = nowMs();
+    rs.timer = setTimeout(() => this.onDeadline(rs), this.spec.roundDeadlineMs);
+    // Late updates merged while the previous round closed may fill it already.
+    this.maybeClose(rs);
+  }
+
+  /** Closes the open round once `clients` updates are folded. */
+  private maybeClose(rs: RoundState): void {
+    if (this.st !== 'open' || rs.round !== this.open || this.closed) return;
+    if (rs.folded >= this.spec.clients) void this.closeRound(rs, false);
+  }
+
+  private onDeadline(rs: RoundState): void {
+    if (this.st !== 'open' || rs.round !== this.open) return;
+    // Updates sent to a leaf before the FLUSH are folded before it.
+    const admitted = rs.folded + rs.inFlight;
+    void this.closeRound(rs, admitted < this.spec.quorum);
+  }
+
+  /**
+   * FLUSH every leaf with the round's base model; the top's MODEL reply is
+   * the next round's model. A failed round (under quorum at the deadline,
+   * or a flush that did not come back) flushes too, so the leaves drop
+   * what they summed, but its model is the base, by reference.
+   */
+  private async closeRound(rs: RoundState, underQuorum: boolean): Promise<void> {
+    this.st = 'closing';
+    clearTimeout(rs.timer);
+    const base = this.models.get(rs.round)!;
+    const unpin = base.acquire(); // the top reads it until the MODEL is out
+    const expect = expectTop(this.spec);
+    const flushes: Promise<Reply>[] = [];
+    for (const g of this.spec.groups)
+      for (const leaf of g.leaves) {
+        const msg = new Uint8Array(HEADER_SIZE);
+        encodeMsg(msg, {
+          op: Op.flush,
+          round: rs.round,
+          expectParent: g.leaves.length,
+          expectTop: expect,
+          baseOffset: base.offset,
+          baseGeneration: base.generation,
+        });
+        flushes.push(this.injector.request(leaf, msg, { timeoutMs: this.timeoutMs, borrow: { onRevoke: () => undefined } }));
+      }
+    const settled = await Promise.allSettled(flushes);
+    unpin();
+    let model: SealedModel | undefined;
+    let problem: string | undefined;
+    for (const s of settled) {
+      if (s.status === 'rejected') {
+        problem ??= (s.reason as Error).message;
+        continue;
+      }
+      const held = this.modelOf(s.value, rs.round);
+      if (typeof held === 'string') problem ??= held;
+      else if (held) model = held;
+    }
+    if (!model && !problem) problem = 'no aggregator answered the flush with a MODEL';
+    const failed = underQuorum || problem !== undefined;
+    const sealedAt = nowMs();
+    if (this.closed) return model?.drop();
+    if (failed) {
+      model?.drop();
+      this.failedRounds++;
+      const why = underQuorum
+        ? `${rs.folded + rs.inFlight} updates by the deadline (${this.spec.roundDeadlineMs} ms), fewer than the quorum of ${this.spec.quorum}`
+        : `the aggregators did not produce its model: ${problem}`;
+      this.log.warn('round failed: the next round starts from the same model', { round: rs.round, why });
+      this.onEvent?.('round-failed', `job ${this.spec.name} round ${rs.round} failed: ${why}; round ${rs.round + 1} starts from the same model`);
+    }
+    this.models.seal(rs.round + 1, failed ? base : model!);
+    this.lastRoundMs = sealedAt - rs.openedAt;
+    this.lastAggregationMs = rs.lastBodyAt > 0 ? sealedAt - rs.lastBodyAt : 0;
+    this.lastRoundUpdates = rs.folded;
+    this.rounds.delete(rs.round);
+    this.wake();
+    this.log.info('round sealed', {
+      round: rs.round,
+      updates: rs.folded,
+      failed,
+      aggregationMs: Math.round(this.lastAggregationMs * 100) / 100,
+      roundMs: Math.round(this.lastRoundMs * 100) / 100,
+    });
+    if (rs.round + 1 >= this.spec.rounds) {
+      this.st = 'done';
+      this.open = this.spec.rounds;
+      this.onEvent?.('job-done', `job ${this.spec.name} finished its ${this.spec.rounds} rounds`);
+      return;
+    }
+    this.openRound(rs.round + 1);
+  }
+
+  /** A flush's reply: the MODEL (held as a sealed model), undefined for an
+   * ACK (given back at once), or what is wrong with it. */
+  private modelOf(reply: Reply, round: number): SealedModel | string | undefined {
+    let msg;
+    try {
+      const out = answerOf(reply, this.spec.name);
+      msg = decodeMsg(out.body);
+      if (msg?.op === Op.model) {
+        if (msg.paramCount !== this.spec.paramCount || out.body.byteLength < this.updateBytes) {
+          reply.release();
+          return `the MODEL has ${msg.paramCount} values in ${out.body.byteLength} bytes, the job ${this.spec.paramCount}`;
+        }
+        // Kept for as long as a round names it: no deadline.
+        reply.holdUntil(0);
+        const bytes = out.body;
+        const held: HeldBuffer = { offset: reply.offset, generation: reply.generation, bytes, free: () => reply.release() };
+        return new SealedModel(round + 1, held, this.spec.paramCount);
+      }
+    } catch (err) {
+      reply.release();
+      return (err as Error).message;
+    }
+    reply.release();
+    return msg?.op === Op.ack ? undefined : `an aggregator answered a FLUSH with ${msg ? `op ${msg.op}` : 'no message'}`;
+  }
+
+  stats(): JobStats {
+    const rejected: Record<string, number> = {};
+    for (const [k, v] of this.results) if (k !== 'accepted' && k !== 'lateMerged') rejected[k] = v;
+    return {
+      name: this.spec.name,
+      tenant: this.spec.tenant,
+      round: this.open,
+      state: this.st,
+      accepted: (this.results.get('accepted') ?? 0) + (this.results.get('lateMerged') ?? 0),
+      lateMerged: this.results.get('lateMerged') ?? 0,
+      rejected,
+      lastAggregationMs: this.lastAggregationMs,
+      lastRoundMs: this.lastRoundMs,
+      lastRoundUpdates: this.lastRoundUpdates,
+      modelBytes: 4 * this.spec.paramCount,
+    };
+  }
+
+  /** Stop: timers cleared, models given back (the pool goes next). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const rs of this.rounds.values()) clearTimeout(rs.timer);
+    this.models.close();
+    this.wake();
+  }
+}
+
+export { JobError };
