@@ -6,34 +6,15 @@
  * messages containing TEXT. Every good/*.yaml must validate cleanly.
  * Bad fixtures are checked against a cluster of amd64 nodes only.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../paths.js';
 import { validateFiles } from './validate.js';
+import { expectations, yamlIn as yamlInDir } from '../../test/helpers/fixtures.js';
 
 const dir = join(repoRoot, 'test/fixtures/chains');
-const yamlIn = (sub: string): string[] =>
-  readdirSync(join(dir, sub))
-    .filter((f) => f.endsWith('.yaml'))
-    .sort();
-
-interface Expectation {
-  line: number;
-  column: number;
-  path: string;
-  text: string;
-}
-
-function expectations(file: string): Expectation[] {
-  const out: Expectation[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^# expect: (\d+):(\d+) (\S+): (.+)$/.exec(line);
-    if (!m) break;
-    out.push({ line: Number(m[1]), column: Number(m[2]), path: m[3] === '-' ? '' : (m[3] as string), text: m[4] as string });
-  }
-  return out;
-}
+const yamlIn = (sub: string): string[] => yamlInDir(join(dir, sub)).map((f) => basename(f));
 
 // Native handlers are built by `npm run setup`; a fixture's .so counts as
 // present when its C source is there, so these tests do not need a build.

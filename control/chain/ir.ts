@@ -4,6 +4,7 @@
  * (0..n-1, in file order) and are the `stage` field of descriptors.
  */
 import type { BalanceSpec } from '../balance/registry.js';
+import type { JobIR } from '../fl/job/ir.js';
 
 export type RuntimeKind = 'node' | 'native';
 export type Arch = 'amd64' | 'arm64';
@@ -32,6 +33,9 @@ export interface ChainIR {
   tenant: string;
   /** Entry stage id. */
   entry: number;
+  /** Every stage the gateway may inject into, when more than the entry
+   * (an aggregation job's leaves); absent: the entry alone. */
+  entries?: number[];
   slo?: { p99Ms: number };
   /** The autoscaling policy the chain chose (spec.scale.policy), its
    * parameters as written; absent: the cluster's default
@@ -55,6 +59,9 @@ export interface ChainIR {
   stages: StageIR[];
   /** Where it came from, for messages. */
   source: { file: string };
+  /** Present: the chain is an aggregation job's aggregator tree
+   * (control/fl/job/compile.ts), deployed with a JobConfig per node. */
+  job?: JobIR;
 }
 
 /** Edges the router must allow, as [fromStage, toStage]; STAGE_REPLY

@@ -17,11 +17,11 @@ export const STAGE_REPLY = 0xffff;
 const MAX_ROUTE_TARGETS = MAX_SCALE;
 
 /**
- * (REPLY -> entry), (s -> n) for each `next`, and (s -> REPLY) for every
+ * (REPLY -> entry, or each of ir.entries), (s -> n) for each `next`, and (s -> REPLY) for every
  * stage, since any stage may fail a request back to the caller.
  */
 export function allowEdges(ir: ChainIR): AllowEdge[] {
-  const edges: AllowEdge[] = [[STAGE_REPLY, ir.entry]];
+  const edges: AllowEdge[] = (ir.entries ?? [ir.entry]).map((e): AllowEdge => [STAGE_REPLY, e]);
   for (const s of ir.stages) {
     for (const n of s.next) edges.push([s.id, n.id]);
     edges.push([s.id, STAGE_REPLY]);

@@ -138,65 +138,71 @@ const functionSchema = {
   },
 } as const;
 
-export const chainSchema = {
-  $id: 'https://ferry.dev/schemas/chain-v1.json',
+/** What every document of the ferry.dev/v1 family has around its spec:
+ * apiVersion, its kind, metadata { name, tenant }. */
+export function documentSchema<K extends string, S extends object>(id: string, kind: K, spec: S) {
+  return {
+    $id: id,
+    type: 'object',
+    additionalProperties: false,
+    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    properties: {
+      apiVersion: { type: 'string', const: API_VERSION },
+      kind: { type: 'string', const: kind },
+      metadata: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name, tenant: name },
+      },
+      spec,
+    },
+  } as const;
+}
+
+export const chainSchema = documentSchema('https://ferry.dev/schemas/chain-v1.json', KIND, {
   type: 'object',
   additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  required: ['entry', 'functions'],
   properties: {
-    apiVersion: { type: 'string', const: API_VERSION },
-    kind: { type: 'string', const: KIND },
-    metadata: {
+    entry: { type: 'string', description: 'the name of the first function' },
+    slo: {
       type: 'object',
       additionalProperties: false,
-      required: ['name'],
-      properties: { name, tenant: name },
+      required: ['p99Ms'],
+      properties: { p99Ms: { type: 'number', exclusiveMinimum: 0 } },
     },
-    spec: {
+    scale: {
       type: 'object',
       additionalProperties: false,
-      required: ['entry', 'functions'],
       properties: {
-        entry: { type: 'string', description: 'the name of the first function' },
-        slo: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['p99Ms'],
-          properties: { p99Ms: { type: 'number', exclusiveMinimum: 0 } },
-        },
-        scale: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            // Its shape depends on the policy named, so compile.ts checks it
-            // (control/controlplane/autoscale/registry.ts parse).
-            policy: { type: ['string', 'object'], description: 'an autoscaling policy: a name (kpa, slo, manual) or { name, params }' },
-          },
-        },
-        limits: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            maxBodyBytes: { type: 'integer', minimum: 1, maximum: MAX_BODY_BYTES_LIMIT },
-            timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
-            bodyTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
-            // While a stage is scaled to zero: the most requests each
-            // gateway holds for it, and how long each may wait.
-            holdRequests: { type: 'integer', minimum: 1, maximum: 100_000 },
-            holdTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
-            poolBytes: { type: 'integer', minimum: MIN_POOL_BYTES, maximum: MAX_POOL_BYTES },
-            // Sizes are checked together (ascending, multiples of 64, the
-            // largest holding a body) in compile.ts.
-            sizeClasses: {
-              type: 'array',
-              minItems: 1,
-              maxItems: 8,
-              items: { type: 'integer', minimum: 64, maximum: 1 << 30, description: 'a buffer size in bytes, a multiple of 64' },
-            },
-          },
-        },
-        functions: { type: 'array', minItems: 1, maxItems: MAX_FUNCTIONS, items: functionSchema },
+        // Its shape depends on the policy named, so compile.ts checks it
+        // (control/controlplane/autoscale/registry.ts parse).
+        policy: { type: ['string', 'object'], description: 'an autoscaling policy: a name (kpa, slo, manual) or { name, params }' },
       },
     },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxBodyBytes: { type: 'integer', minimum: 1, maximum: MAX_BODY_BYTES_LIMIT },
+        timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
+        bodyTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        // While a stage is scaled to zero: the most requests each
+        // gateway holds for it, and how long each may wait.
+        holdRequests: { type: 'integer', minimum: 1, maximum: 100_000 },
+        holdTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        poolBytes: { type: 'integer', minimum: MIN_POOL_BYTES, maximum: MAX_POOL_BYTES },
+        // Sizes are checked together (ascending, multiples of 64, the
+        // largest holding a body) in compile.ts.
+        sizeClasses: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 8,
+          items: { type: 'integer', minimum: 64, maximum: 1 << 30, description: 'a buffer size in bytes, a multiple of 64' },
+        },
+      },
+    },
+    functions: { type: 'array', minItems: 1, maxItems: MAX_FUNCTIONS, items: functionSchema },
   },
-} as const;
+} as const);

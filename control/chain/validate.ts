@@ -68,15 +68,16 @@ export function validateFiles(paths: readonly string[], opts: FrontEndOptions = 
     if (errors.length > 0) blocks.push(formatErrors(errors));
     else blocks.push(`${file}: ok (${irs.map((ir) => `chain ${ir.tenant}/${ir.name}, ${ir.stages.length} stage${ir.stages.length === 1 ? '' : 's'}`).join('; ')})`);
   }
-  const bad = files.filter((f) => !f.ok).length;
-  const summary =
-    paths.length === 0
-      ? 'no files to validate'
-      : errorCount === 0
-        ? `${paths.length} file${paths.length === 1 ? '' : 's'} valid`
-        : `${errorCount} error${errorCount === 1 ? '' : 's'} in ${bad} file${bad === 1 ? '' : 's'}`;
+  const summary = summaryLine(paths.length, errorCount, files.filter((f) => !f.ok).length);
   const ok = errorCount === 0 && paths.length > 0;
   return { ok, text: [...blocks, summary].join('\n') + '\n', json: { ok, errorCount, files } };
+}
+
+/** The last line of a validation report. */
+export function summaryLine(files: number, errorCount: number, bad: number): string {
+  if (files === 0) return 'no files to validate';
+  if (errorCount === 0) return `${files} file${files === 1 ? '' : 's'} valid`;
+  return `${errorCount} error${errorCount === 1 ? '' : 's'} in ${bad} file${bad === 1 ? '' : 's'}`;
 }
 
 function checkFile(path: string, opts: FrontEndOptions): { irs: ChainIR[]; errors: ChainSpecError[] } {
@@ -93,7 +94,7 @@ function checkFile(path: string, opts: FrontEndOptions): { irs: ChainIR[]; error
 /** Compiles every parsed chain, adding its errors to the parse errors. Two
  * chains with the same tenant and name in one file would overwrite each
  * other when registered, so that is an error too. */
-function compileDocs(
+export function compileDocs(
   parsed: { chains: LoadedChain[]; errors: ChainSpecError[] },
   opts: FrontEndOptions,
 ): { irs: ChainIR[]; errors: ChainSpecError[] } {

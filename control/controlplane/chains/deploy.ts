@@ -13,11 +13,16 @@ import type { BalancePolicy, InstanceEvent, RpcInput } from '../../ferryd/proto.
 import type { Logger } from '../../log.js';
 import type { PeerMesh } from '../nodes/peer-mesh.js';
 import type { NodeRegistry } from '../nodes/registry.js';
+import { jobConfig } from '../../fl/job/config.js';
 import { chainNodes, stageOf, type ChainRecord, type PlacedInstance } from './record.js';
 
 /** Buffers of a request may outlive its timeout by this much (the
  * gateway's GRACE_MS): a reply racing the timeout is still freed by it. */
 const LIFETIME_GRACE_MS = 1000;
+/** An aggregation job's accumulators and sealed models are held across
+ * rounds, not for one request: the longest lifetime ferryd grants
+ * (MAX_LIFETIME_MS), so the pool's reaper leaves them alone. */
+const JOB_BUFFER_LIFETIME_MS = 3_600_000;
 /** How long a deployment waits for its instances to load their functions. */
 const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 250;
@@ -242,6 +247,8 @@ export class Deployer {
           }
         : null,
       remoteGateways,
+      // An aggregation job's gateway serves /jobs/NAME with these rules.
+      job: r.ir.job ? jobConfig(r.ir.job, r.instances, node) : null,
     };
   }
 
@@ -261,7 +268,7 @@ export class Deployer {
       quotaBytes: r.ir.poolBytes,
       maxBodyBytes: r.ir.maxBodyBytes,
       // A request landing from another node may live as long as a whole request.
-      lifetimeMs: r.ir.timeoutMs + LIFETIME_GRACE_MS,
+      lifetimeMs: r.ir.job ? JOB_BUFFER_LIFETIME_MS : r.ir.timeoutMs + LIFETIME_GRACE_MS,
     });
   }
 
