@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEADER_SIZE, encodeUpdate, encodeUpdateHeader } from '../../../control/fl/wire.js';
 import { initialModel, prng } from '../../../control/fl/model.js';
+import { fedAvg } from '../../../control/fl/reference.js';
 import { BaselineClient, BaselineError } from './client.js';
 import type { Rules } from './fedavg.js';
 import { serveBaseline, type RunningBaseline } from './server.js';
@@ -45,11 +46,9 @@ function send(c: BaselineClient, round: number, clientId: string, d: Float32Arra
   return c.upload(round, whole.subarray(0, HEADER_SIZE), whole.subarray(HEADER_SIZE), 1000);
 }
 
-/** Offline FedAvg in float64: base + sum w d / sum w. */
-function reference(base: Float32Array, updates: { d: Float32Array; w: number }[]): Float64Array {
-  const W = updates.reduce((s, u) => s + u.w, 0);
-  return Float64Array.from(base, (b, i) => b + updates.reduce((s, u) => s + u.w * u.d[i]!, 0) / W);
-}
+/** control/fl/reference.ts's offline FedAvg of the same updates (num-examples weights). */
+const reference = (base: Float32Array, updates: { d: Float32Array; w: number }[]) =>
+  fedAvg(base, updates.map((u) => ({ delta: u.d, numExamples: u.w })), 'num-examples');
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
