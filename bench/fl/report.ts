@@ -124,6 +124,8 @@ const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a');
 
 export interface ReportInput {
+  /** How each system ran. */
+  how: string[];
   summary: FlSummary;
   measures: ConfigMeasure[];
   accuracy: AccuracyRun[];
@@ -140,7 +142,7 @@ export function reportMarkdown(r: ReportInput): string {
   const out: string[] = [];
   out.push(`# bench:fl, ${r.startedAt}`, '');
   out.push('## Machine', '', `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. The machine may be shared: compare the systems within this run (ratios), not absolute times across runs.`, '');
-  out.push('## What ran', '', `\`${r.command}\` (${(r.seconds / 60).toFixed(1)} min). Fold kernel of the baseline: ${r.foldKernel}.`, '');
+  out.push('## What ran', '', `\`${r.command}\` (${(r.seconds / 60).toFixed(1)} min). Fold kernel of the baseline: ${r.foldKernel}.`, '', ...r.how.map((h) => `- ${h}`), '');
   out.push('Per configuration, one job, rounds run with every client concurrently: fetch round R\'s model, upload a delta (one shared tensor; each client its own 64-byte header). aggregationMs and roundMs are the systems\' own timers (last update in -> model sealed; opened -> sealed); "client round" is seen from outside (first fetch -> next model fetched). Memory: see bench/README.md, "Federated learning".', '');
   if (r.skipped.length > 0) out.push('Skipped:', '', ...r.skipped.map((s) => `- ${s}`), '');
   out.push('## Results', '');

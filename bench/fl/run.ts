@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   const stragglers: StragglerRun[] = [];
   const accuracy: AccuracyRun[] = [];
   const skipped: string[] = [];
+  const how: string[] = [];
   const tensors = new Map<number, Float32Array>();
   const tensorOf = (n: number) => tensors.get(n) ?? tensors.set(n, sharedTensor(n)).get(n)!;
   const configs = o.nodes.flatMap((nodes) => o.models.flatMap((model) => o.clients.map((clients) => ({ nodes, model, clients }))));
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
           log(`skipped: ${skipped.at(-1)}`);
         }
       }
+      how.push(`${name}: ${current.describe()}`);
       log(`${name}: down`);
       await current.down();
       current = undefined;
@@ -137,8 +139,8 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const command = `npm run bench:fl -- ${process.argv.slice(2).join(' ')}`.trim();
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(join(out, 'raw.json'), `${JSON.stringify({ startedAt, command, foldKernel, measures, stragglers, accuracy, targets, skipped }, null, 2)}\n`);
-  writeFileSync(join(out, 'report.md'), reportMarkdown({ summary, measures, accuracy, stragglers, targets, skipped, command, foldKernel, startedAt, seconds: (performance.now() - started) / 1000 }));
+  writeFileSync(join(out, 'raw.json'), `${JSON.stringify({ startedAt, command, how, foldKernel, measures, stragglers, accuracy, targets, skipped }, null, 2)}\n`);
+  writeFileSync(join(out, 'report.md'), reportMarkdown({ how, summary, measures, accuracy, stragglers, targets, skipped, command, foldKernel, startedAt, seconds: (performance.now() - started) / 1000 }));
   log(`wrote ${out}/{summary.json,raw.json,report.md}`);
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {

@@ -92,5 +92,7 @@ export interface FlSystem {
 export interface RunningFlSystem {
   /** Start a job; resolves once its round 0 is open. */
   start(job: JobSpec): Promise<RunningJob>;
+  /** How it ran, for the report. */
+  describe(): string;
   down(): Promise<void>;
 }

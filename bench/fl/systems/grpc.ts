@@ -108,6 +108,7 @@ export const grpcSystem: FlSystem = {
           },
         };
       },
+      describe: () => 'one grpc-js server process per job (bench/fl/baseline)',
       async down() {
         await Promise.all([...live].map(stopChild));
       },
