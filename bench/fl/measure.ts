@@ -38,6 +38,8 @@ export interface ConfigMeasure {
   /** "system": its own counter; "design": ferry's one copy per upload byte, computed (the system does not count). */
   bytesCopiedSource: 'system' | 'design';
   rejected: Record<string, number>;
+  /** Uploads sent again after `busy`. */
+  busyRetries: number;
   errors: string[];
 }
 
@@ -46,6 +48,23 @@ export function sharedTensor(paramCount: number): Float32Array {
   const t = new Float32Array(paramCount);
   for (let i = 0; i < paramCount; i++) t[i] = (((i * 2654435761) >>> 0) / 4294967296 - 0.5) * 2e-3;
   return t;
+}
+
+/** How long a client waits before sending again after `busy` (no pool buffer free), and how often. */
+const BUSY_RETRY_MS = 100;
+const BUSY_ATTEMPTS = 600;
+
+/** An upload, sent again while the system says it is busy (as fl-train's client loop does). */
+async function uploadRetrying(send: () => Promise<void>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await send();
+      return attempt - 1;
+    } catch (err) {
+      if (!(err instanceof FlRefused && err.code === 'busy') || attempt >= BUSY_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+    }
+  }
 }
 
 /** A model fetched, asking again while the round is not sealed. */
@@ -79,6 +98,7 @@ export async function measureConfig(
     return m.aggregatorBytes;
   });
   const rounds: RoundMeasure[] = [];
+  let busyRetries = 0;
   let copiedBefore = (await job.status()).bytesCopied;
   const header = (i: number, round: number) => {
     const h = new Uint8Array(HEADER_SIZE);
@@ -92,7 +112,7 @@ export async function measureConfig(
         conns.map(async (c, i) => {
           try {
             await fetchModel((round, waitMs) => c.download(round, { waitMs }), r);
-            await c.upload(r, header(i, r), tensor);
+            busyRetries += await uploadRetrying(() => c.upload(r, header(i, r), tensor));
           } catch (err) {
             errors.push(`round ${r} client c${i}: ${err instanceof FlRefused ? `${err.code}: ` : ''}${(err as Error).message}`);
           }
@@ -127,6 +147,7 @@ export async function measureConfig(
     memoryParts: best.parts,
     bytesCopiedSource: status.bytesCopied === undefined ? 'design' : 'system',
     rejected: status.rejected,
+    busyRetries,
     errors,
   };
 }

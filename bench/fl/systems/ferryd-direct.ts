@@ -21,6 +21,18 @@ const NODE = 'flb-node';
 const READY_TIMEOUT_MS = 60_000;
 const fromSource = import.meta.url.endsWith('.ts');
 
+/** ferryd's largest pool (CreatePool quota_bytes). */
+const MAX_POOL_BYTES = 2 ** 31;
+
+/** Uploads the pool can hold at once beside the aggregators' buffers (the
+ * harness reserves 3 per leaf and 4 more): every client when they fit in
+ * ferryd's largest pool, else what fits; the others wait for a buffer. */
+function inFlightFor(job: JobSpec): number {
+  const buffer = Math.ceil((64 + 4 * job.paramCount) / 64) * 64 + 256 * 64;
+  const leaves = Math.ceil(job.clients / job.fanIn);
+  return Math.max(1, Math.min(job.clients, Math.floor(MAX_POOL_BYTES / buffer) - (3 * leaves + 4)));
+}
+
 export interface DirectFerry {
   gateway: string;
   pid: number;
@@ -98,8 +110,7 @@ export async function upDirect(opts: SystemOptions): Promise<DirectFerry> {
         roundDeadlineMs: job.roundDeadlineMs,
         weighting: job.weighting,
         seed: job.seed,
-        // Every client may upload at once.
-        inFlight: job.clients,
+        inFlight: inFlightFor(job),
         timeoutMs: 120_000,
         bodyTimeoutMs: 120_000,
       });
