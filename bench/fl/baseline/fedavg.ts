@@ -166,6 +166,8 @@ export class FedAvgRounds {
 
   /** The last byte arrived: check and keep it until the round closes. */
   finish(u: Upload): { round: number; weight: number } {
+    // As ferry's coordinator: the body is complete now (checks come after).
+    const arrived = performance.now();
     this.abandon(u);
     if (u.filled !== u.tensor.byteLength) throw this.reject('badTensorSize', `the update ended after ${HEADER_SIZE + u.filled} bytes; ${HEADER_SIZE + u.tensor.byteLength} expected`);
     if (!allFinite(u.tensor)) throw this.reject('nonFiniteUpdate', 'the delta holds a NaN or an infinity');
@@ -177,7 +179,7 @@ export class FedAvgRounds {
     this.bytesCopied += COPIES.upload * bytes;
     this.kept.set(u.header.clientId, { delta: u.tensor, weight: u.weight });
     this.accepted++;
-    this.lastArrival = performance.now();
+    this.lastArrival = arrived;
     const round = this.round;
     if (this.kept.size >= this.rules.clients) this.close();
     return { round, weight: u.weight };
