@@ -10,6 +10,8 @@
         "addon/instance_wrap.cc",
         "addon/endpoint_wrap.cc",
         "addon/router_wrap.cc",
+        "addon/fl.cc",
+        "aggregator/fold.c",
         "src/pool.c",
         "src/descriptor.c",
         "src/endpoint.c",

@@ -60,6 +60,12 @@ export interface NativePool {
   /** Free every buffer whose deadline is at or before nowMs (native.nowMs()). */
   expire(nowMs: number): { count: number; expired: ExpiredBuffer[] };
   label(offset: number, generation: number, tag: number, deadlineMs: number): void;
+  /**
+   * Seal (on) or unseal a live buffer: a sealed one (a shared global model)
+   * refuses free and take (code ESEALED) and never expires, until unsealed;
+   * a reclaim of its dead owner still frees it. Returns on.
+   */
+  seal(offset: number, generation: number, on: boolean): boolean;
   close(): void;
 }
 
@@ -234,6 +240,45 @@ export interface DescriptorLayout {
     | 'replyTo',
     number
   >;
+  /** abi.h "federated learning": the update and aggregator message headers. */
+  fl: FlLayout;
+}
+
+/** abi.h's FL records as the compiler lays them out (offsetof). */
+export interface FlLayout {
+  headerSize: number;
+  dtypeFloat32: number;
+  clientIdMax: number;
+  updateMagic: number;
+  updateVersion: number;
+  msgMagic: number;
+  msgVersion: number;
+  /** FLUSH flag: the round failed, the leaf drops its sum. */
+  flushDiscard: number;
+  op: Record<'update' | 'flush' | 'partial' | 'model' | 'ack', number>;
+  update: {
+    size: number;
+    fields: Record<'magic' | 'version' | 'dtype' | 'numExamples' | 'paramCount' | 'round' | 'reserved' | 'clientId', number>;
+  };
+  msg: {
+    size: number;
+    fields: Record<
+      | 'magic'
+      | 'version'
+      | 'op'
+      | 'round'
+      | 'paramCount'
+      | 'weight'
+      | 'count'
+      | 'expectParent'
+      | 'expectTop'
+      | 'baseGeneration'
+      | 'baseOffset'
+      | 'flags'
+      | 'reserved',
+      number
+    >;
+  };
 }
 
 export interface NativeAddon {
@@ -249,6 +294,14 @@ export interface NativeAddon {
   /** The clock pool deadlines are on: CLOCK_MONOTONIC ms mod 2^32, never 0. */
   nowMs(): number;
   closeFd(fd: number): void;
+  /**
+   * acc[i] += weight * update[i] in float32: the native aggregator's own
+   * kernel (dataplane-native/aggregator/fold.c), so TypeScript aggregators
+   * do ferry's arithmetic. Same length, not overlapping, else it throws.
+   */
+  flFold(acc: Float32Array, update: Float32Array, weight: number): void;
+  /** No NaN and no infinity in values (the aggregator's check). */
+  flAllFinite(values: Float32Array): boolean;
 }
 
 export interface RouterStatic {

@@ -19,6 +19,8 @@ const char *CodeName(int rc) {
     case FERRY_EBAD_LENGTH: return "EBAD_LENGTH";
     case FERRY_EBAD_POOL: return "EBAD_POOL";
     case FERRY_ENOT_OWNER: return "ENOT_OWNER";
+    case FERRY_ERETIRED: return "ERETIRED";
+    case FERRY_ESEALED: return "ESEALED";
     case -EACCES: return "EACCES";
     case -EPERM: return "EPERM";
     case -EINVAL: return "EINVAL";

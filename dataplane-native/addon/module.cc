@@ -11,6 +11,7 @@
 
 #include "endpoint_wrap.h"
 #include "errors.h"
+#include "fl.h"
 #include "instance_wrap.h"
 #include "pool_wrap.h"
 #include "router_wrap.h"
@@ -71,6 +72,7 @@ static Napi::Object Layout(Napi::Env env) {
   st.Set("instanceDied", static_cast<uint32_t>(FERRY_ST_INSTANCE_DIED));
   st.Set("noRoute", static_cast<uint32_t>(FERRY_ST_NO_ROUTE));
   o.Set("status", st);
+  o.Set("fl", FlLayout(env));
   return o;
 }
 
@@ -125,6 +127,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("controlPair", Napi::Function::New(env, ControlPair));
   exports.Set("dupFd", Napi::Function::New(env, DupFd));
   exports.Set("nowMs", Napi::Function::New(env, NowMs));
+  FlInit(env, exports);
   return exports;
 }
 

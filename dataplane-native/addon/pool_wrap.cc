@@ -3,31 +3,48 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <v8.h>
 
 #include "errors.h"
 
 namespace ferry {
 
+// Through V8 itself, not napi_create_external_arraybuffer: Node builds
+// that on a Buffer, capped at buffer.constants.MAX_LENGTH (4 GiB on Node
+// 20), and a job pool of model-sized buffers (ResNet-152: 240 MB each)
+// passes that; there the napi call failed and its cleanup freed twice.
+// V8's own limit is far above any pool. The deleter may run on any thread:
+// it only unmaps and frees.
 Napi::ArrayBuffer AdoptMapping(Napi::Env env, ferry_pool *p, Mapping **out) {
   auto *m = new Mapping{p->base, p->size};
   *out = m;
-  return Napi::ArrayBuffer::New(
-      env, p->base, p->size,
-      [](Napi::Env, void *, Mapping *m) {
-        if (m->base) munmap(m->base, m->size);
-        delete m;
+  v8::Isolate *isolate = v8::Isolate::GetCurrent();
+  std::unique_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(
+      p->base, p->size,
+      [](void *, size_t, void *data) {
+        auto *mapping = static_cast<Mapping *>(data);
+        if (mapping->base) munmap(mapping->base, mapping->size);
+        delete mapping;
       },
       m);
+  v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, std::move(store));
+  // A napi_value is the address of the V8 handle (node's own
+  // v8impl::JsValueFromV8LocalValue); the handle scope is the caller's.
+  return Napi::ArrayBuffer(env, reinterpret_cast<napi_value>(*ab));
 }
 
 void Unmap(Napi::ArrayBuffer ab, Mapping *m, ferry_pool *p) {
-  if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+  // Unmap first, then detach: detaching may drop the last reference to the
+  // backing store, whose deleter frees m. No JavaScript runs in between.
   if (m && m->base) {
     munmap(m->base, m->size);
     m->base = nullptr;
   }
+  if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
   p->base = nullptr;  // so ferry_pool_detach only closes the fd
   ferry_pool_detach(p);
 }
@@ -80,6 +97,7 @@ Napi::Function PoolWrap::Init(Napi::Env env) {
                       InstanceMethod("shrink", &PoolWrap::Shrink),
                       InstanceMethod("expire", &PoolWrap::Expire),
                       InstanceMethod("label", &PoolWrap::Label),
+                      InstanceMethod("seal", &PoolWrap::Seal),
                       InstanceMethod("close", &PoolWrap::Close)});
 }
 
@@ -220,6 +238,18 @@ Napi::Value PoolWrap::Label(const Napi::CallbackInfo &info) {
                             info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value());
   if (rc < 0) ThrowCode(info.Env(), rc, "label");
   return info.Env().Undefined();
+}
+
+// seal(offset, generation, on): seal (true) or unseal (false) a live
+// buffer; returns whether it is sealed now.
+Napi::Value PoolWrap::Seal(const Napi::CallbackInfo &info) {
+  ferry_pool *p = Live(info.Env());
+  uint64_t off = U64(info[0]);
+  uint32_t gen = info[1].As<Napi::Number>().Uint32Value();
+  bool on = info[2].ToBoolean();
+  int rc = on ? ferry_pool_seal(p, off, gen) : ferry_pool_unseal(p, off, gen);
+  if (rc < 0) ThrowCode(info.Env(), rc, on ? "seal" : "unseal");
+  return Napi::Boolean::New(info.Env(), on);
 }
 
 Napi::Value PoolWrap::Stats(const Napi::CallbackInfo &info) {

@@ -25,6 +25,7 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
   Napi::Value Shrink(const Napi::CallbackInfo &info);
   Napi::Value Expire(const Napi::CallbackInfo &info);
   Napi::Value Label(const Napi::CallbackInfo &info);
+  Napi::Value Seal(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
 
   ferry_pool pool_{};

@@ -15,11 +15,13 @@
 #define POOL_MAGIC   0x4c4f4f5059525246ull /* "FRRYPOOL" */
 #define POOL_VERSION 2u
 #define REGION_ALIGN 4096u
-/* How a freed buffer is zeroed: 1, memset (the default); 2, by giving its
- * pages back (MADV_REMOVE: the next touch maps fresh zero pages); 0, not at
- * all. bench/pool builds this file all three ways: giving pages back costs
- * 50-100 times a memset per request (every page faults in again), so it is
- * kept for shrinking idle classes, where memory matters and time does not. */
+/* How a freed buffer is zeroed: 1, memset (the default) below PUNCH_MIN and
+ * by giving its pages back from there up; 2, always by giving its pages
+ * back (a hole in the memfd: the next touch maps fresh zero pages); 0, not
+ * at all. bench/pool builds this file all three ways: for request-sized
+ * buffers giving pages back costs 50-100 times a memset per request (every
+ * page faults in again), so it is kept for model-sized buffers and for
+ * shrinking idle classes, where memory matters more than time. */
 #ifndef FERRY_POOL_SCRUB
 #define FERRY_POOL_SCRUB 1
 #endif
@@ -58,7 +60,7 @@ struct buf_meta {
 	_Atomic uint32_t next;     /* free/retired-list link: class-local index + 1 */
 	_Atomic uint32_t tag;      /* request tag, see ferry_pool_tag */
 	_Atomic uint32_t deadline; /* ferry_pool_now_ms() after which it expires; 0 = never */
-	uint32_t pad;
+	_Atomic uint32_t sealed;   /* ferry_pool_seal: refuses free, take and expiry */
 };
 
 #define STATE(gen, owner) (((uint64_t)(gen) << 32) | (uint32_t)(owner))
@@ -108,6 +110,7 @@ const char *ferry_pool_strerror(int err)
 	case FERRY_EBAD_POOL:       return "not a ferry pool, or a pool of another version";
 	case FERRY_ENOT_OWNER:      return "buffer is owned by someone else";
 	case FERRY_ERETIRED:        return "buffer slot is out of service (the pool shrank)";
+	case FERRY_ESEALED:         return "buffer is sealed (a shared read-only model): unseal it first";
 	default:                    return strerror(-err);
 	}
 }
@@ -160,24 +163,49 @@ static uint8_t *slot_ptr(const struct ferry_pool *p, uint32_t c, uint32_t idx)
 	return p->base + p->cls[c].region_off + (uint64_t)idx * p->cls[c].buf_size;
 }
 
-/* Give a buffer's pages back to the kernel where they are whole pages;
- * returns 0 when the whole buffer was dropped (it now reads as zeros). */
-static int drop_pages(const struct ferry_pool *p, uint32_t c, uint32_t idx)
-{
-	uint32_t size = p->cls[c].buf_size;
-	uint8_t *at = slot_ptr(p, c, idx);
+/* From this size up, a freed buffer's pages go back to the kernel instead
+ * of being zeroed in place: a model-sized buffer (an FL update, 47-240 MB)
+ * then stops costing memory the moment it is freed, in every process that
+ * touched it, and a hole costs less than writing megabytes of zeros. */
+#define PUNCH_MIN (1u << 20)
 
-	if (size % REGION_ALIGN || ((uintptr_t)at) % REGION_ALIGN)
-		return -1;
-	return madvise(at, size, MADV_REMOVE);
+/* Give buffer (c, idx)'s whole pages back (a hole punched in the memfd:
+ * they read as zeros again) and, with zero_ends, zero the partial pages at
+ * its ends, which it may share with its neighbours (a slot being retired
+ * is free, so already zero: touching its ends would only fault them in). */
+static void give_back(const struct ferry_pool *p, uint32_t c, uint32_t idx, int zero_ends)
+{
+	uint64_t start = p->cls[c].region_off + (uint64_t)idx * p->cls[c].buf_size;
+	uint64_t end = start + p->cls[c].buf_size;
+	uint64_t a = align_up(start, REGION_ALIGN), b = end / REGION_ALIGN * REGION_ALIGN;
+
+	if (a >= b) {
+		if (zero_ends)
+			memset(p->base + start, 0, end - start);
+		return;
+	}
+	if (zero_ends) {
+		memset(p->base + start, 0, a - start);
+		memset(p->base + b, 0, end - b);
+	}
+	/* The mapping starts at file offset 0. Without the fd (a mapping
+	 * whose fd was closed), the same through the mapping. */
+	if (fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a, (off_t)(b - a)) == 0 ||
+	    madvise(p->base + a, b - a, MADV_REMOVE) == 0)
+		return;
+	if (zero_ends) /* then all of it must read as zeros */
+		memset(p->base + a, 0, b - a);
 }
 
 /* No request may see what an earlier one left in a buffer. */
 static void scrub(const struct ferry_pool *p, uint32_t c, uint32_t idx)
 {
-	if (FERRY_POOL_SCRUB == 0 || (FERRY_POOL_SCRUB == 2 && drop_pages(p, c, idx) == 0))
+	if (FERRY_POOL_SCRUB == 0)
 		return;
-	memset(slot_ptr(p, c, idx), 0, p->cls[c].buf_size);
+	if (FERRY_POOL_SCRUB == 2 || p->cls[c].buf_size >= PUNCH_MIN)
+		give_back(p, c, idx, 1);
+	else
+		memset(slot_ptr(p, c, idx), 0, p->cls[c].buf_size);
 }
 
 /* Slots a class reserves: max_count, or count for a fixed class. */
@@ -198,7 +226,8 @@ int ferry_pool_create(struct ferry_pool *p, const char *name,
 	if (nclasses == 0 || nclasses > FERRY_POOL_MAX_CLASSES)
 		return -EINVAL;
 	for (c = 0; c < nclasses; c++) {
-		if (classes[c].buf_size == 0 || classes[c].buf_size % 64 ||
+		/* Capacities travel as int (ferry_pool_check): up to 2 GiB. */
+		if (classes[c].buf_size == 0 || classes[c].buf_size % 64 || classes[c].buf_size > INT32_MAX ||
 		    spec_max(&classes[c]) == 0 || classes[c].count > spec_max(&classes[c]) ||
 		    (c && classes[c].buf_size <= classes[c - 1].buf_size))
 			return -EINVAL;
@@ -356,6 +385,7 @@ static int take_free(struct ferry_pool *p, uint32_t c, uint32_t owner, struct fe
 			gen = 1;
 		atomic_store_explicit(&m->tag, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->deadline, 0, memory_order_relaxed);
+		atomic_store_explicit(&m->sealed, 0, memory_order_relaxed);
 		if (!atomic_compare_exchange_strong_explicit(&m->state, &s, STATE(gen, owner),
 							     memory_order_acq_rel,
 							     memory_order_acquire))
@@ -448,9 +478,15 @@ static int release(struct ferry_pool *p, uint32_t c, uint32_t idx, uint64_t s)
 						     memory_order_acquire))
 		return -EAGAIN;
 	atomic_fetch_sub_explicit(&hdr(p)->cls[c].in_use, 1, memory_order_relaxed);
+	atomic_store_explicit(&m->sealed, 0, memory_order_relaxed);
 	scrub(p, c, idx);
 	push_free(p, c, idx);
 	return 0;
+}
+
+static int is_sealed(const struct ferry_pool *p, uint32_t c, uint32_t idx)
+{
+	return atomic_load_explicit(&slot_meta(p, c, idx)->sealed, memory_order_acquire) != 0;
 }
 
 int ferry_pool_free(struct ferry_pool *p, uint64_t offset, uint32_t generation)
@@ -465,6 +501,8 @@ int ferry_pool_free(struct ferry_pool *p, uint64_t offset, uint32_t generation)
 
 		if ((err = dead_state(s, generation)))
 			return bad_free(p, err);
+		if (is_sealed(p, c, idx))
+			return bad_free(p, FERRY_ESEALED);
 		if (release(p, c, idx, s) == 0)
 			return 0;
 	}
@@ -486,6 +524,8 @@ int ferry_pool_free_owned(struct ferry_pool *p, uint64_t offset,
 			return err;
 		if (STATE_OWNER(s) != owner)
 			return FERRY_ENOT_OWNER;
+		if (is_sealed(p, c, idx))
+			return FERRY_ESEALED;
 		if (release(p, c, idx, s) == 0)
 			return 0;
 	}
@@ -535,6 +575,8 @@ int ferry_pool_take(struct ferry_pool *p, uint64_t offset, uint32_t generation,
 	do {
 		if ((err = dead_state(s, generation)))
 			return err;
+		if (atomic_load_explicit(&m->sealed, memory_order_acquire))
+			return FERRY_ESEALED;
 	} while (!atomic_compare_exchange_weak_explicit(&m->state, &s,
 							STATE(generation, new_owner),
 							memory_order_acq_rel,
@@ -583,20 +625,60 @@ int ferry_pool_inherit(struct ferry_pool *p, uint64_t dst_offset,
 				atomic_load_explicit(&src->deadline, memory_order_relaxed));
 }
 
+/* The metadata of the live buffer (offset, generation), or NULL with *err. */
+static struct buf_meta *live_meta(const struct ferry_pool *p, uint64_t offset, uint32_t generation,
+				  uint32_t *capacity, int *err)
+{
+	uint32_t c, idx;
+
+	*err = live_slot(p, offset, generation, &c, &idx);
+	if (*err)
+		return NULL;
+	if (capacity)
+		*capacity = p->cls[c].buf_size;
+	return slot_meta(p, c, idx);
+}
+
+/* Seal (1) or unseal (0) a live buffer. */
+static int set_seal(struct ferry_pool *p, uint64_t offset, uint32_t generation, uint32_t sealed)
+{
+	int err;
+	struct buf_meta *m = live_meta(p, offset, generation, NULL, &err);
+
+	if (m)
+		atomic_store_explicit(&m->sealed, sealed, memory_order_release);
+	return err;
+}
+
+int ferry_pool_seal(struct ferry_pool *p, uint64_t offset, uint32_t generation)
+{
+	return set_seal(p, offset, generation, 1);
+}
+
+int ferry_pool_unseal(struct ferry_pool *p, uint64_t offset, uint32_t generation)
+{
+	return set_seal(p, offset, generation, 0);
+}
+
+int ferry_pool_sealed(const struct ferry_pool *p, uint64_t offset, uint32_t generation)
+{
+	int err;
+	const struct buf_meta *m = live_meta(p, offset, generation, NULL, &err);
+
+	return m ? (int)(atomic_load_explicit(&m->sealed, memory_order_acquire) != 0) : err;
+}
+
 int ferry_pool_inspect(const struct ferry_pool *p, uint64_t offset, uint32_t generation,
 		       struct ferry_pool_slot_info *info)
 {
-	uint32_t c, idx;
-	int err = live_slot(p, offset, generation, &c, &idx);
-	const struct buf_meta *m;
+	int err;
+	const struct buf_meta *m = live_meta(p, offset, generation, &info->capacity, &err);
 
-	if (err)
+	if (!m)
 		return err;
-	m = slot_meta(p, c, idx);
 	info->owner = STATE_OWNER(atomic_load_explicit(&m->state, memory_order_acquire));
 	info->tag = atomic_load_explicit(&m->tag, memory_order_relaxed);
 	info->deadline = atomic_load_explicit(&m->deadline, memory_order_relaxed);
-	info->capacity = p->cls[c].buf_size;
 	return 0;
 }
 
@@ -610,10 +692,13 @@ uint32_t ferry_pool_now_ms(void)
 	return ms ? ms : 1;
 }
 
-/* Free every live buffer for which want(owner, tag, deadline, arg) holds,
- * reporting (owner, tag) of up to max of them. */
 typedef int (*want_fn)(uint32_t owner, uint32_t tag, uint32_t deadline, const void *arg);
 
+static int expired_at(uint32_t owner, uint32_t tag, uint32_t deadline, const void *arg);
+
+/* Free every live buffer for which want(owner, tag, deadline, arg) holds,
+ * reporting (owner, tag) of up to max of them. A sealed buffer never
+ * expires (a shared model outlives any request's deadline). */
 static int sweep(struct ferry_pool *p, want_fn want, const void *arg,
 		 struct ferry_pool_expired *out, int max)
 {
@@ -627,7 +712,7 @@ static int sweep(struct ferry_pool *p, want_fn want, const void *arg,
 			uint64_t s = atomic_load_explicit(&m->state, memory_order_acquire);
 			uint32_t tag = atomic_load_explicit(&m->tag, memory_order_relaxed);
 
-			if (!LIVE_OWNER(STATE_OWNER(s)) ||
+			if (!LIVE_OWNER(STATE_OWNER(s)) || (want == expired_at && is_sealed(p, c, idx)) ||
 			    !want(STATE_OWNER(s), tag,
 				  atomic_load_explicit(&m->deadline, memory_order_relaxed), arg))
 				continue;
@@ -716,7 +801,7 @@ static uint32_t move_slots(struct ferry_pool *p, uint32_t c, _Atomic uint64_t *f
 							     memory_order_acquire))
 			continue;
 		if (to == FERRY_OWNER_RETIRED)
-			drop_pages(p, c, (uint32_t)idx);
+			give_back(p, c, (uint32_t)idx, 0);
 		push(p, c, to_list, (uint32_t)idx);
 		moved++;
 	}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -357,6 +358,148 @@ static void test_scribbled_free_list(void)
 	ferry_pool_detach(&p);
 }
 
+/* Pages of [at, at + len) resident in memory (the shared memfd's pages,
+ * whoever touched them). */
+static size_t resident_pages(const uint8_t *at, size_t len)
+{
+	size_t page = 4096, skew = (uintptr_t)at % page, n = (skew + len + page - 1) / page, count = 0;
+	unsigned char *vec = malloc(n);
+
+	CHECK(vec && mincore((void *)(at - skew), skew + len, vec) == 0, "mincore");
+	for (size_t i = 0; vec && i < n; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count;
+}
+
+/* A job's model-sized class (ResNet-152: 60 M float32 + a 64-byte header,
+ * 240 MB) in a pool bigger than 4 GiB: offsets past 32 bits allocate,
+ * check, move and free like any other (the memfd is sparse: cheap). */
+static void test_model_sized_class(void)
+{
+	static const uint32_t params = 60000000;
+	const uint32_t size = (64 + 4 * params + 63) / 64 * 64;
+	const struct ferry_pool_class_spec cls[] = {
+		{ .buf_size = 64, .count = 4 },
+		{ .buf_size = size, .count = 2, .max_count = 20 },
+	};
+	struct ferry_buf b[20];
+	struct ferry_pool p, other;
+	int high = -1;
+
+	CHECK(ferry_pool_create(&p, "model", cls, 2) == 0, "a 240 MB class");
+	CHECK(p.size > (5ull << 30) / 4 * 3 && p.size >= 20ull * size, "reserves %zu bytes", p.size);
+	CHECK(ferry_pool_grow(&p, 1, 18) == 18, "grown to 20 slots");
+	for (int i = 0; i < 20; i++) {
+		CHECK(ferry_pool_alloc(&p, size, 1, &b[i]) == 0 && b[i].capacity == size, "alloc %d", i);
+		if (b[i].offset > UINT32_MAX && high < 0)
+			high = i;
+	}
+	CHECK(high >= 0, "some buffers lie past 4 GiB");
+	CHECK(ferry_pool_alloc(&p, size, 1, &b[0]) == FERRY_EPOOL_EXHAUSTED, "then exhausted");
+	CHECK(ferry_pool_alloc(&p, size + 64, 1, &b[0]) == FERRY_ETOO_LARGE, "larger than the class");
+	if (high >= 0) {
+		struct ferry_buf h = b[high];
+		uint8_t *last = (uint8_t *)ferry_pool_ptr(&p, h.offset) + size - 1;
+
+		*last = 7;
+		CHECK(ferry_pool_check(&p, h.offset, h.generation, size) == (int)size, "check past 4 GiB");
+		CHECK(ferry_pool_attach(&other, p.fd) == 0, "another process's view");
+		CHECK(((uint8_t *)ferry_pool_ptr(&other, h.offset))[size - 1] == 7, "sees the same byte");
+		CHECK(ferry_pool_take(&other, h.offset, h.generation, 2) == 0, "take past 4 GiB");
+		CHECK(ferry_pool_free_owned(&other, h.offset, h.generation, 2) == 0, "free past 4 GiB");
+		CHECK(*last == 0, "and it reads as zeros again");
+		ferry_pool_detach(&other);
+	}
+	for (int i = 0; i < 20; i++)
+		if (i != high)
+			ferry_pool_free(&p, b[i].offset, b[i].generation);
+	CHECK(in_use(&p) == 0, "all back: %u", in_use(&p));
+	ferry_pool_detach(&p);
+}
+
+/* Freeing a buffer of 1 MiB or more gives its pages back: the memory a
+ * folded update took is gone at once (an aggregator's RSS falls), and the
+ * buffer reads as zeros, edges included (its size is not a page multiple,
+ * so its first and last pages are shared with its neighbours). Smaller
+ * buffers are zeroed in place, their pages kept. */
+static void test_free_gives_pages_back(void)
+{
+	const uint32_t big = (1u << 21) + 192; /* 2 MiB + 3 cache lines */
+	const struct ferry_pool_class_spec cls[] = {
+		{ .buf_size = 65536, .count = 1 },
+		{ .buf_size = big, .count = 3 },
+	};
+	struct ferry_pool p;
+	struct ferry_buf a, b, c, s;
+	uint8_t *at;
+	size_t before, after;
+	int dirty = 0;
+
+	CHECK(ferry_pool_create(&p, "punch", cls, 2) == 0, "create");
+	CHECK(ferry_pool_alloc(&p, big, 1, &a) == 0 && ferry_pool_alloc(&p, big, 1, &b) == 0 &&
+	      ferry_pool_alloc(&p, big, 1, &c) == 0, "three big");
+	memset(ferry_pool_ptr(&p, a.offset), 0x11, big);
+	memset(ferry_pool_ptr(&p, b.offset), 0x22, big);
+	memset(ferry_pool_ptr(&p, c.offset), 0x33, big);
+	at = ferry_pool_ptr(&p, b.offset);
+	before = resident_pages(at, big);
+	CHECK(before >= big / 4096, "written pages are resident: %zu", before);
+	CHECK(ferry_pool_free(&p, b.offset, b.generation) == 0, "free the middle one");
+	after = resident_pages(at, big);
+	CHECK(after <= 2, "its pages went back: %zu resident of %zu (at most the 2 shared ends)", after, before);
+	for (uint32_t i = 0; i < big; i++)
+		dirty += at[i] != 0;
+	CHECK(dirty == 0, "%d bytes survived the free", dirty);
+	CHECK(((uint8_t *)ferry_pool_ptr(&p, a.offset))[big - 1] == 0x11 &&
+	      ((uint8_t *)ferry_pool_ptr(&p, c.offset))[0] == 0x33, "the neighbours' bytes in shared pages are intact");
+	CHECK(ferry_pool_alloc(&p, 100, 1, &s) == 0, "small");
+	memset(ferry_pool_ptr(&p, s.offset), 0x44, 65536);
+	ferry_pool_free(&p, s.offset, s.generation);
+	CHECK(resident_pages(ferry_pool_ptr(&p, s.offset), 65536) == 16, "a small buffer keeps its pages (memset)");
+	ferry_pool_free(&p, a.offset, a.generation);
+	ferry_pool_free(&p, c.offset, c.generation);
+	CHECK(in_use(&p) == 0, "all back");
+	ferry_pool_detach(&p);
+}
+
+/* A sealed model cannot be freed, taken or expired by mistake until it is
+ * unsealed; its owner's death still frees it; a new allocation of the slot
+ * starts unsealed. */
+static void test_seal(void)
+{
+	static const struct ferry_pool_class_spec cls[] = { { .buf_size = 4096, .count = 2 } };
+	struct ferry_pool p;
+	struct ferry_buf b, again;
+	struct ferry_pool_stats st;
+
+	CHECK(ferry_pool_create(&p, "seal", cls, 1) == 0, "create");
+	CHECK(ferry_pool_alloc(&p, 100, 1, &b) == 0, "alloc");
+	CHECK(ferry_pool_sealed(&p, b.offset, b.generation) == 0, "not sealed when allocated");
+	ferry_pool_label(&p, b.offset, b.generation, 5, ferry_pool_now_ms());
+	CHECK(ferry_pool_seal(&p, b.offset, b.generation) == 0, "seal");
+	CHECK(ferry_pool_sealed(&p, b.offset, b.generation) == 1, "sealed");
+	CHECK(ferry_pool_seal(&p, b.offset, b.generation + 1) == FERRY_ESTALE, "seal checks the generation");
+	CHECK(ferry_pool_free(&p, b.offset, b.generation) == FERRY_ESEALED, "free refused");
+	CHECK(ferry_pool_free_owned(&p, b.offset, b.generation, 1) == FERRY_ESEALED, "owned free refused");
+	CHECK(ferry_pool_take(&p, b.offset, b.generation, 2) == FERRY_ESEALED, "take refused");
+	CHECK(ferry_pool_expire(&p, ferry_pool_now_ms() + 1000, NULL, 0) == 0, "past its deadline, not expired");
+	ferry_pool_stats(&p, &st);
+	CHECK(st.bad_frees == 1 && st.cls[0].in_use == 1, "the refused free counted, still in use");
+	CHECK(ferry_pool_check(&p, b.offset, b.generation, 100) == 4096, "still readable");
+	CHECK(ferry_pool_unseal(&p, b.offset, b.generation) == 0, "unseal");
+	CHECK(ferry_pool_take(&p, b.offset, b.generation, 2) == 0, "take after unseal");
+	CHECK(ferry_pool_free(&p, b.offset, b.generation) == 0, "free after unseal");
+	CHECK(ferry_pool_seal(&p, b.offset, b.generation) == FERRY_EDOUBLE_FREE, "a free buffer cannot be sealed");
+
+	CHECK(ferry_pool_alloc(&p, 100, 3, &b) == 0 && ferry_pool_seal(&p, b.offset, b.generation) == 0, "sealed again");
+	CHECK(ferry_pool_reclaim(&p, 3) == 1, "its owner died: reclaimed all the same");
+	CHECK(ferry_pool_alloc(&p, 100, 4, &again) == 0 && again.offset == b.offset &&
+	      ferry_pool_sealed(&p, again.offset, again.generation) == 0, "the slot comes back unsealed");
+	CHECK(ferry_pool_free(&p, again.offset, again.generation) == 0, "and frees normally");
+	ferry_pool_detach(&p);
+}
+
 int main(void)
 {
 	test_alloc_and_errors();
@@ -369,5 +512,8 @@ int main(void)
 	test_expire();
 	test_scrub_on_free();
 	test_scribbled_free_list();
+	test_model_sized_class();
+	test_free_gives_pages_back();
+	test_seal();
 	return check_summary("test_pool");
 }

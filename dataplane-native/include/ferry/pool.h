@@ -28,7 +28,9 @@
  * a deadline; ferryd frees what is past its deadline whoever holds it
  * (ferry_pool_expire), so a hung handler cannot keep a buffer for ever. A
  * freed buffer is zeroed before it can be handed out again, so no request
- * ever sees what an earlier one left in it.
+ * ever sees what an earlier one left in it: in place below 1 MiB, and from
+ * 1 MiB up (model-sized buffers of FL jobs) by punching its pages out of
+ * the memfd, so the memory goes back to the kernel at once.
  */
 #ifndef FERRY_POOL_H
 #define FERRY_POOL_H
@@ -43,7 +45,7 @@
 
 /* One size class as requested at creation. */
 struct ferry_pool_class_spec {
-	uint32_t buf_size;  /* bytes, multiple of 64 */
+	uint32_t buf_size;  /* bytes, multiple of 64, at most 2 GiB - 64 */
 	uint32_t count;     /* buffers in service from the start */
 	uint32_t max_count; /* slots reserved to grow into; 0: count (a fixed class) */
 };
@@ -100,6 +102,7 @@ struct ferry_pool_stats {
 #define FERRY_EBAD_POOL       (-1007) /* mapping is not a ferry pool / wrong version */
 #define FERRY_ENOT_OWNER      (-1008) /* caller does not own the buffer */
 #define FERRY_ERETIRED        (-1009) /* the slot is out of service */
+#define FERRY_ESEALED         (-1010) /* the buffer is sealed (ferry_pool_seal) */
 
 const char *ferry_pool_strerror(int err);
 
@@ -148,6 +151,20 @@ int ferry_pool_label(struct ferry_pool *p, uint64_t offset, uint32_t generation,
 int ferry_pool_inherit(struct ferry_pool *p, uint64_t dst_offset,
 		       uint32_t dst_generation, uint64_t src_offset,
 		       uint32_t src_generation);
+
+/*
+ * Sealing: a finished global model is shared read-only by reference, so it
+ * must not be freed or handed away by mistake while readers may use it. A
+ * sealed buffer refuses ferry_pool_free (counted as a bad free),
+ * ferry_pool_free_owned and ferry_pool_take with FERRY_ESEALED, and ferry_pool_expire
+ * passes it by, until ferry_pool_unseal. Only a reclaim (its owner died)
+ * frees it regardless. A guard against mistakes, not a lock: sealing races
+ * with a free of the same buffer in another thread are not ordered.
+ */
+int ferry_pool_seal(struct ferry_pool *p, uint64_t offset, uint32_t generation);
+int ferry_pool_unseal(struct ferry_pool *p, uint64_t offset, uint32_t generation);
+/* 1 sealed, 0 not, or an error when (offset, generation) is not live. */
+int ferry_pool_sealed(const struct ferry_pool *p, uint64_t offset, uint32_t generation);
 
 /* What the pool knows of one live buffer. */
 struct ferry_pool_slot_info {
