@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   log(`work dir ${work}; fold kernel ${foldKernel}`);
 
   let current: RunningFlSystem | undefined;
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    stopping = true;
     log(`${signal}: taking the system down`);
     void (current?.down() ?? Promise.resolve()).finally(() => {
       rmSync(work, { recursive: true, force: true });
@@ -74,6 +76,8 @@ async function main(): Promise<void> {
         continue;
       }
       for (const [ci, c] of configs.entries()) {
+        // Interrupted: the signal handler is taking the system down; start nothing new.
+        if (stopping) await new Promise(() => undefined);
         if (c.nodes === 2) {
           skipped.push(`${name} ${c.clients} x ${c.model.name} on 2 nodes: two-node jobs are not in this branch yet (bench/README.md, "Federated learning")`);
           continue;
