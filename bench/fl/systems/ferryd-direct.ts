@@ -21,6 +21,8 @@ const NODE = 'flb-node';
 const READY_TIMEOUT_MS = 60_000;
 const fromSource = import.meta.url.endsWith('.ts');
 
+/** A job's pool may take ferryd's largest quota (the default tenant limit, 1 GiB, is less than a 47 MB x 50 clients job asks). */
+const TENANT_POOL = '4Gi';
 /** ferryd's largest pool (CreatePool quota_bytes). */
 const MAX_POOL_BYTES = 2 ** 31;
 
@@ -53,7 +55,7 @@ export async function upDirect(opts: SystemOptions): Promise<DirectFerry> {
   const tlsDir = await testCredentialDir({ kind: 'node', name: NODE });
   const child = spawn(
     process.execPath,
-    ['--import', pathToFileURL(paths.tsxLoader).href, join(repoRoot, 'control/ferryd/main.ts'), '--tls-dir', tlsDir, '--name', NODE, '--grpc', grpc, '--gateway', gateway, '--pin-dir', pinDir, '--mode', 'ebpf', '--sandbox', 'off'],
+    ['--import', pathToFileURL(paths.tsxLoader).href, join(repoRoot, 'control/ferryd/main.ts'), '--tls-dir', tlsDir, '--name', NODE, '--grpc', grpc, '--gateway', gateway, '--pin-dir', pinDir, '--mode', 'ebpf', '--sandbox', 'off', '--tenant-pool-bytes', TENANT_POOL],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const logFile = join(opts.workDir, 'ferryd.log');
