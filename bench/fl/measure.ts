@@ -78,7 +78,12 @@ async function fetchModel(download: (round: number, waitMs: number) => Promise<v
   }
 }
 
-const peak = (a: MemoryReading, b: MemoryReading) => (a.aggregatorBytes >= b.aggregatorBytes ? a : b);
+/** The larger total, and each part's own peak (parts need not peak together). */
+function peak(a: MemoryReading, b: MemoryReading): MemoryReading {
+  const parts = { ...a.parts };
+  for (const [k, v] of Object.entries(b.parts)) parts[k] = Math.max(parts[k] ?? 0, v);
+  return { aggregatorBytes: Math.max(a.aggregatorBytes, b.aggregatorBytes), parts };
+}
 
 export async function measureConfig(
   system: RunningFlSystem,

@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   }
 
   const summary = summarize(measures, accuracy);
-  const targets = judge(summary, accuracy, stragglers);
+  const targets = judge(summary, measures, accuracy, stragglers);
   mkdirSync(out, { recursive: true });
   const command = `npm run bench:fl -- ${process.argv.slice(2).join(' ')}`.trim();
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

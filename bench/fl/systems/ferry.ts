@@ -12,6 +12,8 @@
  * job's pool pages once (shared memory: ferryd's RssShmem growth since the
  * job started, or an aggregator's RssShmem if larger): the accumulators,
  * updates in flight or being folded, and the sealed models all live there.
+ * Also each aggregator's own peak (perAggregatorMax), what the issue's
+ * memory target is about.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,7 +130,10 @@ async function watchJob(route: Route, job: JobSpec, log: (m: string) => void): P
     const privateBytes = aggs.reduce((s, m) => s + m.anonBytes + m.fileBytes, 0);
     const daemonPool = daemons.reduce((s, p) => s + procMemory(p).shmemBytes, 0) - shmemBase;
     const pool = Math.max(daemonPool, ...aggs.map((m) => m.shmemBytes), 0);
-    return { aggregatorBytes: privateBytes + pool, parts: { aggregatorsPrivate: privateBytes, poolResident: pool } };
+    // One aggregator's own footprint: its private pages and the pool pages it
+    // maps (its accumulators, the update it folds): the "O(1) models per aggregator".
+    const perAggregatorMax = Math.max(0, ...aggs.map((m) => m.anonBytes + m.fileBytes + m.shmemBytes));
+    return { aggregatorBytes: privateBytes + pool, parts: { aggregatorsPrivate: privateBytes, poolResident: pool, perAggregatorMax } };
   };
   return {
     system: 'ferry',

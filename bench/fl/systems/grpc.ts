@@ -85,7 +85,8 @@ export const grpcSystem: FlSystem = {
         const control = new BaselineClient(target);
         // What the process holds before any update: the runtime (Node, grpc-js), not the job.
         const idle = procMemory(pid).rssBytes;
-        const reading = (bytes: number) => ({ aggregatorBytes: bytes, parts: { server: bytes, serverAtStart: idle } });
+        // The server is the one aggregator: its footprint is also the per-aggregator figure.
+        const reading = (bytes: number) => ({ aggregatorBytes: bytes, parts: { server: bytes, serverAtStart: idle, perAggregatorMax: bytes } });
         return {
           system: 'grpc',
           connect: () => connection(target),
