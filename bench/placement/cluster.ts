@@ -8,7 +8,7 @@ import { pick, type Random } from '../lib/random.js';
 
 export const NODE_GENERATOR =
   'n nodes from a seeded mulberry32: cpus 2/4/8/16/32, 2/4/8 GiB per cpu, 90% amd64, 7% arm64, 3% both; label zone=z0..z9; ' +
-  'every node peered; each already uses a uniform 0..prefill share of its cpu and memory (other chains)';
+  'every node peered and serving a gateway; each already uses a uniform 0..prefill share of its cpu and memory (other chains)';
 
 export function generateNodes(rand: Random, n: number, prefill: number): NodeView[] {
   return Array.from({ length: n }, (_, i) => {
@@ -25,6 +25,7 @@ export function generateNodes(rand: Random, n: number, prefill: number): NodeVie
       usedMemoryMb: Math.floor(rand() * prefill * memoryMb),
       labels: { zone: `z${i % 10}` },
       peered: true,
+      gateway: true,
     };
   });
 }

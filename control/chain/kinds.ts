@@ -5,6 +5,7 @@
  * document of an unknown kind is an error at its `kind`, naming the kinds.
  */
 import type { ValidateFunction } from 'ajv';
+import { isMap, isScalar, parseAllDocuments } from 'yaml';
 import { compileJob } from '../fl/job/compile.js';
 import { JOB_KIND, jobSchema, type JobSpec } from '../fl/job/schema.js';
 import { ChainSpecError, ChainSpecErrors, formatErrors, sortErrors } from './errors.js';
@@ -34,6 +35,18 @@ function kindOf(data: unknown, locator: LoadedDoc['locator']): Kind | ChainSpecE
   if ((KINDS as readonly unknown[]).includes(kind)) return kind as Kind;
   const shown = typeof kind === 'string' ? `"${kind}"` : JSON.stringify(kind);
   return new ChainSpecError(locator.site(['kind']), ['kind'], `unknown kind ${shown}${suggestionTail(String(kind), KINDS, 'ferry knows the kinds')}`);
+}
+
+/** The kind of every document in `text` (a document naming none counts
+ * as a chain), without checking anything else: what `ferry apply` needs
+ * to pick the RPC; the control plane validates. */
+export function kindsIn(text: string): string[] {
+  return parseAllDocuments(text)
+    .filter((d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null))
+    .map((d) => {
+      const kind = isMap(d.contents) ? d.contents.get('kind') : undefined;
+      return typeof kind === 'string' ? kind : CHAIN_KIND;
+    });
 }
 
 export interface ParsedSpecs {

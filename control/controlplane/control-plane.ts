@@ -16,6 +16,7 @@ import type { SandboxRequest } from '../node/sandbox/sandbox.js';
 import { startAdminServer } from './admin/server.js';
 import { Activator } from './autoscale/activator.js';
 import { ChainManager } from './chains/manager.js';
+import { JobManager } from './jobs/manager.js';
 import { EventBus } from './events.js';
 import { PeerMesh } from './nodes/peer-mesh.js';
 import { NodeRegistry } from './nodes/registry.js';
@@ -106,6 +107,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const chains = new ChainManager(store, nodes, scheduler, events, mesh, log.child({ part: 'chains' }), opts.defaultBalance);
     await chains.migrateKeys();
     await chains.reconcile();
+    const jobs = new JobManager(store, nodes, scheduler, events, mesh, chains, log.child({ part: 'jobs' }));
+    closers.push(() => jobs.close());
+    await jobs.reconcile();
     // A node that joins or comes back (its ferryd restarted, forgetting
     // peers and instances) is linked to the others and gets its part of
     // every chain again.
@@ -115,6 +119,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         .sync()
         .catch((err: Error) => log.warn('peer links incomplete', { node: e.node, error: err.message }))
         .then(() => chains.reconcile(e.node))
+        .then(() => jobs.reconcile(e.node))
         .catch((err: Error) => log.error('reconcile after node-ready failed; retried when the node next comes back or on apply', { node: e.node, error: err.message }));
     });
     closers.push(unsubscribe);
@@ -125,7 +130,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       autoscaler.start();
       closers.push(() => autoscaler.close());
     }
-    const admin = await startAdminServer(opts.adminAddress, opts.tls, { chains, nodes, events, log: log.child({ part: 'admin' }) });
+    const admin = await startAdminServer(opts.adminAddress, opts.tls, { chains, jobs, nodes, events, log: log.child({ part: 'admin' }) });
     closers.push(
       () =>
         new Promise<void>((resolve) => {

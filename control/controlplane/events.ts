@@ -29,7 +29,17 @@ export interface ClusterEvent {
     /** An autoscaling policy's decision for a stage: the rule that fired,
      * the counts and the inputs that mattered (autoscale/autoscaler.ts). */
     | 'autoscale-decision'
+    /** Aggregation jobs (controlplane/jobs/): applied or restored, deleted,
+     * a stored one that could not be restored. */
+    | 'job-applied'
+    | 'job-deleted'
+    | 'job-restore-failed'
+    /** Rounds, as the job's home node reports them (jobs/rounds.ts). */
+    | 'round-closed'
+    | 'round-failed'
+    | 'job-done'
     | `instance-${string}`;
+  /** The chain's name, or the job's for job and round events. */
   chain?: string;
   /** The chain's tenant (events without one are the cluster's: nodes). */
   tenant?: string;

@@ -3,7 +3,9 @@
  * wrong, and none of them takes ferryd down.
  */
 import { Client, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paths } from '../paths.js';
 import { modes } from '../../test/helpers/dataplane.js';
 import { CHANNEL_OPTIONS, channelCredentials, expectServer } from '../auth/grpc.js';
 import { FerrydError } from './client.js';
@@ -56,6 +58,8 @@ describe(`ferryd refuses bad requests (${mode} mode)`, () => {
     ['missing handler file', () => t.client.startInstance(start({ handler: '/nonexistent/f.ts' })), 'INVALID_ARGUMENT', /handler: \/nonexistent\/f\.ts does not exist/],
     ['relative handler path', () => t.client.startInstance(start({ handler: 'f.ts' })), 'INVALID_ARGUMENT', /handler: must be an absolute path/],
     ['handler that is a directory', () => t.client.startInstance(start({ handler: '/tmp' })), 'INVALID_ARGUMENT', /is not a file/],
+    ['built-in handler that does not exist', () => t.client.startInstance(start({ runtime: 'native', handler: 'builtin:aggregater' })), 'INVALID_ARGUMENT', /handler: "builtin:aggregater" is not a built-in handler \(built-ins: builtin:aggregator\)/],
+    ['built-in handler under another runtime', () => t.client.startInstance(start({ runtime: 'node', handler: 'builtin:aggregator' })), 'INVALID_ARGUMENT', /runtime: "builtin:aggregator" runs under runtime "native", not "node"/],
     ['env that overrides the runtime contract', () => t.client.startInstance(start({ env: { FERRY_POOL_FD: '9' } })), 'INVALID_ARGUMENT', /env\["FERRY_POOL_FD"\]: is reserved: ferryd sets the FERRY_\* variables itself/],
     // Code of the caller's choosing in the runtime (and, before the sandbox, as root).
     ['env NODE_OPTIONS importing a data: URL', () => t.client.startInstance(start({ env: { NODE_OPTIONS: '--import=data:text/javascript,process.exit(9)' } })), 'INVALID_ARGUMENT', /env\["NODE_OPTIONS"\]: changes how Node\.js loads code.*not allowed for a function/],
@@ -93,6 +97,22 @@ describe(`ferryd refuses bad requests (${mode} mode)`, () => {
     const r = await refusal(call());
     expect(r.code).toBe(code);
     expect(r.message).toMatch(message);
+  });
+
+  // builtin:aggregator is ferryd's own build of the aggregator (branch
+  // fl-native adds it to `npm run setup`): it starts where it is built,
+  // and where it is not the refusal says how to build it.
+  it.skipIf(existsSync(paths.aggregator))('refuses builtin:aggregator where the aggregator is not built, saying how to build it', async () => {
+    const r = await refusal(t.client.startInstance(start({ runtime: 'native', handler: 'builtin:aggregator' })));
+    expect(r).toEqual({ code: 'FAILED_PRECONDITION', message: `handler "builtin:aggregator": ${paths.aggregator} is not built on this node (npm run setup)` });
+  });
+
+  it.runIf(existsSync(paths.aggregator))('starts builtin:aggregator as the aggregator ferryd built', async () => {
+    const id = 720;
+    await t.client.startInstance(start({ instanceId: id, runtime: 'native', handler: 'builtin:aggregator', stageName: 'top' }));
+    const { instances } = await t.client.listInstances({ chainId: CHAIN });
+    expect(instances.find((i) => i.instanceId === id)?.state).not.toBe('CRASHED');
+    await t.client.stopInstance({ instanceId: id, drainTimeoutMs: 100 });
   });
 
   it('started nothing for any refused request', async () => {

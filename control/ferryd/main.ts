@@ -3,7 +3,10 @@
  *
  *   node dist/control/ferryd/main.js --tls-dir DIR [--name N] --grpc 127.0.0.1:7070 \
  *     --gateway 127.0.0.1:8080 [--peer 127.0.0.1:7071] [--pin-dir D] [--mode auto|ebpf|fallback]
- *     [--state-dir DIR] [--sandbox auto|on|off] [--balance-tick-ms N]
+ *     [--state-dir DIR] [--sandbox auto|on|off] [--balance-tick-ms N] [--fl-grpc HOST:PORT]
+ *
+ * --fl-grpc serves aggregation jobs' clients over gRPC (ferry.fl.v1.Aggregation,
+ * control/proto/ferry/fl/v1/fl.proto) next to the HTTP gateway's /jobs/.
  *
  * --state-dir is where ferryd keeps the chains its gateway serves, so that
  * after a restart it answers 503 restoring for them (not 404) until the
@@ -33,7 +36,7 @@ import { startFerryd } from './server.js';
 import { PEER_TRANSPORTS, type PeerTransport } from '../node/peer/link.js';
 
 const USAGE =
-  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--metrics HOST:PORT] [--balance-tick-ms N] [--peer-transport tls|tcp]';
+  'usage: ferryd --tls-dir DIR [--name N] [--grpc HOST:PORT] [--gateway HOST:PORT] [--peer HOST:PORT] [--pin-dir DIR] [--mode auto|ebpf|fallback] [--state-dir DIR] [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--metrics HOST:PORT] [--balance-tick-ms N] [--peer-transport tls|tcp] [--fl-grpc HOST:PORT]';
 /** How often the balance policies may rewrite the weights. */
 const TICK_RANGE = { min: 20, max: 10_000 };
 const MODES: ModeRequest[] = ['auto', 'ebpf', 'fallback'];
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
         sandbox: { type: 'string' },
         'tenant-pool-bytes': { type: 'string' },
         metrics: { type: 'string' },
+        'fl-grpc': { type: 'string' },
         'balance-tick-ms': { type: 'string' },
         // tcp: plain peer links, zero copy, for a trusted network only
         // (control/node/peer/link.ts says what that gives up).
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
       sandbox,
       tenantPoolBytes,
       metricsAddress: values.metrics,
+      flGrpcAddress: values['fl-grpc'],
       balanceTickMs,
       log,
     });
@@ -168,6 +173,7 @@ async function main(): Promise<void> {
     gateway: ferryd.gatewayAddress || undefined,
     peer: ferryd.peerAddress || undefined,
     metrics: ferryd.metricsAddress || undefined,
+    flGrpc: ferryd.flGrpcAddress || undefined,
     sandbox: ferryd.info.sandbox,
   });
 }

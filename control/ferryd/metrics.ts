@@ -9,6 +9,7 @@
 import { histogramSamples, HistogramsBy, SnapshotMetric, SumsBy, type Labels, type MetricSample } from '../metrics/prometheus.js';
 import type { NodeDaemon } from './node-daemon.js';
 import { countersOf, inFlight } from './stats.js';
+import { jobMetrics } from './jobs/metrics.js';
 
 export function ferrydMetrics(daemon: NodeDaemon, node: string): SnapshotMetric[] {
   const chainOf = (chainId: number): Labels => {
@@ -101,6 +102,7 @@ export function ferrydMetrics(daemon: NodeDaemon, node: string): SnapshotMetric[
     new SnapshotMetric('ferry_pool_expired_buffers_total', 'Buffers taken back because their request outlived its deadline.', 'counter', () =>
       daemon.dataPlane.poolChains().map((chainId) => ({ labels: chainOf(chainId), value: daemon.expiredBuffers(chainId) })),
     ),
+    ...jobMetrics(daemon, node),
     new SnapshotMetric('ferry_peer_copied_bytes_total', 'Payload bytes the links to other nodes copied in user space (0 on plain TCP links; TLS encrypts and decrypts every byte).', 'counter', () => {
       const c = daemon.peerCopiedBytes();
       return c ? [{ labels: { node, transport: c.transport }, value: c.bytes }] : [];

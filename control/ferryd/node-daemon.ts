@@ -192,6 +192,7 @@ export class NodeDaemon {
     // A ProgramChain that names no idle stage any more lets held requests in.
     this.programmed.on('chain', wake);
     this.supervisor.on('event', (e) => {
+      if (e.kind === 'crashed' || e.kind === 'oom-killed' || e.kind === 'stuck-killed') this.jobs.of(e.chainId)?.aggregatorLost(e.stageName, e.kind);
       const event = this.events.record(e);
       const fields = { instance: e.instanceId, chain: e.chainId, stage: e.stageName, seq: event.seq };
       if (e.kind === 'crashed' || e.kind === 'oom-killed' || e.kind === 'stuck-killed' || e.kind === 'crash-loop')
@@ -531,11 +532,27 @@ export class NodeDaemon {
       injector: served.injector,
       log: this.log,
       timeoutMs: served.timeoutMs,
+      bodyTimeoutMs: served.bodyTimeoutMs,
+      headroom: this.jobHeadroom(chainId, spec),
       onEvent: (kind, message) =>
         this.events.record({ kind, instanceId: 0, chainId, stage: 0, stageName: '', pid: 0, exitCode: 0, signal: '', restarts: 0, backoffMs: 0, message }),
     });
     this.jobs.add(chainId, job);
     job.start();
+  }
+
+  /** Quota an aggregation job's uploads leave free: a few of the pool's
+   * smallest buffers per aggregator stage, for their ACK/FLUSH/PARTIAL. */
+  private jobHeadroom(chainId: number, spec: JobSpec): { free(): number; reserve: number } {
+    const smallest = this.pools.get(chainId)?.classes[0]?.size ?? 64;
+    const stages = spec.groups.reduce((n, g) => n + g.leaves.length, 0) + spec.groups.length + 1;
+    return {
+      free: () => {
+        const o = this.dataPlane.occupancy(chainId);
+        return o.quotaBytes - o.inUseBytes;
+      },
+      reserve: smallest * 4 * stages,
+    };
   }
 
   /** Configure the links to other nodes and the ids ferryd's own

@@ -22,6 +22,7 @@ import { metricsRegistry, serveMetrics, type MetricsServer } from '../metrics/pr
 import { ferrydMetrics } from './metrics.js';
 import { startGatewayServer, type GatewayServer } from './gateway-server.js';
 import { nodeDaemonImplementation } from './grpc-service.js';
+import { startFlGrpc, type FlGrpcServer } from './jobs/grpc.js';
 import { NodeDaemon, type NodeDaemonOptions } from './node-daemon.js';
 import { nodeInfo } from './node-info.js';
 import { NODE_SERVICE_NAME, nodeDaemonService, type NodeInfo } from './proto.js';
@@ -68,6 +69,9 @@ export interface FerrydOptions {
    * restoring for them after a restart (see NodeDaemonOptions.stateDir). */
   stateDir?: string;
   restoreGraceMs?: number;
+  /** host:port for the FL clients' gRPC (ferry.fl.v1.Aggregation; port 0
+   * ok); none: jobs are served over HTTP only. */
+  flGrpcAddress?: string;
   /** host:port for Prometheus /metrics (port 0 ok); none: no metrics listener. */
   metricsAddress?: string;
   /** How often the balance policies set the route weights (default 250 ms). */
@@ -85,6 +89,8 @@ export interface Ferryd {
   peerAddress: string;
   /** As bound; '' without a metrics listener. */
   metricsAddress: string;
+  /** As bound; '' without --fl-grpc. */
+  flGrpcAddress: string;
   /** The links to other nodes and the hops over them, when listening. */
   peers?: { link: PeerLink; hops: RemoteHops };
   info: NodeInfo;
@@ -146,12 +152,14 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   const streams = new Set<() => void>();
   let gateway: GatewayServer | undefined;
   let metrics: MetricsServer | undefined;
+  let flGrpc: FlGrpcServer | undefined;
   let info: NodeInfo | undefined;
 
   const shutdown = async () => {
     for (const s of ['', NODE_SERVICE_NAME]) health.setStatus(s, 'NOT_SERVING');
     for (const end of [...streams]) end();
     await gateway?.close().catch((err: Error) => log.warn('gateway close failed', { error: err.message }));
+    await flGrpc?.close();
     await metrics?.close();
     await grpcShutdown(server);
     // Peers see the link go down and fail what they had sent here.
@@ -164,6 +172,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
   try {
     if (opts.gatewayAddress)
       gateway = await startGatewayServer(opts.gatewayAddress, daemon.directory, log.child({ part: 'gateway' }), { bodiesPerClient: opts.bodiesPerClient }, daemon.jobs);
+    if (opts.flGrpcAddress) flGrpc = await startFlGrpc(opts.flGrpcAddress, daemon.jobs, log);
     info = nodeInfo({
       name,
       mode: dataPlane.mode,
@@ -198,6 +207,7 @@ export async function startFerryd(opts: FerrydOptions): Promise<Ferryd> {
       gatewayAddress: info.gatewayAddress,
       peerAddress: info.peerAddress,
       metricsAddress: metrics?.address ?? '',
+      flGrpcAddress: flGrpc?.address ?? '',
       peers,
       info,
       dataPlane,

@@ -4,17 +4,17 @@
  * .proto name). Checks that need ferryd's state (does the pool exist?) are
  * made where that state lives.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { MAX_INSTANCES, MAX_REPLICAS, STAGE_REPLY } from '../dataplane/descriptor.js';
 import type { SizeClass } from '../dataplane/native.js';
 import { DEFAULT_LIFETIME_MS, DEFAULT_POOL_QUOTA, type InstanceResources, type InstanceSpec } from '../node/dataplane.js';
 import { checkPlan, planClasses } from '../node/pool/size-classes.js';
 import { checkBalance, type BalanceSpec } from '../balance/registry.js';
-import { paths } from '../paths.js';
 import { parseHostPort } from './address.js';
 import type { AllowEdge, BalancePolicy, CreatePoolRequest, GatewayConfig, IdleStage, Peer, ProgramChainRequest, RemoteGateway, Resources, RestartPolicy, SetPeersRequest,
   StageRoute, StartInstanceRequest, StopInstanceRequest, StreamStatsRequest } from './proto.js';
+import { isBuiltin, resolveBuiltin } from './builtins.js';
 import { invalid } from './rpc-error.js';
 
 /** Instance ids are allocated by the control plane, cluster-unique, and
@@ -205,7 +205,7 @@ export function checkStartInstance(req: StartInstanceRequest): StartRequest {
       stage: stage(req.stage, 'stage'),
       stageName: name(req.stageName, 'stage_name'),
       runtime: req.runtime,
-      handler: handlerPath(req.handler),
+      handler: isBuiltin(req.handler) ? resolveBuiltin(req.handler, req.runtime) : handlerPath(req.handler),
       next,
       env: environment(req.env),
       tenant: tenantName(req.tenant),
@@ -244,16 +244,8 @@ function resources(r: Resources | null): InstanceResources {
   return { cpuMilli, memoryMb, pids };
 }
 
-/** Handlers ferryd brings itself, by name (aggregation jobs' stages). */
-const BUILTIN_HANDLERS: Record<string, string> = { 'builtin:aggregator': paths.aggregator };
-
 function handlerPath(p: string): string {
   if (!p) throw invalid('handler', 'is required');
-  const builtin = BUILTIN_HANDLERS[p];
-  if (builtin) {
-    if (!existsSync(builtin)) throw invalid('handler', `${p} is not built on this node (${builtin}): npm run setup`);
-    return builtin;
-  }
   if (!isAbsolute(p)) throw invalid('handler', `must be an absolute path on the node (got "${p}")`);
   let isFile = false;
   try {

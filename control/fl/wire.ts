@@ -36,6 +36,9 @@ export interface UpdateHeader {
   clientId: string;
 }
 
+/** FLUSH flag (abi.h FERRY_FL_FLUSH_DISCARD): the round failed; leaves drop its sum. */
+export const FLUSH_DISCARD = 0x1;
+
 export interface Msg {
   op: number;
   round: number;
@@ -46,6 +49,7 @@ export interface Msg {
   expectTop: number;
   baseOffset: number;
   baseGeneration: number;
+  flags?: number;
 }
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, HEADER_SIZE);
@@ -97,6 +101,7 @@ export function encodeMsg(into: Uint8Array, m: Partial<Msg> & Pick<Msg, 'op' | '
   v.setUint32(MsgField.expectTop, m.expectTop ?? 0, true);
   v.setUint32(MsgField.baseGeneration, m.baseGeneration ?? 0, true);
   v.setBigUint64(MsgField.baseOffset, BigInt(m.baseOffset ?? 0), true);
+  v.setUint32(MsgField.flags, m.flags ?? 0, true);
 }
 
 /** Read an aggregator message header, or undefined if it is not one. */

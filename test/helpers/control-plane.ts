@@ -31,8 +31,11 @@ export async function startTestControlPlane(opts: {
   metrics?: boolean;
   /** The cluster's balance policy for stages whose YAML names none. */
   defaultBalance?: BalanceSpec;
+  /** Start on this data dir (a restart); the caller removes it. Absent: a
+   * new one, removed on close. */
+  dataDir?: string;
 }): Promise<TestControlPlane> {
-  const dataDir = sharedTempDir(`ferry-${opts.test}-data-`);
+  const dataDir = opts.dataDir ?? sharedTempDir(`ferry-${opts.test}-data-`);
   const pinDir = testPinDir();
   const metricsAddress = opts.metrics ? '127.0.0.1:0' : undefined;
   const cp = await startControlPlane({
@@ -57,7 +60,7 @@ export async function startTestControlPlane(opts: {
       stream.cancel();
       admin.close();
       await cp.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       rmSync(pinDir, { recursive: true, force: true });
     },
   };

@@ -1,9 +1,11 @@
-/** ferry get chains|nodes|instances [NAME | TENANT/NAME]: what runs where.
- * Without --tenant, `get chains` lists every chain the credential reaches. */
+/** ferry get chains|jobs|nodes|instances [NAME | TENANT/NAME]: what runs
+ * where. Without --tenant, `get chains` and `get jobs` list everything the
+ * credential reaches. */
 import { formatChainRef } from '../../chain/tenant.js';
 import type { ChainStatus } from '../../controlplane/admin/proto.js';
 import { chainArg, withAdmin, type Command } from '../context.js';
 import { CliError, print, table } from '../output.js';
+import { getJobs } from './jobs.js';
 
 const mib = (bytes: number) => `${Math.round(bytes / (1 << 20))}Mi`;
 
@@ -136,7 +138,10 @@ export const get: Command = async (ctx) => {
       print(ctx.format, rows, () => table(rows));
       return;
     }
+    case 'job':
+    case 'jobs':
+      return getJobs(ctx, name);
     default:
-      throw new CliError(`usage: ferry get chains|nodes|instances [NAME]${what ? ` ("${what}" is not one of them)` : ''}`);
+      throw new CliError(`usage: ferry get chains|jobs|nodes|instances [NAME]${what ? ` ("${what}" is not one of them)` : ''}`);
   }
 };

@@ -4,7 +4,8 @@
  *
  *   operator  everything, in any tenant
  *   tenant    the chain RPCs (apply, delete, list, get, scale, replace,
- *             events), on its own tenant's chains only; another
+ *             events) and the job RPCs (apply, delete, list, get), on
+ *             its own tenant's chains and jobs only; another
  *             tenant's chain is NOT_FOUND (the same answer as a chain that
  *             does not exist, so names do not leak)
  *   others    nothing (a node's or the control plane's certificate is not
@@ -20,7 +21,20 @@ import type { AdminRpcName, ChainNameRequest } from './proto.js';
 
 export type Access = { kind: 'operator' } | { kind: 'tenant'; tenant: string };
 
-const TENANT_RPCS: ReadonlySet<AdminRpcName> = new Set(['ApplyChain', 'DeleteChain', 'ListChains', 'GetChain', 'ScaleStage', 'ReplaceInstance', 'WatchEvents']);
+const TENANT_RPCS: ReadonlySet<AdminRpcName> = new Set([
+  'ApplyChain',
+  'DeleteChain',
+  'ListChains',
+  'GetChain',
+  'ScaleStage',
+  'ReplaceInstance',
+  'WatchEvents',
+  // Aggregation jobs are named per tenant like chains, with the same rules.
+  'ApplyJob',
+  'DeleteJob',
+  'ListJobs',
+  'GetJob',
+]);
 
 /** A refused call, as the status to answer with. */
 export class AccessDenied extends Error {
@@ -43,13 +57,13 @@ function checkTenantName(tenant: string): void {
   if (!isName(tenant)) throw new ChainError('invalid', `tenant: "${tenant}" is not a tenant name (lowercase letters, digits and '-', starting with a letter)`);
 }
 
-/** The chain a request names, in the tenant the caller may reach. */
-export function chainRef(access: Access, req: ChainNameRequest): ChainRef {
+/** The chain (or job: `what`) a request names, in the tenant the caller may reach. */
+export function chainRef(access: Access, req: ChainNameRequest, what: 'chain' | 'job' = 'chain'): ChainRef {
   const name = req.name;
-  if (!name) throw new ChainError('invalid', 'name: empty; name the chain');
+  if (!name) throw new ChainError('invalid', `name: empty; name the ${what}`);
   const tenant = req.tenant || (access.kind === 'tenant' ? access.tenant : DEFAULT_TENANT);
   checkTenantName(tenant);
-  if (access.kind === 'tenant' && tenant !== access.tenant) throw new ChainError('not-found', `no chain named "${name}" in tenant ${tenant}`);
+  if (access.kind === 'tenant' && tenant !== access.tenant) throw new ChainError('not-found', `no ${what} named "${name}" in tenant ${tenant}`);
   return { tenant, name };
 }
 

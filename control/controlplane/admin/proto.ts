@@ -42,6 +42,8 @@ export type { RegisterNodeRequest__Output as RegisterNodeRequest } from '../../p
 export type { ListNodesResponse__Output as ListNodesResponse } from '../../proto/gen/ferry/admin/v1/ListNodesResponse.js';
 export type { WatchEventsRequest__Output as WatchEventsRequest } from '../../proto/gen/ferry/admin/v1/WatchEventsRequest.js';
 export type { Event__Output as AdminEvent } from '../../proto/gen/ferry/admin/v1/Event.js';
+export type { JobStatus__Output as JobStatus } from '../../proto/gen/ferry/admin/v1/JobStatus.js';
+export type { AggregatorInfo__Output as AggregatorInfo } from '../../proto/gen/ferry/admin/v1/AggregatorInfo.js';
 
 /** A request naming a chain (DeleteChain, GetChain, ScaleStage,
  * ReplaceInstance): tenant '' means the caller's own (or default). */

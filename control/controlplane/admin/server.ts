@@ -26,12 +26,18 @@ import { nodeStatus } from '../chains/status.js';
 import { StatusView } from '../chains/status-view.js';
 import type { ClusterEvent, EventBus } from '../events.js';
 import type { NodeRegistry } from '../nodes/registry.js';
+import type { JobManager } from '../jobs/manager.js';
+import type { JobRecord } from '../jobs/record.js';
+import { jobStatus } from '../jobs/status.js';
+import { liveInstances } from '../chains/status.js';
 import { withEncodedStatus } from './encoded-status.js';
 import { AccessDenied, accessOf, applyTenant, chainRef, eventFilter, listedTenant, type Access } from './access.js';
 import { adminService, SPEC_ERRORS_METADATA, type AdminEvent, type AdminRequest, type AdminResponse, type AdminRpcName } from './proto.js';
 
 export interface AdminDeps {
   chains: ChainManager;
+  /** Absent: the job RPCs answer UNIMPLEMENTED-like UNAVAILABLE. */
+  jobs?: JobManager;
   nodes: NodeRegistry;
   events: EventBus;
   log: Logger;
@@ -92,11 +98,28 @@ function toAdminEvent(e: ClusterEvent): AdminEvent {
   };
 }
 
-export function adminImplementation({ chains, nodes, events, log }: AdminDeps): UntypedServiceImplementation {
+export function adminImplementation({ chains, jobs, nodes, events, log }: AdminDeps): UntypedServiceImplementation {
   // Reads are served from what is kept; a write answers a status computed after it.
   const view = new StatusView(nodes);
   const statusOf = (r: ChainRecord, fresh = false) => view.status(r, chains.health(r), fresh);
+  const jobManager = () => {
+    if (!jobs) throw new ChainError('unavailable', 'this control plane runs no job manager');
+    return jobs;
+  };
+  const jobStatusOf = async (r: JobRecord) => jobStatus(r, nodes, await liveInstances(r, nodes), jobs?.health(r));
   return {
+    ApplyJob: unary('ApplyJob', log, async (req, access) => {
+      if (!req.yaml.trim()) throw new ChainError('invalid', "yaml: empty; send the job file's text");
+      if (!req.file) throw new ChainError('invalid', "file: empty; send the job file's absolute path (used in errors)");
+      return jobStatusOf(await jobManager().apply(req.yaml, req.file, applyTenant(access, req.tenant)));
+    }),
+    DeleteJob: unary('DeleteJob', log, async (req, access) => ({ stoppedInstances: await jobManager().delete(chainRef(access, req, 'job')) })),
+    ListJobs: unary('ListJobs', log, async (req, access) => {
+      const tenant = listedTenant(access, req.tenant);
+      if (tenant === null) return { jobs: [] };
+      return { jobs: await Promise.all((await jobManager().list(tenant)).map(jobStatusOf)) };
+    }),
+    GetJob: unary('GetJob', log, async (req, access) => jobStatusOf(await jobManager().get(chainRef(access, req, 'job')))),
     ApplyChain: unary('ApplyChain', log, async (req, access) => {
       if (!req.yaml.trim()) throw new ChainError('invalid', 'yaml: empty; send the chain file\'s text');
       if (!req.file) throw new ChainError('invalid', 'file: empty; send the chain file\'s absolute path (handlers resolve relative to it)');

@@ -247,8 +247,9 @@ export class Deployer {
           }
         : null,
       remoteGateways,
-      // An aggregation job's gateway serves /jobs/NAME with these rules.
-      job: r.ir.job ? jobConfig(r.ir.job, r.instances, node) : null,
+      // An aggregation job's gateway serves /jobs/NAME with these rules; a
+      // node without the job's gateway only runs aggregators.
+      job: gateway && r.ir.job ? jobConfig(r.ir.job, r.instances, node) : null,
     };
   }
 

@@ -41,7 +41,7 @@ import { liveInstances } from './status.js';
 export { ChainError, type ChainErrorKind } from './errors.js';
 
 /** Where the search for a free instance id starts next (ids.ts). */
-const NEXT_INSTANCE_ID_KEY = '/counters/next-instance-id';
+export const NEXT_INSTANCE_ID_KEY = '/counters/next-instance-id';
 
 export interface ApplyOptions {
   /** The tenant of a chain whose file names none (default: "default"). */
@@ -64,6 +64,9 @@ export class ChainManager {
   private readonly names = new Map<number, ChainRef>();
   /** Keyed by chainKey(tenant, name). */
   private readonly healthByChain = new Map<string, ChainHealth>();
+  /** Records of what else holds instance ids (aggregation jobs' internal
+   * chains): ids are cluster-unique across all of them. */
+  private otherIds: () => Promise<ChainRecord[]> = async () => [];
 
   constructor(
     private readonly store: Store,
@@ -79,6 +82,26 @@ export class ChainManager {
     const rollout = new Rollout(this.deployer, nodes, log);
     this.changes = new ChainChanges(new Placer(nodes, scheduler), rollout, this.deployer, nodes, log);
     nodes.chainOf = (id) => this.names.get(id);
+  }
+
+  /** Run fn while no chain changes, with an id allocator that knows every
+   * instance id in use (chains' and `otherIds`'), storing where the next
+   * search starts afterwards: how aggregation jobs take ids. */
+  exclusive<T>(fn: (ids: IdAllocator, chains: ChainRecord[]) => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      const all = await this.list();
+      const ids = new IdAllocator([...all, ...(await this.otherIds())], await this.store.get<number>(NEXT_INSTANCE_ID_KEY));
+      try {
+        return await fn(ids, all);
+      } finally {
+        await this.store.put(NEXT_INSTANCE_ID_KEY, ids.nextId);
+      }
+    });
+  }
+
+  /** Who else holds instance ids (set once, by the job manager). */
+  shareIdsWith(records: () => Promise<ChainRecord[]>): void {
+    this.otherIds = records;
   }
 
   apply(yaml: string, file: string, opts: ApplyOptions = {}): Promise<ChainRecord> {
@@ -335,8 +358,10 @@ export class ChainManager {
    */
   private async changing(r: ChainRecord, change: (others: ChainRecord[], ids: IdAllocator) => Promise<ChainRecord>): Promise<ChainRecord> {
     const all = await this.list();
-    const others = all.filter((o) => o.name !== r.name || o.tenant !== r.tenant);
-    const ids = new IdAllocator(all, await this.store.get<number>(NEXT_INSTANCE_ID_KEY));
+    const jobs = await this.otherIds();
+    // Jobs' aggregators take room on the nodes too.
+    const others = [...all.filter((o) => o.name !== r.name || o.tenant !== r.tenant), ...jobs];
+    const ids = new IdAllocator([...all, ...jobs], await this.store.get<number>(NEXT_INSTANCE_ID_KEY));
     let after: ChainRecord;
     try {
       after = await change(others, ids);

@@ -192,6 +192,7 @@ export class NodeRegistry {
         usedMemoryMb: 0,
         labels: n.labels,
         peered: hasPeerListener(n),
+        gateway: n.info.gatewayAddress !== '',
       }));
   }
 

@@ -17,11 +17,13 @@ export interface SchedulerConfig {
 }
 
 /** Fit first; data over chain locality over fairness between tenants
- * over spreading. Fairness weighs 2: at 1 it only cancels Spread for the
+ * over spreading. AggregatorPacking only speaks for aggregation jobs, and
+ * there it decides (best fit, leaves spread where updates arrive): its
+ * weight outweighs all the others together. Fairness weighs 2: at 1 it only cancels Spread for the
  * tenant it steers to tighter nodes (bench:placement shows both). */
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
-  filters: ['ArchFit', 'ResourceFit', 'PeerReach'],
-  weights: { DataLocality: 4, ChainLocality: 3, DominantResourceFairness: 2, Spread: 1 },
+  filters: ['ArchFit', 'ResourceFit', 'PeerReach', 'AggregatorNodes'],
+  weights: { DataLocality: 4, ChainLocality: 3, DominantResourceFairness: 2, Spread: 1, AggregatorPacking: 20 },
 };
 
 export const MAX_WEIGHT = 100;

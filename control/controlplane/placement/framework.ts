@@ -30,6 +30,8 @@ export interface NodeView {
   labels: Record<string, string>;
   /** Its ferryd has a peer listener, so hops can cross to and from it. */
   peered: boolean;
+  /** Its ferryd serves HTTP: requests (and FL updates) arrive there. */
+  gateway: boolean;
 }
 
 export interface PlacementContext {

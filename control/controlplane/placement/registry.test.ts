@@ -6,8 +6,8 @@ import { spread } from './plugins/spread.js';
 describe('plugin registry', () => {
   it('makes every built-in plugin by name, of its kind', () => {
     const r = builtinPlugins();
-    expect(r.names('filter')).toEqual(['ArchFit', 'PeerReach', 'ResourceFit']);
-    expect(r.names('score')).toEqual(['ChainLocality', 'DataLocality', 'DominantResourceFairness', 'Spread']);
+    expect(r.names('filter')).toEqual(['AggregatorNodes', 'ArchFit', 'PeerReach', 'ResourceFit']);
+    expect(r.names('score')).toEqual(['AggregatorPacking', 'ChainLocality', 'DataLocality', 'DominantResourceFairness', 'Spread']);
     for (const n of r.names('score')) expect(r.score(n).name).toBe(n);
     for (const n of r.names('filter')) expect(r.filter(n).name).toBe(n);
   });
@@ -15,7 +15,7 @@ describe('plugin registry', () => {
   it('refuses a second plugin under a taken name, and a plugin of the wrong kind', () => {
     const r = builtinPlugins();
     expect(() => r.register('Spread', { kind: 'score', create: () => spread })).toThrow('a placement plugin named Spread is registered already');
-    expect(() => r.filter('Spread')).toThrow('Spread is not a registered filter plugin (filters: ArchFit, PeerReach, ResourceFit)');
+    expect(() => r.filter('Spread')).toThrow('Spread is not a registered filter plugin (filters: AggregatorNodes, ArchFit, PeerReach, ResourceFit)');
   });
 
   it('refuses a factory that makes a plugin under another name', () => {
@@ -28,7 +28,7 @@ describe('scheduler configuration', () => {
   it('has a cluster default that builds, with every score plugin weighted', () => {
     const s = buildScheduler();
     expect(s.filters.map((f) => f.name)).toEqual(DEFAULT_SCHEDULER_CONFIG.filters);
-    expect(Object.fromEntries(s.scores.map((w) => [w.plugin.name, w.weight]))).toEqual({ DataLocality: 4, ChainLocality: 3, Spread: 1, DominantResourceFairness: 2 });
+    expect(Object.fromEntries(s.scores.map((w) => [w.plugin.name, w.weight]))).toEqual({ DataLocality: 4, ChainLocality: 3, Spread: 1, DominantResourceFairness: 2, AggregatorPacking: 20 });
   });
 
   it('takes weights as NAME=WEIGHT,... over the default', () => {
@@ -54,15 +54,15 @@ describe('scheduler configuration', () => {
       'ChainLocality=2.5: a weight is a whole number 0..100 (0 turns it off)',
       'DominantResourceFairness=not a number: a weight is a whole number 0..100 (0 turns it off)',
       'Spread=-1: a weight is a whole number 0..100 (0 turns it off)',
-      'Sprad is not a placement plugin (score plugins: ChainLocality, DataLocality, DominantResourceFairness, Spread)',
+      'Sprad is not a placement plugin (score plugins: AggregatorPacking, ChainLocality, DataLocality, DominantResourceFairness, Spread)',
       'ResourceFit is a filter: filters have no weight, they only say which nodes fit',
     ]);
   });
 
   it('rejects turning every score off, and an unknown filter', () => {
-    expect(() => buildScheduler(withWeights(parseWeights('Spread=0,ChainLocality=0,DataLocality=0,DominantResourceFairness=0')))).toThrow(
+    expect(() => buildScheduler(withWeights(parseWeights('Spread=0,ChainLocality=0,DataLocality=0,DominantResourceFairness=0,AggregatorPacking=0')))).toThrow(
       'every score plugin has weight 0',
     );
-    expect(() => buildScheduler({ filters: ['ResourceFit', 'Nope'], weights: { Spread: 1 } })).toThrow('Nope is not a filter plugin (filters: ArchFit, PeerReach, ResourceFit)');
+    expect(() => buildScheduler({ filters: ['ResourceFit', 'Nope'], weights: { Spread: 1 } })).toThrow('Nope is not a filter plugin (filters: AggregatorNodes, ArchFit, PeerReach, ResourceFit)');
   });
 });

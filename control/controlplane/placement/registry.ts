@@ -4,6 +4,7 @@
  * register() call, not an edit of the pipeline.
  */
 import type { FilterPlugin, ScorePlugin } from './framework.js';
+import { aggregatorNodes, aggregatorPacking } from './plugins/aggregator-placement.js';
 import { archFit } from './plugins/arch-fit.js';
 import { chainLocality } from './plugins/chain-locality.js';
 import { dataLocality } from './plugins/data-locality.js';
@@ -60,6 +61,8 @@ export function builtinPlugins(): PluginRegistry {
     .register(archFit.name, { kind: 'filter', create: () => archFit })
     .register(resourceFit.name, { kind: 'filter', create: () => resourceFit })
     .register(peerReach.name, { kind: 'filter', create: () => peerReach })
+    .register(aggregatorNodes.name, { kind: 'filter', create: () => aggregatorNodes })
+    .register(aggregatorPacking.name, { kind: 'score', create: () => aggregatorPacking })
     .register(chainLocality.name, { kind: 'score', create: () => chainLocality })
     .register(dataLocality.name, { kind: 'score', create: () => dataLocality })
     .register(spread.name, { kind: 'score', create: () => spread })

@@ -15,14 +15,15 @@
 import { errorCode } from '../../dataplane/native.js';
 import { initialModel } from '../../fl/model.js';
 import { updateWeight } from '../../fl/reference.js';
-import { decodeMsg, encodeMsg, HEADER_SIZE, Op, type UpdateHeader } from '../../fl/wire.js';
+import { decodeMsg, encodeMsg, FLUSH_DISCARD, HEADER_SIZE, Op, type UpdateHeader } from '../../fl/wire.js';
 import { answerOf } from '../../gateway/answer.js';
-import { GatewayError, injectError } from '../../gateway/errors.js';
+import { GatewayError, injectError, replyError } from '../../gateway/errors.js';
+import { FLAG_RESPONSE } from '../../dataplane/descriptor.js';
 import type { BodyWriter, HeldBuffer, Injector, Reply } from '../../gateway/injector.js';
 import type { Logger } from '../../log.js';
 import type { JobStats } from '../proto.js';
 import { expectTop, updateBytes, type JobSpec } from './config.js';
-import { asJobError, busy, duplicateUpdate, JobError } from './errors.js';
+import { asJobError, busy, duplicateUpdate, JobError, roundGone, roundNotReady } from './errors.js';
 import { checkUpdateHeader } from './header.js';
 import { ModelStore, SealedModel } from './models.js';
 import { targetRound, type JobState } from './rounds.js';
@@ -34,6 +35,15 @@ export interface CoordinatorOptions {
   log: Logger;
   /** How long a leaf may take to fold an update, and the tree to flush. */
   timeoutMs: number;
+  /** How long a client may take to send an update, waiting for a buffer included. */
+  bodyTimeoutMs: number;
+  /**
+   * The pool's quota left (bytes), and how much of it uploads must leave
+   * to the aggregators' small messages (ACKs, FLUSHes, empty PARTIALs):
+   * uploads are model-sized and would otherwise take the last of the quota,
+   * and a leaf with no buffer for its ACK refuses the update (503 busy).
+   */
+  headroom?: { free(): number; reserve: number };
   /** What the coordinator tells the node (ferry events). */
   onEvent?: (kind: 'round-failed' | 'job-done', message: string) => void;
 }
@@ -70,9 +80,13 @@ interface RoundState {
   lastBodyAt: number;
   openedAt: number;
   timer?: NodeJS.Timeout;
+  /** An aggregator died with this round's sums in it: the round fails. */
+  lost?: string;
 }
 
 const nowMs = () => performance.now();
+/** Longest a model request may wait for its round (?waitMs=, wait_ms). */
+export const MAX_WAIT_MS = 60_000;
 /** An upload waiting for a buffer looks again this often even unwoken. */
 const BUFFER_RECHECK_MS = 250;
 
@@ -83,7 +97,9 @@ export class JobCoordinator {
   readonly injector: Injector;
   private readonly log: Logger;
   private readonly timeoutMs: number;
+  readonly bodyTimeoutMs: number;
   private readonly onEvent: CoordinatorOptions['onEvent'];
+  private readonly headroom: CoordinatorOptions['headroom'];
   private st: JobState = 'open';
   private open = 0;
   private readonly rounds = new Map<number, RoundState>();
@@ -105,7 +121,9 @@ export class JobCoordinator {
     this.injector = opts.injector;
     this.log = opts.log.child({ job: opts.spec.name, tenant: opts.spec.tenant });
     this.timeoutMs = opts.timeoutMs;
+    this.bodyTimeoutMs = opts.bodyTimeoutMs;
     this.onEvent = opts.onEvent;
+    this.headroom = opts.headroom;
   }
 
   /** Seal round 0's model and open round 0. */
@@ -152,11 +170,12 @@ export class JobCoordinator {
     const started = Date.now();
     for (;;) {
       if (this.closed) throw injectError(new Error('the job stopped being served on this node'), this.spec.name, this.updateBytes);
-      try {
-        return this.injector.openBody(this.updateBytes);
-      } catch (err) {
-        if (errorCode(err) !== 'EPOOL_EXHAUSTED') throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
-      }
+      if (!this.headroom || this.headroom.free() >= this.updateBytes + this.headroom.reserve)
+        try {
+          return this.injector.openBody(this.updateBytes);
+        } catch (err) {
+          if (errorCode(err) !== 'EPOOL_EXHAUSTED') throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
+        }
       const left = started + timeoutMs - Date.now();
       if (left <= 0) throw busy(this.spec.name, timeoutMs);
       if (signal?.aborted) throw new DisconnectedError();
@@ -243,8 +262,7 @@ export class JobCoordinator {
       throw asJobError(injectError(err, this.spec.name, this.updateBytes), this.spec.name);
     }
     try {
-      const out = answerOf(reply, this.spec.name);
-      const msg = decodeMsg(out.body);
+      const msg = decodeMsg(messageOf(reply, this.spec.name));
       if (!msg || msg.op !== Op.ack) throw new GatewayError(502, 'badReply', `leaf stage ${leaf} answered an UPDATE with ${msg ? `op ${msg.op}` : 'no message'}, not ACK`);
     } catch (err) {
       this.settle(rs, res, false);
@@ -261,6 +279,22 @@ export class JobCoordinator {
     else res.cancel();
     this.wake();
     this.maybeClose(rs);
+  }
+
+  /**
+   * An aggregator instance of the job died (crash, OOM, stuck kill): the
+   * sums it held for the open rounds are gone, so those rounds cannot be
+   * FedAvg of what they admitted; they fail at close (model carried
+   * forward) rather than seal a model missing updates that were ACKed.
+   */
+  aggregatorLost(stageName: string, why: string): void {
+    if (this.st === 'done' || this.closed) return;
+    for (const r of [this.open, this.open + 1]) {
+      const rs = this.rounds.get(r);
+      if (rs && (rs.folded > 0 || rs.inFlight > 0 || stageName === 'top' || stageName.startsWith('mid-'))) rs.lost ??= `${stageName} ${why}`;
+    }
+    if (this.st === 'open') this.roundState(this.open).lost ??= `${stageName} ${why}`;
+    this.log.warn('an aggregator died: the open round will fail', { stage: stageName, why, round: this.open });
   }
 
   private nextLeaf(): number {
@@ -304,9 +338,10 @@ export class JobCoordinator {
 
   /**
    * FLUSH every leaf with the round's base model; the top's MODEL reply is
-   * the next round's model. A failed round (under quorum at the deadline,
-   * or a flush that did not come back) flushes too, so the leaves drop
-   * what they summed, but its model is the base, by reference.
+   * the next round's model. A round under quorum at its deadline FLUSHes
+   * with DISCARD, so the leaves free what they summed; it (and a round
+   * whose flush did not come back) fails: its model is the base, by
+   * reference.
    */
   private async closeRound(rs: RoundState, underQuorum: boolean): Promise<void> {
     this.st = 'closing';
@@ -325,6 +360,7 @@ export class JobCoordinator {
           expectTop: expect,
           baseOffset: base.offset,
           baseGeneration: base.generation,
+          flags: underQuorum || rs.lost ? FLUSH_DISCARD : 0,
         });
         flushes.push(this.injector.request(leaf, msg, { timeoutMs: this.timeoutMs, borrow: { onRevoke: () => undefined } }));
       }
@@ -337,11 +373,12 @@ export class JobCoordinator {
         problem ??= (s.reason as Error).message;
         continue;
       }
-      const held = this.modelOf(s.value, rs.round);
+      const held = this.sealedFrom(s.value, rs.round);
       if (typeof held === 'string') problem ??= held;
       else if (held) model = held;
     }
-    if (!model && !problem) problem = 'no aggregator answered the flush with a MODEL';
+    if (!model && !problem && !underQuorum && !rs.lost) problem = 'no aggregator answered the flush with a MODEL';
+    if (rs.lost && !problem) problem = `aggregator ${rs.lost} with the round's sums`;
     const failed = underQuorum || problem !== undefined;
     const sealedAt = nowMs();
     if (this.closed) return model?.drop();
@@ -378,19 +415,18 @@ export class JobCoordinator {
 
   /** A flush's reply: the MODEL (held as a sealed model), undefined for an
    * ACK (given back at once), or what is wrong with it. */
-  private modelOf(reply: Reply, round: number): SealedModel | string | undefined {
+  private sealedFrom(reply: Reply, round: number): SealedModel | string | undefined {
     let msg;
     try {
-      const out = answerOf(reply, this.spec.name);
-      msg = decodeMsg(out.body);
+      const bytes = messageOf(reply, this.spec.name);
+      msg = decodeMsg(bytes);
       if (msg?.op === Op.model) {
-        if (msg.paramCount !== this.spec.paramCount || out.body.byteLength < this.updateBytes) {
+        if (msg.paramCount !== this.spec.paramCount || bytes.byteLength < this.updateBytes) {
           reply.release();
-          return `the MODEL has ${msg.paramCount} values in ${out.body.byteLength} bytes, the job ${this.spec.paramCount}`;
+          return `the MODEL has ${msg.paramCount} values in ${bytes.byteLength} bytes, the job ${this.spec.paramCount}`;
         }
         // Kept for as long as a round names it: no deadline.
         reply.holdUntil(0);
-        const bytes = out.body;
         const held: HeldBuffer = { offset: reply.offset, generation: reply.generation, bytes, free: () => reply.release() };
         return new SealedModel(round + 1, held, this.spec.paramCount);
       }
@@ -400,6 +436,21 @@ export class JobCoordinator {
     }
     reply.release();
     return msg?.op === Op.ack ? undefined : `an aggregator answered a FLUSH with ${msg ? `op ${msg.op}` : 'no message'}`;
+  }
+
+  /**
+   * Round's sealed model, waiting up to waitMs for one not sealed yet;
+   * throws roundGone (no longer kept), roundNotReady (not sealed in
+   * time) or unknownRound (past the job's last model).
+   */
+  async sealedModel(round: number, waitMs: number, signal?: AbortSignal): Promise<SealedModel> {
+    const name = this.spec.name;
+    if (round > this.spec.rounds) throw new JobError(404, 'unknownRound', `the job has rounds 0..${this.spec.rounds} (the last model is round ${this.spec.rounds}'s)`, name);
+    let m = this.models.get(round);
+    if (!m && round > this.models.latest) m = await this.models.waitFor(round, Math.min(MAX_WAIT_MS, Math.max(0, waitMs)), signal);
+    if (m?.live) return m;
+    if (round <= this.models.latest) throw roundGone(name, round, this.models.latest);
+    throw roundNotReady(name, round, Math.max(1, Math.ceil(this.spec.roundDeadlineMs / 1000)));
   }
 
   stats(): JobStats {
@@ -417,6 +468,7 @@ export class JobCoordinator {
       lastRoundMs: this.lastRoundMs,
       lastRoundUpdates: this.lastRoundUpdates,
       modelBytes: 4 * this.spec.paramCount,
+      failedRounds: this.failedRounds,
     };
   }
 
@@ -428,6 +480,16 @@ export class JobCoordinator {
     this.models.close();
     this.wake();
   }
+}
+
+/** An aggregator's message (a plain reply: ACK, MODEL), as is and never
+ * sniffed for a content type (a model is tens of MB); its errors (422
+ * nonFiniteUpdate, ...) as the GatewayError they stand for. */
+function messageOf(reply: Reply, job: string): Uint8Array {
+  if ((reply.flags & FLAG_RESPONSE) !== 0) return answerOf(reply, job).body;
+  const failed = replyError(reply, job);
+  if (failed) throw failed;
+  return reply.body;
 }
 
 export { JobError };

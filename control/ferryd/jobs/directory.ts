@@ -7,6 +7,8 @@ import type { JobCoordinator } from './coordinator.js';
 
 export class JobDirectory {
   private readonly byChain = new Map<number, JobCoordinator>();
+  /** Uploads naming no job served here (counted under job ""). */
+  unknownUploads = 0;
 
   lookup(name: string, tenant = DEFAULT_TENANT): JobCoordinator | undefined {
     for (const j of this.byChain.values()) if (j.spec.name === name && (j.spec.tenant || DEFAULT_TENANT) === tenant) return j;

@@ -51,6 +51,7 @@ export const busy = (job: string, waitedMs: number) =>
 export function grpcStatusOf(code: string, httpStatus: number): GrpcStatus {
   switch (code) {
     case 'unknownJob':
+    case 'unknownRound':
       return GrpcStatus.NOT_FOUND;
     case 'roundClosed':
     case 'roundNotOpen':

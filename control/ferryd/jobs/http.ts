@@ -20,22 +20,18 @@ import { ReplyOut } from '../../gateway/reply-out.js';
 import type { Logger } from '../../log.js';
 import { DisconnectedError, type JobCoordinator } from './coordinator.js';
 import type { JobDirectory } from './directory.js';
-import { JobError, roundGone, roundNotReady, unknownJob } from './errors.js';
+import { JobError, unknownJob } from './errors.js';
+import type { SealedModel } from './models.js';
 import { uploadFromStream } from './upload.js';
 
 export interface JobRouteOptions {
   jobs: JobDirectory;
   log: Logger;
-  /** How long a client may take to send an update, and to wait for a buffer. */
-  bodyTimeoutMs?: number;
   minBytesPerSec?: number;
   /** How long a client may take to read a model. */
   replyTimeoutMs?: number;
 }
 
-/** Longest ?waitMs= a model request may wait. */
-export const MAX_WAIT_MS = 60_000;
-const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 const DEFAULT_REPLY_TIMEOUT_MS = 60_000;
 const ROUND = /^\d{1,9}$/;
 
@@ -43,7 +39,6 @@ type JobRequest = FastifyRequest<{ Params: { name: string; tenant?: string; roun
 
 export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): void {
   const log = o.log.child({ component: 'jobs' });
-  const bodyTimeoutMs = o.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const replyTimeoutMs = o.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
 
   const jobOf = (req: JobRequest): JobCoordinator => {
@@ -65,15 +60,25 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): voi
   const postUpdate = async (req: JobRequest, reply: FastifyReply) => {
     let job: JobCoordinator | undefined;
     try {
-      job = jobOf(req);
-      const round = roundOf(req, job);
+      job = o.jobs.lookup(req.params.name, req.params.tenant ?? DEFAULT_TENANT);
+      if (!job) {
+        o.jobs.unknownUploads++;
+        throw unknownJob(req.params.name);
+      }
+      let round: number;
+      try {
+        round = roundOf(req, job);
+      } catch (err) {
+        job.count('badRound');
+        throw err;
+      }
       const gone = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableEnded) gone.abort();
       });
       const cl = req.headers['content-length'];
       const declared = cl === undefined ? undefined : Number(cl);
-      const result = await uploadFromStream(job, round, req.body as Readable | undefined, declared, { bodyTimeoutMs, minBytesPerSec: o.minBytesPerSec }, gone.signal);
+      const result = await uploadFromStream(job, round, req.body as Readable | undefined, declared, { bodyTimeoutMs: job.bodyTimeoutMs, minBytesPerSec: o.minBytesPerSec }, gone.signal);
       return reply.code(200).send(result);
     } catch (err) {
       if (err instanceof DisconnectedError) {
@@ -88,9 +93,7 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): voi
 
   /** Writes a sealed model from its pool buffer; the reader's hold on it
    * ends when the response is done or its connection closes. */
-  const sendModel = (reply: FastifyReply, job: JobCoordinator, round: number) => {
-    const model = job.models.get(round);
-    if (!model?.live) throw roundGone(job.spec.name, round, job.models.latest);
+  const sendModel = (reply: FastifyReply, job: JobCoordinator, model: SealedModel, round: number) => {
     const release = model.acquire();
     const out = new ReplyOut(reply.raw, replyTimeoutMs, (f) => log.info('client too slow to read a model: connection closed', { job: job.spec.name, ...f }));
     const body = model.params;
@@ -107,16 +110,10 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): voi
     try {
       const job = jobOf(req);
       const round = roundOf(req, job);
-      const waitMs = Math.min(MAX_WAIT_MS, Math.max(0, Number(req.query.waitMs ?? 0) || 0));
-      if (round < job.models.latest - 1) throw roundGone(job.spec.name, round, job.models.latest);
-      if (round > job.models.latest) {
-        if (round > job.spec.rounds) throw new JobError(404, 'unknownRound', `the job has rounds 0..${job.spec.rounds} (the last model is round ${job.spec.rounds}'s)`, job.spec.name);
-        const gone = new AbortController();
-        reply.raw.once('close', () => gone.abort());
-        const m = await job.models.waitFor(round, waitMs, gone.signal);
-        if (!m) throw roundNotReady(job.spec.name, round, Math.max(1, Math.ceil(job.spec.roundDeadlineMs / 1000)));
-      }
-      return sendModel(reply, job, round);
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const model = await job.sealedModel(round, Number(req.query.waitMs ?? 0) || 0, gone.signal);
+      return sendModel(reply, job, model, round);
     } catch (err) {
       return fail(reply, err);
     }
@@ -125,7 +122,8 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): voi
   const getLatestModel = async (req: JobRequest, reply: FastifyReply) => {
     try {
       const job = jobOf(req);
-      return sendModel(reply, job, job.models.latest);
+      const round = job.models.latest;
+      return sendModel(reply, job, await job.sealedModel(round, 0), round);
     } catch (err) {
       return fail(reply, err);
     }

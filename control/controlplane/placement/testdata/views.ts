@@ -41,7 +41,7 @@ export function line(names = ['a', 'b', 'c'], over: Partial<ChainIR> = {}): Chai
 }
 
 export function node(name: string, over: Partial<NodeView> = {}): NodeView {
-  return { name, archs: ['amd64'], cpuMilli: 4000, memoryMb: 8192, usedCpuMilli: 0, usedMemoryMb: 0, labels: {}, peered: true, ...over };
+  return { name, archs: ['amd64'], cpuMilli: 4000, memoryMb: 8192, usedCpuMilli: 0, usedMemoryMb: 0, labels: {}, peered: true, gateway: true, ...over };
 }
 
 /** The context of placing `stageId` of `ir` on `nodes`, with what is placed already. */
