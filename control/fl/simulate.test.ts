@@ -1,21 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fedAvg, simulate } from './simulate.js';
-
-describe('fedAvg', () => {
-  it('adds the examples-weighted mean delta to the base', () => {
-    const base = Float32Array.from([1, 2]);
-    const out = fedAvg(base, [
-      { delta: Float32Array.from([1, 0]), weight: 3 },
-      { delta: Float32Array.from([-1, 4]), weight: 1 },
-    ]);
-    expect(Array.from(out)).toEqual([1 + 2 / 4, 2 + 4 / 4]);
-  });
-
-  it('keeps the base when nothing was folded, and refuses a wrong size', () => {
-    expect(Array.from(fedAvg(Float32Array.from([5]), []))).toEqual([5]);
-    expect(() => fedAvg(new Float32Array(2), [{ delta: new Float32Array(3), weight: 1 }])).toThrow(/3 parameters/);
-  });
-});
+import { simulate } from './simulate.js';
 
 describe('FedAvg on digits, 20 clients x 30 rounds, no ferry', () => {
   const report = (name: string, acc: number[]) =>

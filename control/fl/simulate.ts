@@ -1,31 +1,14 @@
 /**
  * FedAvg without ferry: every client trains from the round's model in this
- * process and the deltas are averaged here, weighted by examples, exactly
- * DESIGN.md's rule model(R+1) = model(R) + sum(w_i * delta_i) / sum(w_i).
- * It proves the training reaches its accuracy on its own, and is the number
- * a run over ferry (npm run fl:demo) should match.
+ * process and the deltas are averaged by the offline reference
+ * (reference.ts, DESIGN.md's rule model(R+1) = model(R) + sum(w_i *
+ * delta_i) / sum(w_i), weighted by examples). It proves the training
+ * reaches its accuracy on its own, and is the number a run over ferry
+ * (npm run fl:demo) should match.
  */
 import { prepareFederation, type Federation, type FederationOptions } from './federation.js';
+import { fedAvg } from './reference.js';
 import { delta, evaluate, roundSeed, trainLocal } from './train/train.js';
-
-export interface WeightedDelta {
-  delta: Float32Array;
-  weight: number;
-}
-
-/** model = base + sum(w * delta) / W, summed in float64; W = 0: base. */
-export function fedAvg(base: Float32Array, updates: readonly WeightedDelta[]): Float32Array {
-  const acc = new Float64Array(base.length);
-  let total = 0;
-  for (const u of updates) {
-    if (u.delta.length !== base.length) throw new RangeError(`an update of ${u.delta.length} parameters for a ${base.length}-parameter model`);
-    total += u.weight;
-    for (let i = 0; i < acc.length; i++) acc[i]! += u.weight * u.delta[i]!;
-  }
-  const out = Float32Array.from(base);
-  if (total > 0) for (let i = 0; i < out.length; i++) out[i] = base[i]! + acc[i]! / total;
-  return out;
-}
 
 export interface SimulationOptions extends FederationOptions {
   rounds: number;
@@ -52,9 +35,9 @@ export function simulate(o: SimulationOptions, fed: Federation = prepareFederati
   for (let r = 0; r < o.rounds; r++) {
     const updates = shards.map((data, c) => {
       const trained = trainLocal(net, model, data, { ...fed.train, seed: roundSeed(clientSeed(c), r) });
-      return { delta: delta(trained.params, model), weight: data.count };
+      return { delta: delta(trained.params, model), numExamples: data.count };
     });
-    model = fedAvg(model, updates);
+    model = Float32Array.from(fedAvg(model, updates, 'num-examples'));
     const ev = evaluate(net, model, test);
     accuracy.push(ev.accuracy);
     loss.push(ev.loss);

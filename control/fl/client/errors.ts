@@ -24,12 +24,15 @@ export const FL_ERROR_STATUS = {
   busy: 503,
 } as const;
 export type FlErrorCode = keyof typeof FL_ERROR_STATUS;
+/** What the client itself reports: no answer at all, or an answer that is
+ * not a model. */
+export type FlClientErrorCode = 'transport' | 'badModel';
 
 export class FlError extends Error {
   constructor(
     /** One of FlErrorCode, or another server code (e.g. a gateway's
      * requestTimeout) or 'transport' when no answer came at all. */
-    readonly code: FlErrorCode | (string & {}),
+    readonly code: FlErrorCode | FlClientErrorCode | (string & {}),
     message: string,
     /** HTTP status (for gRPC: the status DESIGN.md gives the code; 0 if none). */
     readonly status: number,
@@ -47,26 +50,25 @@ export class FlError extends Error {
   }
 }
 
-export const isFlError = (err: unknown, code?: FlErrorCode): err is FlError => err instanceof FlError && (code === undefined || err.code === code);
+export const isFlError = (err: unknown, code?: FlErrorCode | FlClientErrorCode): err is FlError => err instanceof FlError && (code === undefined || err.code === code);
 
 const statusOfCode = (code: string): number => (FL_ERROR_STATUS as Record<string, number>)[code] ?? 0;
 
 /** An HTTP error answer: ferry's JSON error, or just the status when the
  * body is not one (a proxy's page). */
-export async function fromHttp(res: Response, job: string): Promise<FlError> {
-  const text = await res.text().catch(() => '');
+export function fromHttp(res: { status: number; text: string; retryAfter?: string }, job: string): FlError {
   let code = `http${res.status}`;
-  let message = `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  let message = `HTTP ${res.status}${res.text ? `: ${res.text.slice(0, 200)}` : ''}`;
   let errJob = job;
   try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; job?: unknown } };
+    const body = JSON.parse(res.text) as { error?: { code?: unknown; message?: unknown; job?: unknown } };
     if (typeof body.error?.code === 'string') code = body.error.code;
     if (typeof body.error?.message === 'string') message = body.error.message;
     if (typeof body.error?.job === 'string') errJob = body.error.job;
   } catch {
     // not JSON: keep the status line
   }
-  const after = Number(res.headers.get('retry-after'));
+  const after = Number(res.retryAfter);
   return new FlError(code, message, res.status, errJob, Number.isFinite(after) && after > 0 ? after * 1000 : undefined);
 }
 
