@@ -149,7 +149,6 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): voi
         lastRoundMs: s.lastRoundMs,
         lastRoundUpdates: s.lastRoundUpdates,
         failedRounds: job.failedRounds,
-        // bench:fl's "bytes copied inside the system" (DESIGN.md, GET /jobs/J).
         bytesCopied: job.bytesCopied,
       });
     } catch (err) {
