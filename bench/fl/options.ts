@@ -13,11 +13,13 @@ export interface FlBenchOptions {
   /** Rounds of the time-to-accuracy run (0: skip it). */
   accuracyRounds: number;
   portBase: number;
+  /** hierarchy.fanIn of ferry's jobs (the baseline has one level). */
+  fanIn: number;
   out: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench:fl -- [--json] [--quick] [--systems ferry,grpc] [--clients 10,50,100]
-         [--models 1MB,47MB,digits] [--nodes 1,2] [--rounds N] [--accuracy-rounds N] [--port-base P] [--out DIR]`;
+         [--models 1MB,47MB,digits] [--nodes 1,2] [--rounds N] [--accuracy-rounds N] [--fan-in F] [--port-base P] [--out DIR]`;
 
 const SYSTEMS: readonly FlSystemName[] = ['ferry', 'grpc'];
 
@@ -45,6 +47,7 @@ export function parseOptions(argv: string[]): FlBenchOptions {
     accuracyRounds: quick ? 0 : 30,
     // 22500-22999 are bench:fl's.
     portBase: 22500,
+    fanIn: 8,
     out: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -80,6 +83,10 @@ export function parseOptions(argv: string[]): FlBenchOptions {
       case '--accuracy-rounds':
         o.accuracyRounds = Number(next());
         if (!Number.isInteger(o.accuracyRounds) || o.accuracyRounds < 0) throw new Error('--accuracy-rounds: a whole number (0 skips the accuracy run)');
+        break;
+      case '--fan-in':
+        o.fanIn = positive(a, next() ?? '');
+        if (o.fanIn < 2) throw new Error('--fan-in: at least 2');
         break;
       case '--port-base':
         o.portBase = positive(a, next() ?? '');

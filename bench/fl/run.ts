@@ -1,6 +1,6 @@
 /**
  * npm run bench:fl -- [--json] [--quick] [--systems ferry,grpc] [--clients 10,50,100]
- *   [--models 1MB,47MB,digits] [--nodes 1,2] [--rounds N] [--accuracy-rounds N] [--out DIR]
+ *   [--models 1MB,47MB,digits] [--nodes 1,2] [--rounds N] [--accuracy-rounds N] [--fan-in F] [--out DIR]
  *
  * Issue #11's benchmark: ferry's AggregationJobs against the gRPC baseline
  * aggregator (bench/fl/baseline), one system up at a time, on the same
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
           quorum: c.clients,
           roundDeadlineMs: 120_000,
           weighting: 'num-examples',
-          fanIn: 8,
+          fanIn: o.fanIn,
         };
         try {
           measures.push(await measureConfig(current, spec, { model: c.model.name, nodes: c.nodes, tensor: tensorOf(c.model.paramCount), log }));
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       try {
         const m = await measureConfig(
           current,
-          { name: jobName('stragglers'), paramCount: model.paramCount, layers: [], seed: 1, rounds: 2, clients, quorum: active, roundDeadlineMs: STRAGGLER_DEADLINE_MS, weighting: 'num-examples', fanIn: 8 },
+          { name: jobName('stragglers'), paramCount: model.paramCount, layers: [], seed: 1, rounds: 2, clients, quorum: active, roundDeadlineMs: STRAGGLER_DEADLINE_MS, weighting: 'num-examples', fanIn: o.fanIn },
           { model: model.name, nodes: 1, tensor: tensorOf(model.paramCount), log, active },
         );
         stragglers.push({ system: name, roundDeadlineMs: STRAGGLER_DEADLINE_MS, roundMs: m.rounds.map((r) => r.roundMs) });
