@@ -20,8 +20,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** 22900-22999 of bench:fl's 22500-22999: the test's own. */
-const PORT_BASE = 22900;
+/** 22800-22999 of bench:fl's 22500-22999 are the test's own (each system takes 100). */
+const PORT_BASE = 22800;
 
 function bench(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string; pid: number }> {
   const argv = ['--import', pathToFileURL(paths.tsxLoader).href, join(repoRoot, 'bench/fl/run.ts'), ...args];

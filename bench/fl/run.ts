@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       mkdirSync(sysWork, { recursive: true });
       log(`${name}: up`);
       try {
-        current = await system.up({ portBase: o.portBase + si * 200, workDir: sysWork, log });
+        current = await system.up({ portBase: o.portBase + si * 100, workDir: sysWork, log });
       } catch (err) {
         skipped.push(`${name}: could not come up: ${(err as Error).message.split('\n')[0]}`);
         log(skipped.at(-1)!);
