@@ -5,7 +5,7 @@
  * checks the JSON's shape and the files, that nothing is left running or
  * pinned, and that bad arguments fail with a message; never how fast.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,31 @@ describe('npm run bench:fl -- --quick', () => {
     expect(existsSync(workDir!)).toBe(false);
     expect(leftovers(r.pid, workDir)).toEqual([]);
   }, 120_000);
+
+  it('takes the system down when interrupted mid-round (Ctrl-C): exit 130, no process, pin or work dir left', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', pathToFileURL(paths.tsxLoader).href, join(repoRoot, 'bench/fl/run.ts'), '--quick', '--systems', 'grpc', '--rounds', '50', '--out', join(work, 'interrupted'), '--port-base', String(PORT_BASE)],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    const measuring = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/round 2\/50/.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await Promise.race([measuring, exited]);
+    const server = Number(/served by pid (\d+)/.exec(stderr)?.[1]);
+    expect(server, stderr).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toContain('SIGINT: taking the system down');
+    expect(existsSync(`/proc/${server}`), 'the baseline server outlived the run').toBe(false);
+    expect(existsSync(/work dir (\S+)/.exec(stderr)![1]!)).toBe(false);
+    expect(existsSync(join(work, 'interrupted'))).toBe(false);
+  }, 60_000);
 
   it('refuses bad arguments before bringing anything up', async () => {
     const sys = await bench(['--systems', 'ferry,nope', '--out', join(work, 'never')], 30_000);
