@@ -356,6 +356,7 @@ export class JobCoordinator {
    */
   private async closeRound(rs: RoundState, underQuorum: boolean): Promise<void> {
     this.st = 'closing';
+    const closingAt = nowMs();
     clearTimeout(rs.timer);
     const base = this.models.get(rs.round)!;
     const unpin = base.acquire(); // the top reads it until the MODEL is out
@@ -413,6 +414,10 @@ export class JobCoordinator {
       updates: rs.folded,
       failed,
       aggregationMs: Math.round(this.lastAggregationMs * 100) / 100,
+      // Where aggregation time goes: the leaves' backlog of folds after the
+      // last body came in, then the flush through the tree to the sealed model.
+      foldBacklogMs: rs.lastBodyAt > 0 ? Math.round((closingAt - rs.lastBodyAt) * 100) / 100 : 0,
+      flushMs: Math.round((sealedAt - closingAt) * 100) / 100,
       roundMs: Math.round(this.lastRoundMs * 100) / 100,
     });
     if (rs.round + 1 >= this.spec.rounds) {
