@@ -55,11 +55,34 @@ export interface UploadResult {
   weight: number;
 }
 
-/** An update whose header is in: its client holds a place in a round. */
-export interface Reservation {
-  header: UpdateHeader;
-  /** Frees the place (the upload failed before it was sent). */
-  cancel(): void;
+/** An update whose header is in: its client holds a place in a round
+ * (what makes a second update of it a duplicate) until it is cancelled. */
+export class Reservation {
+  private held: RoundState | undefined;
+
+  constructor(
+    readonly header: UpdateHeader,
+    round: RoundState,
+  ) {
+    this.moveTo(round);
+  }
+
+  /** @internal the round the place is in now. */
+  get round(): RoundState | undefined {
+    return this.held;
+  }
+
+  /** @internal the round closed while the body arrived: the place moves. */
+  moveTo(to: RoundState | undefined): void {
+    this.held?.clients.delete(this.header.clientId);
+    this.held = to;
+    to?.clients.add(this.header.clientId);
+  }
+
+  /** Frees the place (the upload failed before it was folded). */
+  cancel(): void {
+    this.moveTo(undefined);
+  }
 }
 
 /** The client went away mid-upload: counted, nothing answered. */
@@ -208,19 +231,7 @@ export class JobCoordinator {
     const t = targetRound(this.spec, this.st, this.open, urlRound);
     const rs = this.roundState(t.round);
     if (rs.clients.has(header.clientId)) throw duplicateUpdate(this.spec.name, header.clientId, t.round);
-    rs.clients.add(header.clientId);
-    let held: RoundState | undefined = rs;
-    const res = {
-      header,
-      held: () => held,
-      move: (to: RoundState | undefined) => {
-        held?.clients.delete(header.clientId);
-        held = to;
-        to?.clients.add(header.clientId);
-      },
-      cancel: () => res.move(undefined),
-    };
-    return res;
+    return new Reservation(header, rs);
   }
 
   /**
@@ -230,7 +241,7 @@ export class JobCoordinator {
    * nonFiniteUpdate, rejects). The buffer is the leaf's from here.
    */
   async submit(writer: BodyWriter, reservation: Reservation): Promise<UploadResult> {
-    const res = reservation as Reservation & { held(): RoundState | undefined; move(to: RoundState | undefined): void };
+    const res = reservation;
     const h = res.header;
     let rs: RoundState;
     let staleness: number;
@@ -239,9 +250,9 @@ export class JobCoordinator {
       const t = targetRound(this.spec, this.st, this.open, h.round);
       rs = this.roundState(t.round);
       staleness = t.staleness;
-      if (res.held() !== rs) {
+      if (res.round !== rs) {
         if (rs.clients.has(h.clientId)) throw duplicateUpdate(this.spec.name, h.clientId, rs.round);
-        res.move(rs);
+        res.moveTo(rs);
       }
     } catch (err) {
       res.cancel();

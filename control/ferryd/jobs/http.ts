@@ -149,6 +149,7 @@ export function registerJobRoutes(app: FastifyInstance, o: JobRouteOptions): voi
         lastRoundMs: s.lastRoundMs,
         lastRoundUpdates: s.lastRoundUpdates,
         failedRounds: job.failedRounds,
+        bytesCopied: job.bytesCopied,
       });
     } catch (err) {
       return fail(reply, err);

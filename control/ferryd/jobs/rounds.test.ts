@@ -47,7 +47,16 @@ describe.each(modes)('aggregation job rounds (%s mode)', (mode) => {
     }
     const status = await api.status();
     expect(status).toMatchObject({ name: 'sync', round: 3, state: 'done', accepted: 12, lateMerged: 0, paramCount: P });
+    // Each update copied once (socket -> pool), and round 0's model: nothing else.
+    expect(status.bytesCopied).toBe(12 * (64 + 4 * P) + 4 * P);
     expect((await fetch(`${api.root}/model`)).headers.get('x-ferry-round')).toBe('3');
+    // Only the last 2 models are kept; there is no round past the last.
+    const gone = await fetch(`${api.root}/rounds/1/model`);
+    expect([gone.status, ((await gone.json()) as { error: { code: string } }).error.code]).toEqual([410, 'roundGone']);
+    const past = await fetch(`${api.root}/rounds/4/model`);
+    expect([past.status, ((await past.json()) as { error: { code: string } }).error.code]).toEqual([404, 'unknownRound']);
+    const done = await api.update(3, 'late', 1, testDelta(P, 3, 0));
+    expect([done.status, ((await done.json()) as { error: { code: string } }).error.code]).toEqual([409, 'jobDone']);
     // After the job: only the kept models are in the pool.
     const occ = t.ferryd.dataPlane.occupancy(51);
     expect(occ.classes.at(-1)!.inUse).toBe(2);
@@ -86,6 +95,9 @@ describe.each(modes)('aggregation job rounds (%s mode)', (mode) => {
     const init = initialModel([], P, 1);
     const ups = [0, 1, 2].map((c) => ({ delta: testDelta(P, 0, c), numExamples: 5 + c }));
     for (const [c, u] of ups.entries()) expect((await api.update(0, `c${c}`, u.numExamples, u.delta)).status).toBe(200);
+    // Not sealed yet: 409 roundNotReady, with when to come back.
+    const early = await fetch(`${api.root}/rounds/1/model`);
+    expect([early.status, early.headers.get('retry-after'), ((await early.json()) as { error: { code: string } }).error.code]).toEqual([409, '1', 'roundNotReady']);
     const started = Date.now();
     const got = await api.model(1);
     // The straggler came after the deadline.
