@@ -37,6 +37,11 @@ export class SealedModel {
     return this.buf.bytes.subarray(HEADER_SIZE, HEADER_SIZE + 4 * this.paramCount);
   }
 
+  /** The whole MODEL message (header + values): what ships to followers. */
+  get message(): Uint8Array {
+    return this.buf.bytes.subarray(0, HEADER_SIZE + 4 * this.paramCount);
+  }
+
   get live(): boolean {
     return !this.freed;
   }
