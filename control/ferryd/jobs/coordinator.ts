@@ -53,6 +53,8 @@ export interface FollowerLink {
   claim(urlRound: number, clientId: string): Promise<Target>;
   settled(round: number, clientId: string, folded: boolean, staleness: number): void;
   drained(round: number): void;
+  /** One of this node's aggregators died with sums in it: the home fails the round. */
+  aggregatorLost(stageName: string, why: string): void;
   /** The job stopped being served here. */
   close(): void;
 }
@@ -470,6 +472,9 @@ export class JobCoordinator {
    */
   aggregatorLost(stageName: string, why: string): void {
     if (this.st === 'done' || this.closed) return;
+    // The home owns the rounds; a restarted leaf would answer its FLUSH
+    // with an empty partial, silently missing what it had folded.
+    if (this.follower) return this.follower.aggregatorLost(stageName, why);
     for (const r of [this.open, this.open + 1]) {
       const rs = this.rounds.get(r);
       if (rs && (rs.folded > 0 || rs.inFlight > 0 || stageName === 'top' || stageName.startsWith('mid-'))) rs.lost ??= `${stageName} ${why}`;

@@ -6,7 +6,8 @@
  *
  *  - JobControl (small JSON, chainId = the job's chain):
  *      follower -> home: join, claim {id, round, client}, settled {round,
- *        client, folded, staleness}, drained {round}
+ *        client, folded, staleness}, drained {round}, lost {stage, why}
+ *        (an aggregator of the follower died with sums in it)
  *      home -> follower: welcome {round}, grant {id, round, staleness},
  *        refuse {id, status, code, message}, closing {round}, same {round, as}
  *  - JobModel: a sealed model, written from the home's pool buffer where
@@ -46,6 +47,7 @@ type Msg =
   | { t: 'claim'; id: number; round: number; client: string }
   | { t: 'settled'; round: number; client: string; folded: boolean; staleness: number }
   | { t: 'drained'; round: number }
+  | { t: 'lost'; stage: string; why: string }
   | { t: 'welcome'; round: number }
   | { t: 'grant'; id: number; round: number; staleness: number }
   | { t: 'refuse'; id: number; status: number; code: string; message: string }
@@ -232,6 +234,9 @@ class HomeSide implements HomeLink {
       case 'settled':
         job.remoteSettled(peer, m.round, m.client, m.folded, m.staleness);
         return;
+      case 'lost':
+        job.aggregatorLost(String(m.stage), `${String(m.why)} on node ${peer}`);
+        return;
       case 'drained':
         if (this.drain?.round === m.round) {
           this.drain.waiting.delete(peer);
@@ -342,6 +347,10 @@ class FollowerSide implements FollowerLink {
 
   drained(round: number): void {
     this.send(this.home, { t: 'drained', round });
+  }
+
+  aggregatorLost(stage: string, why: string): void {
+    this.send(this.home, { t: 'lost', stage, why });
   }
 
   on(m: Msg): void {

@@ -31,7 +31,7 @@ const BASE = 710;
 const P = 50_000;
 const MODEL = 64 + 4 * P;
 /** Rounds the job has; the test runs all but the last (left open for the failure cases). */
-const ROUNDS = 4;
+const ROUNDS = 5;
 const RUN = 3;
 const CLIENTS = 4;
 const TOLERANCE = 1e-5;
@@ -178,23 +178,44 @@ describe(`a job over two nodes (${mode} mode)`, () => {
     for (const n of nodes) expect(n.ferryd.dataPlane.occupancy(CHAIN).classes.at(-1)!.inUse, n.name).toBe(2);
   }, 60_000);
 
+  it("the follower's leaf killed with an update in it: the round fails rather than lose the update", async () => {
+    const apiA = jobApi(node('a').ferryd.gatewayAddress, 'fed');
+    const apiB = jobApi(node('b').ferryd.gatewayAddress, 'fed');
+    const before = await apiA.model(RUN);
+    expect((await apiB.update(RUN, 'client-2', 5, testDelta(P, RUN, 2))).status).toBe(200);
+    const { instances } = await node('b').client.listInstances({ chainId: CHAIN });
+    process.kill(instances.find((i) => i.instanceId === ID.leaf1)!.pid, 'SIGKILL');
+    await waitFor('a to hear of the lost leaf', () => (node('a').logs.some((l) => l.includes('an aggregator died')) ? true : undefined));
+    await untilReady(node('b').client, CHAIN);
+    const rest = await Promise.all([apiA.update(RUN, 'client-0', 5, testDelta(P, RUN, 0)), apiA.update(RUN, 'client-1', 5, testDelta(P, RUN, 1)), apiB.update(RUN, 'client-3', 5, testDelta(P, RUN, 3))]);
+    for (const r of rest) expect(r.status, await r.clone().text()).toBe(200);
+    // Round RUN failed: its successor starts from the same model.
+    expect(await apiA.model(RUN + 1)).toEqual(before);
+    expect(await apiB.model(RUN + 1)).toEqual(before);
+    expect(await apiA.status()).toMatchObject({ round: RUN + 1, failedRounds: 1 });
+  }, 60_000);
+
   it('a client of the follower gone mid-upload leaks nothing; the home gone, the follower says so', async () => {
     const gwB = node('b').ferryd.gatewayAddress;
-    const body = encodeUpdate({ round: RUN, clientId: 'gone', numExamples: 1 }, testDelta(P, 0, 0));
-    await disconnectMidUpload(gwB, `/jobs/fed/rounds/${RUN}/updates`, body);
+    const open = RUN + 1;
     const occ = () => node('b').ferryd.dataPlane.occupancy(CHAIN).classes.at(-1)!.inUse;
-    await waitFor('b to free the cut upload', () => (occ() === 2 ? true : undefined));
+    // The kept models: rounds RUN and RUN + 1 are one buffer (RUN failed).
+    expect(occ()).toBe(1);
+    const body = encodeUpdate({ round: open, clientId: 'gone', numExamples: 1 }, testDelta(P, 0, 0));
+    await disconnectMidUpload(gwB, `/jobs/fed/rounds/${open}/updates`, body);
+    await waitFor('b to free the cut upload', () => (occ() === 1 ? true : undefined));
+    expect(await jobApi(gwB, 'fed').status()).toMatchObject({ rejected: { disconnected: 1 } });
     // The home goes away.
     node('a').closed = true;
     await node('a').ferryd.close();
     await waitFor('b to see a gone', () => (node('b').ferryd.peers!.link.connected().length === 0 ? true : undefined));
     const api = jobApi(gwB, 'fed');
-    const r = await api.update(RUN, 'late', 1, testDelta(P, 0, 0));
+    const r = await api.update(open, 'late', 1, testDelta(P, 0, 0));
     const e = (await r.json()) as { error: { code: string; message: string } };
     expect([r.status, e.error.code]).toEqual([503, 'homeUnreachable']);
     expect(e.error.message).toMatch(/home node a .*retry/);
     // Models are still served from b; nothing else is held.
-    expect((await api.model(RUN)).length).toBe(P);
-    expect(occ()).toBe(2);
+    expect((await api.model(open)).length).toBe(P);
+    expect(occ()).toBe(1);
   }, 60_000);
 });
