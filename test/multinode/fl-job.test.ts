@@ -9,7 +9,7 @@
  * Clients upload to both gateways; both serve models equal to the offline
  * FedAvg reference.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,14 +18,14 @@ import { waitFor as until } from '../../control/ferryd/testdata/harness.js';
 import { jobApi, testDelta } from '../../control/ferryd/jobs/testdata/harness.js';
 import { initialModel } from '../../control/fl/model.js';
 import { maxRelativeError, runRounds, type RefUpdate } from '../../control/fl/reference.js';
-import { claimSubnet, NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
+import { clusterDown, clusterUp } from './cluster.js';
+import { claimSubnet, NetnsPair, netnsUnavailable } from './netns-nodes.js';
 
 const home = mkdtempSync(join(tmpdir(), 'ferry-flm-'));
 /** Subnets 10.21[345].X: 250..255 here (control-plane.test.ts 220..249, two-node.test.ts 20..219). */
 const pair = new NetnsPair(`j${process.pid % 100000}`, netnsUnavailable ? 0 : claimSubnet(250, 256), 'flm');
 const { a, b } = pair;
 const ferry = ferryCli(home);
-const tlsDir = (n: NetnsNode) => join(home, `tls-${n.name}`);
 const P = 20_000;
 const ROUNDS = 3;
 
@@ -48,21 +48,8 @@ async function ok(...args: string[]): Promise<string> {
 }
 
 describe.skipIf(!!netnsUnavailable)('an aggregation job over two nodes through the control plane', () => {
-  beforeAll(async () => {
-    pair.up();
-    expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0', '--metrics', '127.0.0.1:0')).toMatchObject({ code: 0 });
-    for (const n of [a, b]) expect(await ferry('node', 'cert', n.name, '--out', tlsDir(n))).toMatchObject({ code: 0 });
-    pair.start(a, { gateway: true, tlsDir: tlsDir(a) });
-    pair.start(b, { gateway: true, tlsDir: tlsDir(b) });
-    await until('node a to join', async () => ((await ferry('node', 'add', `${a.hostIp}:7070`)).code === 0 ? true : undefined), 30_000);
-    await until('node b to join', async () => ((await ferry('node', 'add', `${b.hostIp}:7070`)).code === 0 ? true : undefined), 30_000);
-  }, 120_000);
-
-  afterAll(async () => {
-    await ferry('down');
-    await pair.down();
-    rmSync(home, { recursive: true, force: true });
-  }, 60_000);
+  beforeAll(() => clusterUp(pair, ferry, home), 120_000);
+  afterAll(() => clusterDown(pair, ferry, home), 60_000);
 
   it('places a leaf on each node, home on a, and both gateways serve rounds equal to FedAvg', async () => {
     const file = join(home, 'fed2.yaml');
