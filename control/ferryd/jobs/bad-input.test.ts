@@ -11,6 +11,7 @@ import { initialModel } from '../../fl/model.js';
 import { maxRelativeError, runRounds, type RefUpdate } from '../../fl/reference.js';
 import { encodeUpdate, UpdateField } from '../../fl/wire.js';
 import type { HeldBuffer } from '../../gateway/injector.js';
+import { modes } from '../../../test/helpers/dataplane.js';
 import { startTestFerryd, type TestFerryd } from '../testdata/harness.js';
 import { deployJob, disconnectMidUpload, jobApi, testDelta } from './testdata/harness.js';
 
@@ -26,11 +27,11 @@ interface Case {
   send(): Promise<Response | undefined>;
 }
 
-describe('bad input (ebpf mode)', () => {
+describe.each(modes.slice(0, 1))('bad input (%s mode)', () => {
   let t: TestFerryd;
 
   beforeEach(async () => {
-    t = await startTestFerryd('ebpf', 'test-node', { gatewayAddress: '127.0.0.1:21510' });
+    t = await startTestFerryd(modes[0]!, 'test-node', { gatewayAddress: '127.0.0.1:21510' });
   });
   afterEach(async () => {
     await t?.cleanup();

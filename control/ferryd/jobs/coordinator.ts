@@ -685,4 +685,3 @@ function messageOf(reply: Reply, job: string): Uint8Array {
   return reply.body;
 }
 
-export { JobError };

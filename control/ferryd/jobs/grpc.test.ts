@@ -13,6 +13,7 @@ import { encodeUpdate } from '../../fl/wire.js';
 import type { ModelChunk__Output as ModelChunk } from '../../proto/gen/ferry/fl/v1/ModelChunk.js';
 import type { UploadResult__Output as UploadResult } from '../../proto/gen/ferry/fl/v1/UploadResult.js';
 import { LOADER_OPTIONS } from '../proto.js';
+import { modes } from '../../../test/helpers/dataplane.js';
 import { startTestFerryd, waitFor, type TestFerryd } from '../testdata/harness.js';
 import { FL_PROTO_PATH, MAX_MESSAGE_BYTES } from './grpc.js';
 import { deployJob, jobApi, testDelta } from './testdata/harness.js';
@@ -61,12 +62,12 @@ function download(c: AggregationClient, job: string, round: number, chunkBytes =
 
 const codeOf = (err: ServiceError) => (err.metadata as Metadata).get('ferry-error-code')[0];
 
-describe('the FL gRPC door (ebpf mode)', () => {
+describe.each(modes.slice(0, 1))('the FL gRPC door (%s mode)', () => {
   let t: TestFerryd;
   let c: AggregationClient;
 
   beforeEach(async () => {
-    t = await startTestFerryd('ebpf', 'test-node', { gatewayAddress: '127.0.0.1:21521', flGrpcAddress: '127.0.0.1:21520' });
+    t = await startTestFerryd(modes[0]!, 'test-node', { gatewayAddress: '127.0.0.1:21521', flGrpcAddress: '127.0.0.1:21520' });
     await deployJob(t.client, { chainId: CHAIN, base: 710, name: 'g', paramCount: P, leaves: 2, clients: 3, rounds: 2 });
     c = flClient(t.ferryd.flGrpcAddress);
   });
