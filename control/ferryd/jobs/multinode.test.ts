@@ -21,7 +21,8 @@ import type { FerrydClient } from '../client.js';
 import type { RpcInput } from '../proto.js';
 import { startFerryd, type Ferryd } from '../server.js';
 import { connectFerryd, nodeTls, STAGE_REPLY, testPinDir, untilReady, waitFor } from '../testdata/harness.js';
-import { disconnectMidUpload, jobApi, jobProgram, testDelta } from './testdata/harness.js';
+import { connect } from 'node:net';
+import { disconnectMidUpload, jobApi, jobProgram, testDelta, type TestJob } from './testdata/harness.js';
 import { encodeUpdate } from '../../fl/wire.js';
 
 const mode = modes[0]!;
@@ -37,7 +38,7 @@ const CLIENTS = 4;
 const TOLERANCE = 1e-5;
 /** Frame header of the peer link. */
 const FRAME = 40;
-const ID = { leaf0: BASE, leaf1: BASE + 1, top: BASE + 2, gwA: BASE + 3, gwB: BASE + 4 };
+const ID = { leaf1: BASE + 1 };
 
 interface Node {
   name: 'a' | 'b';
@@ -64,32 +65,67 @@ async function startNode(name: Node['name']): Promise<Node> {
   return { name, ferryd, client: connectFerryd(ferryd.grpcAddress), pinDir, logs };
 }
 
-/** What the control plane sends each node: the same tree, routes to the
- * other node's stages, the other node's gateway as a remote gateway. */
-function program(node: 'a' | 'b'): RpcInput<'ProgramChain'> {
-  const base = jobProgram({ chainId: CHAIN, base: BASE, name: 'fed', paramCount: P, leaves: 2, clients: CLIENTS, rounds: ROUNDS }, node === 'a' ? ID.gwA : ID.gwB);
+type JobRules = Omit<TestJob, 'chainId' | 'base' | 'leaves'>;
+const MAIN: JobRules = { name: 'fed', paramCount: P, clients: CLIENTS, rounds: ROUNDS };
+
+/** What the control plane sends each node: the same tree (leaf-0 and the
+ * top on a, leaf-1 on b), routes to the other node's stages, the other
+ * node's gateway as a remote gateway, each node's JobConfig. */
+function program(node: 'a' | 'b', chainId: number, base: number, rules: JobRules): RpcInput<'ProgramChain'> {
+  const gw = { a: base + 3, b: base + 4 };
+  const p = jobProgram({ ...rules, chainId, base, leaves: 2 }, gw[node]);
   const other = node === 'a' ? 'b' : 'a';
-  const where = { [ID.leaf0]: 'a', [ID.leaf1]: 'b', [ID.top]: 'a' } as Record<number, string>;
+  const where = ['a', 'b', 'a'];
   return {
-    ...base,
-    routes: [0, 1, 2].map((s) => ({ stage: s, targets: [{ instance: BASE + s, weight: 1, ...(where[BASE + s] === node ? {} : { node: other }) }] })),
-    remoteGateways: [{ instance: node === 'a' ? ID.gwB : ID.gwA, node: other }],
-    job: { ...base.job!, localLeaves: node === 'a' ? [0] : [1], home: node === 'a', homeNode: 'a' },
+    ...p,
+    routes: [0, 1, 2].map((s) => ({ stage: s, targets: [{ instance: base + s, weight: 1, ...(where[s] === node ? {} : { node: other }) }] })),
+    remoteGateways: [{ instance: gw[other], node: other }],
+    job: { ...p.job!, localLeaves: node === 'a' ? [0] : [1], home: node === 'a', homeNode: 'a' },
   };
 }
 
-async function createPool(client: FerrydClient): Promise<void> {
-  const modelBuffer = Math.ceil(MODEL / 64) * 64;
+async function deployTwoNodes(a: FerrydClient, b: FerrydClient, chainId: number, base: number, rules: JobRules): Promise<void> {
+  for (const c of [a, b]) await createPool(c, chainId, rules.name, 64 + 4 * rules.paramCount);
+  const aggregator = { chainId, runtime: 'native', handler: 'builtin:aggregator' } as const;
+  await a.startInstance({ ...aggregator, instanceId: base, stage: 0, stageName: 'leaf-0', next: [{ name: 'top', id: 2 }] });
+  await a.startInstance({ ...aggregator, instanceId: base + 2, stage: 2, stageName: 'top', next: [] });
+  await b.startInstance({ ...aggregator, instanceId: base + 1, stage: 1, stageName: 'leaf-1', next: [{ name: 'top', id: 2 }] });
+  // The follower first: it waits for its home (joins again until welcomed).
+  await b.programChain(program('b', chainId, base, rules));
+  await a.programChain(program('a', chainId, base, rules));
+  await untilReady(a, chainId);
+  await untilReady(b, chainId);
+}
+
+async function createPool(client: FerrydClient, chainId: number, name: string, model: number): Promise<void> {
+  const modelBuffer = Math.ceil(model / 64) * 64;
   const count = 16;
   await client.createPool({
-    chainId: CHAIN,
-    chainName: 'fed',
+    chainId,
+    chainName: name,
     tenant: '',
     classes: [
       { size: 256, count: 64 },
       { size: modelBuffer, count },
     ],
     quotaBytes: 256 * 64 + modelBuffer * count,
+  });
+}
+
+/** An upload whose head and first half go now and the rest once `until`
+ * resolved (a straggler: admitted before a close, complete after it). */
+function slowUpload(gateway: string, path: string, body: Uint8Array, until: Promise<unknown>): Promise<{ status: number; body: string }> {
+  const [host, port] = gateway.split(':');
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const s = connect(Number(port), host!, () => {
+      s.write(`POST ${path} HTTP/1.1\r\nhost: ${gateway}\r\nconnection: close\r\ncontent-length: ${body.byteLength}\r\n\r\n`);
+      s.write(body.subarray(0, body.byteLength >> 1));
+      void until.then(() => s.write(body.subarray(body.byteLength >> 1)));
+    });
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(got)?.[1] ?? 0), body: got.slice(got.indexOf('\r\n\r\n') + 4) }));
+    s.on('error', reject);
   });
 }
 
@@ -107,19 +143,7 @@ describe(`a job over two nodes (${mode} mode)`, () => {
     await node('a').client.setPeers({ peers: [peer(node('b'))], infraIdBase: 2000, infraIdCount: 20 });
     await node('b').client.setPeers({ peers: [peer(node('a'))], infraIdBase: 2100, infraIdCount: 20 });
     await waitFor('a and b to link', async () => ((await node('a').client.setPeers({ peers: [peer(node('b'))], infraIdBase: 2000, infraIdCount: 20 })).connected.length === 1 ? true : undefined));
-    const a = node('a').client;
-    const b = node('b').client;
-    await createPool(a);
-    await createPool(b);
-    const aggregator = { chainId: CHAIN, runtime: 'native', handler: 'builtin:aggregator' } as const;
-    await a.startInstance({ ...aggregator, instanceId: ID.leaf0, stage: 0, stageName: 'leaf-0', next: [{ name: 'top', id: 2 }] });
-    await a.startInstance({ ...aggregator, instanceId: ID.top, stage: 2, stageName: 'top', next: [] });
-    await b.startInstance({ ...aggregator, instanceId: ID.leaf1, stage: 1, stageName: 'leaf-1', next: [{ name: 'top', id: 2 }] });
-    // The follower first: it waits for its home (joins again until welcomed).
-    await b.programChain(program('b'));
-    await a.programChain(program('a'));
-    await untilReady(a, CHAIN);
-    await untilReady(b, CHAIN);
+    await deployTwoNodes(node('a').client, node('b').client, CHAIN, BASE, MAIN);
   }, 60_000);
 
   afterAll(async () => {
@@ -131,8 +155,8 @@ describe(`a job over two nodes (${mode} mode)`, () => {
   }, 60_000);
 
   it('refuses a follower whose home is no peer', async () => {
-    const p = program('b');
-    await expect(node('b').client.programChain({ ...p, chainId: CHAIN, job: { ...p.job!, homeNode: 'nowhere' } })).rejects.toThrow(/node nowhere is not a peer of b: SetPeers first/);
+    const p = program('b', CHAIN, BASE, MAIN);
+    await expect(node('b').client.programChain({ ...p, job: { ...p.job!, homeNode: 'nowhere' } })).rejects.toThrow(/node nowhere is not a peer of b: SetPeers first/);
   });
 
   it('rounds over both gateways equal FedAvg on both nodes; only partials and models cross the link', async () => {
@@ -176,6 +200,35 @@ describe(`a job over two nodes (${mode} mode)`, () => {
     process.stderr.write(`two-node job: ${RUN} rounds of a ${MODEL}-byte model: b->a ${bToA} bytes (${(bToA / (RUN * MODEL)).toFixed(3)} x partials), a->b ${aToB} bytes (${(aToB / (RUN * MODEL)).toFixed(3)} x models)\n`);
     // Only the kept models are in either pool.
     for (const n of nodes) expect(n.ferryd.dataPlane.occupancy(CHAIN).classes.at(-1)!.inUse, n.name).toBe(2);
+  }, 60_000);
+
+  it('late-merge: an upload to the follower admitted before the close and complete after it goes to the next round', async () => {
+    const rules: JobRules = { name: 'late', paramCount: 1000, clients: 3, quorum: 2, rounds: 3, roundDeadlineMs: 500, stragglers: 'late-merge', weighting: 'uniform' };
+    await deployTwoNodes(node('a').client, node('b').client, 72, 720, rules);
+    const apiA = jobApi(node('a').ferryd.gatewayAddress, 'late');
+    const apiB = jobApi(node('b').ferryd.gatewayAddress, 'late');
+    const d = (r: number, c: number) => testDelta(1000, r, c);
+    await apiB.model(0);
+    // Round 0: one on time at each node; c2's upload to b is half in when the deadline closes the round.
+    for (const [c, api] of [apiA, apiB].entries()) expect((await api.update(0, `c${c}`, 1, d(0, c))).status).toBe(200);
+    const closed = apiB.model(1);
+    const late = await slowUpload(node('b').ferryd.gatewayAddress, '/jobs/late/rounds/0/updates', encodeUpdate({ round: 0, clientId: 'c2', numExamples: 1 }, d(0, 2)), closed);
+    expect([late.status, JSON.parse(late.body)]).toEqual([200, { round: 1, staleness: 1, weight: 1 / Math.sqrt(2) }]);
+    // Round 1: two more fill it (3 with the late one) and close it on the count.
+    for (const [c, api] of [apiA, apiB].entries()) expect((await api.update(1, `c${c}`, 1, d(1, c))).status).toBe(200);
+    const want = runRounds(initialModel([], 1000, 1), [
+      [{ delta: d(0, 0), numExamples: 1 }, { delta: d(0, 1), numExamples: 1 }],
+      [{ delta: d(0, 2), numExamples: 1, staleness: 1 }, { delta: d(1, 0), numExamples: 1 }, { delta: d(1, 1), numExamples: 1 }],
+    ], 'uniform');
+    const m2 = await apiA.model(2);
+    expect(maxRelativeError(m2, want[2]!).error).toBeLessThan(TOLERANCE);
+    expect(await apiB.model(2)).toEqual(m2);
+    expect(await apiA.status()).toMatchObject({ round: 2, accepted: 5, lateMerged: 1 });
+    // Two rounds late is more than maxStaleness (1): the follower's own rules say so.
+    const stale = await apiB.update(0, 'c9', 1, d(0, 9));
+    expect([stale.status, ((await stale.json()) as { error: { code: string } }).error.code]).toEqual([409, 'tooStale']);
+    await node('a').client.deleteChain({ chainId: 72 });
+    await node('b').client.deleteChain({ chainId: 72 });
   }, 60_000);
 
   it("the follower's leaf killed with an update in it: the round fails rather than lose the update", async () => {
