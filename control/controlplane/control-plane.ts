@@ -51,6 +51,8 @@ export interface ControlPlaneOptions {
     tenantPoolBytes?: number;
     /** host:port of the local ferryd's /metrics (port 0 ok). */
     metricsAddress?: string;
+    /** host:port of its FL clients' gRPC door (ferry.fl.v1.Aggregation); none: HTTP only. */
+    flGrpcAddress?: string;
   };
   /** Further ferryd addresses to register at start. */
   nodes?: string[];

@@ -14,8 +14,11 @@
  *     [--gateway H:P] [--peer H:P] [--node-name N] [--pin-dir D] [--mode auto|ebpf|fallback]
  *     [--sandbox auto|on|off] [--tenant-pool-bytes SIZE] [--balance POLICY] [--autoscale POLICY]
  *     [--placement-weights NAME=WEIGHT,...]
- *     [--node H:P ...] [--no-local-node]
+ *     [--node H:P ...] [--no-local-node] [--fl-grpc H:P]
  *
+ * --fl-grpc serves aggregation jobs' clients over gRPC on the local node
+ * too (ferry.fl.v1.Aggregation, as ferryd --fl-grpc); HTTP is always on the
+ * gateway.
  * --balance is the cluster's balance policy for stages whose chain YAML
  * names none (control/balance/; default random: the weights as placed).
  * --autoscale is the cluster's autoscaling policy for chains whose YAML
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
       gateway: { type: 'string', default: DEFAULTS.gateway },
       metrics: { type: 'string', default: DEFAULTS.metrics },
       'ferryd-metrics': { type: 'string', default: DEFAULTS.ferrydMetrics },
+      'fl-grpc': { type: 'string' },
       peer: { type: 'string' },
       'node-name': { type: 'string', default: defaultNodeName() },
       'pin-dir': { type: 'string' },
@@ -114,6 +118,7 @@ async function main(): Promise<void> {
           sandbox,
           tenantPoolBytes: values['tenant-pool-bytes'] === undefined ? undefined : parseByteSize(values['tenant-pool-bytes'], '--tenant-pool-bytes'),
           metricsAddress: values['ferryd-metrics'] || undefined,
+          flGrpcAddress: values['fl-grpc'] || undefined,
         },
     nodes: values.node,
     placementWeights: values['placement-weights'] === undefined ? undefined : parseWeights(values['placement-weights']),

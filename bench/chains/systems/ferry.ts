@@ -20,8 +20,9 @@ const READY_TIMEOUT_MS = 60_000;
 
 type Mode = 'ebpf' | 'fallback';
 
-/** Runs the ferry CLI against this system's FERRY_HOME; rejects with what it printed. */
-function cli(home: string, args: string[], timeoutMs = 120_000): Promise<string> {
+/** Runs the ferry CLI against this system's FERRY_HOME; rejects with what it printed.
+ * (Also bench:fl's: it applies AggregationJobs to the ferry this brings up.) */
+export function cli(home: string, args: string[], timeoutMs = 120_000): Promise<string> {
   // FERRY_ADMIN / FERRY_GATEWAY would point the CLI at someone else's ferry.
   const { FERRY_ADMIN: _a, FERRY_GATEWAY: _g, ...env } = process.env;
   return new Promise((resolve, reject) =>
@@ -55,17 +56,21 @@ async function awaitServing(url: string, body: string, what: string): Promise<vo
   throw new Error(`${what} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s (last: ${last}); see its log under the run's work dir`);
 }
 
+/** Where ferrySystem(mode).up(..., opts) keeps its FERRY_HOME and serves its gateway. */
+export const ferryHomeOf = (opts: SystemOptions) => join(opts.workDir, 'home');
+export const ferryGatewayOf = (opts: SystemOptions) => `127.0.0.1:${opts.portBase + 2}`;
+
 export function ferrySystem(mode: Mode): SystemUnderTest {
   const name: SystemName = `ferry-${mode}`;
   return {
     name,
     async up(chains, opts: SystemOptions): Promise<RunningSystem> {
-      const home = join(opts.workDir, 'home');
+      const home = ferryHomeOf(opts);
       const chainDir = join(opts.workDir, 'chains');
       mkdirSync(chainDir, { recursive: true });
       const pinDir = `/sys/fs/bpf/ferry-suite-${mode}-${process.pid}-${opts.portBase}`;
       const port = (k: number) => `127.0.0.1:${opts.portBase + k}`;
-      const gateway = port(2);
+      const gateway = ferryGatewayOf(opts);
       opts.log(`${name}: ferry up (home ${home}, ports ${opts.portBase}-${opts.portBase + 4}, pins ${pinDir})`);
       let stateOut: string;
       try {

@@ -54,6 +54,7 @@ export const up: Command = async (ctx) => {
       gateway: { type: 'string' },
       metrics: { type: 'string' },
       'ferryd-metrics': { type: 'string' },
+      'fl-grpc': { type: 'string' },
       peer: { type: 'string' },
       'pin-dir': { type: 'string' },
       mode: { type: 'string' },

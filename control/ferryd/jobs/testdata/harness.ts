@@ -18,6 +18,8 @@ export interface TestJob {
   name: string;
   tenant?: string;
   paramCount: number;
+  /** The model's layers (round 0 is glorot-uniform per layer); default one flat, zero tensor. */
+  layers?: { name: string; shape: number[] }[];
   leaves: number;
   rounds?: number;
   clients: number;
@@ -100,7 +102,7 @@ export function jobProgram(j: TestJob, gatewayId: number): RpcInput<'ProgramChai
       name: j.name,
       tenant: j.tenant ?? '',
       paramCount: j.paramCount,
-      layers: [],
+      layers: j.layers ?? [],
       initSeed: j.seed ?? 1,
       rounds: j.rounds ?? 3,
       clients: j.clients,
