@@ -519,7 +519,6 @@ export class NodeDaemon {
       if (!this.federation) throw failedPrecondition(`job.home: this node follows node "${cfg.homeNode}" for the job, which needs a peer link: start ferryd with --peer HOST:PORT`);
       if (!cfg.homeNode || cfg.homeNode === this.nodeName) throw invalid('job.home_node', `a follower names its home node, another node (got "${cfg.homeNode}")`);
       if (!this.federation.knows(cfg.homeNode)) throw failedPrecondition(`job.home_node: node ${cfg.homeNode} is not a peer of ${this.nodeName}: SetPeers first`);
-      if (cfg.localLeaves.length === 0) throw invalid('job.local_leaves', 'a follower serves uploads into its local leaves: name at least one');
     }
     const largest = Math.max(...this.dataPlane.pool(prog.chainId).stats().classes.map((c) => c.size));
     const spec = checkJobConfig(cfg, largest);

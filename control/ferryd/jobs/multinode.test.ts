@@ -71,30 +71,30 @@ const MAIN: JobRules = { name: 'fed', paramCount: P, clients: CLIENTS, rounds: R
 /** What the control plane sends each node: the same tree (leaf-0 and the
  * top on a, leaf-1 on b), routes to the other node's stages, the other
  * node's gateway as a remote gateway, each node's JobConfig. */
-function program(node: 'a' | 'b', chainId: number, base: number, rules: JobRules): RpcInput<'ProgramChain'> {
+function program(node: 'a' | 'b', chainId: number, base: number, rules: JobRules, leafOnB = true): RpcInput<'ProgramChain'> {
   const gw = { a: base + 3, b: base + 4 };
   const p = jobProgram({ ...rules, chainId, base, leaves: 2 }, gw[node]);
   const other = node === 'a' ? 'b' : 'a';
-  const where = ['a', 'b', 'a'];
+  const where = ['a', leafOnB ? 'b' : 'a', 'a'];
   return {
     ...p,
     routes: [0, 1, 2].map((s) => ({ stage: s, targets: [{ instance: base + s, weight: 1, ...(where[s] === node ? {} : { node: other }) }] })),
     remoteGateways: [{ instance: gw[other], node: other }],
-    job: { ...p.job!, localLeaves: node === 'a' ? [0] : [1], home: node === 'a', homeNode: 'a' },
+    job: { ...p.job!, localLeaves: [0, 1].filter((s) => where[s] === node), home: node === 'a', homeNode: 'a' },
   };
 }
 
-async function deployTwoNodes(a: FerrydClient, b: FerrydClient, chainId: number, base: number, rules: JobRules): Promise<void> {
+async function deployTwoNodes(a: FerrydClient, b: FerrydClient, chainId: number, base: number, rules: JobRules, leafOnB = true): Promise<void> {
   for (const c of [a, b]) await createPool(c, chainId, rules.name, 64 + 4 * rules.paramCount);
   const aggregator = { chainId, runtime: 'native', handler: 'builtin:aggregator' } as const;
   await a.startInstance({ ...aggregator, instanceId: base, stage: 0, stageName: 'leaf-0', next: [{ name: 'top', id: 2 }] });
   await a.startInstance({ ...aggregator, instanceId: base + 2, stage: 2, stageName: 'top', next: [] });
-  await b.startInstance({ ...aggregator, instanceId: base + 1, stage: 1, stageName: 'leaf-1', next: [{ name: 'top', id: 2 }] });
+  await (leafOnB ? b : a).startInstance({ ...aggregator, instanceId: base + 1, stage: 1, stageName: 'leaf-1', next: [{ name: 'top', id: 2 }] });
   // The follower first: it waits for its home (joins again until welcomed).
-  await b.programChain(program('b', chainId, base, rules));
-  await a.programChain(program('a', chainId, base, rules));
+  await b.programChain(program('b', chainId, base, rules, leafOnB));
+  await a.programChain(program('a', chainId, base, rules, leafOnB));
   await untilReady(a, chainId);
-  await untilReady(b, chainId);
+  if (leafOnB) await untilReady(b, chainId);
 }
 
 async function createPool(client: FerrydClient, chainId: number, name: string, model: number): Promise<void> {
@@ -229,6 +229,22 @@ describe(`a job over two nodes (${mode} mode)`, () => {
     expect([stale.status, ((await stale.json()) as { error: { code: string } }).error.code]).toEqual([409, 'tooStale']);
     await node('a').client.deleteChain({ chainId: 72 });
     await node('b').client.deleteChain({ chainId: 72 });
+  }, 60_000);
+
+  it('a follower with no leaf of its own sends its uploads to the leaves elsewhere; they count', async () => {
+    const rules: JobRules = { name: 'noleaf', paramCount: 1000, clients: 4, rounds: 2 };
+    await deployTwoNodes(node('a').client, node('b').client, 73, 730, rules, false);
+    const apiA = jobApi(node('a').ferryd.gatewayAddress, 'noleaf');
+    const apiB = jobApi(node('b').ferryd.gatewayAddress, 'noleaf');
+    const init = await apiB.model(0);
+    const ups = [0, 1, 2, 3].map((c) => ({ delta: testDelta(1000, 0, c), numExamples: 2 + c }));
+    const answers = await Promise.all(ups.map((u, c) => (c < 2 ? apiA : apiB).update(0, `c${c}`, u.numExamples, u.delta)));
+    for (const x of answers) expect(x.status, await x.clone().text()).toBe(200);
+    const m1 = await apiB.model(1);
+    expect(maxRelativeError(m1, runRounds(init, [ups], 'num-examples')[1]!).error).toBeLessThan(TOLERANCE);
+    expect(await apiA.model(1)).toEqual(m1);
+    await node('a').client.deleteChain({ chainId: 73 });
+    await node('b').client.deleteChain({ chainId: 73 });
   }, 60_000);
 
   it("the follower's leaf killed with an update in it: the round fails rather than lose the update", async () => {
