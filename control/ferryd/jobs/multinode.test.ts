@@ -3,7 +3,8 @@
  * leaf-0 and the top; b: follower, with leaf-1) joined by their peer link
  * (mutual TLS on loopback), programmed as the control plane programs them
  * (routes from each node to the other's stages, each node's gateway
- * serving the job), real aggregators, clients uploading to both gateways.
+ * serving the job), real aggregators, clients uploading to both gateways
+ * (b's over HTTP and its gRPC door).
  *
  * What must hold: every round's model equals the offline FedAvg reference
  * on both nodes; what crosses the link is about one partial per round
@@ -22,6 +23,8 @@ import type { RpcInput } from '../proto.js';
 import { startFerryd, type Ferryd } from '../server.js';
 import { connectFerryd, nodeTls, STAGE_REPLY, testPinDir, untilReady, waitFor } from '../testdata/harness.js';
 import { connect } from 'node:net';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { codeOf, download, flClient, upload } from './testdata/fl-grpc.js';
 import { disconnectMidUpload, jobApi, jobProgram, testDelta, type TestJob } from './testdata/harness.js';
 import { encodeUpdate } from '../../fl/wire.js';
 
@@ -58,6 +61,8 @@ async function startNode(name: Node['name']): Promise<Node> {
     grpcAddress: '127.0.0.1:0',
     peerAddress: '127.0.0.1:0',
     gatewayAddress: '127.0.0.1:0',
+    // b's gRPC door: the same rules as its HTTP one.
+    ...(name === 'b' ? { flGrpcAddress: '127.0.0.1:0' } : {}),
     pinDir,
     mode,
     log: createLogger({ test: true, node: name }, 'debug', (l) => logs.push(l)),
@@ -132,6 +137,7 @@ function slowUpload(gateway: string, path: string, body: Uint8Array, until: Prom
 describe(`a job over two nodes (${mode} mode)`, () => {
   const nodes: Node[] = [];
   const node = (n: Node['name']) => nodes.find((x) => x.name === n)!;
+  let grpcB: ReturnType<typeof flClient>;
   const peerBytes = () => {
     const p = node('b').ferryd.peers!.link.stats().peers.find((x) => x.name === 'a')!;
     return { bToA: p.bytesOut, aToB: p.bytesIn };
@@ -144,9 +150,11 @@ describe(`a job over two nodes (${mode} mode)`, () => {
     await node('b').client.setPeers({ peers: [peer(node('a'))], infraIdBase: 2100, infraIdCount: 20 });
     await waitFor('a and b to link', async () => ((await node('a').client.setPeers({ peers: [peer(node('b'))], infraIdBase: 2000, infraIdCount: 20 })).connected.length === 1 ? true : undefined));
     await deployTwoNodes(node('a').client, node('b').client, CHAIN, BASE, MAIN);
+    grpcB = flClient(node('b').ferryd.flGrpcAddress);
   }, 60_000);
 
   afterAll(async () => {
+    grpcB?.close();
     for (const n of nodes.reverse()) {
       n.client.close();
       if (!n.closed) await n.ferryd.close();
@@ -174,15 +182,18 @@ describe(`a job over two nodes (${mode} mode)`, () => {
       // Sent through a, it is a duplicate at b as well: the home refuses it.
       const dup = await apiB.update(r, 'client-0', 1, ups[0]!.delta);
       expect([dup.status, ((await dup.json()) as { error: { code: string } }).error.code]).toEqual([409, 'duplicateUpdate']);
-      // Client 1 uploads to a; 2, 3 to b.
-      const answers = await Promise.all(ups.slice(1).map((u, i) => (i === 0 ? apiA : apiB).update(r, `client-${i + 1}`, u.numExamples, u.delta)));
+      // Client 1 uploads to a; 2 to b over HTTP, 3 to b over gRPC.
+      const answers = await Promise.all(ups.slice(1, 3).map((u, i) => (i === 0 ? apiA : apiB).update(r, `client-${i + 1}`, u.numExamples, u.delta)));
+      const viaGrpc = await upload(grpcB, 'fed', r, encodeUpdate({ round: r, clientId: 'client-3', numExamples: ups[3]!.numExamples }, ups[3]!.delta));
       for (const a of answers) expect(a.status, await a.clone().text()).toBe(200);
+      expect(viaGrpc).toMatchObject({ round: r, staleness: 0 });
       sent.push(ups);
       const want = runRounds(init, sent, 'num-examples')[r + 1]!;
       const gotA = await apiA.model(r + 1);
       const gotB = await apiB.model(r + 1);
       expect(maxRelativeError(gotA, want).error).toBeLessThan(TOLERANCE);
       expect(gotB).toEqual(gotA);
+      expect(new Float32Array((await download(grpcB, 'fed', r + 1)).bytes.slice().buffer)).toEqual(gotA);
     }
     expect(await apiA.status()).toMatchObject({ round: RUN, state: 'open', accepted: RUN * CLIENTS });
     expect(await apiB.status()).toMatchObject({ round: RUN, state: 'open', accepted: RUN * 2 });
@@ -283,6 +294,8 @@ describe(`a job over two nodes (${mode} mode)`, () => {
     const e = (await r.json()) as { error: { code: string; message: string } };
     expect([r.status, e.error.code]).toEqual([503, 'homeUnreachable']);
     expect(e.error.message).toMatch(/home node a .*retry/);
+    const viaGrpc = await upload(grpcB, 'fed', open, encodeUpdate({ round: open, clientId: 'late-grpc', numExamples: 1 }, testDelta(P, 0, 0))).catch((err: ServiceError) => err);
+    expect([(viaGrpc as ServiceError).code, codeOf(viaGrpc as ServiceError)]).toEqual([GrpcStatus.UNAVAILABLE, 'homeUnreachable']);
     // Models are still served from b; nothing else is held.
     expect((await api.model(open)).length).toBe(P);
     expect(occ()).toBe(1);
