@@ -400,6 +400,18 @@ export class JobCoordinator {
     this.follower?.drained(r);
   }
 
+  /** The home welcomed this node at its latest round: behind what this
+   * node has, it started over (a restarted ferryd runs the job from round
+   * 0): what this node had of the old run goes, the home's models follow. */
+  homeWelcome(round: number): void {
+    if (round >= this.models.latest) return;
+    this.log.warn('the home started the job over: dropping the models of its previous run', { had: this.models.latest, home: round });
+    this.models.reset();
+    this.rounds.clear();
+    this.open = round;
+    this.st = 'open';
+  }
+
   /** The home sealed round's model (shipped here, or the same buffer as
    * sameAs's): serve it, and take updates for round. */
   homeSealed(round: number, model: SealedModel | number): void {

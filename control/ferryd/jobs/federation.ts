@@ -215,8 +215,10 @@ class HomeSide implements HomeLink {
         this.followers.add(peer);
         const latest = job.models.latest;
         const model = job.models.get(latest);
-        if (model) this.ship(peer, latest, model);
+        // Welcome first: a follower that has later rounds (this node
+        // restarted) drops them before the model lands.
         this.send(peer, { t: 'welcome', round: latest });
+        if (model) this.ship(peer, latest, model);
         if (job.state === 'closing') this.send(peer, { t: 'closing', round: job.round });
         this.log.info('job follower joined', { job: job.spec.name, node: peer, round: latest });
         return;
@@ -357,6 +359,7 @@ class FollowerSide implements FollowerLink {
     const job = this.job();
     switch (m.t) {
       case 'welcome':
+        job?.homeWelcome(m.round);
         this.welcomed = true;
         this.down = undefined;
         clearTimeout(this.retry);

@@ -139,6 +139,14 @@ export class ModelStore {
     });
   }
 
+  /** Forget every model (the home they came from started over): the
+   * next one sealed may be any round. Readers keep what they hold. */
+  reset(): void {
+    for (const m of new Set(this.byRound.values())) m.name(-1);
+    this.byRound.clear();
+    this.newest = -1;
+  }
+
   close(): void {
     this.closed = true;
     for (const ws of this.waiters.values()) for (const w of ws) w(undefined);

@@ -300,4 +300,31 @@ describe(`a job over two nodes (${mode} mode)`, () => {
     expect((await api.model(open)).length).toBe(P);
     expect(occ()).toBe(1);
   }, 60_000);
+
+  it('a restarted home starts the job over: the follower drops the old run and follows the new one', async () => {
+    const old = node('a');
+    if (mode === 'ebpf') RouterClass.unpin(old.pinDir);
+    const a = await startNode('a');
+    nodes[nodes.indexOf(old)] = a;
+    const b = node('b');
+    await a.client.setPeers({ peers: [{ name: 'b', address: b.ferryd.peerAddress }], infraIdBase: 2000, infraIdCount: 20 });
+    await b.client.setPeers({ peers: [{ name: 'a', address: a.ferryd.peerAddress }], infraIdBase: 2100, infraIdCount: 20 });
+    await createPool(a.client, CHAIN, 'fed', MODEL);
+    const aggregator = { chainId: CHAIN, runtime: 'native', handler: 'builtin:aggregator' } as const;
+    await a.client.startInstance({ ...aggregator, instanceId: BASE, stage: 0, stageName: 'leaf-0', next: [{ name: 'top', id: 2 }] });
+    await a.client.startInstance({ ...aggregator, instanceId: BASE + 2, stage: 2, stageName: 'top', next: [] });
+    await a.client.programChain(program('a', CHAIN, BASE, MAIN));
+    await untilReady(a.client, CHAIN);
+    const apiA = jobApi(a.ferryd.gatewayAddress, 'fed');
+    const apiB = jobApi(b.ferryd.gatewayAddress, 'fed');
+    await waitFor('b to follow the new run', async () => ((await apiB.status()).round === 0 ? true : undefined));
+    const init = initialModel([], P, 1);
+    expect(await apiB.model(0)).toEqual(init);
+    const ups = [0, 1, 2, 3].map((c) => ({ delta: testDelta(P, 9, c), numExamples: 1 + c }));
+    const answers = await Promise.all(ups.map((u, c) => (c % 2 === 0 ? apiA : apiB).update(0, `again-${c}`, u.numExamples, u.delta)));
+    for (const x of answers) expect(x.status, await x.clone().text()).toBe(200);
+    const m1 = await apiB.model(1);
+    expect(maxRelativeError(m1, runRounds(init, [ups], 'num-examples')[1]!).error).toBeLessThan(TOLERANCE);
+    expect(await apiA.model(1)).toEqual(m1);
+  }, 60_000);
 });
