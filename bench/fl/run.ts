@@ -39,11 +39,13 @@ async function main(): Promise<void> {
   log(`work dir ${work}; fold kernel ${foldKernel}`);
 
   let current: RunningFlSystem | undefined;
+  /** The system over two nodes (--nodes 2), brought up at its first such configuration. */
+  let twoNodes: RunningFlSystem | undefined;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     stopping = true;
     log(`${signal}: taking the system down`);
-    void (current?.down() ?? Promise.resolve()).finally(() => {
+    void Promise.allSettled([current?.down(), twoNodes?.down()]).finally(() => {
       rmSync(work, { recursive: true, force: true });
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
@@ -67,9 +69,10 @@ async function main(): Promise<void> {
       const system = SYSTEMS[name]!;
       const sysWork = join(work, name);
       mkdirSync(sysWork, { recursive: true });
+      const sysOpts = { portBase: o.portBase + si * 100, workDir: sysWork, log };
       log(`${name}: up`);
       try {
-        current = await system.up({ portBase: o.portBase + si * 100, workDir: sysWork, log });
+        current = await system.up(sysOpts);
       } catch (err) {
         skipped.push(`${name}: could not come up: ${(err as Error).message.split('\n')[0]}`);
         log(skipped.at(-1)!);
@@ -78,8 +81,8 @@ async function main(): Promise<void> {
       for (const [ci, c] of configs.entries()) {
         // Interrupted: the signal handler is taking the system down; start nothing new.
         if (stopping) await new Promise(() => undefined);
-        if (c.nodes === 2) {
-          skipped.push(`${name} ${c.clients} x ${c.model.name} on 2 nodes: two-node jobs are not in this branch yet (bench/README.md, "Federated learning")`);
+        if (c.nodes === 2 && !system.upTwoNodes) {
+          skipped.push(`${name} ${c.clients} x ${c.model.name} on 2 nodes: ${name} has no two-node mode here`);
           continue;
         }
         log(`${name}: ${c.clients} clients x ${c.model.name}, ${o.rounds} rounds (${ci + 1}/${configs.length})`);
@@ -96,7 +99,8 @@ async function main(): Promise<void> {
           fanIn: o.fanIn,
         };
         try {
-          measures.push(await measureConfig(current, spec, { model: c.model.name, nodes: c.nodes, tensor: tensorOf(c.model.paramCount), log }));
+          if (c.nodes === 2) twoNodes ??= await system.upTwoNodes!(sysOpts);
+          measures.push(await measureConfig(c.nodes === 2 ? twoNodes! : current, spec, { model: c.model.name, nodes: c.nodes, tensor: tensorOf(c.model.paramCount), log }));
         } catch (err) {
           skipped.push(`${name} ${c.clients} x ${c.model.name}: ${(err as Error).message.split('\n')[0]}`);
           log(`skipped: ${skipped.at(-1)}`);
@@ -127,14 +131,18 @@ async function main(): Promise<void> {
         }
       }
       how.push(`${name}: ${current.describe()}`);
+      if (twoNodes) how.push(`${name} on 2 nodes: ${twoNodes.describe()}`);
       log(`${name}: down`);
       await current.down();
       current = undefined;
+      await twoNodes?.down();
+      twoNodes = undefined;
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await current?.down();
+    await twoNodes?.down();
     rmSync(work, { recursive: true, force: true });
   }
 

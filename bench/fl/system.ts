@@ -87,6 +87,8 @@ export interface FlSystem {
   readonly name: FlSystemName;
   /** Bring the system up (once per run). */
   up(opts: SystemOptions): Promise<RunningFlSystem>;
+  /** The same over two nodes (--nodes 2), where the system has such a mode. */
+  upTwoNodes?(opts: SystemOptions): Promise<RunningFlSystem>;
 }
 
 export interface RunningFlSystem {

@@ -25,6 +25,7 @@ import { InstanceEventLog } from './instance-events.js';
 import { checkJobConfig, type JobSpec } from './jobs/config.js';
 import { JobCoordinator } from './jobs/coordinator.js';
 import { JobDirectory } from './jobs/directory.js';
+import { JobFederation } from './jobs/federation.js';
 import { SignalCollector } from './signals.js';
 import { InterruptSinks } from './interrupts.js';
 import { ServedRecord } from './served-record.js';
@@ -134,12 +135,15 @@ export class NodeDaemon {
   private readonly drainPollMs: number;
   private readonly nodeName: string;
   private readonly peers: NodeDaemonOptions['peers'];
+  /** Multi-node jobs' coordinators talking over the peer link. */
+  private readonly federation: JobFederation | undefined;
 
   constructor(opts: NodeDaemonOptions) {
     this.dataPlane = opts.dataPlane;
     this.nodeName = opts.nodeName ?? '';
     this.peers = opts.peers;
     this.log = opts.log;
+    this.federation = opts.peers && new JobFederation({ link: opts.peers.link, jobs: this.jobs, log: this.log });
     this.drainPollMs = opts.drainPollMs ?? DEFAULT_DRAIN_POLL_MS;
     this.probeTimeoutMs = opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.interrupts = new InterruptSinks(this.log);
@@ -510,8 +514,12 @@ export class NodeDaemon {
   /** The job a ProgramChain carries, checked; a job needs this node's gateway. */
   private jobSpec(prog: ChainProgram, cfg: JobConfig): JobSpec {
     if (!prog.gateway) throw invalid('gateway', 'a job is served by this node\'s gateway: give a gateway config with it');
-    if (!cfg.home)
-      throw failedPrecondition('job.home: this ferryd coordinates single-node jobs only (every leaf local, home here); multi-node jobs are not served yet');
+    if (!cfg.home) {
+      // A follower: its home coordinates the rounds, over the peer link.
+      if (!this.federation) throw failedPrecondition(`job.home: this node follows node "${cfg.homeNode}" for the job, which needs a peer link: start ferryd with --peer HOST:PORT`);
+      if (!cfg.homeNode || cfg.homeNode === this.nodeName) throw invalid('job.home_node', `a follower names its home node, another node (got "${cfg.homeNode}")`);
+      if (!this.federation.knows(cfg.homeNode)) throw failedPrecondition(`job.home_node: node ${cfg.homeNode} is not a peer of ${this.nodeName}: SetPeers first`);
+    }
     const largest = Math.max(...this.dataPlane.pool(prog.chainId).stats().classes.map((c) => c.size));
     const spec = checkJobConfig(cfg, largest);
     spec.tenant = spec.tenant || this.pools.get(prog.chainId)?.tenant || DEFAULT_TENANT;
@@ -536,6 +544,7 @@ export class NodeDaemon {
       headroom: this.jobHeadroom(chainId, spec),
       onEvent: (kind, message) =>
         this.events.record({ kind, instanceId: 0, chainId, stage: 0, stageName: '', pid: 0, exitCode: 0, signal: '', restarts: 0, backoffMs: 0, message }),
+      ...this.federation?.linkFor(chainId, spec, served.bodyTimeoutMs),
     });
     this.jobs.add(chainId, job);
     job.start();
@@ -652,6 +661,7 @@ export class NodeDaemon {
     this.signals.close();
     this.balancer.close();
     this.jobs.closeAll();
+    this.federation?.close();
     this.directory.closeAll();
     await this.supervisor.close();
   }

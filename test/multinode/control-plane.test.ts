@@ -9,13 +9,14 @@
  * Restarting b's ferryd (it forgets its instances and peers) must heal by
  * itself: the control plane re-links b and redeploys its part.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferryCli } from '../helpers/ferry-cli.js';
 import { waitFor as until } from '../../control/ferryd/testdata/harness.js';
 import { repoRoot } from '../../control/paths.js';
+import { clusterDown, clusterUp, tlsDirOf } from './cluster.js';
 import { claimSubnet, NetnsPair, netnsUnavailable, type NetnsNode } from './netns-nodes.js';
 
 const home = mkdtempSync(join(tmpdir(), 'ferry-mn-cp-'));
@@ -24,7 +25,7 @@ const pair = new NetnsPair(`c${process.pid}`, netnsUnavailable ? 0 : claimSubnet
 const { a, b } = pair;
 
 const ferry = ferryCli(home);
-const tlsDir = (n: NetnsNode) => join(home, `tls-${n.name}`);
+const tlsDir = (n: NetnsNode) => tlsDirOf(home, n);
 
 async function ok(...args: string[]): Promise<string> {
   const r = await ferry(...args);
@@ -43,23 +44,8 @@ interface ChainView {
 }
 
 describe.skipIf(!!netnsUnavailable)('control plane with two nodes in network namespaces', () => {
-  beforeAll(async () => {
-    pair.up();
-    // As the README says: ferry up makes the CA, `ferry node cert` each node's credential.
-    expect(await ferry('up', '--no-local-node', '--admin', '127.0.0.1:0', '--metrics', '127.0.0.1:0')).toMatchObject({ code: 0 });
-    for (const n of [a, b]) expect(await ferry('node', 'cert', n.name, '--out', tlsDir(n))).toMatchObject({ code: 0 });
-    pair.start(a, { gateway: true, tlsDir: tlsDir(a) });
-    pair.start(b, { gateway: true, tlsDir: tlsDir(b) });
-    // ferryd takes a moment to listen inside its namespace.
-    await until('node a to join', async () => ((await ferry('node', 'add', `${a.hostIp}:7070`)).code === 0 ? true : undefined), 30_000);
-    await until('node b to join', async () => ((await ferry('node', 'add', `${b.hostIp}:7070`, '--label', 'site=edge')).code === 0 ? true : undefined), 30_000);
-  }, 120_000);
-
-  afterAll(async () => {
-    await ferry('down');
-    await pair.down();
-    rmSync(home, { recursive: true, force: true });
-  }, 60_000);
+  beforeAll(() => clusterUp(pair, ferry, home, { b: ['--label', 'site=edge'] }), 120_000);
+  afterAll(() => clusterDown(pair, ferry, home), 60_000);
 
   it('lists both nodes, ready, with their peer listeners', async () => {
     const nodes = JSON.parse(await ok('get', 'nodes', '-o', 'json')) as { name: string; ready: boolean; labels: Record<string, string> }[];

@@ -39,7 +39,8 @@ interface JobStatusJson {
   bytesCopied?: number;
 }
 
-export function jobYaml(job: JobSpec): string {
+/** nodes: placement.nodes (leaves spread over them), the top on the first. */
+export function jobYaml(job: JobSpec, nodes: string[] = []): string {
   const model = job.layers.length > 0 ? `    layers:\n${job.layers.map((l) => `      - { name: ${l.name}, shape: [${l.shape.join(', ')}] }`).join('\n')}` : `    parameters: ${job.paramCount}`;
   return [
     'apiVersion: ferry.dev/v1',
@@ -57,6 +58,7 @@ export function jobYaml(job: JobSpec): string {
     '  stragglers: drop',
     `  weighting: ${job.weighting}`,
     `  hierarchy: { fanIn: ${job.fanIn} }`,
+    ...(nodes.length > 0 ? [`  placement: { nodes: [${nodes.join(', ')}], top: ${nodes[0]} }`] : []),
     '',
   ].join('\n');
 }
@@ -64,9 +66,11 @@ export function jobYaml(job: JobSpec): string {
 const isRunner = (pid: number) => processArgv(pid).some((a) => /ferry-(runner|sandbox)$/.test(a));
 
 /** How jobs get onto ferry: `ferry apply -f` (the real path) or ferryd directly (ferryd-direct.ts). */
-interface Route {
-  name: 'apply' | 'direct';
+export interface Route {
+  name: 'apply' | 'direct' | 'two-nodes';
   gateway: string;
+  /** Every node's gateway: clients are spread over them (else all at `gateway`, the home's). */
+  gateways?: string[];
   /** Every process of the system now. */
   pids(): number[];
   deploy(job: JobSpec): Promise<void>;
@@ -100,7 +104,7 @@ async function directRoute(opts: SystemOptions): Promise<Route> {
 /** The job-kind check a CLI without AggregationJob support fails (fl-cp not merged yet). */
 const noJobSupport = (err: Error) => /AggregationJob|kind/i.test(err.message);
 
-async function watchJob(route: Route, job: JobSpec, log: (m: string) => void): Promise<RunningJob> {
+export async function watchJob(route: Route, job: JobSpec, log: (m: string) => void): Promise<RunningJob> {
   const before = new Set(route.pids());
   const daemons = [...before].filter((p) => !isRunner(p));
   const shmemBase = daemons.reduce((s, p) => s + procMemory(p).shmemBytes, 0);
@@ -135,9 +139,11 @@ async function watchJob(route: Route, job: JobSpec, log: (m: string) => void): P
     const perAggregatorMax = Math.max(0, ...aggs.map((m) => m.anonBytes + m.fileBytes + m.shmemBytes));
     return { aggregatorBytes: privateBytes + pool, parts: { aggregatorsPrivate: privateBytes, poolResident: pool, perAggregatorMax } };
   };
+  let turn = 0;
+  const doors = route.gateways ?? [gateway];
   return {
     system: 'ferry',
-    connect: () => ferryConnection(gateway, path),
+    connect: () => ferryConnection(doors[turn++ % doors.length]!, path),
     async status() {
       const s = await status();
       return { round: s.round, accepted: s.accepted, bytesCopied: s.bytesCopied, rejected: s.rejected };
@@ -160,6 +166,7 @@ async function watchJob(route: Route, job: JobSpec, log: (m: string) => void): P
 
 export const ferrySystem: FlSystem = {
   name: 'ferry',
+  upTwoNodes: async (opts) => (await import('./ferry-two-nodes.js')).upTwoNodes(opts),
   async up(opts): Promise<RunningFlSystem> {
     let route = await applyRoute(opts);
     let tried = false;

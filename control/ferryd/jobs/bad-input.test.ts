@@ -6,7 +6,6 @@
  * full pool: an upload waits for a buffer (reading nothing), gets one when
  * it frees, or 503 busy at its body timeout.
  */
-import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialModel } from '../../fl/model.js';
 import { maxRelativeError, runRounds, type RefUpdate } from '../../fl/reference.js';
@@ -14,24 +13,12 @@ import { encodeUpdate, UpdateField } from '../../fl/wire.js';
 import type { HeldBuffer } from '../../gateway/injector.js';
 import { modes } from '../../../test/helpers/dataplane.js';
 import { startTestFerryd, type TestFerryd } from '../testdata/harness.js';
-import { deployJob, jobApi, testDelta } from './testdata/harness.js';
+import { deployJob, disconnectMidUpload, jobApi, testDelta } from './testdata/harness.js';
 
 const P = 256;
 const BYTES = 64 + 4 * P;
 const CHAIN = 61;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sends the head and part of the body, then hangs up. */
-function disconnectMidUpload(gateway: string, path: string, body: Uint8Array): Promise<void> {
-  const [host, port] = gateway.split(':');
-  return new Promise((resolve, reject) => {
-    const s = connect(Number(port), host!, () => {
-      s.write(`POST ${path} HTTP/1.1\r\nhost: ${gateway}\r\ncontent-length: ${body.byteLength}\r\n\r\n`);
-      s.write(body.subarray(0, body.byteLength >> 1), () => setTimeout(() => (s.destroy(), resolve()), 20));
-    });
-    s.on('error', reject);
-  });
-}
 
 interface Case {
   kind: string;

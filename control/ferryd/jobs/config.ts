@@ -82,7 +82,6 @@ export function checkJobConfig(j: JobConfig, largestBuffer: number): JobSpec {
   if (!twoLevels && groups.some((g) => g.parentStage === j.topStage))
     throw invalid(f('groups'), 'with more than one group, every group is under a mid-level stage, not the top');
   for (const l of j.localLeaves) if (!leaves.has(l)) throw invalid(f('local_leaves'), `stage ${l} is not a leaf of any group`);
-  if (j.home && j.localLeaves.length === 0) throw invalid(f('local_leaves'), 'the home node needs at least one local leaf');
   return {
     name: j.name,
     tenant: j.tenant,
@@ -97,7 +96,10 @@ export function checkJobConfig(j: JobConfig, largestBuffer: number): JobSpec {
     maxStaleness,
     weighting: j.weighting,
     fanIn: j.fanIn,
-    localLeaves: [...j.localLeaves],
+    // A node that serves uploads but runs no leaf (placement put every leaf
+    // elsewhere, e.g. fewer leaves than nodes) sends them to every leaf
+    // through the chain's routes: they cross the peer link, but they count.
+    localLeaves: j.localLeaves.length > 0 ? [...j.localLeaves] : [...leaves],
     groups,
     topStage: j.topStage,
     home: j.home,

@@ -23,10 +23,41 @@ import type { BodyWriter, HeldBuffer, Injector, Reply } from '../../gateway/inje
 import type { Logger } from '../../log.js';
 import type { JobStats } from '../proto.js';
 import { expectTop, updateBytes, type JobSpec } from './config.js';
-import { asJobError, busy, duplicateUpdate, JobError, roundGone, roundNotReady } from './errors.js';
+import { asJobError, busy, duplicateUpdate, homeUnreachable, JobError, roundGone, roundNotReady } from './errors.js';
 import { checkUpdateHeader } from './header.js';
 import { ModelStore, SealedModel } from './models.js';
-import { targetRound, type JobState } from './rounds.js';
+import { targetRound, type JobState, type Target } from './rounds.js';
+
+/**
+ * The home's side of a multi-node job (federation.ts): tells the
+ * followers a round closes and waits until each has drained it (every
+ * update it sent to a leaf for that round ACKed and reported), and ships
+ * each sealed model once to each follower.
+ */
+export interface HomeLink {
+  closing(round: number): Promise<void>;
+  sealed(round: number, model: SealedModel, sameAs: number | undefined): void;
+  /** The job stopped being served here. */
+  close(): void;
+}
+
+/**
+ * A follower's side (federation.ts): the home decides which round an
+ * update counts toward and refuses duplicates across nodes (claim), and
+ * hears what came of each granted one (settled) and when a closing round
+ * has drained here.
+ */
+export interface FollowerLink {
+  /** Why the home cannot be asked now (unreachable, not joined yet), else undefined. */
+  unavailable(): string | undefined;
+  claim(urlRound: number, clientId: string): Promise<Target>;
+  settled(round: number, clientId: string, folded: boolean, staleness: number): void;
+  drained(round: number): void;
+  /** One of this node's aggregators died with sums in it: the home fails the round. */
+  aggregatorLost(stageName: string, why: string): void;
+  /** The job stopped being served here. */
+  close(): void;
+}
 
 export interface CoordinatorOptions {
   spec: JobSpec;
@@ -46,6 +77,10 @@ export interface CoordinatorOptions {
   headroom?: { free(): number; reserve: number };
   /** What the coordinator tells the node (ferry events). */
   onEvent?: (kind: 'round-failed' | 'job-done', message: string) => void;
+  /** A multi-node job: the home's link to its followers, or (spec.home
+   * false) this follower's link to the home. */
+  home?: HomeLink;
+  follower?: FollowerLink;
 }
 
 /** What an admitted update was folded as. */
@@ -105,6 +140,8 @@ interface RoundState {
   timer?: NodeJS.Timeout;
   /** An aggregator died with this round's sums in it: the round fails. */
   lost?: string;
+  /** Home: updates followers were granted and have not settled, by client -> node. */
+  remote?: Map<string, string>;
 }
 
 const nowMs = () => performance.now();
@@ -123,6 +160,12 @@ export class JobCoordinator {
   readonly bodyTimeoutMs: number;
   private readonly onEvent: CoordinatorOptions['onEvent'];
   private readonly headroom: CoordinatorOptions['headroom'];
+  private readonly home: HomeLink | undefined;
+  private readonly follower: FollowerLink | undefined;
+  /** Follower: updates granted by the home and not answered by a leaf yet, by round. */
+  private readonly granted = new Map<number, number>();
+  /** Follower: a round the home closes, to report drained once nothing of it is in flight here. */
+  private draining: number | undefined;
   private st: JobState = 'open';
   private open = 0;
   private readonly rounds = new Map<number, RoundState>();
@@ -147,10 +190,18 @@ export class JobCoordinator {
     this.bodyTimeoutMs = opts.bodyTimeoutMs;
     this.onEvent = opts.onEvent;
     this.headroom = opts.headroom;
+    this.home = opts.home;
+    this.follower = opts.follower;
+    if (!opts.spec.home && !opts.follower) throw new Error(`job ${opts.spec.name}: a follower coordinator needs a link to its home node`);
   }
 
-  /** Seal round 0's model and open round 0. */
+  /** Seal round 0's model and open round 0 (a follower waits for the
+   * home's models instead). */
   start(): void {
+    if (this.follower) {
+      this.log.info('job followed', { home: this.spec.homeNode, localLeaves: this.spec.localLeaves });
+      return;
+    }
     const P = this.spec.paramCount;
     const buf = this.injector.lease(updateBytes(P));
     encodeMsg(buf.bytes, { op: Op.model, round: 0, paramCount: P });
@@ -181,7 +232,14 @@ export class JobCoordinator {
 
   /** Throws the round rule an update for round r breaks, before it takes a buffer. */
   precheck(r: number): void {
+    this.homeCheck();
     targetRound(this.spec, this.st, this.open, r);
+  }
+
+  /** Follower: the home must be there to count an update. */
+  private homeCheck(): void {
+    const why = this.follower?.unavailable();
+    if (why) throw homeUnreachable(this.spec.name, this.spec.homeNode, why);
   }
 
   /**
@@ -228,6 +286,7 @@ export class JobCoordinator {
   /** The header is in: check it, and hold the client's place in its round. */
   reserve(headerBytes: Uint8Array, urlRound: number): Reservation {
     const header = checkUpdateHeader(this.spec, headerBytes, urlRound);
+    this.homeCheck();
     const t = targetRound(this.spec, this.st, this.open, urlRound);
     const rs = this.roundState(t.round);
     if (rs.clients.has(header.clientId)) throw duplicateUpdate(this.spec.name, header.clientId, t.round);
@@ -254,6 +313,22 @@ export class JobCoordinator {
         if (rs.clients.has(h.clientId)) throw duplicateUpdate(this.spec.name, h.clientId, rs.round);
         res.moveTo(rs);
       }
+      if (this.follower) {
+        // The home decides (its rounds, duplicates across nodes); granted()
+        // counted the update in flight here before this continues.
+        const g = await this.follower.claim(h.round, h.clientId);
+        staleness = g.staleness;
+        const to = this.roundState(g.round);
+        if (res.round !== to) {
+          if (to.clients.has(h.clientId)) {
+            this.ungrant(g.round);
+            this.follower.settled(g.round, h.clientId, false, g.staleness);
+            throw duplicateUpdate(this.spec.name, h.clientId, g.round);
+          }
+          res.moveTo(to);
+        }
+        rs = to;
+      }
     } catch (err) {
       res.cancel();
       writer.abort();
@@ -279,17 +354,126 @@ export class JobCoordinator {
       this.settle(rs, res, false);
       throw err instanceof GatewayError ? asJobError(err, this.spec.name) : err;
     }
-    this.settle(rs, res, true);
+    this.settle(rs, res, true, staleness);
     this.count(staleness > 0 ? 'lateMerged' : 'accepted');
     return { round: rs.round, staleness, weight };
   }
 
-  private settle(rs: RoundState, res: { cancel(): void }, folded: boolean): void {
+  private settle(rs: RoundState, res: Reservation, folded: boolean, staleness = 0): void {
     rs.inFlight--;
     if (folded) rs.folded++;
     else res.cancel();
     this.wake();
+    if (this.follower) {
+      this.follower.settled(rs.round, res.header.clientId, folded, staleness);
+      this.ungrant(rs.round);
+    } else this.maybeClose(rs);
+  }
+
+  // ---- follower: what the home says ----
+
+  /** The home granted an update for round (counted before the claim's
+   * continuation runs, so a close read right after it waits for it). */
+  noteGranted(round: number): void {
+    this.granted.set(round, (this.granted.get(round) ?? 0) + 1);
+  }
+
+  private ungrant(round: number): void {
+    const n = (this.granted.get(round) ?? 1) - 1;
+    if (n > 0) this.granted.set(round, n);
+    else this.granted.delete(round);
+    this.maybeDrained();
+  }
+
+  /** The home closes round: refuse (or move on) updates for it here, and
+   * report drained once those sent to a leaf are ACKed. */
+  homeClosing(round: number): void {
+    if (round === this.open && this.st === 'open') this.st = 'closing';
+    this.draining = round;
+    this.maybeDrained();
+  }
+
+  private maybeDrained(): void {
+    const r = this.draining;
+    if (r === undefined || this.granted.has(r)) return;
+    this.draining = undefined;
+    this.follower?.drained(r);
+  }
+
+  /** The home welcomed this node at its latest round: behind what this
+   * node has, it started over (a restarted ferryd runs the job from round
+   * 0): what this node had of the old run goes, the home's models follow. */
+  homeWelcome(round: number): void {
+    if (round >= this.models.latest) return;
+    this.log.warn('the home started the job over: dropping the models of its previous run', { had: this.models.latest, home: round });
+    this.models.reset();
+    this.rounds.clear();
+    this.open = round;
+    this.st = 'open';
+  }
+
+  /** The home sealed round's model (shipped here, or the same buffer as
+   * sameAs's): serve it, and take updates for round. */
+  homeSealed(round: number, model: SealedModel | number): void {
+    if (round <= this.models.latest) {
+      if (typeof model !== 'number') model.drop();
+      return;
+    }
+    const m = typeof model === 'number' ? this.models.get(model) : model;
+    if (!m) throw new Error(`round ${round}'s model is round ${String(model)}'s, which this node does not have`);
+    this.models.seal(round, m);
+    for (const r of this.rounds.keys()) if (r < round - this.spec.maxStaleness - 1) this.rounds.delete(r);
+    if (round >= this.spec.rounds) {
+      this.st = 'done';
+      this.open = this.spec.rounds;
+    } else {
+      this.open = round;
+      this.st = 'open';
+    }
+    this.wake();
+  }
+
+  // ---- home: what followers say ----
+
+  /** A follower's update has its header and body in: which round it
+   * counts toward, its place held here (duplicates across nodes are
+   * refused here, the one place that sees every node's). Throws the rule
+   * it breaks. */
+  remoteClaim(node: string, urlRound: number, clientId: string): Target {
+    if (this.closed) throw new JobError(503, 'busy', 'the job stopped being served on its home node', this.spec.name);
+    const t = targetRound(this.spec, this.st, this.open, urlRound);
+    const rs = this.roundState(t.round);
+    if (rs.clients.has(clientId)) throw duplicateUpdate(this.spec.name, clientId, t.round);
+    rs.clients.add(clientId);
+    rs.inFlight++;
+    (rs.remote ??= new Map()).set(clientId, node);
+    return t;
+  }
+
+  /** A granted update was folded by the follower's leaf (counts toward
+   * the close) or refused (the client may send again). */
+  remoteSettled(node: string, round: number, clientId: string, folded: boolean, staleness: number): void {
+    const rs = this.rounds.get(round);
+    if (!rs || rs.remote?.get(clientId) !== node) return;
+    rs.remote.delete(clientId);
+    rs.inFlight--;
+    if (folded) {
+      rs.folded++;
+      rs.lastBodyAt = nowMs();
+      this.count(staleness > 0 ? 'lateMerged' : 'accepted');
+    } else rs.clients.delete(clientId);
     this.maybeClose(rs);
+  }
+
+  /** A follower went away: what it had in flight will never settle (its
+   * leaf is out of reach too, so the round's flush fails). */
+  followerLost(node: string): void {
+    for (const rs of this.rounds.values())
+      for (const [client, n] of rs.remote ?? [])
+        if (n === node) {
+          rs.remote!.delete(client);
+          rs.inFlight--;
+        }
   }
 
   /**
@@ -300,6 +484,9 @@ export class JobCoordinator {
    */
   aggregatorLost(stageName: string, why: string): void {
     if (this.st === 'done' || this.closed) return;
+    // The home owns the rounds; a restarted leaf would answer its FLUSH
+    // with an empty partial, silently missing what it had folded.
+    if (this.follower) return this.follower.aggregatorLost(stageName, why);
     for (const r of [this.open, this.open + 1]) {
       const rs = this.rounds.get(r);
       if (rs && (rs.folded > 0 || rs.inFlight > 0 || stageName === 'top' || stageName.startsWith('mid-'))) rs.lost ??= `${stageName} ${why}`;
@@ -358,6 +545,10 @@ export class JobCoordinator {
     this.st = 'closing';
     const closingAt = nowMs();
     clearTimeout(rs.timer);
+    // Followers stop admitting the round and drain it first: their
+    // updates must be folded in their leaves before the FLUSH gets there.
+    if (this.home) await this.home.closing(rs.round);
+    if (this.closed) return;
     const base = this.models.get(rs.round)!;
     const unpin = base.acquire(); // the top reads it until the MODEL is out
     const expect = expectTop(this.spec);
@@ -404,6 +595,7 @@ export class JobCoordinator {
       this.onEvent?.('round-failed', `job ${this.spec.name} round ${rs.round} failed: ${why}; round ${rs.round + 1} starts from the same model`);
     }
     this.models.seal(rs.round + 1, failed ? base : model!);
+    this.home?.sealed(rs.round + 1, failed ? base : model!, failed ? rs.round : undefined);
     this.lastRoundMs = sealedAt - rs.openedAt;
     this.lastAggregationMs = rs.lastBodyAt > 0 ? sealedAt - rs.lastBodyAt : 0;
     this.lastRoundUpdates = rs.folded;
@@ -492,6 +684,8 @@ export class JobCoordinator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.home?.close();
+    this.follower?.close();
     for (const rs of this.rounds.values()) clearTimeout(rs.timer);
     this.models.close();
     this.wake();

@@ -44,6 +44,10 @@ export const tooLarge = (job: string, declared: number, want: number) =>
   new JobError(413, 'tooLarge', `the body is declared as ${declared} bytes; an update of this job is exactly ${want} (64-byte header + 4 x param_count)`, job, {
     connection: 'close',
   });
+export const homeUnreachable = (job: string, home: string, why: string) =>
+  new JobError(503, 'homeUnreachable', `this node cannot count the update: the job's home node ${home} ${why}; retry shortly (or upload to another node of the job)`, job, {
+    'retry-after': '1',
+  });
 export const busy = (job: string, waitedMs: number) =>
   new JobError(503, 'busy', `no pool buffer came free for the update within ${waitedMs} ms: retry shortly`, job, { 'retry-after': '1' });
 
@@ -70,6 +74,8 @@ export function grpcStatusOf(code: string, httpStatus: number): GrpcStatus {
       return GrpcStatus.INVALID_ARGUMENT;
     case 'busy':
       return GrpcStatus.RESOURCE_EXHAUSTED;
+    case 'homeUnreachable':
+      return GrpcStatus.UNAVAILABLE;
     default:
       return httpStatus === 504 ? GrpcStatus.DEADLINE_EXCEEDED : httpStatus >= 500 ? GrpcStatus.UNAVAILABLE : GrpcStatus.INVALID_ARGUMENT;
   }

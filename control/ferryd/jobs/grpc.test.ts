@@ -4,63 +4,18 @@
  * give what HTTP gives, errors carry ferry's code, and a cancelled upload
  * or download gives back what it held.
  */
-import { credentials, loadPackageDefinition, Metadata, status, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialModel } from '../../fl/model.js';
 import { maxRelativeError, runRounds } from '../../fl/reference.js';
 import { encodeUpdate } from '../../fl/wire.js';
-import type { ModelChunk__Output as ModelChunk } from '../../proto/gen/ferry/fl/v1/ModelChunk.js';
-import type { UploadResult__Output as UploadResult } from '../../proto/gen/ferry/fl/v1/UploadResult.js';
-import { LOADER_OPTIONS } from '../proto.js';
 import { modes } from '../../../test/helpers/dataplane.js';
 import { startTestFerryd, waitFor, type TestFerryd } from '../testdata/harness.js';
-import { FL_PROTO_PATH, MAX_MESSAGE_BYTES } from './grpc.js';
+import { codeOf, download, flClient, upload, type AggregationClient } from './testdata/fl-grpc.js';
 import { deployJob, jobApi, testDelta } from './testdata/harness.js';
 
 const P = 100_000; // 400 KB: several chunks
 const CHAIN = 71;
-
-interface AggregationClient extends Client {
-  Upload(cb: (err: ServiceError | null, r?: UploadResult) => void): ClientWritableStream<{ job?: string; tenant?: string; round?: number; data: Uint8Array }>;
-  Download(req: { job: string; round: number; waitMs?: number; chunkBytes?: number }): ClientReadableStream<ModelChunk>;
-}
-
-function flClient(address: string): AggregationClient {
-  const pkg = loadPackageDefinition(loadSync(FL_PROTO_PATH, LOADER_OPTIONS)) as unknown as {
-    ferry: { fl: { v1: { Aggregation: new (a: string, c: ReturnType<typeof credentials.createInsecure>, o: object) => AggregationClient } } };
-  };
-  return new pkg.ferry.fl.v1.Aggregation(address, credentials.createInsecure(), { 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
-}
-
-/** Upload bytes in chunks of `chunk` (and stop after `cancelAfter` bytes, cancelling). */
-function upload(c: AggregationClient, job: string, round: number, bytes: Uint8Array, chunk = 64 * 1024, cancelAfter?: number): Promise<UploadResult> {
-  return new Promise((resolve, reject) => {
-    const call = c.Upload((err, r) => (err ? reject(err) : resolve(r!)));
-    for (let at = 0; at < bytes.byteLength; at += chunk) {
-      if (cancelAfter !== undefined && at >= cancelAfter) return setTimeout(() => call.cancel(), 100);
-      const data = bytes.subarray(at, at + chunk);
-      call.write(at === 0 ? { job, round, data } : { data });
-    }
-    call.end();
-  });
-}
-
-function download(c: AggregationClient, job: string, round: number, chunkBytes = 100_000): Promise<{ first: ModelChunk; bytes: Uint8Array; chunks: number }> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let first: ModelChunk | undefined;
-    const call = c.Download({ job, round, waitMs: 10_000, chunkBytes });
-    call.on('data', (m: ModelChunk) => {
-      first ??= m;
-      parts.push(m.data);
-    });
-    call.on('error', reject);
-    call.on('end', () => resolve({ first: first!, bytes: new Uint8Array(Buffer.concat(parts)), chunks: parts.length }));
-  });
-}
-
-const codeOf = (err: ServiceError) => (err.metadata as Metadata).get('ferry-error-code')[0];
 
 describe.each(modes.slice(0, 1))('the FL gRPC door (%s mode)', () => {
   let t: TestFerryd;

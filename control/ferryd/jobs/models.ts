@@ -37,6 +37,11 @@ export class SealedModel {
     return this.buf.bytes.subarray(HEADER_SIZE, HEADER_SIZE + 4 * this.paramCount);
   }
 
+  /** The whole MODEL message (header + values): what ships to followers. */
+  get message(): Uint8Array {
+    return this.buf.bytes.subarray(0, HEADER_SIZE + 4 * this.paramCount);
+  }
+
   get live(): boolean {
     return !this.freed;
   }
@@ -132,6 +137,14 @@ export class ModelStore {
       signal?.addEventListener('abort', onAbort, { once: true });
       ws.add(done);
     });
+  }
+
+  /** Forget every model (the home they came from started over): the
+   * next one sealed may be any round. Readers keep what they hold. */
+  reset(): void {
+    for (const m of new Set(this.byRound.values())) m.name(-1);
+    this.byRound.clear();
+    this.newest = -1;
   }
 
   close(): void {

@@ -256,9 +256,13 @@ export class PeerConnection {
 
   /** The receiver asks where a request's or reply's payload lands. */
   private land(h: FrameHeader): Landing | undefined {
-    if (h.type !== FrameType.Request && h.type !== FrameType.Reply) return undefined;
+    const model = h.type === FrameType.JobModel;
+    if (h.type !== FrameType.Request && h.type !== FrameType.Reply && !model) return undefined;
     if (this.peer === undefined) throw new FrameError(`frame of type ${h.type} before the hello`);
     const l = this.events.land?.(this, h);
+    // A model is never collected into memory of its own: it lands in the
+    // pool or the stream is cut (its size is only capped by the lander).
+    if (!l && model) throw new FrameError(`a job model of ${h.length} bytes for chain ${h.chainId} that this node cannot take`);
     if (!l) return undefined;
     return {
       into: l.into,

@@ -91,6 +91,22 @@ describe('frames', () => {
     expect(() => decodeHeader(b)).toThrow(/reply frame without a gateway/);
   });
 
+  it('job frames: control capped at 64 KiB, models past the request cap (the lander holds them to the job), never chain 0', () => {
+    const job = { ...request, type: FrameType.JobControl, stage: 0, replyTo: 0 };
+    const withLength = (h: Omit<FrameHeader, 'length'>, n: number) => {
+      const b = encodeFrame(h);
+      b.writeUInt32LE(n, 36);
+      return b;
+    };
+    expect(decodeHeader(withLength(job, 64 << 10)).type).toBe(FrameType.JobControl);
+    expect(() => decodeHeader(withLength(job, (64 << 10) + 1))).toThrow(/job control frame of 65537 bytes/);
+    expect(() => decodeHeader(withLength({ ...job, chainId: 0 }, 10))).toThrow(/job control frame for chain 0/);
+    const model = { ...job, type: FrameType.JobModel };
+    expect(decodeHeader(withLength(model, DEFAULT_MAX_PAYLOAD + 1)).length).toBe(DEFAULT_MAX_PAYLOAD + 1);
+    expect(() => decodeHeader(withLength(model, 2 ** 31 + 1))).toThrow(/job model frame of 2147483649 bytes/);
+    expect(() => decodeHeader(withLength({ ...model, chainId: 0 }, 10))).toThrow(/job model frame for chain 0/);
+  });
+
   it('delivers the frames before a bad header, then refuses', () => {
     const good = encodeFrame(request, Buffer.from('first'));
     const seen: string[] = [];

@@ -31,6 +31,11 @@ export const MAX_LOAD_PAYLOAD = 64 << 10;
  * that said it get them (an older ferryd would close the link on a frame
  * type it does not know). */
 export const FEATURE_LOAD = 'load-v1';
+/** A job control message (claim, grant, drained, ...) is small JSON. */
+export const MAX_JOB_CONTROL_PAYLOAD = 64 << 10;
+/** A model frame is at most the pool's largest buffer class (2 GiB); the
+ * lander holds it to the exact size of the job's model. */
+export const MAX_JOB_MODEL_PAYLOAD = 2 ** 31;
 
 export enum FrameType {
   /** First frame each way: who is calling whom (payload: JSON HelloBody). */
@@ -43,6 +48,16 @@ export enum FrameType {
    * load-report.ts), every balance tick, to peers whose hello listed
    * FEATURE_LOAD. chainId 0: it is about the node. */
   Load = 4,
+  /** An aggregation job's coordinators talking (control/ferryd/jobs/
+   * federation.ts; payload: JSON, at most MAX_JOB_CONTROL_PAYLOAD).
+   * chainId: the job's chain. */
+  JobControl = 5,
+  /** A job's sealed model shipped from its home to a follower (payload:
+   * the MODEL message, 64-byte header + float32s, landed in a buffer of the
+   * follower's pool; requestId: the round it opens). Capped by the job's
+   * model size on the receiving side, not by maxPayload: a model may be far
+   * larger than any request. */
+  JobModel = 6,
 }
 
 export interface FrameHeader {
@@ -140,6 +155,14 @@ export function decodeHeader(b: Buffer, maxPayload = DEFAULT_MAX_PAYLOAD): Frame
     case FrameType.Load:
       if (h.chainId !== 0) throw new FrameError(`load report for chain ${h.chainId} (load reports are about the node: chain 0)`);
       if (h.length > MAX_LOAD_PAYLOAD) throw new FrameError(`load report of ${h.length} bytes (at most ${MAX_LOAD_PAYLOAD})`);
+      return h;
+    case FrameType.JobControl:
+      if (h.chainId === 0) throw new FrameError('job control frame for chain 0');
+      if (h.length > MAX_JOB_CONTROL_PAYLOAD) throw new FrameError(`job control frame of ${h.length} bytes (at most ${MAX_JOB_CONTROL_PAYLOAD})`);
+      return h;
+    case FrameType.JobModel:
+      if (h.chainId === 0) throw new FrameError('job model frame for chain 0');
+      if (h.length > MAX_JOB_MODEL_PAYLOAD) throw new FrameError(`job model frame of ${h.length} bytes (at most ${MAX_JOB_MODEL_PAYLOAD})`);
       return h;
     case FrameType.Request:
       if (h.stage === REPLY_STAGE) throw new FrameError('request frame for the reply stage (replies are type 3)');

@@ -459,6 +459,8 @@ export class RemoteHops {
    * a fresh buffer if it can land now, else refused. */
   private land(peer: string, f: Frame): void {
     const h = f.header;
+    // Job frames are the job federation's (control/ferryd/jobs/federation.ts).
+    if (h.type !== FrameType.Request && h.type !== FrameType.Reply) return;
     const r = this.take(h);
     if ('status' in r) {
       this.forgetSent(h);

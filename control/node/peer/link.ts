@@ -81,6 +81,9 @@ export interface PeerStatus {
   framesOut: number;
   /** Payload bytes being written now (pool buffers the socket holds). */
   sendingBytes: number;
+  /** Bytes (headers and payloads) in and out on the current connection. */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export interface LinkStats {
@@ -119,6 +122,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   readonly transport: PeerTransport;
   private readonly server: Server | import('node:net').Server;
   private lander: Lander | undefined;
+  private jobLander: Lander | undefined;
   /** copiedBytes of connections that are gone. */
   private copiedGone = 0;
   private readonly peers = new Map<string, PeerState>();
@@ -159,6 +163,15 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * (without one they are collected and emitted as 'frame'). */
   setLander(lander: Lander | undefined): void {
     this.lander = lander;
+  }
+
+  /** Who takes job model frames (control/ferryd/jobs/federation.ts). */
+  setJobLander(lander: Lander | undefined): void {
+    this.jobLander = lander;
+  }
+
+  private landFor(peer: string, h: FrameHeader): Landing | undefined {
+    return h.type === FrameType.JobModel ? this.jobLander?.(peer, h) : this.lander?.(peer, h);
   }
 
   static async listen(opts: PeerLinkOptions): Promise<PeerLink> {
@@ -267,6 +280,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         framesIn: st.conn?.framesIn ?? 0,
         framesOut: st.conn?.framesOut ?? 0,
         sendingBytes: st.conn?.sendingNow.bytes ?? 0,
+        bytesIn: st.conn?.bytesIn ?? 0,
+        bytesOut: st.conn?.bytesOut ?? 0,
       })),
     };
   }
@@ -310,7 +325,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           this.established(st, c);
         },
         onFrame: (c, f) => this.onFrame(st.spec.name, f),
-        land: (c, h) => this.lander?.(st.spec.name, h),
+        land: (c, h) => this.landFor(st.spec.name, h),
         onClose: (c, reason) => {
           clearTimeout(timer);
           if (st.dialing === c) st.dialing = undefined;
@@ -360,7 +375,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return {
       onHello: (c: PeerConnection, hello: HelloBody) => this.onAcceptedHello(c, hello),
       onFrame: (c: PeerConnection, f: Frame) => this.onFrame(c.peer!, f),
-      land: (c: PeerConnection, h: FrameHeader) => this.lander?.(c.peer!, h),
+      land: (c: PeerConnection, h: FrameHeader) => this.landFor(c.peer!, h),
       onClose: (c: PeerConnection, reason: string) => {
         this.pending.delete(c);
         const st = c.peer ? this.peers.get(c.peer) : undefined;

@@ -5,6 +5,7 @@
  * handler builtin:aggregator, ProgramChain with routes, allow-list, gateway
  * config and the job. And a small HTTP client of the job API.
  */
+import { connect } from 'node:net';
 import { encodeUpdate } from '../../../fl/wire.js';
 import type { FerrydClient } from '../../client.js';
 import type { RpcInput } from '../../proto.js';
@@ -143,4 +144,16 @@ export function testDelta(paramCount: number, r: number, c: number): Float32Arra
   const d = new Float32Array(paramCount);
   for (let i = 0; i < paramCount; i++) d[i] = Math.sin(i * 0.37 + c * 1.3 + r * 0.71) * (0.01 + 0.001 * c);
   return d;
+}
+
+/** Sends the head and part of the body, then hangs up. */
+export function disconnectMidUpload(gateway: string, path: string, body: Uint8Array): Promise<void> {
+  const [host, port] = gateway.split(':');
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), host!, () => {
+      s.write(`POST ${path} HTTP/1.1\r\nhost: ${gateway}\r\ncontent-length: ${body.byteLength}\r\n\r\n`);
+      s.write(body.subarray(0, body.byteLength >> 1), () => setTimeout(() => (s.destroy(), resolve()), 20));
+    });
+    s.on('error', reject);
+  });
 }
