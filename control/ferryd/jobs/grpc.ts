@@ -14,45 +14,33 @@
  * Like the HTTP gateway, the port is plain (the clients are trainers, not
  * members of the cluster): put it behind TLS termination when exposed.
  */
-import { Metadata, Server, ServerCredentials, type ServerReadableStream, type ServerWritableStream, type ServiceDefinition, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { join } from 'node:path';
+import { Metadata, Server, ServerCredentials, type ServerReadableStream, type ServerWritableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
 import { DEFAULT_TENANT } from '../../chain/tenant.js';
 import { native } from '../../dataplane/native.js';
 import { GatewayError } from '../../gateway/errors.js';
 import { GRACE_MS } from '../../gateway/injector.js';
 import type { Logger } from '../../log.js';
-import { repoRoot } from '../../paths.js';
 import type { DownloadRequest__Output as DownloadRequest } from '../../proto/gen/ferry/fl/v1/DownloadRequest.js';
 import type { ModelChunk } from '../../proto/gen/ferry/fl/v1/ModelChunk.js';
 import type { UploadChunk__Output as UploadChunk } from '../../proto/gen/ferry/fl/v1/UploadChunk.js';
 import type { UploadResult } from '../../proto/gen/ferry/fl/v1/UploadResult.js';
 import { formatHostPort, parseHostPort } from '../address.js';
-import { LOADER_OPTIONS } from '../proto.js';
+import { aggregationService, FL_ERROR_CODE_METADATA } from '../../fl/proto.js';
 import { DisconnectedError, type JobCoordinator } from './coordinator.js';
 import type { JobDirectory } from './directory.js';
 import { grpcStatusOf, JobError, unknownJob } from './errors.js';
 import { CheckedWriter } from './upload.js';
 
-export const FL_PROTO_PATH = join(repoRoot, 'control/proto/ferry/fl/v1/fl.proto');
-export const FL_SERVICE_NAME = 'ferry.fl.v1.Aggregation';
 const DEFAULT_CHUNK = 1 << 20;
 const MAX_CHUNK = 4 << 20;
 /** A client's chunks may be up to this big (grpc-js's default is 4 MiB). */
 export const MAX_MESSAGE_BYTES = 16 << 20;
 
-export function aggregationService(): ServiceDefinition {
-  const pkg = loadSync(FL_PROTO_PATH, LOADER_OPTIONS);
-  const def = pkg[FL_SERVICE_NAME];
-  if (!def || 'format' in def) throw new Error(`${FL_PROTO_PATH} defines no service ${FL_SERVICE_NAME}`);
-  return def as ServiceDefinition;
-}
-
 /** A job error as a gRPC status with ferry's code in the trailers. */
 export function grpcError(err: unknown): Partial<ServiceError> {
   const e = err instanceof GatewayError ? err : new GatewayError(500, 'internal', (err as Error)?.message ?? String(err));
   const metadata = new Metadata();
-  metadata.set('ferry-error-code', e.code);
+  metadata.set(FL_ERROR_CODE_METADATA, e.code);
   return { code: grpcStatusOf(e.code, e.statusCode), details: e.message, metadata };
 }
 
@@ -185,7 +173,7 @@ export interface FlGrpcServer {
 export async function startFlGrpc(address: string, jobs: JobDirectory, log: Logger): Promise<FlGrpcServer> {
   const at = parseHostPort(address, '--fl-grpc address');
   const server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
-  server.addService(aggregationService(), aggregationHandlers(jobs, log.child({ part: 'fl-grpc' })));
+  server.addService(aggregationService, aggregationHandlers(jobs, log.child({ part: 'fl-grpc' })));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(formatHostPort(at), ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`--fl-grpc: cannot listen on ${address}: ${err.message}`)) : resolve(p))),
   );

@@ -3,12 +3,11 @@
  * uploads in chunks (optionally cancelled part way), downloads, and the
  * ferry error code a refusal carries.
  */
-import { credentials, loadPackageDefinition, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { credentials, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import type { ModelChunk__Output as ModelChunk } from '../../../proto/gen/ferry/fl/v1/ModelChunk.js';
 import type { UploadResult__Output as UploadResult } from '../../../proto/gen/ferry/fl/v1/UploadResult.js';
-import { LOADER_OPTIONS } from '../../proto.js';
-import { FL_PROTO_PATH, MAX_MESSAGE_BYTES } from '../grpc.js';
+import { AggregationClientCtor, FL_ERROR_CODE_METADATA } from '../../../fl/proto.js';
+import { MAX_MESSAGE_BYTES } from '../grpc.js';
 
 export interface AggregationClient extends Client {
   Upload(cb: (err: ServiceError | null, r?: UploadResult) => void): ClientWritableStream<{ job?: string; tenant?: string; round?: number; data: Uint8Array }>;
@@ -16,10 +15,7 @@ export interface AggregationClient extends Client {
 }
 
 export function flClient(address: string): AggregationClient {
-  const pkg = loadPackageDefinition(loadSync(FL_PROTO_PATH, LOADER_OPTIONS)) as unknown as {
-    ferry: { fl: { v1: { Aggregation: new (a: string, c: ReturnType<typeof credentials.createInsecure>, o: object) => AggregationClient } } };
-  };
-  return new pkg.ferry.fl.v1.Aggregation(address, credentials.createInsecure(), { 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
+  return new AggregationClientCtor(address, credentials.createInsecure(), { 'grpc.max_send_message_length': MAX_MESSAGE_BYTES }) as unknown as AggregationClient;
 }
 
 /** Upload bytes in chunks of `chunk` (and stop after `cancelAfter` bytes, cancelling). */
@@ -49,4 +45,4 @@ export function download(c: AggregationClient, job: string, round: number, chunk
   });
 }
 
-export const codeOf = (err: ServiceError) => (err.metadata as Metadata).get('ferry-error-code')[0];
+export const codeOf = (err: ServiceError) => (err.metadata as Metadata).get(FL_ERROR_CODE_METADATA)[0];
