@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ferry/abi.h"
 #include "ferry/ferry_fn.h"
@@ -126,6 +128,26 @@ static float *values(uint8_t *buf)
 static uint64_t msg_bytes(uint32_t params)
 {
 	return FERRY_FL_HEADER_SIZE + 4ull * params;
+}
+
+/* This process is done reading (or writing) len bytes at p, a pool buffer
+ * it folded, sent on or read as the base: its pages leave our page tables
+ * (MADV_DONTNEED on a shared mapping drops only our view; the memfd keeps
+ * the data for the buffer's owner). Without this every model-sized buffer
+ * an aggregator touched stays in its RSS until whoever frees it punches
+ * the pages out, and the later punch must also unmap them from us. Only
+ * the whole pages inside the buffer: its neighbours' are left alone. */
+static void forget(const void *p, uint64_t len)
+{
+	static uintptr_t page;
+	uintptr_t a, b;
+
+	if (!page)
+		page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	a = ((uintptr_t)p + page - 1) / page * page;
+	b = ((uintptr_t)p + len) / page * page;
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_DONTNEED); /* best effort: only memory is at stake */
 }
 
 static void put_header(uint8_t *buf, uint16_t op, uint32_t round, uint32_t params, double weight,
@@ -254,9 +276,11 @@ static int on_update(struct ferry_call *call, const msg_t *m, uint8_t *in, uint3
 	if (check_tensor(call, m, len))
 		return -1;
 	/* Before anything is folded: a bad value anywhere rejects it all. */
-	if (!ferry_fl_all_finite(values(in), m->param_count))
+	if (!ferry_fl_all_finite(values(in), m->param_count)) {
+		forget(in, len);
 		return ferry_fail_status(call, 422, "nonFiniteUpdate",
 					 "the update holds a NaN or an infinity: nothing of it was folded");
+	}
 	r = find_round(m->round);
 	if (!r || !r->has_acc) {
 		if (!(out = ack_buffer(call)))
@@ -269,6 +293,7 @@ static int on_update(struct ferry_call *call, const msg_t *m, uint8_t *in, uint3
 		if (!(acc = acc_values(call, r)))
 			return ferry_fail(call, "aggregator: the round's accumulator is gone");
 		ferry_fl_fold(acc, values(in), w, m->param_count);
+		forget(in, len); /* the ACK below rewrites only its header */
 	}
 	r->weight += m->weight;
 	r->count++;
@@ -303,6 +328,7 @@ static int on_flush(struct ferry_call *call, const msg_t *m, uint8_t *in)
 	put_partial(acc, m, job_params, r->weight, r->count, m->expect_parent);
 	if (ferry_output_held(call, &r->acc, (uint32_t)msg_bytes(job_params)))
 		return -1;
+	forget(acc, msg_bytes(job_params));
 	close_round(call, r, 0); /* the sum went on: the parent owns it */
 	return 0;
 }
@@ -326,6 +352,9 @@ static int finalize(struct ferry_call *call, struct round_acc *r, const msg_t *m
 		put_header(buf, FERRY_FL_OP_MODEL, m->round, params, r->weight, r->count);
 		if (ferry_output_held(call, &r->acc, (uint32_t)msg_bytes(params)))
 			return -1;
+		forget(buf, msg_bytes(params));
+		if (base)
+			forget(base, 4ull * params);
 		close_round(call, r, 0);
 		return ferry_reply(call);
 	}
@@ -334,10 +363,13 @@ static int finalize(struct ferry_call *call, struct round_acc *r, const msg_t *m
 	buf = ferry_output_alloc(call, (uint32_t)msg_bytes(params));
 	if (!buf)
 		return ferry_fail_status(call, 503, "busy", "no pool buffer for the round's model: retry the flush");
-	if (base)
+	if (base) {
 		memcpy(values(buf), base, 4ull * params);
+		forget(base, 4ull * params);
+	}
 	put_header(buf, FERRY_FL_OP_MODEL, m->round, params, r->weight, r->count);
 	ferry_output_commit(call, (uint32_t)msg_bytes(params));
+	forget(buf, msg_bytes(params));
 	close_round(call, r, 0);
 	return ferry_reply(call);
 }
@@ -403,6 +435,7 @@ static int on_partial(struct ferry_call *call, const msg_t *m, uint8_t *in, uint
 		if (!(acc = acc_values(call, r)))
 			return ferry_fail(call, "aggregator: the round's accumulator is gone");
 		ferry_fl_fold(acc, values(in), 1.0f, m->param_count);
+		forget(in, len); /* before the base is read: at most 2 models resident */
 	}
 	r->weight += m->weight;
 	r->count += m->count;
@@ -425,6 +458,7 @@ static int on_partial(struct ferry_call *call, const msg_t *m, uint8_t *in, uint
 		put_partial(buf, m, job_params, r->weight, r->count, m->expect_top);
 		if (ferry_output_held(call, &r->acc, (uint32_t)msg_bytes(job_params)))
 			return -1;
+		forget(buf, msg_bytes(job_params));
 		close_round(call, r, 0);
 	}
 	return 0;
