@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ferry/abi.h"
 #include "ferry/ferry_fn.h"
@@ -126,6 +128,98 @@ static float *values(uint8_t *buf)
 static uint64_t msg_bytes(uint32_t params)
 {
 	return FERRY_FL_HEADER_SIZE + 4ull * params;
+}
+
+/* This process is done reading (or writing) the pages of a pool buffer it
+ * folded, sent on or read as the base: they leave our page tables
+ * (MADV_DONTNEED on a shared mapping drops only our view; the memfd keeps
+ * the data for the buffer's owner). Without this every model-sized buffer
+ * an aggregator touched stays in its RSS until whoever frees it punches
+ * the pages out (9x the model per aggregator at 47 MB x 50 clients), and
+ * that punch must also unmap them from us. Only whole pages inside
+ * [from, to) go: a neighbour's are left alone. */
+static uintptr_t page_size(void)
+{
+	static uintptr_t page;
+
+	if (!page)
+		page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+static void drop_pages(uintptr_t from, uintptr_t to)
+{
+	uintptr_t pg = page_size(), a = (from + pg - 1) / pg * pg, b = to / pg * pg;
+
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_DONTNEED); /* best effort: only memory is at stake */
+}
+
+static void forget(const void *p, uint64_t len)
+{
+	drop_pages((uintptr_t)p, (uintptr_t)p + len);
+}
+
+/* Tensors are walked a slice at a time, and a slice of the buffer being
+ * read is forgotten as soon as it is done: an aggregator then maps about
+ * one model (its accumulator) plus a slice, never two models, however big
+ * they are. 4 MB: a madvise per slice costs nothing next to the slice. */
+#define SLICE_FLOATS ((size_t)1 << 20)
+
+/* Forgets what a walk of buffer [start, ...) has read up to `upto`, from
+ * the page after what it forgot last (*done). */
+static void forget_walked(uintptr_t *done, const void *upto)
+{
+	uintptr_t pg = page_size(), to = (uintptr_t)upto / pg * pg;
+
+	if (to > *done) {
+		drop_pages(*done, to);
+		*done = to;
+	}
+}
+
+/* ferry_fl_all_finite over msg's tensor, forgetting it as it goes. */
+static int all_finite_forgetting(uint8_t *msg, size_t n)
+{
+	const float *v = values(msg);
+	uintptr_t done = (uintptr_t)msg;
+
+	for (size_t at = 0; at < n; at += SLICE_FLOATS) {
+		size_t k = n - at < SLICE_FLOATS ? n - at : SLICE_FLOATS;
+
+		if (!ferry_fl_all_finite(v + at, k))
+			return forget(msg, msg_bytes((uint32_t)n)), 0;
+		forget_walked(&done, v + at + k);
+	}
+	return 1;
+}
+
+/* ferry_fl_fold of msg's tensor into acc, forgetting msg as it goes. */
+static void fold_forgetting(float *acc, uint8_t *msg, float w, size_t n)
+{
+	const float *v = values(msg);
+	uintptr_t done = (uintptr_t)msg;
+
+	for (size_t at = 0; at < n; at += SLICE_FLOATS) {
+		size_t k = n - at < SLICE_FLOATS ? n - at : SLICE_FLOATS;
+
+		ferry_fl_fold(acc + at, v + at, w, k);
+		forget_walked(&done, v + at + k);
+	}
+}
+
+/* ferry_fl_finalize, forgetting the base as it goes (base may be NULL). */
+static void finalize_forgetting(float *acc, const float *base, float inv_w, size_t n)
+{
+	uintptr_t done = (uintptr_t)base;
+
+	for (size_t at = 0; at < n; at += SLICE_FLOATS) {
+		size_t k = n - at < SLICE_FLOATS ? n - at : SLICE_FLOATS;
+
+		ferry_fl_finalize(acc + at, base ? base + at : NULL, inv_w, k);
+		if (base)
+			forget_walked(&done, base + at + k);
+	}
 }
 
 static void put_header(uint8_t *buf, uint16_t op, uint32_t round, uint32_t params, double weight,
@@ -253,11 +347,14 @@ static int on_update(struct ferry_call *call, const msg_t *m, uint8_t *in, uint3
 			   role == ROLE_MID ? "mid" : "top");
 	if (check_tensor(call, m, len))
 		return -1;
-	/* Before anything is folded: a bad value anywhere rejects it all. */
-	if (!ferry_fl_all_finite(values(in), m->param_count))
+	/* Before anything is folded: a bad value anywhere rejects it all. An
+	 * update to be folded is forgotten as it is checked (the fold maps it
+	 * again slice by slice); one that becomes the accumulator stays. */
+	r = find_round(m->round);
+	if (!(r && r->has_acc ? all_finite_forgetting(in, m->param_count)
+			      : ferry_fl_all_finite(values(in), m->param_count)))
 		return ferry_fail_status(call, 422, "nonFiniteUpdate",
 					 "the update holds a NaN or an infinity: nothing of it was folded");
-	r = find_round(m->round);
 	if (!r || !r->has_acc) {
 		if (!(out = ack_buffer(call)))
 			return -1;
@@ -268,7 +365,7 @@ static int on_update(struct ferry_call *call, const msg_t *m, uint8_t *in, uint3
 	} else {
 		if (!(acc = acc_values(call, r)))
 			return ferry_fail(call, "aggregator: the round's accumulator is gone");
-		ferry_fl_fold(acc, values(in), w, m->param_count);
+		fold_forgetting(acc, in, w, m->param_count); /* the ACK below rewrites only its header */
 	}
 	r->weight += m->weight;
 	r->count++;
@@ -303,6 +400,7 @@ static int on_flush(struct ferry_call *call, const msg_t *m, uint8_t *in)
 	put_partial(acc, m, job_params, r->weight, r->count, m->expect_parent);
 	if (ferry_output_held(call, &r->acc, (uint32_t)msg_bytes(job_params)))
 		return -1;
+	forget(acc, msg_bytes(job_params));
 	close_round(call, r, 0); /* the sum went on: the parent owns it */
 	return 0;
 }
@@ -318,7 +416,7 @@ static int finalize(struct ferry_call *call, struct round_acc *r, const msg_t *m
 		if (!buf)
 			return ferry_fail(call, "aggregator: the round's accumulator is gone");
 		if (r->weight > 0)
-			ferry_fl_finalize(values(buf), base, (float)(1.0 / r->weight), params);
+			finalize_forgetting(values(buf), base, (float)(1.0 / r->weight), params);
 		else if (base)
 			memcpy(values(buf), base, 4ull * params);
 		else
@@ -326,6 +424,9 @@ static int finalize(struct ferry_call *call, struct round_acc *r, const msg_t *m
 		put_header(buf, FERRY_FL_OP_MODEL, m->round, params, r->weight, r->count);
 		if (ferry_output_held(call, &r->acc, (uint32_t)msg_bytes(params)))
 			return -1;
+		forget(buf, msg_bytes(params));
+		if (base)
+			forget(base, 4ull * params); /* when W = 0 it was copied whole */
 		close_round(call, r, 0);
 		return ferry_reply(call);
 	}
@@ -334,10 +435,13 @@ static int finalize(struct ferry_call *call, struct round_acc *r, const msg_t *m
 	buf = ferry_output_alloc(call, (uint32_t)msg_bytes(params));
 	if (!buf)
 		return ferry_fail_status(call, 503, "busy", "no pool buffer for the round's model: retry the flush");
-	if (base)
+	if (base) {
 		memcpy(values(buf), base, 4ull * params);
+		forget(base, 4ull * params);
+	}
 	put_header(buf, FERRY_FL_OP_MODEL, m->round, params, r->weight, r->count);
 	ferry_output_commit(call, (uint32_t)msg_bytes(params));
+	forget(buf, msg_bytes(params));
 	close_round(call, r, 0);
 	return ferry_reply(call);
 }
@@ -402,7 +506,7 @@ static int on_partial(struct ferry_call *call, const msg_t *m, uint8_t *in, uint
 	} else if (!empty) {
 		if (!(acc = acc_values(call, r)))
 			return ferry_fail(call, "aggregator: the round's accumulator is gone");
-		ferry_fl_fold(acc, values(in), 1.0f, m->param_count);
+		fold_forgetting(acc, in, 1.0f, m->param_count);
 	}
 	r->weight += m->weight;
 	r->count += m->count;
@@ -425,6 +529,7 @@ static int on_partial(struct ferry_call *call, const msg_t *m, uint8_t *in, uint
 		put_partial(buf, m, job_params, r->weight, r->count, m->expect_top);
 		if (ferry_output_held(call, &r->acc, (uint32_t)msg_bytes(job_params)))
 			return -1;
+		forget(buf, msg_bytes(job_params));
 		close_round(call, r, 0);
 	}
 	return 0;

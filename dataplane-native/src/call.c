@@ -265,7 +265,8 @@ static int unhook_held_input(struct ferry_call *c)
 void ferry_call_run(struct ferry_instance *in, ferry_handle_fn handle, struct ferry_desc *d)
 {
 	struct ferry_call call = { .in = in, .d = d, .next_index = 0, .in_place = 1 };
-	int rc;
+	struct ferry_buf done = { 0 };
+	int rc, free_input = 0;
 
 	call.out_len = d->length; /* default: pass the input on unchanged */
 	rc = handle(&call);
@@ -294,9 +295,14 @@ void ferry_call_run(struct ferry_instance *in, ferry_handle_fn handle, struct fe
 	}
 	if (call.has_out && !call.in_place) {
 		/* The output is a new buffer: the input is done with, unless
-		 * the function holds it. */
-		if (!call.input_held)
-			ferry_pool_free(&in->pool, d->offset, d->generation);
+		 * the function holds it; it is freed after the output is sent,
+		 * as freeing a model-sized buffer punches a hole (tens of ms)
+		 * that nobody downstream should wait for. */
+		if (!call.input_held) {
+			done.offset = d->offset;
+			done.generation = d->generation;
+			free_input = 1;
+		}
 		d->offset = call.out.offset;
 		d->generation = call.out.generation;
 	} else if (call.has_out) {
@@ -309,4 +315,6 @@ void ferry_call_run(struct ferry_instance *in, ferry_handle_fn handle, struct fe
 		ferry_instance_reply(in, d);
 	else
 		ferry_instance_forward(in, d, call.next_index);
+	if (free_input)
+		ferry_pool_free(&in->pool, done.offset, done.generation);
 }

@@ -12,6 +12,7 @@
  * rounding; bad input must change nothing; every buffer must come back.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dlfcn.h>
 #include <float.h>
 #include <math.h>
@@ -602,6 +603,26 @@ static double ms_since(const struct timespec *t0)
 	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* A model-sized message from the "gateway": op's header (an UPDATE of
+ * weight 1) and params copies of value, every page written as a socket
+ * read would. */
+static struct ferry_buf gateway_tensor(uint16_t op, uint32_t params, float value)
+{
+	struct ferry_fl_msg m = header(op, 0);
+	const uint32_t bytes = 64 + 4u * params;
+	struct ferry_buf b = { 0 };
+	float *v;
+
+	m.param_count = params;
+	m.weight = op == FERRY_FL_OP_UPDATE ? 1.0 : 0;
+	CHECK(ferry_pool_alloc(&pool, bytes, GATEWAY, &b) == 0, "gateway buffer of %u", bytes);
+	memcpy(ferry_pool_ptr(&pool, b.offset), &m, 64);
+	v = (float *)((uint8_t *)ferry_pool_ptr(&pool, b.offset) + 64);
+	for (uint32_t k = 0; k < params; k++)
+		v[k] = value;
+	return b;
+}
+
 /* The point of eager folding: however many clients send, the aggregators
  * and the pool hold about one model per open round, because each update's
  * pages go back the moment it is folded. 40 updates of a 16 MB model, each
@@ -623,20 +644,12 @@ static void test_memory_stays_one_model(void)
 	leaf = agg_open("leaf-0", 1, "top=20");
 	agg_open("top", 20, "");
 	for (int i = 0; i < UPDATES; i++) {
-		struct ferry_fl_msg m = header(FERRY_FL_OP_UPDATE, 0), a;
-		struct ferry_buf b;
+		struct ferry_fl_msg a;
+		struct ferry_buf b = gateway_tensor(FERRY_FL_OP_UPDATE, BIG, (float)(i + 1));
 		struct ferry_desc d;
 		struct timespec t0;
-		float *v;
 		size_t now;
 
-		m.param_count = BIG;
-		m.weight = 1.0;
-		CHECK(ferry_pool_alloc(&pool, bytes, GATEWAY, &b) == 0, "update buffer %d", i);
-		memcpy(ferry_pool_ptr(&pool, b.offset), &m, 64);
-		v = (float *)((uint8_t *)ferry_pool_ptr(&pool, b.offset) + 64);
-		for (int k = 0; k < BIG; k++)
-			v[k] = (float)(i + 1); /* every page written, as a socket read would */
 		now = pool_resident_bytes();
 		if (now > peak_in_flight)
 			peak_in_flight = now;
@@ -677,6 +690,100 @@ static void test_memory_stays_one_model(void)
 	teardown();
 }
 
+/* Bytes of the pool an aggregator's own mapping (its VMA, as its own
+ * process would map it) has in its page tables: /proc/self/smaps's Rss of
+ * the mapping at a's pool base. What counts toward its process's RSS. */
+static size_t view_bytes(const struct agg *a)
+{
+	char line[256];
+	unsigned long lo, hi;
+	size_t kb = 0;
+	int in_vma = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	CHECK(f != NULL, "open /proc/self/smaps");
+	while (f && fgets(line, sizeof(line), f)) {
+		/* A mapping's first line starts with its address (lower-case hex);
+		 * its fields with a capitalized name. */
+		if (!isupper((unsigned char)line[0]) && sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in_vma = lo == (unsigned long)(uintptr_t)a->in.pool.base;
+		else if (in_vma && sscanf(line, "Rss: %zu kB", &kb) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+/* Each aggregator maps the whole pool, but must keep in its own page
+ * tables only what it still needs (about one model: its accumulator),
+ * however many updates and partials it folds, even while their buffers
+ * are not freed yet (the "gateway" here keeps every ACKed update until the
+ * end, as a busy ferryd would): 2 leaves fold 12 updates of an 8 MB model
+ * and the top folds their partials onto a base. Checked after every call
+ * on each instance's own mapping (a call's transient is one 4 MB slice
+ * more). */
+static void test_each_aggregator_maps_at_most_one_model(void)
+{
+	enum { BIG = 2 << 20, UPDATES = 12 };
+	const uint32_t bytes = 64 + 4u * BIG, cls = (bytes + 63) / 64 * 64;
+	const size_t slack = 1 << 20; /* an ACK header page per unfreed update, buffers' edge pages */
+	struct agg *leaves[2], *top;
+	struct ferry_desc r, acked[UPDATES];
+	struct ferry_buf base;
+	size_t peak[3] = { 0, 0, 0 };
+
+	setup_pool(cls, UPDATES + 4);
+	leaves[0] = agg_open("leaf-0", 1, "top=20");
+	leaves[1] = agg_open("leaf-1", 2, "top=20");
+	top = agg_open("top", 20, "");
+	for (int i = 0; i < UPDATES; i++) {
+		struct ferry_fl_msg a;
+		struct agg *leaf = leaves[i % 2];
+		struct ferry_buf b = gateway_tensor(FERRY_FL_OP_UPDATE, BIG, (float)(i + 1));
+		struct ferry_desc d;
+
+		ferry_desc_init(&d, CHAIN, leaf->in.stage, 2000 + i, &b, bytes, 7);
+		r = route(d);
+		a = body_of(&r);
+		CHECK(a.op == FERRY_FL_OP_ACK, "ack %d", i);
+		acked[i] = r;
+		for (int j = 0; j < 2; j++)
+			if (view_bytes(leaves[j]) > peak[j])
+				peak[j] = view_bytes(leaves[j]);
+	}
+	CHECK(peak[0] <= cls + slack && peak[1] <= cls + slack,
+	      "a leaf maps its accumulator only between updates: %zu and %zu bytes, the model %u", peak[0], peak[1], cls);
+	for (int i = 0; i < UPDATES; i++)
+		done_with(&acked[i]);
+	base = gateway_tensor(FERRY_FL_OP_MODEL, BIG, 1.0f);
+	r = flush(leaves[0], 0, 1, 2, &base);
+	CHECK(body_of(&r).op == FERRY_FL_OP_ACK, "the top ACKs the first partial");
+	done_with(&r);
+	peak[2] = view_bytes(top);
+	CHECK(view_bytes(leaves[0]) <= slack, "a leaf forgets its sum once sent on: %zu bytes", view_bytes(leaves[0]));
+	r = flush(leaves[1], 0, 1, 2, &base);
+	if (view_bytes(top) > peak[2])
+		peak[2] = view_bytes(top);
+	CHECK(body_of(&r).op == FERRY_FL_OP_MODEL, "the top answers the last partial with the MODEL");
+	{
+		const float *got = (const float *)((const uint8_t *)ferry_pool_ptr(&pool, r.offset) + 64);
+		int off = 0;
+
+		for (int k = 0; k < BIG; k++)
+			off += got[k] != 1.0f + (float)(UPDATES + 1) / 2;
+		CHECK(off == 0, "base + mean of 1..%d: %d values off", UPDATES, off);
+	}
+	done_with(&r);
+	CHECK(view_bytes(leaves[1]) <= slack && peak[2] <= slack,
+	      "after the flush nobody maps a model: leaf %zu, top %zu bytes", view_bytes(leaves[1]), peak[2]);
+	CHECK(ferry_pool_free(&pool, base.offset, base.generation) == 0, "base freed");
+	CHECK(models_in_use() == 0, "every model buffer came back: %u", models_in_use());
+	fprintf(stderr, "aggregator: own mapping of a %.1f MB model's pool: leaves at most %.1f / %.1f MB between %d updates, top %.1f MB after the flush\n",
+		cls / 1048576.0, peak[0] / 1048576.0, peak[1] / 1048576.0, UPDATES, peak[2] / 1048576.0);
+	teardown();
+}
+
 static void test_unknown_role(void)
 {
 	void *lib = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
@@ -696,6 +803,7 @@ int main(int argc, char **argv)
 	test_zero_weight_and_all_empty();
 	test_rounds_interleaved_and_discarded();
 	test_memory_stays_one_model();
+	test_each_aggregator_maps_at_most_one_model();
 	test_unknown_role();
 	return check_summary("aggregator");
 }

@@ -12,8 +12,8 @@
  * job's pool pages once (shared memory: ferryd's RssShmem growth since the
  * job started, or an aggregator's RssShmem if larger): the accumulators,
  * updates in flight or being folded, and the sealed models all live there.
- * Also each aggregator's own peak (perAggregatorMax), what the issue's
- * memory target is about.
+ * Also each aggregator's own peak (perAggregatorMax: the largest VmHWM of
+ * the job's runners), what the issue's memory target is about.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -135,8 +135,10 @@ export async function watchJob(route: Route, job: JobSpec, log: (m: string) => v
     const daemonPool = daemons.reduce((s, p) => s + procMemory(p).shmemBytes, 0) - shmemBase;
     const pool = Math.max(daemonPool, ...aggs.map((m) => m.shmemBytes), 0);
     // One aggregator's own footprint: its private pages and the pool pages it
-    // maps (its accumulators, the update it folds): the issue's "O(1) models per aggregator".
-    const perAggregatorMax = Math.max(0, ...aggs.map((m) => m.anonBytes + m.fileBytes + m.shmemBytes));
+    // maps (its accumulators, the update it folds): the issue's "O(1) models
+    // per aggregator". VmHWM, the kernel's record of that process's peak, so
+    // a peak inside one fold, between two samples, is not missed.
+    const perAggregatorMax = Math.max(0, ...aggs.map((m) => m.hwmBytes));
     return { aggregatorBytes: privateBytes + pool, parts: { aggregatorsPrivate: privateBytes, poolResident: pool, perAggregatorMax } };
   };
   let turn = 0;

@@ -552,7 +552,10 @@ export class JobCoordinator {
     const base = this.models.get(rs.round)!;
     const unpin = base.acquire(); // the top reads it until the MODEL is out
     const expect = expectTop(this.spec);
-    const flushes: Promise<Reply>[] = [];
+    // Each leaf's answer is read as it arrives: the ACKs of the partials the
+    // top folded give their 47 MB buffers back (a hole punched per buffer,
+    // 10-20 ms each) while the top still folds, not in a row after its MODEL.
+    const flushes: Promise<SealedModel | string | undefined>[] = [];
     for (const g of this.spec.groups)
       for (const leaf of g.leaves) {
         const msg = new Uint8Array(HEADER_SIZE);
@@ -565,7 +568,9 @@ export class JobCoordinator {
           baseGeneration: base.generation,
           flags: underQuorum || rs.lost ? FLUSH_DISCARD : 0,
         });
-        flushes.push(this.injector.request(leaf, msg, { timeoutMs: this.timeoutMs, borrow: { onRevoke: () => undefined } }));
+        flushes.push(
+          this.injector.request(leaf, msg, { timeoutMs: this.timeoutMs, borrow: { onRevoke: () => undefined } }).then((reply) => this.sealedFrom(reply, rs.round)),
+        );
       }
     const settled = await Promise.allSettled(flushes);
     unpin();
@@ -576,7 +581,7 @@ export class JobCoordinator {
         problem ??= (s.reason as Error).message;
         continue;
       }
-      const held = this.sealedFrom(s.value, rs.round);
+      const held = s.value;
       if (typeof held === 'string') problem ??= held;
       else if (held) model = held;
     }

@@ -107,15 +107,17 @@ export class ModelStore {
     model.name(1);
     this.byRound.set(round, model);
     this.newest = round;
-    for (const [r, m] of this.byRound)
-      if (r <= round - KEPT_ROUNDS) {
-        this.byRound.delete(r);
-        m.name(-1);
-      }
     for (const [r, ws] of this.waiters)
       if (r <= round) {
         this.waiters.delete(r);
         for (const w of ws) w(this.byRound.get(r));
+      }
+    // After the waiters: freeing a model-sized buffer punches a hole in the
+    // pool (10-20 ms at 47 MB), which clients of the new model need not wait for.
+    for (const [r, m] of this.byRound)
+      if (r <= round - KEPT_ROUNDS) {
+        this.byRound.delete(r);
+        m.name(-1);
       }
   }
 
