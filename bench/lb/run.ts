@@ -47,6 +47,7 @@ import { testCredentialDir } from '../../test/helpers/pki.js';
 import { claimSubnet, netnsUnavailable } from '../../test/multinode/netns-nodes.js';
 import { NetnsStar, type StarNode } from '../../test/multinode/netns-star.js';
 import { cpuCgroup, type CpuCgroup } from './cgroup.js';
+import { seeded, shuffle } from '../lib/random.js';
 
 const WORK = join(repoRoot, 'bench/lb/functions/work.so');
 const CHAIN = 1;
@@ -148,22 +149,9 @@ function leaveCgroups(): void {
 
 const say = (o: Options, line: string) => (o.json ? process.stderr : process.stdout).write(`${line}\n`);
 
-/** A small seeded generator (mulberry32), for the order of the policies. */
+/** The policies in a seeded order (each round its own). */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
+  return shuffle([...items], seeded(seed));
 }
 
 async function oneStats(c: FerrydClient): Promise<NodeStats> {

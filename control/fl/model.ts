@@ -3,6 +3,8 @@
  * coordinator (ferryd) and the gRPC baseline both start from
  * initialModel(), so a seed names the same model everywhere.
  */
+import { seeded } from '../random.js';
+
 export interface Layer {
   name: string;
   shape: number[];
@@ -11,24 +13,13 @@ export interface Layer {
 export const layerSize = (l: Layer) => l.shape.reduce((n, d) => n * d, 1);
 export const paramCount = (layers: Layer[]) => layers.reduce((n, l) => n + layerSize(l), 0);
 
-/** mulberry32: small, fast, and the same in every JS engine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Round 0: weights (rank >= 2) glorot-uniform in +-sqrt(6 / (fanIn +
  * fanOut)) with fanIn = shape[0], fanOut = the product of the rest; biases
  * (rank 1) and flat models given as a parameter count (no layers) zero. */
 export function initialModel(layers: Layer[], count: number, seed: number): Float32Array {
   const out = new Float32Array(count);
-  const rand = prng(seed);
+  const rand = seeded(seed);
   let at = 0;
   for (const l of layers) {
     const n = layerSize(l);

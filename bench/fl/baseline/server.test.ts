@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEADER_SIZE, encodeUpdate, encodeUpdateHeader } from '../../../control/fl/wire.js';
-import { initialModel, prng } from '../../../control/fl/model.js';
+import { initialModel } from '../../../control/fl/model.js';
+import { seeded } from '../../../control/random.js';
 import { fedAvg } from '../../../control/fl/reference.js';
 import { BaselineClient, BaselineError } from './client.js';
 import type { Rules } from './fedavg.js';
@@ -36,7 +37,7 @@ async function up(rules: Partial<Rules> = {}): Promise<{ client: BaselineClient;
 }
 
 function delta(seed: number, n = P): Float32Array {
-  const r = prng(seed);
+  const r = seeded(seed);
   return Float32Array.from({ length: n }, () => r() - 0.5);
 }
 

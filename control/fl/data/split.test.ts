@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classCounts, subset } from './dataset.js';
 import { loadDigits } from './digits.js';
 import { dirichlet, dirichletSplit, gamma, iidSplit, stratifiedHoldout } from './split.js';
-import { prng } from '../model.js';
+import { seeded } from '../../random.js';
 
 const ds = loadDigits();
 const sorted = (a: number[]) => [...a].sort((p, q) => p - q);
@@ -82,7 +82,7 @@ describe('Dirichlet split', () => {
 
 describe('gamma and Dirichlet draws', () => {
   it('have the right means', () => {
-    const rand = prng(11);
+    const rand = seeded(11);
     for (const shape of [0.5, 2.5]) {
       let sum = 0;
       for (let i = 0; i < 20000; i++) sum += gamma(shape, rand);

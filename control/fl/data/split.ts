@@ -3,21 +3,10 @@
  * training rows over N clients either IID (shuffled, dealt evenly) or
  * non-IID by label (Dirichlet(alpha) class proportions per client, the
  * split of Hsu et al. 2019 that FL papers use with alpha = 0.5). Every split
- * is seeded with model.ts's prng, so a seed names the same split everywhere.
+ * is seeded with control/random.ts, so a seed names the same split everywhere.
  */
-import { prng } from '../model.js';
+import { seeded, shuffle, type Random } from '../../random.js';
 import type { Dataset } from './dataset.js';
-
-export type Rand = () => number;
-
-/** Fisher-Yates, in place. */
-export function shuffle<T>(a: T[], rand: Rand): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 /** Row indices of each class, in row order. */
 export function rowsByClass(ds: Pick<Dataset, 'y' | 'classes'>, rows?: readonly number[]): number[][] {
@@ -35,7 +24,7 @@ export interface Holdout {
  * random: the test set has the dataset's class balance whatever the seed. */
 export function stratifiedHoldout(ds: Dataset, testFraction: number, seed: number): Holdout {
   if (!(testFraction > 0 && testFraction < 1)) throw new RangeError(`testFraction must be in (0, 1), not ${testFraction}`);
-  const rand = prng(seed);
+  const rand = seeded(seed);
   const train: number[] = [];
   const test: number[] = [];
   for (const rows of rowsByClass(ds)) {
@@ -55,21 +44,21 @@ function checkClients(clients: number, rows: number, atLeast: number): void {
 /** IID: shuffle, then deal in turn, so client sizes differ by at most one. */
 export function iidSplit(rows: readonly number[], clients: number, seed: number): number[][] {
   checkClients(clients, rows.length, 1);
-  const shuffled = shuffle([...rows], prng(seed));
+  const shuffled = shuffle([...rows], seeded(seed));
   const out: number[][] = Array.from({ length: clients }, () => []);
   shuffled.forEach((r, k) => out[k % clients]!.push(r));
   return out;
 }
 
 /** A standard normal (Box-Muller). */
-function normal(rand: Rand): number {
+function normal(rand: Random): number {
   const u = 1 - rand(); // (0, 1]: log(u) is finite
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
 }
 
 /** Gamma(shape, 1): Marsaglia and Tsang (2000); shape < 1 by the boost
  * Gamma(a) = Gamma(a + 1) * U^(1/a). */
-export function gamma(shape: number, rand: Rand): number {
+export function gamma(shape: number, rand: Random): number {
   if (shape < 1) return gamma(shape + 1, rand) * Math.pow(1 - rand(), 1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
@@ -87,7 +76,7 @@ export function gamma(shape: number, rand: Rand): number {
 }
 
 /** A draw from the symmetric Dirichlet(alpha) over k parts. */
-export function dirichlet(alpha: number, k: number, rand: Rand): number[] {
+export function dirichlet(alpha: number, k: number, rand: Random): number[] {
   const g = Array.from({ length: k }, () => gamma(alpha, rand));
   const sum = g.reduce((a, b) => a + b, 0);
   return g.map((v) => v / sum);
@@ -112,7 +101,7 @@ export function dirichletSplit(ds: Pick<Dataset, 'y' | 'classes'>, rows: readonl
   const min = opts.minPerClient ?? Math.max(1, Math.min(8, Math.floor(rows.length / (4 * clients))));
   checkClients(clients, rows.length, min);
   if (!(opts.alpha > 0)) throw new RangeError(`alpha must be > 0, not ${opts.alpha}`);
-  const rand = prng(opts.seed);
+  const rand = seeded(opts.seed);
   const byClass = rowsByClass(ds, rows);
   const maxDraws = opts.maxDraws ?? 1000;
   for (let draw = 0; draw < maxDraws; draw++) {

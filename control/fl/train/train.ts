@@ -3,9 +3,8 @@
  * model. Minibatch SGD over the client's rows for a few epochs, the
  * shuffling seeded so a run can be repeated.
  */
-import { prng } from '../model.js';
+import { seeded, shuffle } from '../../random.js';
 import type { Dataset } from '../data/dataset.js';
-import { shuffle } from '../data/split.js';
 import { argmax, Workspace, type Network } from './network.js';
 
 export interface TrainOptions {
@@ -38,7 +37,7 @@ export function trainLocal(net: Network, start: Float32Array, data: Dataset, opt
   const params = Float32Array.from(start);
   const grad = new Float32Array(net.paramCount);
   const ws = new Workspace(net);
-  const rand = prng(opts.seed);
+  const rand = seeded(opts.seed);
   const order = Array.from({ length: data.count }, (_, i) => i);
   let loss = 0;
   for (let e = 0; e < opts.epochs; e++) {
