@@ -4,34 +4,20 @@
  * job that this node relies on. Errors are INVALID_ARGUMENT naming the
  * field, like the rest of ProgramChain's.
  */
-import type { Layer } from '../../fl/model.js';
 import { paramCount as countOf } from '../../fl/model.js';
 import { HEADER_SIZE } from '../../fl/wire.js';
-import type { Weighting } from '../../fl/reference.js';
+import type { RoundRules } from '../../fl/job/ir.js';
 import type { JobConfig } from '../proto.js';
 import { invalid } from '../rpc-error.js';
-
-export type Stragglers = 'drop' | 'late-merge';
 
 export interface LeafGroup {
   parentStage: number;
   leaves: number[];
 }
 
-export interface JobSpec {
-  name: string;
-  tenant: string;
-  paramCount: number;
-  layers: Layer[];
-  initSeed: number;
-  rounds: number;
-  clients: number;
-  quorum: number;
-  roundDeadlineMs: number;
-  stragglers: Stragglers;
-  maxStaleness: number;
-  weighting: Weighting;
-  fanIn: number;
+/** The job as this node's coordinator runs it: the round rules, and where
+ * its leaves and top are. */
+export interface JobSpec extends RoundRules {
   localLeaves: number[];
   groups: LeafGroup[];
   topStage: number;

@@ -13,7 +13,9 @@ export interface LeafGroup {
   leaves: number[];
 }
 
-export interface JobIR {
+/** The rules a job's rounds run by: what every node's coordinator gets
+ * (node.proto JobConfig; control/ferryd/jobs/config.ts's JobSpec). */
+export interface RoundRules {
   name: string;
   tenant: string;
   paramCount: number;
@@ -30,6 +32,9 @@ export interface JobIR {
   maxStaleness: number;
   weighting: Weighting;
   fanIn: number;
+}
+
+export interface JobIR extends RoundRules {
   levels: 2 | 3;
   leaves: number[];
   mids: number[];

@@ -7,6 +7,7 @@
  * placement hints naming registered nodes) live in compile.ts.
  */
 import { API_VERSION, documentSchema } from '../../chain/schema.js';
+import type { Weighting } from '../reference.js';
 
 export const JOB_KIND = 'AggregationJob';
 
@@ -31,7 +32,7 @@ export const JOB_DEFAULTS = {
 } as const;
 
 export type Stragglers = 'drop' | 'late-merge';
-export type Weighting = 'num-examples' | 'uniform';
+export type { Weighting };
 
 export interface JobSpec {
   apiVersion: typeof API_VERSION;
